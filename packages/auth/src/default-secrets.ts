@@ -1,0 +1,170 @@
+import * as v from "valibot";
+import { defineSecret } from "./registry.js";
+
+const text = (what: string) =>
+  v.pipe(v.string(`${what} must be a string`), v.minLength(1, `${what} must not be empty`));
+const noSpace = (what: string) =>
+  v.pipe(text(what), v.regex(/^\S+$/, `${what} must not contain spaces or line breaks`));
+const pem = (what: string) =>
+  v.pipe(
+    text(what),
+    v.regex(
+      /-----BEGIN (RSA |EC )?PRIVATE KEY-----[\s\S]+-----END (RSA |EC )?PRIVATE KEY-----/,
+      `${what} must be a PEM private key (-----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----)`,
+    ),
+  );
+const numericId = (what: string) =>
+  v.union(
+    [
+      v.pipe(v.number(), v.integer(), v.minValue(1)),
+      v.pipe(v.string(), v.regex(/^[1-9][0-9]*$/)),
+    ],
+    `${what} must be a positive whole number (or a string of digits)`,
+  );
+
+/** An object's message: a missing field says so; anything else names the expected shape. */
+const objectMessage =
+  (shape: string) =>
+  (issue: { path?: readonly unknown[] | undefined }): string =>
+    issue.path?.length ? "is required" : shape;
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/** An https URL; plain http only for a stand-in on this machine. */
+const httpsUrl = (what: string) =>
+  v.pipe(
+    noSpace(what),
+    v.check((s) => {
+      try {
+        const u = new URL(s);
+        return u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK.has(u.hostname));
+      } catch {
+        return false;
+      }
+    }, `${what} must be an https URL (plain http is accepted only for localhost)`),
+  );
+
+/** Schema of `AWS_CREDENTIALS`. */
+export const awsCredentialsSchema = v.pipe(
+  v.object(
+    {
+      ACCESS_KEY: noSpace("ACCESS_KEY"),
+      SECRET_ACCESS_KEY: noSpace("SECRET_ACCESS_KEY"),
+      SESSION_TOKEN: v.optional(noSpace("SESSION_TOKEN")),
+      ROLE_ARN: v.optional(
+        v.pipe(
+          v.string("ROLE_ARN must be a string"),
+          v.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, "ROLE_ARN must be an IAM role ARN (arn:aws:iam::123456789012:role/name)"),
+        ),
+      ),
+      EXTERNAL_ID: v.optional(text("EXTERNAL_ID")),
+      REGION: v.optional(noSpace("REGION")),
+    },
+    objectMessage("AWS_CREDENTIALS must be a JSON object with ACCESS_KEY and SECRET_ACCESS_KEY"),
+  ),
+  v.forward(
+    v.check((c) => c.EXTERNAL_ID === undefined || c.ROLE_ARN !== undefined, "EXTERNAL_ID needs ROLE_ARN"),
+    ["EXTERNAL_ID"],
+  ),
+);
+/** The value of `AWS_CREDENTIALS`. */
+export type AwsCredentials = v.InferOutput<typeof awsCredentialsSchema>;
+
+/** Schema of `GCP_CREDENTIALS`: a service-account key or an `authorized_user` file. */
+export const gcpCredentialsSchema = v.variant(
+  "type",
+  [
+    v.looseObject({
+      type: v.literal("service_account"),
+      client_email: v.pipe(text("client_email"), v.email("client_email must be an email address")),
+      private_key: pem("private_key"),
+      private_key_id: v.optional(v.string()),
+      project_id: v.optional(noSpace("project_id")),
+      client_id: v.optional(v.string()),
+      token_uri: v.optional(httpsUrl("token_uri")),
+    }),
+    v.looseObject({
+      type: v.literal("authorized_user"),
+      client_id: noSpace("client_id"),
+      client_secret: noSpace("client_secret"),
+      refresh_token: noSpace("refresh_token"),
+      quota_project_id: v.optional(noSpace("quota_project_id")),
+      token_uri: v.optional(httpsUrl("token_uri")),
+    }),
+  ],
+  'GCP_CREDENTIALS must be a JSON key with "type": "service_account" or "authorized_user"',
+);
+/** The value of `GCP_CREDENTIALS`. */
+export type GcpCredentials = v.InferOutput<typeof gcpCredentialsSchema>;
+
+/** Schema of `SLACK_WEBHOOK_URL`. */
+export const slackWebhookUrlSchema = httpsUrl("SLACK_WEBHOOK_URL");
+/** Schema of `SLACK_BOT_TOKEN`. */
+export const slackBotTokenSchema = v.pipe(
+  noSpace("SLACK_BOT_TOKEN"),
+  v.regex(/^xox[abpe]-/, "SLACK_BOT_TOKEN must be a Slack token starting with xoxb- or xoxp-"),
+);
+/** Schema of `GITHUB_ACCESS_TOKEN`. */
+export const githubAccessTokenSchema = v.pipe(
+  noSpace("GITHUB_ACCESS_TOKEN"),
+  v.minLength(8, "GITHUB_ACCESS_TOKEN is too short to be a GitHub token"),
+);
+/** Schema of `GITHUB_APP_CREDENTIALS`. */
+export const githubAppCredentialsSchema = v.object(
+  {
+    APP_ID: numericId("APP_ID"),
+    PRIVATE_KEY: pem("PRIVATE_KEY"),
+    INSTALLATION_ID: numericId("INSTALLATION_ID"),
+  },
+  objectMessage("GITHUB_APP_CREDENTIALS must be a JSON object with APP_ID, PRIVATE_KEY and INSTALLATION_ID"),
+);
+/** The value of `GITHUB_APP_CREDENTIALS`. */
+export type GithubAppCredentials = v.InferOutput<typeof githubAppCredentialsSchema>;
+
+/** The default secret names every Tributary integration reads. */
+export const defaultSecrets = [
+  defineSecret({
+    name: "AWS_CREDENTIALS",
+    schema: awsCredentialsSchema,
+    format: "json",
+    description:
+      "AWS access key pair (ACCESS_KEY, SECRET_ACCESS_KEY, optional SESSION_TOKEN); with ROLE_ARN (and EXTERNAL_ID) a role to assume",
+    services: ["aws"],
+    fallback: { description: "AWS SDK default provider chain (AWS_ACCESS_KEY_ID, profiles, SSO, instance roles)" },
+  }),
+  defineSecret({
+    name: "GCP_CREDENTIALS",
+    schema: gcpCredentialsSchema,
+    format: "json",
+    description: "Google service-account key JSON, or an authorized_user credentials file",
+    services: ["gcp"],
+    fallback: { description: "Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)" },
+  }),
+  defineSecret({
+    name: "SLACK_WEBHOOK_URL",
+    schema: slackWebhookUrlSchema,
+    description: "Slack incoming-webhook URL (the URL itself is the secret)",
+    services: ["slack"],
+    fallback: { description: "env SLACK_WEBHOOK_URL", env: ["SLACK_WEBHOOK_URL"] },
+  }),
+  defineSecret({
+    name: "SLACK_BOT_TOKEN",
+    schema: slackBotTokenSchema,
+    description: "Slack bot or user token (xoxb-, xoxp-) for the Web API",
+    services: ["slack"],
+    fallback: { description: "env SLACK_BOT_TOKEN", env: ["SLACK_BOT_TOKEN"] },
+  }),
+  defineSecret({
+    name: "GITHUB_ACCESS_TOKEN",
+    schema: githubAccessTokenSchema,
+    description: "GitHub personal access token or installation token",
+    services: ["github"],
+    fallback: { description: "env GITHUB_TOKEN, then GH_TOKEN", env: ["GITHUB_TOKEN", "GH_TOKEN"] },
+  }),
+  defineSecret({
+    name: "GITHUB_APP_CREDENTIALS",
+    schema: githubAppCredentialsSchema,
+    format: "json",
+    description: "GitHub App credentials: APP_ID, PRIVATE_KEY (PEM) and INSTALLATION_ID",
+    services: ["github"],
+  }),
+] as const;

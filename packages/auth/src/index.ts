@@ -1,0 +1,68 @@
+export type { StandardSchemaV1 } from "@standard-schema/spec";
+export { configureBackends, configuredBackends, directoryBackend, type SecretBackend } from "./backend.js";
+export {
+  type CacheEntryOptions,
+  type ClientCache,
+  type ClientCacheOptions,
+  type ClientCacheStats,
+  clientCache,
+  createClientCache,
+  credentialFingerprint,
+} from "./client-cache.js";
+export {
+  currentRun,
+  type ResolveListener,
+  type RunInfo,
+  type WithSecretsOptions,
+  withSecrets,
+} from "./context.js";
+export {
+  type AwsCredentials,
+  awsCredentialsSchema,
+  defaultSecrets,
+  type GcpCredentials,
+  type GithubAppCredentials,
+  gcpCredentialsSchema,
+  githubAccessTokenSchema,
+  githubAppCredentialsSchema,
+  slackBotTokenSchema,
+  slackWebhookUrlSchema,
+} from "./default-secrets.js";
+export {
+  CredentialRejectedError,
+  InvalidSecretError,
+  MissingCredentialsError,
+  type SecretFieldIssue,
+  SecretBackendError,
+  SecretNotAllowedError,
+  SecretStoreError,
+  ServiceError,
+  type SourceAttempt,
+  TributaryError,
+  type TributaryErrorOptions,
+  ValidationError,
+} from "./errors.js";
+export { isSensitiveKey, MIN_MASKED_LENGTH, mask, maskValue, REDACTED, registerSecretValue, resetMasker } from "./mask.js";
+export {
+  assertSecretName,
+  type DefineSecretOptions,
+  defineSecret,
+  getSecretDefinition,
+  listSecrets,
+  type SecretDefinition,
+  type SecretFallback,
+  type SecretRegistry,
+  type SecretValue,
+} from "./registry.js";
+export {
+  type DefaultChainResolution,
+  ENV_PREFIX,
+  findSecret,
+  type Resolution,
+  type ResolveOptions,
+  resolveSecret,
+} from "./resolve-secret.js";
+export { checkSchema, type SchemaCheck } from "./schema.js";
+export { Secret } from "./secret.js";
+export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
+export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";

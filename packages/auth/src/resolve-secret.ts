@@ -1,0 +1,242 @@
+import { configuredBackends } from "./backend.js";
+import { runStorage } from "./context.js";
+import "./default-secrets.js";
+import { InvalidSecretError, MissingCredentialsError, SecretNotAllowedError, type SourceAttempt } from "./errors.js";
+import { registerSecretValue } from "./mask.js";
+import { assertSecretName, getSecretDefinition, type SecretDefinition, type SecretValue } from "./registry.js";
+import { checkSchema } from "./schema.js";
+import { Secret } from "./secret.js";
+import type { SecretSource } from "./source.js";
+import { localStore } from "./store.js";
+
+/** The prefix of the environment source: `TRIBUTARY__CONTEXT__SECRETS__<NAME>` (and `…__<NAME>__<FIELD>`). */
+export const ENV_PREFIX = "TRIBUTARY__CONTEXT__SECRETS__";
+
+/** The options of `resolveSecret` and `findSecret`. */
+export interface ResolveOptions<T = unknown> {
+  /** An explicit value (a task's runtime argument). When given it always wins, and is still checked. */
+  value?: T | Secret<T> | string | undefined;
+  /** The name of the task option that carries `value`, for messages and provenance (default `"value"`). */
+  argument?: string;
+  /** Look this name up instead of the default one. It is checked with the default name's schema and never falls back to a default chain. */
+  secretName?: string | undefined;
+}
+
+/** A resolved secret and where it came from. `value` is hidden from `JSON.stringify` and `util.inspect`. */
+export interface Resolution<T> {
+  /** The checked value. `undefined` only when `source.kind` is `"default-chain"` and the integration's SDK resolves it. */
+  readonly value: T;
+  /** Where the value came from; safe to log. */
+  readonly source: SecretSource;
+  /** Every source tried before the one that answered. */
+  readonly tried: readonly SourceAttempt[];
+}
+
+/** A resolution that handed over to the SDK's own default chain (AWS SDK chain, Google ADC). */
+export interface DefaultChainResolution {
+  readonly value: undefined;
+  readonly source: SecretSource & { kind: "default-chain" };
+  readonly tried: readonly SourceAttempt[];
+}
+
+const parsed = new Map<string, { raw: unknown; value: unknown }>();
+const MAX_PARSED = 512;
+
+function parse(def: SecretDefinition | undefined, name: string, raw: unknown, source: SecretSource): unknown {
+  const key = `${def?.name ?? name}\u0000${source.kind}\u0000${source.detail}`;
+  const hit = parsed.get(key);
+  if (hit && hit.raw === raw) return hit.value;
+  let value = raw;
+  if (def?.format === "json" && typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new InvalidSecretError(name, source, [{ field: "", message: "is not valid JSON" }]);
+    }
+  }
+  if (def) {
+    if (def.format === "string" && typeof value !== "string") {
+      throw new InvalidSecretError(name, source, [{ field: "", message: "must be text, not a JSON value" }]);
+    }
+    const check = checkSchema(def.schema, value);
+    if (!check.ok) throw new InvalidSecretError(name, source, check.issues);
+    value = check.value;
+  } else if (typeof value !== "string" && (typeof value !== "object" || value === null)) {
+    throw new InvalidSecretError(name, source, [{ field: "", message: "must be text or an object" }]);
+  }
+  registerSecretValue(value);
+  if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(key, { raw, value });
+  return value;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: string): void {
+  let node = target;
+  for (const part of path.slice(0, -1)) {
+    const next = node[part];
+    node = (next && typeof next === "object" ? next : (node[part] = {})) as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+/** Reads the env source: the flat variable, else the nested `…__<NAME>__<FIELD>` variables. */
+function readEnv(name: string): { raw: unknown; source: SecretSource } | undefined {
+  const flat = `${ENV_PREFIX}${name}`;
+  const value = process.env[flat];
+  if (value !== undefined) return { raw: value, source: { kind: "env", detail: flat } };
+  const prefix = `${flat}__`;
+  let nested: Record<string, unknown> | undefined;
+  for (const key in process.env) {
+    if (!key.startsWith(prefix)) continue;
+    const field = process.env[key];
+    if (field === undefined) continue;
+    nested ??= {};
+    setPath(nested, key.slice(prefix.length).split("__"), field);
+  }
+  return nested ? { raw: nested, source: { kind: "env", detail: `${prefix}<FIELD>` } } : undefined;
+}
+
+function makeResolution<T>(value: T, source: SecretSource, tried: readonly SourceAttempt[]): Resolution<T> {
+  const resolution = { source, tried } as Resolution<T>;
+  Object.defineProperty(resolution, "value", { value, enumerable: false });
+  return Object.freeze(resolution);
+}
+
+async function lookup(
+  name: string,
+  options: ResolveOptions,
+): Promise<{ found?: Resolution<unknown>; tried: SourceAttempt[]; def?: SecretDefinition; target: string }> {
+  assertSecretName(name);
+  const def = getSecretDefinition(name);
+  const target = options.secretName ?? name;
+  const argument = options.argument ?? "value";
+  const tried: SourceAttempt[] = [];
+  const run = runStorage.getStore();
+
+  if (options.value !== undefined) {
+    const raw = options.value instanceof Secret ? options.value.reveal() : options.value;
+    const source: SecretSource = { kind: "argument", detail: argument };
+    return { found: makeResolution(parse(def, name, raw, source), source, tried), tried, def, target };
+  }
+  tried.push({
+    source: { kind: "argument", detail: argument },
+    outcome: "not given",
+    howToSet: `pass \`${argument}\` to the task`,
+  });
+
+  if (options.secretName !== undefined) assertSecretName(options.secretName);
+  if (run?.allowed && !run.allowed.has(target)) throw new SecretNotAllowedError(target, [...run.allowed]);
+
+  const found = (raw: unknown, source: SecretSource) => {
+    const value = parse(def, target, raw, source);
+    run?.onResolve?.(target, source);
+    return { found: makeResolution(value, source, tried), tried, def, target };
+  };
+
+  const runValue = run?.secrets.get(target);
+  if (runValue !== undefined) return found(runValue, { kind: "run", detail: `run ${run?.id}` });
+  tried.push({
+    source: { kind: "run", detail: run ? `run ${run.id}` : "no run in progress" },
+    outcome: "not set",
+    howToSet: `flow.run({ secrets: { ${target}: … } }) or withSecrets({ ${target}: … }, fn)`,
+  });
+
+  const env = readEnv(target);
+  if (env) return found(env.raw, env.source);
+  tried.push({
+    source: { kind: "env", detail: `${ENV_PREFIX}${target}` },
+    outcome: "not set",
+    howToSet: `export ${ENV_PREFIX}${target}=…`,
+  });
+
+  const store = localStore();
+  const stored = store.get(target);
+  if (stored !== undefined) return found(stored, { kind: "store", detail: store.path });
+  tried.push({
+    source: { kind: "store", detail: store.path },
+    outcome: "not set",
+    howToSet: `tributary secrets set ${target}`,
+  });
+
+  const backends = run?.backends ?? configuredBackends();
+  const asked = options.secretName !== undefined || run?.declared.has(target) === true;
+  if (backends.length === 0) {
+    tried.push({
+      source: { kind: "backend", detail: "none configured" },
+      outcome: "no backend configured",
+      howToSet: "configureBackends([...])",
+    });
+  } else if (!asked) {
+    tried.push({
+      source: { kind: "backend", detail: backends.map((b) => b.describe()).join(", ") },
+      outcome: "not asked: the name is not declared",
+      howToSet: `declare ${target} in the flow's \`secrets\` (backends are asked only for declared names)`,
+    });
+  } else {
+    for (const [index, backend] of backends.entries()) {
+      const cacheKey = `${index}\u0000${target}`;
+      let pending = run?.backendCache.get(cacheKey);
+      if (!pending) {
+        pending = backend.get(target);
+        run?.backendCache.set(cacheKey, pending);
+      }
+      const raw = await pending;
+      const source: SecretSource = { kind: "backend", detail: `${backend.describe()}, key ${target}` };
+      if (raw !== undefined) return found(raw, source);
+      tried.push({ source, outcome: "not found", howToSet: `create ${target} in ${backend.describe()}` });
+    }
+  }
+  return { tried, def, target };
+}
+
+/**
+ * Looks a secret up through the resolution order — argument, run secrets, env, local store, declared backends —
+ * without the default chain. Returns `undefined` when it is found nowhere; throws `InvalidSecretError` when it is
+ * found but malformed.
+ */
+export async function findSecret<N extends string>(
+  name: N,
+  options: ResolveOptions<SecretValue<N>> = {},
+): Promise<Resolution<SecretValue<N>> | undefined> {
+  return (await lookup(name, options)).found as Resolution<SecretValue<N>> | undefined;
+}
+
+/**
+ * Resolves a secret through the one resolution order: an explicit argument, then the name (or `secretName`) in
+ * the run's secrets, `TRIBUTARY__CONTEXT__SECRETS__<NAME>`, the local store and the declared backends, then the
+ * library default. Returns the value with its source, never logs it.
+ * @example
+ * const { value, source } = await resolveSecret("SLACK_WEBHOOK_URL", { value: options.webhookUrl, argument: "webhookUrl" });
+ * log.info(`Slack webhook from ${source.kind} (${source.detail})`);
+ */
+export async function resolveSecret<N extends string>(
+  name: N,
+  options: ResolveOptions<SecretValue<N>> = {},
+): Promise<Resolution<SecretValue<N>> | DefaultChainResolution> {
+  const { found, tried, def, target } = await lookup(name, options);
+  if (found) return found as Resolution<SecretValue<N>>;
+  if (options.secretName !== undefined) {
+    throw new MissingCredentialsError(target, tried, {
+      hint: `${target} was asked for by name (secretName), so Tributary does not fall back to ambient credentials.`,
+    });
+  }
+  const fallback = def?.fallback;
+  if (!fallback) throw new MissingCredentialsError(target, tried);
+  if (!fallback.env) {
+    const source = { kind: "default-chain" as const, detail: fallback.description };
+    runStorage.getStore()?.onResolve?.(target, source);
+    const resolution = makeResolution(undefined, source, tried) as DefaultChainResolution;
+    return resolution;
+  }
+  for (const variable of fallback.env) {
+    const raw = process.env[variable];
+    const source = { kind: "default-chain" as const, detail: `env ${variable}` };
+    if (raw !== undefined) {
+      const value = parse(def, target, raw, source);
+      runStorage.getStore()?.onResolve?.(target, source);
+      return makeResolution(value as SecretValue<N>, source, tried);
+    }
+    tried.push({ source, outcome: "not set", howToSet: `export ${variable}=…` });
+  }
+  throw new MissingCredentialsError(target, tried);
+}

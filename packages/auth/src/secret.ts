@@ -1,0 +1,43 @@
+import { inspect } from "node:util";
+
+const VALUE = Symbol("tributary.secret.value");
+
+/**
+ * A secret value that prints as `[redacted:NAME]` in `String()`, template strings, `JSON.stringify` and
+ * `util.inspect`. Call `.reveal()` where the value is really needed.
+ * @example
+ * const key = new Secret("SLACK_BOT_TOKEN", token);
+ * console.log(`${key}`); // [redacted:SLACK_BOT_TOKEN]
+ * client.auth(key.reveal());
+ */
+export class Secret<T = string> {
+  /** The secret's name; safe to show. */
+  readonly name: string;
+  private declare readonly [VALUE]: T;
+
+  constructor(name: string, value: T) {
+    this.name = name;
+    Object.defineProperty(this, VALUE, { value, enumerable: false });
+  }
+
+  /** Returns the value itself. */
+  reveal(): T {
+    return this[VALUE];
+  }
+
+  toString(): string {
+    return `[redacted:${this.name}]`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.toPrimitive](): string {
+    return this.toString();
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
