@@ -15,7 +15,8 @@ export interface SecretBackend {
 
 const BACKENDS_KEY = Symbol.for("tributary.auth.backends");
 type Holder = { backends: readonly SecretBackend[] };
-const holder: Holder = ((globalThis as Record<symbol, unknown>)[BACKENDS_KEY] as Holder | undefined) ??
+const holder: Holder =
+  ((globalThis as Record<symbol, unknown>)[BACKENDS_KEY] as Holder | undefined) ??
   ((globalThis as Record<symbol, unknown>)[BACKENDS_KEY] = { backends: [] });
 
 /**

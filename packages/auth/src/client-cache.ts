@@ -2,7 +2,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { Secret } from "./secret.js";
 
 const KEY_SYMBOL = Symbol.for("tributary.auth.fingerprint-key");
-const fingerprintKey: Buffer = ((globalThis as Record<symbol, unknown>)[KEY_SYMBOL] as Buffer | undefined) ??
+const fingerprintKey: Buffer =
+  ((globalThis as Record<symbol, unknown>)[KEY_SYMBOL] as Buffer | undefined) ??
   ((globalThis as Record<symbol, unknown>)[KEY_SYMBOL] = randomBytes(32));
 
 function stable(value: unknown): string {
@@ -104,5 +105,6 @@ export function createClientCache(options: ClientCacheOptions = {}): ClientCache
 
 const CACHE_KEY = Symbol.for("tributary.auth.client-cache");
 /** The one process-wide client cache every integration uses. */
-export const clientCache: ClientCache = ((globalThis as Record<symbol, unknown>)[CACHE_KEY] as ClientCache | undefined) ??
+export const clientCache: ClientCache =
+  ((globalThis as Record<symbol, unknown>)[CACHE_KEY] as ClientCache | undefined) ??
   ((globalThis as Record<symbol, unknown>)[CACHE_KEY] = createClientCache({ max: 256 }));

@@ -49,9 +49,9 @@ export interface RunInfo {
 
 const STORE_KEY = Symbol.for("tributary.auth.context");
 /** @internal One AsyncLocalStorage per process, even with two copies of the package loaded. */
-export const runStorage: AsyncLocalStorage<RunState> = ((globalThis as Record<symbol, unknown>)[STORE_KEY] as
-  | AsyncLocalStorage<RunState>
-  | undefined) ?? ((globalThis as Record<symbol, unknown>)[STORE_KEY] = new AsyncLocalStorage<RunState>());
+export const runStorage: AsyncLocalStorage<RunState> =
+  ((globalThis as Record<symbol, unknown>)[STORE_KEY] as AsyncLocalStorage<RunState> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[STORE_KEY] = new AsyncLocalStorage<RunState>());
 
 /**
  * Runs `fn` with `values` as this run's secrets. Runs are isolated: concurrent runs never see each other's

@@ -15,10 +15,7 @@ const pem = (what: string) =>
   );
 const numericId = (what: string) =>
   v.union(
-    [
-      v.pipe(v.number(), v.integer(), v.minValue(1)),
-      v.pipe(v.string(), v.regex(/^[1-9][0-9]*$/)),
-    ],
+    [v.pipe(v.number(), v.integer(), v.minValue(1)), v.pipe(v.string(), v.regex(/^[1-9][0-9]*$/))],
     `${what} must be a positive whole number (or a string of digits)`,
   );
 
@@ -53,7 +50,10 @@ export const awsCredentialsSchema = v.pipe(
       ROLE_ARN: v.optional(
         v.pipe(
           v.string("ROLE_ARN must be a string"),
-          v.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, "ROLE_ARN must be an IAM role ARN (arn:aws:iam::123456789012:role/name)"),
+          v.regex(
+            /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/,
+            "ROLE_ARN must be an IAM role ARN (arn:aws:iam::123456789012:role/name)",
+          ),
         ),
       ),
       EXTERNAL_ID: v.optional(text("EXTERNAL_ID")),
@@ -129,7 +129,9 @@ export const defaultSecrets = [
     description:
       "AWS access key pair (ACCESS_KEY, SECRET_ACCESS_KEY, optional SESSION_TOKEN); with ROLE_ARN (and EXTERNAL_ID) a role to assume",
     services: ["aws"],
-    fallback: { description: "AWS SDK default provider chain (AWS_ACCESS_KEY_ID, profiles, SSO, instance roles)" },
+    fallback: {
+      description: "AWS SDK default provider chain (AWS_ACCESS_KEY_ID, profiles, SSO, instance roles)",
+    },
   }),
   defineSecret({
     name: "GCP_CREDENTIALS",
@@ -137,7 +139,10 @@ export const defaultSecrets = [
     format: "json",
     description: "Google service-account key JSON, or an authorized_user credentials file",
     services: ["gcp"],
-    fallback: { description: "Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)" },
+    fallback: {
+      description:
+        "Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)",
+    },
   }),
   defineSecret({
     name: "SLACK_WEBHOOK_URL",

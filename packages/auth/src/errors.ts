@@ -33,7 +33,11 @@ export class TributaryError extends Error {
       if (Object.hasOwn(c, "errorName")) names.push((c as typeof TributaryError).errorName);
     }
     Object.defineProperty(this, MARK, { value: names, enumerable: false });
-    Object.defineProperty(this, "name", { value: names[0] ?? "TributaryError", enumerable: false, configurable: true });
+    Object.defineProperty(this, "name", {
+      value: names[0] ?? "TributaryError",
+      enumerable: false,
+      configurable: true,
+    });
   }
 
   /** True when `error` is an instance of this class, even from another copy of the package. */
@@ -61,7 +65,11 @@ export class MissingCredentialsError extends TributaryError {
   /** Every source tried, in order. */
   readonly tried: readonly SourceAttempt[];
 
-  constructor(secretName: string, tried: readonly SourceAttempt[], options: { hint?: string; cause?: unknown } = {}) {
+  constructor(
+    secretName: string,
+    tried: readonly SourceAttempt[],
+    options: { hint?: string; cause?: unknown } = {},
+  ) {
     const lines = tried.map(
       (t, i) =>
         `  ${i + 1}. ${t.source.kind} (${t.source.detail}): ${t.outcome}${t.howToSet ? ` — ${t.howToSet}` : ""}`,

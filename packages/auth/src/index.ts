@@ -32,8 +32,8 @@ export {
   CredentialRejectedError,
   InvalidSecretError,
   MissingCredentialsError,
-  type SecretFieldIssue,
   SecretBackendError,
+  type SecretFieldIssue,
   SecretNotAllowedError,
   SecretStoreError,
   ServiceError,
@@ -42,7 +42,15 @@ export {
   type TributaryErrorOptions,
   ValidationError,
 } from "./errors.js";
-export { isSensitiveKey, MIN_MASKED_LENGTH, mask, maskValue, REDACTED, registerSecretValue, resetMasker } from "./mask.js";
+export {
+  isSensitiveKey,
+  MIN_MASKED_LENGTH,
+  mask,
+  maskValue,
+  REDACTED,
+  registerSecretValue,
+  resetMasker,
+} from "./mask.js";
 export {
   assertSecretName,
   type DefineSecretOptions,

@@ -9,7 +9,8 @@ interface MaskerState {
   values: Set<string>;
   pattern: RegExp | undefined;
 }
-const state: MaskerState = ((globalThis as Record<symbol, unknown>)[STATE_KEY] as MaskerState | undefined) ??
+const state: MaskerState =
+  ((globalThis as Record<symbol, unknown>)[STATE_KEY] as MaskerState | undefined) ??
   ((globalThis as Record<symbol, unknown>)[STATE_KEY] = { values: new Set<string>(), pattern: undefined });
 
 /** Object keys whose values are masked whatever they hold. */

@@ -66,9 +66,9 @@ export interface DefineSecretOptions<T, N extends string> {
 
 const NAME = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
 const REGISTRY_KEY = Symbol.for("tributary.auth.registry");
-const registry: Map<string, SecretDefinition> = ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as
-  | Map<string, SecretDefinition>
-  | undefined) ?? ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = new Map<string, SecretDefinition>());
+const registry: Map<string, SecretDefinition> =
+  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, SecretDefinition> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = new Map<string, SecretDefinition>());
 
 /** Throws a `TypeError` unless `name` is a valid secret name. */
 export function assertSecretName(name: string): void {
@@ -88,7 +88,9 @@ export function assertSecretName(name: string): void {
  *   description: "API key for the billing service", services: ["billing"],
  * });
  */
-export function defineSecret<T, N extends string>(options: DefineSecretOptions<T, N>): SecretDefinition<T, N> {
+export function defineSecret<T, N extends string>(
+  options: DefineSecretOptions<T, N>,
+): SecretDefinition<T, N> {
   assertSecretName(options.name);
   const definition: SecretDefinition<T, N> = Object.freeze({
     name: options.name,
@@ -112,6 +114,8 @@ export function listSecrets(): readonly SecretDefinition[] {
 }
 
 /** The definition of one name, or `undefined` when nobody registered it. */
-export function getSecretDefinition<N extends string>(name: N): SecretDefinition<SecretValue<N>, N> | undefined {
+export function getSecretDefinition<N extends string>(
+  name: N,
+): SecretDefinition<SecretValue<N>, N> | undefined {
   return registry.get(name) as SecretDefinition<SecretValue<N>, N> | undefined;
 }

@@ -1,9 +1,19 @@
 import { configuredBackends } from "./backend.js";
 import { runStorage } from "./context.js";
 import "./default-secrets.js";
-import { InvalidSecretError, MissingCredentialsError, SecretNotAllowedError, type SourceAttempt } from "./errors.js";
+import {
+  InvalidSecretError,
+  MissingCredentialsError,
+  SecretNotAllowedError,
+  type SourceAttempt,
+} from "./errors.js";
 import { registerSecretValue } from "./mask.js";
-import { assertSecretName, getSecretDefinition, type SecretDefinition, type SecretValue } from "./registry.js";
+import {
+  assertSecretName,
+  getSecretDefinition,
+  type SecretDefinition,
+  type SecretValue,
+} from "./registry.js";
 import { checkSchema } from "./schema.js";
 import { Secret } from "./secret.js";
 import type { SecretSource } from "./source.js";

@@ -13,7 +13,7 @@ const VALUE = Symbol("tributary.secret.value");
 export class Secret<T = string> {
   /** The secret's name; safe to show. */
   readonly name: string;
-  private declare readonly [VALUE]: T;
+  declare private readonly [VALUE]: T;
 
   constructor(name: string, value: T) {
     this.name = name;

@@ -60,7 +60,13 @@ function parseStore(path: string, text: string): StoreFile {
     data = undefined;
   }
   const secrets = (data as { secrets?: unknown } | undefined)?.secrets;
-  if (!data || typeof data !== "object" || !secrets || typeof secrets !== "object" || Array.isArray(secrets)) {
+  if (
+    !data ||
+    typeof data !== "object" ||
+    !secrets ||
+    typeof secrets !== "object" ||
+    Array.isArray(secrets)
+  ) {
     throw new SecretStoreError(
       "STORE_CORRUPT",
       `The secret store ${path} is not a valid Tributary store file. It was left as it is; move it away or repair it, then set the secrets again.`,
@@ -76,7 +82,9 @@ function readSync(path: string): StoreFile | undefined {
     st = statSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new SecretStoreError("STORE_UNREADABLE", `Cannot read the secret store ${path}`, path, { cause: error });
+    throw new SecretStoreError("STORE_UNREADABLE", `Cannot read the secret store ${path}`, path, {
+      cause: error,
+    });
   }
   checkMode(path, st.mode);
   const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
