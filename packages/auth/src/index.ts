@@ -74,3 +74,4 @@ export { checkSchema, type SchemaCheck } from "./schema.js";
 export { Secret } from "./secret.js";
 export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
+export { checkDestination, type OpenedUpload, openUploadSource, type UploadSource, writeFileAtomic } from "./files.js";
