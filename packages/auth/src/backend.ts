@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SecretBackendError } from "./errors.js";
+import { processSingleton } from "./process-singleton.js";
 
 /** A remote or mounted secret store (AWS Secrets Manager, GCP Secret Manager, a mounted folder …). */
 export interface SecretBackend {
@@ -13,11 +14,7 @@ export interface SecretBackend {
   describe(): string;
 }
 
-const BACKENDS_KEY = Symbol.for("tributary.auth.backends");
-type Holder = { backends: readonly SecretBackend[] };
-const holder: Holder =
-  ((globalThis as Record<symbol, unknown>)[BACKENDS_KEY] as Holder | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[BACKENDS_KEY] = { backends: [] });
+const holder = processSingleton("auth.backends", () => ({ backends: [] as readonly SecretBackend[] }));
 
 /**
  * Sets the secret backends asked, in order, after the local store — only for names a flow or its storage

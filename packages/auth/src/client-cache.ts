@@ -1,10 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { processSingleton } from "./process-singleton.js";
 import { Secret } from "./secret.js";
 
-const KEY_SYMBOL = Symbol.for("tributary.auth.fingerprint-key");
-const fingerprintKey: Buffer =
-  ((globalThis as Record<symbol, unknown>)[KEY_SYMBOL] as Buffer | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[KEY_SYMBOL] = randomBytes(32));
+const fingerprintKey = processSingleton("auth.fingerprint-key", () => randomBytes(32));
 
 function stable(value: unknown): string {
   if (value instanceof Secret) return stable(value.reveal());
@@ -103,8 +101,7 @@ export function createClientCache(options: ClientCacheOptions = {}): ClientCache
   };
 }
 
-const CACHE_KEY = Symbol.for("tributary.auth.client-cache");
 /** The one process-wide client cache every integration uses. */
-export const clientCache: ClientCache =
-  ((globalThis as Record<symbol, unknown>)[CACHE_KEY] as ClientCache | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[CACHE_KEY] = createClientCache({ max: 256 }));
+export const clientCache: ClientCache = processSingleton("auth.client-cache", () =>
+  createClientCache({ max: 256 }),
+);

@@ -2,8 +2,9 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { SecretBackend } from "./backend.js";
 import { registerSecretValue } from "./mask.js";
-import { assertSecretName } from "./registry.js";
+import { processSingleton } from "./process-singleton.js";
 import { Secret } from "./secret.js";
+import { assertSecretName } from "./secret-definition.js";
 import type { SecretSource } from "./source.js";
 
 /** What a run is told each time a secret resolves: the name and where it came from, never the value. */
@@ -47,11 +48,8 @@ export interface RunInfo {
   readonly allowed: readonly string[] | undefined;
 }
 
-const STORE_KEY = Symbol.for("tributary.auth.context");
 /** @internal One AsyncLocalStorage per process, even with two copies of the package loaded. */
-export const runStorage: AsyncLocalStorage<RunState> =
-  ((globalThis as Record<symbol, unknown>)[STORE_KEY] as AsyncLocalStorage<RunState> | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[STORE_KEY] = new AsyncLocalStorage<RunState>());
+export const runStorage = processSingleton("auth.context", () => new AsyncLocalStorage<RunState>());
 
 /**
  * Runs `fn` with `values` as this run's secrets. Runs are isolated: concurrent runs never see each other's

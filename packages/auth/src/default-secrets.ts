@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { defineSecret } from "./registry.js";
+import { secretDefinition } from "./secret-definition.js";
 
 const text = (what: string) =>
   v.pipe(v.string(`${what} must be a string`), v.minLength(1, `${what} must not be empty`));
@@ -122,7 +122,7 @@ export type GithubAppCredentials = v.InferOutput<typeof githubAppCredentialsSche
 
 /** The default secret names every Tributary integration reads. */
 export const defaultSecrets = [
-  defineSecret({
+  secretDefinition({
     name: "AWS_CREDENTIALS",
     schema: awsCredentialsSchema,
     format: "json",
@@ -133,7 +133,7 @@ export const defaultSecrets = [
       description: "AWS SDK default provider chain (AWS_ACCESS_KEY_ID, profiles, SSO, instance roles)",
     },
   }),
-  defineSecret({
+  secretDefinition({
     name: "GCP_CREDENTIALS",
     schema: gcpCredentialsSchema,
     format: "json",
@@ -144,28 +144,28 @@ export const defaultSecrets = [
         "Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)",
     },
   }),
-  defineSecret({
+  secretDefinition({
     name: "SLACK_WEBHOOK_URL",
     schema: slackWebhookUrlSchema,
     description: "Slack incoming-webhook URL (the URL itself is the secret)",
     services: ["slack"],
     fallback: { description: "env SLACK_WEBHOOK_URL", env: ["SLACK_WEBHOOK_URL"] },
   }),
-  defineSecret({
+  secretDefinition({
     name: "SLACK_BOT_TOKEN",
     schema: slackBotTokenSchema,
     description: "Slack bot or user token (xoxb-, xoxp-) for the Web API",
     services: ["slack"],
     fallback: { description: "env SLACK_BOT_TOKEN", env: ["SLACK_BOT_TOKEN"] },
   }),
-  defineSecret({
+  secretDefinition({
     name: "GITHUB_ACCESS_TOKEN",
     schema: githubAccessTokenSchema,
     description: "GitHub personal access token or installation token",
     services: ["github"],
     fallback: { description: "env GITHUB_TOKEN, then GH_TOKEN", env: ["GITHUB_TOKEN", "GH_TOKEN"] },
   }),
-  defineSecret({
+  secretDefinition({
     name: "GITHUB_APP_CREDENTIALS",
     schema: githubAppCredentialsSchema,
     format: "json",

@@ -28,9 +28,14 @@ export interface OpenedUpload {
  */
 export async function openUploadSource(source: UploadSource): Promise<OpenedUpload> {
   const given = [source.file !== undefined, source.body !== undefined].filter(Boolean).length;
-  if (given !== 1) throw new ValidationError("file/body", "give exactly one of `file` (a path) or `body` (text, bytes or a stream)");
+  if (given !== 1)
+    throw new ValidationError(
+      "file/body",
+      "give exactly one of `file` (a path) or `body` (text, bytes or a stream)",
+    );
   if (source.file !== undefined) {
-    if (typeof source.file !== "string" || source.file === "") throw new ValidationError("file", "must be a non-empty path");
+    if (typeof source.file !== "string" || source.file === "")
+      throw new ValidationError("file", "must be a non-empty path");
     const st = await stat(source.file).catch(() => undefined);
     if (!st) throw new ValidationError("file", `${source.file} does not exist`);
     if (!st.isFile()) throw new ValidationError("file", `${source.file} is not a regular file`);
@@ -54,7 +59,8 @@ export async function openUploadSource(source: UploadSource): Promise<OpenedUplo
 
 /** Checks, before any network call, that a download destination's folder exists. Returns the absolute path. */
 export async function checkDestination(destination: string, option = "destination"): Promise<string> {
-  if (typeof destination !== "string" || destination === "") throw new ValidationError(option, "must be a non-empty path");
+  if (typeof destination !== "string" || destination === "")
+    throw new ValidationError(option, "must be a non-empty path");
   const path = resolve(destination);
   const dir = dirname(path);
   const st = await stat(dir).catch(() => undefined);

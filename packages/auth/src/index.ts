@@ -43,6 +43,13 @@ export {
   ValidationError,
 } from "./errors.js";
 export {
+  checkDestination,
+  type OpenedUpload,
+  openUploadSource,
+  type UploadSource,
+  writeFileAtomic,
+} from "./files.js";
+export {
   isSensitiveKey,
   MIN_MASKED_LENGTH,
   mask,
@@ -52,13 +59,9 @@ export {
   resetMasker,
 } from "./mask.js";
 export {
-  assertSecretName,
-  type DefineSecretOptions,
   defineSecret,
   getSecretDefinition,
   listSecrets,
-  type SecretDefinition,
-  type SecretFallback,
   type SecretRegistry,
   type SecretValue,
 } from "./registry.js";
@@ -72,6 +75,12 @@ export {
 } from "./resolve-secret.js";
 export { checkSchema, type SchemaCheck } from "./schema.js";
 export { Secret } from "./secret.js";
+export {
+  assertSecretName,
+  type DefineSecretOptions,
+  type SecretDefinition,
+  type SecretFallback,
+  secretDefinition,
+} from "./secret-definition.js";
 export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
-export { checkDestination, type OpenedUpload, openUploadSource, type UploadSource, writeFileAtomic } from "./files.js";

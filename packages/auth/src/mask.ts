@@ -1,17 +1,16 @@
+import { processSingleton } from "./process-singleton.js";
+
 /** Strings shorter than this are not masked inside text: masking `"a"` everywhere would garble every log. */
 export const MIN_MASKED_LENGTH = 4;
 
 /** What a masked value is replaced with. */
 export const REDACTED = "[redacted]";
 
-const STATE_KEY = Symbol.for("tributary.auth.masker");
 interface MaskerState {
   values: Set<string>;
   pattern: RegExp | undefined;
 }
-const state: MaskerState =
-  ((globalThis as Record<symbol, unknown>)[STATE_KEY] as MaskerState | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[STATE_KEY] = { values: new Set<string>(), pattern: undefined });
+const state = processSingleton<MaskerState>("auth.masker", () => ({ values: new Set(), pattern: undefined }));
 
 /** Object keys whose values are masked whatever they hold. */
 const SENSITIVE_KEY =

@@ -1,6 +1,5 @@
 import { configuredBackends } from "./backend.js";
 import { runStorage } from "./context.js";
-import "./default-secrets.js";
 import {
   InvalidSecretError,
   MissingCredentialsError,
@@ -8,14 +7,10 @@ import {
   type SourceAttempt,
 } from "./errors.js";
 import { registerSecretValue } from "./mask.js";
-import {
-  assertSecretName,
-  getSecretDefinition,
-  type SecretDefinition,
-  type SecretValue,
-} from "./registry.js";
+import { getSecretDefinition, type SecretValue } from "./registry.js";
 import { checkSchema } from "./schema.js";
 import { Secret } from "./secret.js";
+import { assertSecretName, type SecretDefinition } from "./secret-definition.js";
 import type { SecretSource } from "./source.js";
 import { localStore } from "./store.js";
 
@@ -84,7 +79,8 @@ function setPath(target: Record<string, unknown>, path: string[], value: string)
   let node = target;
   for (const part of path.slice(0, -1)) {
     const next = node[part];
-    node = (next && typeof next === "object" ? next : (node[part] = {})) as Record<string, unknown>;
+    if (!next || typeof next !== "object") node[part] = {};
+    node = node[part] as Record<string, unknown>;
   }
   node[path[path.length - 1] as string] = value;
 }
