@@ -1,4 +1,16 @@
 export {
+  type SlackReceived,
+  type SlackReceivedCall,
+  type SlackReceivedFile,
+  type SlackReceivedMessage,
+  type SlackReceivedWebhook,
+  type SlackStandIn,
+  type SlackStandInChannel,
+  type SlackStandInOptions,
+  type SlackStandInRateLimit,
+  startSlackStandIn,
+} from "./slack-stand-in.js";
+export {
   type RecordedRequest,
   type RequestMatcher,
   route,
