@@ -41,7 +41,9 @@ export class TributaryError extends Error {
   }
 
   /** True when `error` is an instance of this class, even from another copy of the package. */
-  static isInstance<T extends typeof TributaryError>(this: T, error: unknown): error is InstanceType<T> {
+  static isInstance<
+    T extends (abstract new (...args: never[]) => TributaryError) & { readonly errorName: string },
+  >(this: T, error: unknown): error is InstanceType<T> {
     const names = (error as { [MARK]?: unknown } | null | undefined)?.[MARK];
     // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass the check was called on
     return Array.isArray(names) && names.includes(this.errorName);
