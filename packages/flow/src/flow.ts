@@ -1,0 +1,429 @@
+import { randomUUID } from "node:crypto";
+import {
+  describeSource,
+  maskValue,
+  resolveSecret,
+  type SecretBackend,
+  type SecretSource,
+  ValidationError,
+  withSecrets,
+} from "@tributary/auth";
+import { frames, type RunScope, type TaskRecordHandle } from "./context.js";
+import { RunCancelledError } from "./errors.js";
+import { createMaskingLogger, type Logger, type LoggerOptions, type MaskingLogger } from "./logger.js";
+import {
+  type HookError,
+  type ReportedError,
+  type RunReport,
+  type RunState,
+  type TaskRun,
+  type TaskRunState,
+  toReportedError,
+} from "./report.js";
+import type { FlowStorage } from "./storage.js";
+
+/** A hook called when a run ends; it may be async. What it throws is recorded in `hookErrors`, never rethrown. */
+export type FlowHook = (report: RunReport) => void | Promise<void>;
+
+/** A hook called when a task of a run fails for good (after its retries), with the run so far and the task run. */
+export type TaskFailureHook = (report: RunReport, taskRun: TaskRun) => void | Promise<void>;
+
+/** The options of `flow()`. */
+export interface FlowOptions {
+  /** The flow's name, shown in reports and log lines. Required. */
+  name: string;
+  /**
+   * Secret names declared for every run: resolved when the run starts (from run values, env, the local store or
+   * the configured backends), before any task. One that cannot be resolved fails the run with `resolveSecret`'s error.
+   */
+  secrets?: readonly string[];
+  /** The most task calls running at once in a run (default: no limit). Nested task calls share their parent's slot. */
+  concurrency?: number;
+  /** Called when a run fails or is cancelled (`report.state` says which), after every `onTaskFailure` hook. */
+  onFailure?: FlowHook | readonly FlowHook[];
+  /** Called when a run completes. */
+  onSuccess?: FlowHook | readonly FlowHook[];
+  /** Called each time a task fails for good, with the report so far and the task run. */
+  onTaskFailure?: TaskFailureHook | readonly TaskFailureHook[];
+  /** How long a hook may take before it is recorded as failed and the run moves on, in ms (default 30000). */
+  hookTimeoutMs?: number;
+  /** Where the flow lives; the secrets it declares are declared for every run. */
+  storage?: FlowStorage;
+  /** The run logger's options; level defaults to `configureLogging`'s, else `TRIBUTARY_LOG_LEVEL`, else `info`. */
+  logger?: LoggerOptions;
+}
+
+/** What the flow body receives. */
+export interface FlowContext<P = unknown> {
+  /** The run's parameters, as given to `run()`. */
+  params: P;
+  /** The run's logger, masking secrets. */
+  log: Logger;
+  /** Aborted when the run is cancelled. */
+  signal: AbortSignal;
+  /** The run's id. */
+  runId: string;
+}
+
+/** The options of `flow.run()`. */
+export interface RunOptions<P = unknown> {
+  /** The run's parameters, handed to the body as `params`. */
+  params?: P;
+  /** Secret values for this run only, by name; they win over env, store and backends, and are masked everywhere. */
+  secrets?: Readonly<Record<string, unknown>>;
+  /** Aborting it cancels the run: pending tasks never start, running ones are aborted, the report says `cancelled`. */
+  signal?: AbortSignal;
+  /** Secret backends for this run instead of those set by `configureBackends`. */
+  backends?: readonly SecretBackend[];
+  /** The run's id (default: a random UUID). */
+  runId?: string;
+  /** Logger options for this run, over the flow's. */
+  logger?: LoggerOptions;
+}
+
+/** A flow made by `flow()`. */
+export interface Flow<P = unknown, R = unknown> {
+  /** The flow's name. */
+  readonly name: string;
+  /** The options it was made with. */
+  readonly options: Readonly<FlowOptions>;
+  /** The function it runs (kept for agents and tests). */
+  readonly body: (context: FlowContext<P>) => R | PromiseLike<R>;
+  /**
+   * Runs the flow once and resolves to its report; it does not throw when the flow fails (the report says so).
+   * @example
+   * const report = await nightly.run({ params: { day: "2026-11-26" }, secrets: { SLACK_WEBHOOK_URL: url } });
+   * if (report.state !== "completed") process.exitCode = 1;
+   */
+  run(options?: RunOptions<P>): Promise<RunReport>;
+}
+
+class TaskRecord implements TaskRecordHandle {
+  state: TaskRunState = "pending";
+  attempts = 0;
+  startedAt: number | undefined;
+  durationMs: number | undefined;
+  error: ReportedError | undefined;
+  constructor(
+    readonly id: number,
+    readonly name: string,
+  ) {}
+  get live(): boolean {
+    return this.state === "pending" || this.state === "running";
+  }
+  started(): void {
+    if (this.state !== "pending") return;
+    this.state = "running";
+    this.startedAt = Date.now();
+  }
+  attempt(n: number): void {
+    if (this.live) this.attempts = n;
+  }
+  completed(): void {
+    if (!this.live) return;
+    this.state = "completed";
+    this.durationMs = Date.now() - (this.startedAt ?? Date.now());
+  }
+  failed(error: unknown, cancelled: boolean): void {
+    if (!this.live) return;
+    this.state = cancelled ? "cancelled" : "failed";
+    this.error = toReportedError(error);
+    if (this.startedAt !== undefined) this.durationMs = Date.now() - this.startedAt;
+  }
+  snapshot(): TaskRun {
+    const run: { -readonly [K in keyof TaskRun]: TaskRun[K] } = {
+      id: this.id,
+      name: this.name,
+      state: this.state,
+      attempts: this.attempts,
+    };
+    if (this.startedAt !== undefined) run.start = new Date(this.startedAt).toISOString();
+    if (this.durationMs !== undefined) run.durationMs = this.durationMs;
+    if (this.error) run.error = this.error;
+    return run;
+  }
+}
+
+function list<T>(value: T | readonly T[] | undefined): readonly T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+}
+
+function checkFlowOptions(options: FlowOptions): void {
+  if (!options || typeof options.name !== "string" || options.name.trim() === "") {
+    throw new ValidationError("name", "a flow needs a non-empty `name`");
+  }
+  const { concurrency, hookTimeoutMs } = options;
+  if (
+    concurrency !== undefined &&
+    !(concurrency === Number.POSITIVE_INFINITY || (Number.isInteger(concurrency) && concurrency > 0))
+  ) {
+    throw new ValidationError("concurrency", "must be a positive integer (or Infinity)");
+  }
+  if (hookTimeoutMs !== undefined && !(typeof hookTimeoutMs === "number" && hookTimeoutMs > 0)) {
+    throw new ValidationError("hookTimeoutMs", "must be a positive number of milliseconds");
+  }
+  for (const key of ["secrets"] as const) {
+    const names = options[key];
+    if (
+      names !== undefined &&
+      (!Array.isArray(names) || names.some((n) => typeof n !== "string" || n === ""))
+    ) {
+      throw new ValidationError(key, "must be an array of secret names");
+    }
+  }
+  for (const key of ["onFailure", "onSuccess", "onTaskFailure"] as const) {
+    if (list<unknown>(options[key]).some((h) => typeof h !== "function")) {
+      throw new ValidationError(key, "must be a function or an array of functions");
+    }
+  }
+  const storage = options.storage;
+  if (storage !== undefined && (typeof storage !== "object" || typeof storage.describe !== "function")) {
+    throw new ValidationError("storage", "must be a FlowStorage: { kind, secrets?, describe(), load?() }");
+  }
+}
+
+/** The scope hooks run in: tasks they call run normally but are not recorded, and stop at the hook's timeout. */
+class HookScope implements RunScope {
+  constructor(
+    readonly id: string,
+    readonly signal: AbortSignal,
+    readonly log: MaskingLogger,
+  ) {}
+  record(): undefined {
+    return undefined;
+  }
+  acquire(): undefined {
+    return undefined;
+  }
+  release(): void {}
+  taskFailed(): void {}
+}
+
+class ActiveRun implements RunScope {
+  readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  readonly records: TaskRecord[] = [];
+  readonly hookErrors: HookError[] = [];
+  readonly pendingHooks: Promise<void>[] = [];
+  readonly startedAt = Date.now();
+  private active = 0;
+  private readonly waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(
+    readonly flow: string,
+    readonly id: string,
+    readonly log: MaskingLogger,
+    private readonly limit: number,
+    private readonly taskHooks: readonly TaskFailureHook[],
+    private readonly hookTimeoutMs: number,
+  ) {
+    this.signal.addEventListener("abort", () => {
+      for (const waiter of this.waiting.splice(0)) waiter.reject(this.signal.reason);
+    });
+  }
+
+  record(name: string): TaskRecord {
+    const record = new TaskRecord(this.records.length + 1, name);
+    this.records.push(record);
+    return record;
+  }
+
+  acquire(): Promise<void> | undefined {
+    if (this.active < this.limit) {
+      this.active++;
+      return undefined;
+    }
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next.resolve();
+    else this.active--;
+  }
+
+  taskFailed(handle: TaskRecordHandle): void {
+    if (this.taskHooks.length === 0) return;
+    const taskRun = (handle as TaskRecord).snapshot();
+    const report = this.report("running");
+    this.pendingHooks.push(this.callHooks("onTaskFailure", this.taskHooks, (hook) => hook(report, taskRun)));
+  }
+
+  report(state: RunState, extra: { error?: ReportedError; result?: unknown } = {}): RunReport {
+    const records = this.records;
+    let tasks: readonly TaskRun[] | undefined;
+    return {
+      flow: this.flow,
+      runId: this.id,
+      state,
+      start: new Date(this.startedAt).toISOString(),
+      durationMs: Date.now() - this.startedAt,
+      ...extra,
+      // Built on first read: a run of 10,000 tasks with failures would otherwise copy them all for every hook.
+      get tasks() {
+        tasks ??= Object.freeze(records.map((r) => r.snapshot()));
+        return tasks;
+      },
+      hookErrors: this.hookErrors,
+    };
+  }
+
+  /** Calls hooks one after another, each bounded by the hook timeout, recording what they throw. */
+  async callHooks<H>(
+    kind: string,
+    hooks: readonly H[],
+    call: (hook: H) => void | Promise<void>,
+  ): Promise<void> {
+    for (const [index, hook] of hooks.entries()) {
+      const controller = new AbortController();
+      const scope = new HookScope(this.id, controller.signal, this.log);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = new Error(`Hook ${kind}[${index}] did not finish within ${this.hookTimeoutMs} ms.`);
+            error.name = "HookTimeoutError";
+            controller.abort(error);
+            reject(error);
+          }, this.hookTimeoutMs);
+        });
+        await Promise.race([frames.run({ run: scope, task: undefined }, async () => call(hook)), timeout]);
+      } catch (error) {
+        const reported = toReportedError(error);
+        this.hookErrors.push({ hook: `${kind}[${index}]`, error: reported });
+        this.log.error(`Hook ${kind}[${index}] failed`, { error: reported });
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  /** Ends the run's tasks: those the body did not await are cancelled, in the report and through their signal. */
+  finish(): void {
+    const reason = new RunCancelledError("The flow run ended before this task finished.");
+    for (const record of this.records) if (record.live) record.failed(reason, true);
+    if (!this.signal.aborted) this.controller.abort(reason);
+  }
+}
+
+/**
+ * Makes a flow: a function of tasks that runs with a set of secrets, a concurrency limit, hooks and a logger,
+ * and reports each run. Annotate the body's context (`FlowContext<{ day: string }>`) to type `params`.
+ * @example
+ * const nightly = flow(
+ *   { name: "nightly", secrets: ["AWS_CREDENTIALS"], concurrency: 8, onFailure: [notify] },
+ *   async ({ params, log }: FlowContext<{ day: string }>) => {
+ *     const rows = await extract(params.day);
+ *     log.info("extracted", { rows: rows.length });
+ *     await Promise.all(rows.map((row) => load(row)));
+ *   },
+ * );
+ * const report = await nightly.run({ params: { day: "2026-11-26" }, secrets: { SLACK_WEBHOOK_URL: url } });
+ */
+export function flow<P = unknown, R = unknown>(
+  options: FlowOptions,
+  body: (context: FlowContext<P>) => R | PromiseLike<R>,
+): Flow<P, R> {
+  checkFlowOptions(options);
+  if (typeof body !== "function") throw new ValidationError("fn", "flow() needs the function to run");
+  const settings: Readonly<FlowOptions> = Object.freeze({ ...options });
+  const { name } = settings;
+  const declared = [...new Set([...(settings.secrets ?? []), ...(settings.storage?.secrets ?? [])])];
+  const limit = settings.concurrency ?? Number.POSITIVE_INFINITY;
+  const hookTimeoutMs = settings.hookTimeoutMs ?? 30_000;
+  const successHooks = list(settings.onSuccess);
+  const failureHooks = list(settings.onFailure);
+  const taskHooks = list(settings.onTaskFailure);
+
+  async function run(runOptions: RunOptions<P> = {}): Promise<RunReport> {
+    const runId = runOptions.runId ?? randomUUID();
+    const log = createMaskingLogger({ ...settings.logger, ...runOptions.logger }, "info").child({
+      flow: name,
+      runId,
+    });
+    const active = new ActiveRun(name, runId, log, limit, taskHooks, hookTimeoutMs);
+    const external = runOptions.signal;
+    let cancelledByCaller = false;
+    const onExternalAbort = () => {
+      cancelledByCaller = true;
+      const reason = external?.reason;
+      const detail =
+        reason instanceof Error ? `: ${reason.message}` : typeof reason === "string" ? `: ${reason}` : "";
+      active.controller.abort(new RunCancelledError(`The flow run was cancelled${detail}.`));
+    };
+    if (external?.aborted) onExternalAbort();
+    else external?.addEventListener("abort", onExternalAbort, { once: true });
+
+    const onResolve = (secretName: string, source: SecretSource) =>
+      log.info(`${secretName} from ${describeSource(source)}`);
+
+    type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+
+    const execute = async (): Promise<Outcome> =>
+      frames.run({ run: active, task: undefined }, async () => {
+        const cancel = new Promise<never>((_, reject) => {
+          if (active.signal.aborted) reject(active.signal.reason);
+          active.signal.addEventListener("abort", () => reject(active.signal.reason), { once: true });
+        });
+        cancel.catch(() => {});
+        try {
+          log.info(
+            `Flow run ${name} started`,
+            settings.storage ? { storage: settings.storage.describe() } : {},
+          );
+          const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
+          const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
+          if (failed) throw failed.reason;
+          const context: FlowContext<P> = {
+            params: runOptions.params as P,
+            log,
+            signal: active.signal,
+            runId,
+          };
+          return { ok: true, result: await Promise.race([(async () => body(context))(), cancel]) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      });
+
+    const complete = async (outcome: Outcome): Promise<RunReport> => {
+      external?.removeEventListener("abort", onExternalAbort);
+      let state: RunState;
+      let extra: { error?: ReportedError; result?: unknown };
+      if (cancelledByCaller) {
+        state = "cancelled";
+        extra = { error: toReportedError(active.signal.reason) };
+      } else if (!outcome.ok) {
+        state = "failed";
+        extra = { error: toReportedError(outcome.error) };
+      } else {
+        state = "completed";
+        extra = outcome.result === undefined ? {} : { result: maskValue(outcome.result) };
+      }
+      active.finish();
+      const report = active.report(state, extra);
+      if (state === "completed") log.info(`Flow run ${name} completed`, { durationMs: report.durationMs });
+      else log.error(`Flow run ${name} ${state}`, { durationMs: report.durationMs, error: extra.error });
+      await Promise.all(active.pendingHooks);
+      if (state === "completed") await active.callHooks("onSuccess", successHooks, (hook) => hook(report));
+      else await active.callHooks("onFailure", failureHooks, (hook) => hook(report));
+      return report;
+    };
+
+    try {
+      // Hooks run in the run's secret scope too, so a notifier finds the run's webhook URL.
+      return await withSecrets(runOptions.secrets ?? {}, async () => complete(await execute()), {
+        declare: declared,
+        backends: runOptions.backends,
+        onResolve,
+        runId,
+      });
+    } catch (error) {
+      // withSecrets refused the run's values (a bad secret name) before anything ran.
+      return complete({ ok: false, error });
+    }
+  }
+
+  return Object.freeze({ name, options: settings, body, run });
+}

@@ -1,0 +1,200 @@
+import { mask, maskValue } from "@tributary/auth";
+
+/** The levels a logger writes, from the most to the least verbose; `"silent"` writes nothing. */
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+/** How a line is written: `"text"` for people, `"json"` for one JSON object per line. */
+export type LogFormat = "text" | "json";
+
+/** One log entry, already masked: every message and field has been through the secret masker. */
+export interface LogRecord {
+  /** When it was logged, ISO 8601. */
+  time: string;
+  /** The level it was logged at. */
+  level: Exclude<LogLevel, "silent">;
+  /** The message, masked. */
+  message: string;
+  /** The logger's own fields (flow, task, runId, attempt) followed by the call's fields, all masked. */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Where lines go: a stream-like object (`process.stderr`, a file stream) that receives each formatted line with
+ * its line break, or a function that receives the line (without line break) and the masked record.
+ */
+export type LogSink = { write(line: string): unknown } | ((line: string, record: LogRecord) => void);
+
+/** A logger whose every message and field is masked before it is written. */
+export interface Logger {
+  /** Logs detail useful while debugging. */
+  debug(message: string, fields?: Record<string, unknown>): void;
+  /** Logs normal progress, such as which source a credential came from. */
+  info(message: string, fields?: Record<string, unknown>): void;
+  /** Logs something unexpected that did not stop the work, such as a retry. */
+  warn(message: string, fields?: Record<string, unknown>): void;
+  /** Logs a failure. */
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The options of `createLogger` and `configureLogging`. */
+export interface LoggerOptions {
+  /** The least severe level written (default `"info"` for `createLogger`). */
+  level?: LogLevel;
+  /** `"text"` (default) or `"json"` lines. */
+  format?: LogFormat;
+  /** Where lines go (default `process.stderr`). */
+  sink?: LogSink;
+  /** Fields added to every entry, such as `{ flow: "nightly" }`. */
+  bindings?: Record<string, unknown>;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const LEVELS = new Set<string>(Object.keys(RANK));
+
+function formatValue(value: unknown): string {
+  if (typeof value === "string") return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (value === undefined) return "undefined";
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function formatText(record: LogRecord): string {
+  let line = `${record.time} ${record.level.toUpperCase().padEnd(5)} ${record.message}`;
+  for (const [key, value] of Object.entries(record.fields)) line += ` ${key}=${formatValue(value)}`;
+  return line;
+}
+
+function formatJson(record: LogRecord): string {
+  try {
+    return JSON.stringify({ time: record.time, level: record.level, msg: record.message, ...record.fields });
+  } catch {
+    return JSON.stringify({
+      time: record.time,
+      level: record.level,
+      msg: record.message,
+      fields: "[unserializable]",
+    });
+  }
+}
+
+function write(sink: LogSink, line: string, record: LogRecord): void {
+  try {
+    if (typeof sink === "function") sink(line, record);
+    else sink.write(`${line}\n`);
+  } catch {
+    // A broken sink must never fail the task that logged.
+  }
+}
+
+/** @internal A logger with resolved options; `child` adds bindings without re-reading options. */
+export class MaskingLogger implements Logger {
+  constructor(
+    private readonly resolve: () => Required<Omit<LoggerOptions, "bindings">>,
+    private readonly bindings: Record<string, unknown>,
+  ) {}
+
+  /** A logger writing to the same place with more fields bound. */
+  child(bindings: Record<string, unknown>): MaskingLogger {
+    return new MaskingLogger(this.resolve, { ...this.bindings, ...bindings });
+  }
+
+  private log(level: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>): void {
+    const options = this.resolve();
+    if (RANK[level] < RANK[options.level]) return;
+    const masked = fields === undefined ? {} : (maskValue(fields) as Record<string, unknown>);
+    const record: LogRecord = {
+      time: new Date().toISOString(),
+      level,
+      message: mask(String(message)),
+      fields: { ...(maskValue(this.bindings) as Record<string, unknown>), ...masked },
+    };
+    write(options.sink, options.format === "json" ? formatJson(record) : formatText(record), record);
+  }
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.log("debug", message, fields);
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.log("info", message, fields);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.log("warn", message, fields);
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.log("error", message, fields);
+  }
+}
+
+function envLevel(): LogLevel | undefined {
+  const value = process.env.TRIBUTARY_LOG_LEVEL?.toLowerCase();
+  return value && LEVELS.has(value) ? (value as LogLevel) : undefined;
+}
+
+type Defaults = { level?: LogLevel; format: LogFormat; sink?: LogSink };
+const DEFAULTS_KEY = Symbol.for("tributary.flow.logging");
+const scope = globalThis as Record<symbol, unknown>;
+if (!(DEFAULTS_KEY in scope)) scope[DEFAULTS_KEY] = { format: "text" } satisfies Defaults;
+/** Shared by every loaded copy of the package, like auth's process state. */
+const defaults = scope[DEFAULTS_KEY] as Defaults;
+
+/** @internal The process default options; the level falls back to `fallbackLevel` when none was configured. */
+export function processDefaults(fallbackLevel: LogLevel): Required<Omit<LoggerOptions, "bindings">> {
+  return {
+    level: defaults.level ?? envLevel() ?? fallbackLevel,
+    format: defaults.format,
+    sink: defaults.sink ?? process.stderr,
+  };
+}
+
+function checkLevel(level: LogLevel | undefined): void {
+  if (level !== undefined && !LEVELS.has(level)) {
+    throw new TypeError(`Unknown log level ${String(level)}: use debug, info, warn, error or silent.`);
+  }
+}
+
+/**
+ * Sets the process default logging, used by tasks called outside any flow and by flows that set no logger of
+ * their own. Out of the box: level `warn` (or `TRIBUTARY_LOG_LEVEL`) outside flows and `info` inside flow runs,
+ * text lines, to `process.stderr`. Only the options given change.
+ * @example
+ * configureLogging({ level: "info", format: "json", sink: (line) => myLogger.info(line) });
+ */
+export function configureLogging(options: Omit<LoggerOptions, "bindings">): void {
+  checkLevel(options.level);
+  if (options.level !== undefined) defaults.level = options.level;
+  if (options.format !== undefined) defaults.format = options.format;
+  if (options.sink !== undefined) defaults.sink = options.sink;
+}
+
+/** @internal Forgets what `configureLogging` set (for tests). */
+export function resetLogging(): void {
+  defaults.level = undefined;
+  defaults.format = "text";
+  defaults.sink = undefined;
+}
+
+/**
+ * Creates a logger that masks every registered secret value in messages and fields (and replaces fields with
+ * sensitive names such as `token` or `password` whole) before writing text or JSON lines to its sink. Options not
+ * given follow `configureLogging`, read at each call.
+ * @example
+ * const log = createLogger({ level: "debug", format: "json", sink: (line) => lines.push(line) });
+ * log.info("uploaded", { bucket: "reports", bytes: 1024 });
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return createMaskingLogger(options, "info");
+}
+
+/** @internal `createLogger` with a chosen fallback level and the `child` method. */
+export function createMaskingLogger(options: LoggerOptions, fallbackLevel: LogLevel): MaskingLogger {
+  checkLevel(options.level);
+  const { level, format, sink } = options;
+  const resolve = () => {
+    const base = processDefaults(fallbackLevel);
+    return { level: level ?? base.level, format: format ?? base.format, sink: sink ?? base.sink };
+  };
+  return new MaskingLogger(resolve, options.bindings ?? {});
+}
