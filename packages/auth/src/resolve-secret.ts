@@ -60,6 +60,9 @@ function parse(def: SecretDefinition | undefined, name: string, raw: unknown, so
     }
   }
   if (def) {
+    if (def.format === "json" && (typeof value !== "object" || value === null || Array.isArray(value))) {
+      throw new InvalidSecretError(name, source, [{ field: "", message: "must be a JSON object" }]);
+    }
     if (def.format === "string" && typeof value !== "string") {
       throw new InvalidSecretError(name, source, [{ field: "", message: "must be text, not a JSON value" }]);
     }

@@ -33,13 +33,13 @@ export function checkSchema<T>(schema: StandardSchemaV1<unknown, T>, value: unkn
   }
   if (!result.issues) return { ok: true, value: result.value };
   const parts = leaves(value);
-  return {
-    ok: false,
-    issues: result.issues.map((issue) => ({
-      field: (issue.path ?? [])
-        .map((p) => (typeof p === "object" && p !== null && "key" in p ? String(p.key) : String(p)))
-        .join("."),
-      message: scrub(issue.message, parts),
-    })),
-  };
+  const byField = new Map<string, SecretFieldIssue>();
+  for (const issue of result.issues) {
+    const field = (issue.path ?? [])
+      .map((p) => (typeof p === "object" && p !== null && "key" in p ? String(p.key) : String(p)))
+      .join(".");
+    // The first failure of a field says what to fix; later checks of the same field only repeat it.
+    if (!byField.has(field)) byField.set(field, { field, message: scrub(issue.message, parts) });
+  }
+  return { ok: false, issues: [...byField.values()] };
 }
