@@ -1,4 +1,18 @@
 export {
+  type GitHubStandIn,
+  type GitHubStandInApp,
+  type GitHubStandInComment,
+  type GitHubStandInInstallationToken,
+  type GitHubStandInIssue,
+  type GitHubStandInOptions,
+  type GitHubStandInRepo,
+  type GitHubStandInRepoSeed,
+  type GitHubStandInToken,
+  generateGitHubApp,
+  generateGitHubToken,
+  startGitHubStandIn,
+} from "./github-stand-in.js";
+export {
   type SlackReceived,
   type SlackReceivedCall,
   type SlackReceivedFile,
