@@ -1,0 +1,66 @@
+import { describeSource } from "@tributary/auth";
+import type { SecretReport } from "./inspect-secret.js";
+
+const STATUS_TEXT: Record<SecretReport["status"], string> = {
+  ok: "ok",
+  "default-chain": "sdk default",
+  missing: "missing",
+  invalid: "INVALID",
+  error: "ERROR",
+};
+
+/**
+ * The table of `secrets list` and `doctor`: one row per name, indented detail lines under it. An error message
+ * (a broken store fails every name it holds) is printed in full once; `alreadyShown` lists messages printed before.
+ */
+export function formatReports(
+  reports: readonly SecretReport[],
+  alreadyShown: readonly string[] = [],
+): string {
+  const shown = new Set(alreadyShown);
+  const nameWidth = Math.max(4, ...reports.map((r) => r.name.length)) + 2;
+  const statusWidth = Math.max(6, ...Object.values(STATUS_TEXT).map((s) => s.length)) + 2;
+  const indent = " ".repeat(nameWidth + statusWidth);
+  const lines = [`${"NAME".padEnd(nameWidth)}${"STATUS".padEnd(statusWidth)}SOURCE`];
+  for (const r of reports) {
+    const where =
+      r.status === "default-chain"
+        ? `not set in Tributary: ${r.source?.detail ?? "the SDK's default chain"} will be used`
+        : r.status === "missing"
+          ? "not set"
+          : r.source
+            ? describeSource(r.source)
+            : "-";
+    lines.push(`${r.name.padEnd(nameWidth)}${STATUS_TEXT[r.status].padEnd(statusWidth)}${where}`);
+    if (r.status === "invalid") {
+      for (const issue of r.issues ?? [])
+        lines.push(`${indent}- ${issue.field || "(value)"}: ${issue.message}`);
+    }
+    if (r.status === "error" && r.error) {
+      const seen = shown.has(r.error.message);
+      shown.add(r.error.message);
+      lines.push(`${indent}${r.error.code}${seen ? " (see above)" : `: ${r.error.message}`}`);
+    }
+    for (const s of r.shadowed ?? []) lines.push(`${indent}also set in ${describeSource(s)}: not used`);
+    if (r.status === "missing" && r.howToSet)
+      lines.push(`${indent}set it with: ${r.howToSet.join("  or  ")}`);
+    if (!r.registered && r.status !== "missing")
+      lines.push(`${indent}unregistered name: no schema checks it`);
+  }
+  return lines.join("\n");
+}
+
+/** The JSON shape of a report: the same fields, `source` as `{ kind, detail }` or `null`. */
+export function reportToJson(report: SecretReport): Record<string, unknown> {
+  return {
+    name: report.name,
+    registered: report.registered,
+    ...(report.description ? { description: report.description } : {}),
+    status: report.status,
+    source: report.source ?? null,
+    ...(report.issues ? { issues: report.issues } : {}),
+    ...(report.error ? { error: report.error } : {}),
+    shadowed: report.shadowed ?? [],
+    ...(report.howToSet ? { howToSet: report.howToSet } : {}),
+  };
+}

@@ -1,0 +1,126 @@
+import { TributaryError } from "@tributary/auth";
+import { type CliIo, CliOutput, EXIT_CODES } from "./cli-io.js";
+import type { CommandContext } from "./command-context.js";
+import { doctor } from "./doctor.js";
+import { UsageError } from "./parse-command-args.js";
+import { PromptCancelledError } from "./read-secret-input.js";
+import { secretsList } from "./secrets-list.js";
+import { secretsRm } from "./secrets-rm.js";
+import { secretsSet } from "./secrets-set.js";
+import {
+  CLI_VERSION,
+  DOCTOR_USAGE,
+  LIST_USAGE,
+  MAIN_USAGE,
+  RM_USAGE,
+  SECRETS_USAGE,
+  SET_USAGE,
+} from "./usage.js";
+
+type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>;
+
+const SECRETS_COMMANDS: Record<string, Command> = { set: secretsSet, list: secretsList, rm: secretsRm };
+const HELP_TOPICS: Record<string, string> = {
+  secrets: SECRETS_USAGE,
+  "secrets set": SET_USAGE,
+  "secrets list": LIST_USAGE,
+  "secrets rm": RM_USAGE,
+  doctor: DOCTOR_USAGE,
+};
+
+/** A command word is echoed in "unknown command" only when it cannot be a pasted secret. */
+const echoable = (word: string) => (/^[a-z][a-z-]{0,19}$/.test(word) ? ` "${word}"` : "");
+
+let envQueue: Promise<void> = Promise.resolve();
+
+async function withEnv<R>(env: CliIo["env"], fn: () => Promise<R>): Promise<R> {
+  if (env === undefined || env === process.env) return fn();
+  const previous = envQueue;
+  let release!: () => void;
+  envQueue = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await previous;
+  const saved = process.env;
+  process.env = { ...env } as NodeJS.ProcessEnv;
+  try {
+    return await fn();
+  } finally {
+    process.env = saved;
+    release();
+  }
+}
+
+async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<number> {
+  const [command, ...rest] = argv;
+  const { output } = ctx;
+  switch (command) {
+    case undefined:
+      output.err(MAIN_USAGE);
+      return EXIT_CODES.usage;
+    case "-h":
+    case "--help":
+    case "help": {
+      const topic = rest.join(" ");
+      const text = topic === "" ? MAIN_USAGE : HELP_TOPICS[topic];
+      if (text === undefined) throw new UsageError(`no help for${echoable(topic)}`, MAIN_USAGE);
+      output.out(text);
+      return EXIT_CODES.ok;
+    }
+    case "-v":
+    case "--version":
+    case "version":
+      output.out(CLI_VERSION);
+      return EXIT_CODES.ok;
+    case "doctor":
+      return doctor(rest, ctx);
+    case "secrets": {
+      const [sub, ...args] = rest;
+      if (sub === "-h" || sub === "--help") {
+        output.out(SECRETS_USAGE);
+        return EXIT_CODES.ok;
+      }
+      if (sub === undefined) throw new UsageError("missing secrets command (set, list or rm)", SECRETS_USAGE);
+      const run = SECRETS_COMMANDS[sub];
+      if (!run) throw new UsageError(`unknown secrets command${echoable(sub)}`, SECRETS_USAGE);
+      return run(args, ctx);
+    }
+    default:
+      throw new UsageError(`unknown command${echoable(command)}`, MAIN_USAGE);
+  }
+}
+
+/**
+ * Runs the `tributary` command in this process and returns its exit code (0 ok, 1 failure, 2 wrong command
+ * line, 130 prompt cancelled). Everything written is masked: no secret value is ever printed.
+ * @example
+ * import { Readable } from "node:stream";
+ * const code = await runCli(["secrets", "set", "SLACK_BOT_TOKEN"], {
+ *   stdin: Readable.from(["xoxb-…\n"]),
+ *   env: { TRIBUTARY_HOME: "/tmp/tributary-test" },
+ * });
+ */
+export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
+  const output = new CliOutput(io.stdout ?? process.stdout, io.stderr ?? process.stderr);
+  const ctx: CommandContext = { output, stdin: () => io.stdin ?? process.stdin };
+  const json = argv.includes("--json");
+  return withEnv(io.env, async () => {
+    try {
+      return await dispatch(argv, ctx);
+    } catch (error) {
+      if (UsageError.isInstance(error)) {
+        output.err(`error: ${error.message}\n\n${error.usage}`);
+        return EXIT_CODES.usage;
+      }
+      if (PromptCancelledError.isInstance(error)) {
+        output.err(`error: ${error.message}`);
+        return EXIT_CODES.cancelled;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      const code = TributaryError.isInstance(error) ? error.code : "UNEXPECTED";
+      if (json) output.json({ ok: false, error: { code, message } });
+      output.err(`error: ${message}`);
+      return EXIT_CODES.failure;
+    }
+  });
+}

@@ -1,0 +1,102 @@
+// Test-only helpers: not exported from the package (src/index.ts) and not bundled.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { PassThrough, Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import type { CliReadable } from "./cli-io.js";
+import { runCli } from "./run-cli.js";
+
+/** The built entry point the child-process tests run. */
+export const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");
+
+/** What one run of the command printed and returned. */
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const homes: string[] = [];
+
+/** A fresh folder for `TRIBUTARY_HOME`, removed by `removeTempHomes()`. */
+export function tempHome(): string {
+  const home = mkdtempSync(join(tmpdir(), "tributary-cli-"));
+  homes.push(home);
+  return home;
+}
+
+/** Removes every folder made by `tempHome()`. */
+export function removeTempHomes(): void {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+}
+
+/** A minimal environment: PATH, the given home and extra variables, nothing inherited that holds credentials. */
+export function cliEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? "", TRIBUTARY_HOME: home, ...extra };
+}
+
+/** Runs `node dist/bin.js ...args` in a child process, writing `input` to its stdin (a pipe, never a terminal). */
+export function runBin(
+  args: readonly string[],
+  options: { home: string; input?: string; env?: Record<string, string> },
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: cliEnv(options.home, options.env),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding("utf8").on("data", (c: string) => {
+      stderr += c;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Runs `runCli` in this process with captured output. */
+export async function runInProcess(
+  args: readonly string[],
+  options: { home: string; input?: string | CliReadable; env?: Record<string, string> },
+): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const stdin =
+    typeof options.input === "string" || options.input === undefined
+      ? Readable.from([Buffer.from(options.input ?? "", "utf8")])
+      : options.input;
+  const code = await runCli(args, {
+    stdin,
+    stdout: { write: (c: string) => (stdout += c) },
+    stderr: { write: (c: string) => (stderr += c) },
+    env: cliEnv(options.home, options.env),
+  });
+  return { code, stdout, stderr };
+}
+
+/** A fake terminal for the hidden prompt: records raw-mode switches; `type()` sends keystrokes. */
+export function fakeTerminal(): CliReadable & { rawModes: boolean[]; type(text: string): void } {
+  const stream = new PassThrough() as unknown as CliReadable & {
+    rawModes: boolean[];
+    type(text: string): void;
+  };
+  stream.isTTY = true;
+  stream.isRaw = false;
+  stream.rawModes = [];
+  stream.setRawMode = (mode: boolean) => {
+    stream.rawModes.push(mode);
+    stream.isRaw = mode;
+    return stream;
+  };
+  stream.type = (text: string) => {
+    (stream as unknown as PassThrough).write(text);
+  };
+  return stream;
+}
