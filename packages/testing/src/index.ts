@@ -12,6 +12,23 @@ export {
   generateGitHubToken,
   startGitHubStandIn,
 } from "./github-stand-in.js";
+export { type Moto, type MotoOptions, startMoto } from "./moto.js";
+export {
+  type AssumedRole,
+  type AwsAuthorizeRequest,
+  type S3StandIn,
+  type S3StandInOptions,
+  s3ErrorReply,
+  startS3StandIn,
+  xmlEscape,
+} from "./s3-stand-in.js";
+export {
+  awsJsonErrorReply,
+  type SecretsManagerStandIn,
+  type SecretsManagerStandInOptions,
+  startSecretsManagerStandIn,
+} from "./secrets-manager-stand-in.js";
+export { type AwsKeyPair, checkSigV4, randomKeyPair, type SigV4Check } from "./sigv4.js";
 export {
   type SlackReceived,
   type SlackReceivedCall,

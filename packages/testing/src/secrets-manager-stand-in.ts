@@ -1,0 +1,183 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { AwsAuthorizeRequest } from "./s3-stand-in.js";
+import { type AwsKeyPair, checkSigV4, randomKeyPair } from "./sigv4.js";
+import { route, type StandIn, type StandInReply, startStandIn } from "./stand-in.js";
+
+/** The options of `startSecretsManagerStandIn`. */
+export interface SecretsManagerStandInOptions {
+  /** The key pairs accepted. Default: one random pair (see `keyPairs` on the stand-in). */
+  keyPairs?: AwsKeyPair[];
+  /** Secrets present at start: name → `SecretString`. */
+  secrets?: Record<string, string>;
+  /** Return false to answer `AccessDeniedException`. Default: everything allowed. */
+  authorize?: (request: AwsAuthorizeRequest) => boolean;
+  /** The region in ARNs. Default `us-east-1`. */
+  region?: string;
+}
+
+/** A running Secrets Manager stand-in. */
+export interface SecretsManagerStandIn extends StandIn {
+  /** The key pairs accepted. `keyPairs[0]` is the default one. */
+  readonly keyPairs: AwsKeyPair[];
+  /** Sets a secret directly (no request). */
+  setSecret(name: string, value: string): void;
+  /** How many `GetSecretValue` calls were answered with a value, per secret. */
+  readonly reads: Map<string, number>;
+}
+
+/**
+ * A JSON error the way AWS JSON-protocol services send it. Use it with `failNext` to inject throttling.
+ * @example
+ * sm.failNext(2, 400, awsJsonErrorReply("ThrottlingException", "Rate exceeded"));
+ */
+export function awsJsonErrorReply(
+  type: string,
+  message: string,
+): { headers: Record<string, string>; body: object } {
+  return {
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amzn-errortype": type,
+      "x-amzn-requestid": randomUUID(),
+    },
+    body: { __type: type, message },
+  };
+}
+
+/**
+ * Starts an AWS Secrets Manager stand-in (JSON protocol: `GetSecretValue`, `CreateSecret`, `PutSecretValue`,
+ * `DeleteSecret`), checking every request's SigV4 signature: an unknown key is `UnrecognizedClientException`, a wrong
+ * secret `InvalidSignatureException`. Point the SDK at it with `endpoint: sm.url`.
+ * @example
+ * const sm = await startSecretsManagerStandIn({ secrets: { AWS_CREDENTIALS: JSON.stringify(value) } });
+ */
+export async function startSecretsManagerStandIn(
+  options: SecretsManagerStandInOptions = {},
+): Promise<SecretsManagerStandIn> {
+  const keyPairs: AwsKeyPair[] = options.keyPairs ? [...options.keyPairs] : [randomKeyPair()];
+  const region = options.region ?? "us-east-1";
+  const authorize = options.authorize ?? (() => true);
+  const secrets = new Map<string, { value: string; versionId: string; created: Date; arn: string }>();
+  const reads = new Map<string, number>();
+  const arnOf = (name: string) =>
+    `arn:aws:secretsmanager:${region}:123456789012:secret:${name}-${randomBytes(3).toString("hex")}`;
+  const put = (name: string, value: string) => {
+    const prev = secrets.get(name);
+    secrets.set(name, { value, versionId: randomUUID(), created: new Date(), arn: prev?.arn ?? arnOf(name) });
+  };
+  for (const [name, value] of Object.entries(options.secrets ?? {})) put(name, value);
+
+  const error = (type: string, message: string, status = 400): StandInReply => ({
+    status,
+    ...awsJsonErrorReply(type, message),
+  });
+  const find = (id: string) => {
+    for (const [name, s] of secrets) if (name === id || s.arn === id) return { name, ...s };
+    return undefined;
+  };
+
+  const standIn = await startStandIn(
+    [
+      route("POST", "/", async (request) => {
+        const body = await request.body();
+        const check = await checkSigV4(
+          { method: "POST", rawUrl: request.raw.url ?? "/", headers: request.headers, body },
+          keyPairs,
+          { uriEscapePath: true },
+        );
+        if (!check.ok) {
+          if (check.code === "InvalidAccessKeyId" || check.code === "InvalidToken") {
+            return error(
+              "UnrecognizedClientException",
+              "The security token included in the request is invalid.",
+            );
+          }
+          if (check.code === "ExpiredToken") return error("ExpiredTokenException", check.message);
+          if (check.code === "SignatureDoesNotMatch")
+            return error("InvalidSignatureException", check.message);
+          return error("MissingAuthenticationTokenException", check.message, 403);
+        }
+        const target = String(request.headers["x-amz-target"] ?? "");
+        const action = target.replace(/^secretsmanager\./, "");
+        let input: Record<string, unknown>;
+        try {
+          input = body.length ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};
+        } catch {
+          return error("SerializationException", "The request body is not valid JSON");
+        }
+        const id = String(input.SecretId ?? input.Name ?? "");
+        if (
+          !authorize({ accessKeyId: check.key.accessKeyId, action: `secretsmanager:${action}`, resource: id })
+        ) {
+          return error(
+            "AccessDeniedException",
+            `User ${check.key.accessKeyId} is not authorized to perform: secretsmanager:${action} on resource: ${id}`,
+          );
+        }
+        const json = (value: object): StandInReply => ({
+          headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": randomUUID() },
+          body: value,
+        });
+        switch (action) {
+          case "GetSecretValue": {
+            const s = find(id);
+            if (!s)
+              return error("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+            reads.set(s.name, (reads.get(s.name) ?? 0) + 1);
+            return json({
+              ARN: s.arn,
+              Name: s.name,
+              VersionId: s.versionId,
+              SecretString: s.value,
+              VersionStages: ["AWSCURRENT"],
+              CreatedDate: s.created.getTime() / 1000,
+            });
+          }
+          case "CreateSecret": {
+            if (!id || typeof input.SecretString !== "string") {
+              return error("InvalidParameterException", "Name and SecretString are required.");
+            }
+            if (secrets.has(id)) {
+              return error(
+                "ResourceExistsException",
+                `The operation failed because the secret ${id} already exists.`,
+              );
+            }
+            put(id, input.SecretString);
+            const s = secrets.get(id) as { arn: string; versionId: string };
+            return json({ ARN: s.arn, Name: id, VersionId: s.versionId });
+          }
+          case "PutSecretValue": {
+            if (!find(id))
+              return error("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+            if (typeof input.SecretString !== "string")
+              return error("InvalidParameterException", "SecretString is required.");
+            const name = find(id)?.name as string;
+            put(name, input.SecretString);
+            const s = secrets.get(name) as { arn: string; versionId: string };
+            return json({ ARN: s.arn, Name: name, VersionId: s.versionId, VersionStages: ["AWSCURRENT"] });
+          }
+          case "DeleteSecret": {
+            const s = find(id);
+            if (!s)
+              return error("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+            secrets.delete(s.name);
+            return json({ ARN: s.arn, Name: s.name, DeletionDate: Date.now() / 1000 });
+          }
+          default:
+            return error(
+              "UnknownOperationException",
+              `The Secrets Manager stand-in does not implement ${action}`,
+            );
+        }
+      }),
+    ],
+    { name: "secrets-manager" },
+  );
+  return {
+    ...standIn,
+    keyPairs,
+    reads,
+    setSecret: put,
+  };
+}
