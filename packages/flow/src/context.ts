@@ -18,6 +18,8 @@ export interface TaskContext {
 /** @internal A task run record, mutated by the task while it is live. */
 export interface TaskRecordHandle {
   readonly live: boolean;
+  /** The call's promise, so a run that ends before it can keep its cancellation from going unhandled. */
+  promise?: Promise<unknown>;
   started(): void;
   attempt(n: number): void;
   completed(): void;

@@ -101,6 +101,7 @@ export interface Flow<P = unknown, R = unknown> {
 class TaskRecord implements TaskRecordHandle {
   state: TaskRunState = "pending";
   attempts = 0;
+  promise: Promise<unknown> | undefined;
   startedAt: number | undefined;
   durationMs: number | undefined;
   error: ReportedError | undefined;
@@ -208,7 +209,9 @@ class ActiveRun implements RunScope {
   readonly pendingHooks: Promise<void>[] = [];
   readonly startedAt = Date.now();
   private active = 0;
-  private readonly waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Tasks waiting for a slot, first come first served; `head` avoids `shift()` on a queue of thousands. */
+  private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private head = 0;
 
   constructor(
     readonly flow: string,
@@ -219,7 +222,10 @@ class ActiveRun implements RunScope {
     private readonly hookTimeoutMs: number,
   ) {
     this.signal.addEventListener("abort", () => {
-      for (const waiter of this.waiting.splice(0)) waiter.reject(this.signal.reason);
+      const waiting = this.waiting.slice(this.head);
+      this.waiting = [];
+      this.head = 0;
+      for (const waiter of waiting) waiter.reject(this.signal.reason);
     });
   }
 
@@ -238,9 +244,17 @@ class ActiveRun implements RunScope {
   }
 
   release(): void {
-    const next = this.waiting.shift();
-    if (next) next.resolve();
-    else this.active--;
+    const next = this.waiting[this.head];
+    if (!next) {
+      this.active--;
+      return;
+    }
+    this.waiting[this.head++] = undefined as never;
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    }
+    next.resolve();
   }
 
   taskFailed(handle: TaskRecordHandle): void {
@@ -302,7 +316,12 @@ class ActiveRun implements RunScope {
   /** Ends the run's tasks: those the body did not await are cancelled, in the report and through their signal. */
   finish(): void {
     const reason = new RunCancelledError("The flow run ended before this task finished.");
-    for (const record of this.records) if (record.live) record.failed(reason, true);
+    for (const record of this.records) {
+      if (!record.live) continue;
+      record.failed(reason, true);
+      // The body dropped this call; its rejection with `reason` is ours, not a crash for the process.
+      record.promise?.catch(() => {});
+    }
     if (!this.signal.aborted) this.controller.abort(reason);
   }
 }
@@ -368,6 +387,7 @@ export function flow<P = unknown, R = unknown>(
         });
         cancel.catch(() => {});
         try {
+          if (active.signal.aborted) throw active.signal.reason;
           log.info(
             `Flow run ${name} started`,
             settings.storage ? { storage: settings.storage.describe() } : {},
@@ -375,6 +395,7 @@ export function flow<P = unknown, R = unknown>(
           const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
           const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
           if (failed) throw failed.reason;
+          if (active.signal.aborted) throw active.signal.reason;
           const context: FlowContext<P> = {
             params: runOptions.params as P,
             log,

@@ -219,10 +219,20 @@ export function task<A extends unknown[], R>(
     }
   }
 
-  const call = async (...args: A): Promise<Awaited<R>> => {
+  const call = (...args: A): Promise<Awaited<R>> => {
     const frame = frames.getStore();
+    const record = frame?.run?.record(name);
+    const promise = execute(frame, record, args);
+    if (record) record.promise = promise;
+    return promise;
+  };
+
+  async function execute(
+    frame: Frame | undefined,
+    record: TaskRecordHandle | undefined,
+    args: A,
+  ): Promise<Awaited<R>> {
     const scope = frame?.run;
-    const record = scope?.record(name);
     // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
     const slotted = record !== undefined && frame?.task === undefined;
     let holding = false;
@@ -255,7 +265,7 @@ export function task<A extends unknown[], R>(
     } finally {
       if (holding) scope?.release();
     }
-  };
+  }
   Object.defineProperty(call, "name", { value: name });
   return Object.assign(call, { taskName: name, options: settings }) as Task<A, Awaited<R>>;
 }
