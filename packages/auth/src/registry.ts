@@ -29,11 +29,13 @@ export type SecretValue<N extends string> = N extends keyof SecretRegistry ? Sec
 import { type DefineSecretOptions, type SecretDefinition, secretDefinition } from "./secret-definition.js";
 
 /** The registry, seeded with the default names on first use. */
+let entries: Map<string, SecretDefinition> | undefined;
 function registry(): Map<string, SecretDefinition> {
-  return processSingleton(
+  entries ??= processSingleton(
     "auth.registry",
     () => new Map<string, SecretDefinition>(defaultSecrets.map((d) => [d.name, d as SecretDefinition])),
   );
+  return entries;
 }
 
 /**

@@ -44,12 +44,17 @@ export interface DefaultChainResolution {
   readonly tried: readonly SourceAttempt[];
 }
 
-const parsed = new Map<string, { raw: unknown; value: unknown }>();
-const MAX_PARSED = 512;
+/** Checked values per source kind and name, reused while the raw value stays the same. */
+const parsed = new Map<string, Map<string, { raw: unknown; value: unknown }>>();
+const MAX_PARSED = 256;
 
 function parse(def: SecretDefinition | undefined, name: string, raw: unknown, source: SecretSource): unknown {
-  const key = `${def?.name ?? name}\u0000${source.kind}\u0000${source.detail}`;
-  const hit = parsed.get(key);
+  let byName = parsed.get(source.kind);
+  if (!byName) {
+    byName = new Map();
+    parsed.set(source.kind, byName);
+  }
+  const hit = byName.get(name);
   if (hit && hit.raw === raw) return hit.value;
   let value = raw;
   if (def?.format === "json" && typeof raw === "string") {
@@ -73,8 +78,8 @@ function parse(def: SecretDefinition | undefined, name: string, raw: unknown, so
     throw new InvalidSecretError(name, source, [{ field: "", message: "must be text or an object" }]);
   }
   registerSecretValue(value);
-  if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
-  parsed.set(key, { raw, value });
+  if (byName.size >= MAX_PARSED) byName.delete(byName.keys().next().value as string);
+  byName.set(name, { raw, value });
   return value;
 }
 
@@ -89,10 +94,11 @@ function setPath(target: Record<string, unknown>, path: string[], value: string)
 }
 
 /** Reads the env source: the flat variable, else the nested `…__<NAME>__<FIELD>` variables. */
-function readEnv(name: string): { raw: unknown; source: SecretSource } | undefined {
+function readEnv(name: string, nestedForm: boolean): { raw: unknown; source: SecretSource } | undefined {
   const flat = `${ENV_PREFIX}${name}`;
   const value = process.env[flat];
   if (value !== undefined) return { raw: value, source: { kind: "env", detail: flat } };
+  if (!nestedForm) return undefined;
   const prefix = `${flat}__`;
   let nested: Record<string, unknown> | undefined;
   for (const key in process.env) {
@@ -105,10 +111,23 @@ function readEnv(name: string): { raw: unknown; source: SecretSource } | undefin
   return nested ? { raw: nested, source: { kind: "env", detail: `${prefix}<FIELD>` } } : undefined;
 }
 
+/** A resolution whose value lives in a private field: `JSON.stringify` and `util.inspect` never show it. */
+class SecretResolution<T> implements Resolution<T> {
+  readonly #value: T;
+  constructor(
+    value: T,
+    readonly source: SecretSource,
+    readonly tried: readonly SourceAttempt[],
+  ) {
+    this.#value = value;
+  }
+  get value(): T {
+    return this.#value;
+  }
+}
+
 function makeResolution<T>(value: T, source: SecretSource, tried: readonly SourceAttempt[]): Resolution<T> {
-  const resolution = { source, tried } as Resolution<T>;
-  Object.defineProperty(resolution, "value", { value, enumerable: false });
-  return Object.freeze(resolution);
+  return new SecretResolution(value, source, tried);
 }
 
 async function lookup(
@@ -150,7 +169,7 @@ async function lookup(
     howToSet: `flow.run({ secrets: { ${target}: … } }) or withSecrets({ ${target}: … }, fn)`,
   });
 
-  const env = readEnv(target);
+  const env = readEnv(target, def?.format !== "string");
   if (env) return found(env.raw, env.source);
   tried.push({
     source: { kind: "env", detail: `${ENV_PREFIX}${target}` },
