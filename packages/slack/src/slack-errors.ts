@@ -1,0 +1,115 @@
+import { ErrorCode } from "@slack/web-api";
+import { ErrorCode as WebhookErrorCode } from "@slack/webhook";
+import {
+  CredentialRejectedError,
+  mask,
+  type SecretSource,
+  ServiceError,
+  TributaryError,
+} from "@tributary/auth";
+
+/** Slack error codes that mean the credential itself was refused: replace or reinstall it. */
+export const CREDENTIAL_ERROR_CODES: ReadonlySet<string> = new Set([
+  "invalid_auth",
+  "not_authed",
+  "token_revoked",
+  "token_expired",
+  "account_inactive",
+  "missing_scope",
+  "not_allowed_token_type",
+  "no_permission",
+  "team_access_not_granted",
+  "ekm_access_denied",
+  // Incoming webhooks (the URL is the credential).
+  "invalid_token",
+  "no_service",
+  "no_team",
+  "team_disabled",
+]);
+
+/** Slack error codes worth retrying: Slack's side failed, not the request. */
+const TRANSIENT_CODES = new Set(["internal_error", "fatal_error", "service_unavailable", "request_timeout"]);
+
+const HINTS: Record<string, string> = {
+  not_in_channel: "invite the app to the channel (/invite @your-app), or add the chat:write.public scope",
+  channel_not_found: "check the channel id or name; a private channel needs the app invited first",
+  is_archived: "the channel is archived; unarchive it or post elsewhere",
+  channel_is_archived: "the channel is archived; unarchive it or post elsewhere",
+  invalid_blocks: "check `blocks` against Block Kit (https://app.slack.com/block-kit-builder)",
+  invalid_blocks_format: "`blocks` must be an array of Block Kit blocks",
+  no_text: "give `text` or `blocks`",
+  msg_too_long: "shorten `text` (Slack truncates at 40 000 characters and refuses longer)",
+  invalid_payload: "the message is not valid JSON for Slack",
+  too_many_attachments: "send at most 100 attachments",
+  invalid_arguments: "an argument is missing or malformed",
+  file_not_found: "the file was not uploaded before completion",
+  action_prohibited: "a workspace admin restricted posting to this channel",
+  posting_to_general_channel_denied: "only admins may post to #general in this workspace",
+};
+
+/** A cause that keeps an SDK error's name and masked message but none of its other fields. */
+function safeCause(error: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const cause = new Error(mask(error.message));
+  cause.name = error.name;
+  return cause;
+}
+
+function serviceError(code: string, what: string, status: number | undefined, cause: unknown): ServiceError {
+  const hint = HINTS[code];
+  return new ServiceError(code, "Slack", mask(`${what} failed: ${code}${hint ? ` — ${hint}` : ""}`), status, {
+    retryable: TRANSIENT_CODES.has(code),
+    cause: safeCause(cause),
+  });
+}
+
+/** Slack's plain-text webhook answers are codes such as `no_service`; anything else becomes `http_<status>`. */
+function webhookCode(body: unknown, status: number): string {
+  const text = typeof body === "string" ? body.trim() : "";
+  return /^[a-z_]{2,64}$/.test(text) ? text : `http_${status}`;
+}
+
+/**
+ * Maps an error from `@slack/web-api` or `@slack/webhook` onto Tributary's errors: a refused credential becomes
+ * `CredentialRejectedError` naming its source, any other answer a `ServiceError` with Slack's code (retryable only
+ * when Slack's side failed), and transport failures a retryable `ServiceError`. Tributary errors pass through.
+ */
+export function toSlackError(error: unknown, what: string, source: SecretSource): Error {
+  if (TributaryError.isInstance(error)) return error;
+  const e = error as {
+    code?: unknown;
+    data?: { error?: unknown; needed?: unknown };
+    statusCode?: unknown;
+    body?: unknown;
+  };
+  if (e?.code === ErrorCode.PlatformError && typeof e.data?.error === "string") {
+    const code = e.data.error;
+    if (CREDENTIAL_ERROR_CODES.has(code)) {
+      const needed = typeof e.data.needed === "string" ? ` (needs scope ${e.data.needed})` : "";
+      return new CredentialRejectedError("Slack", source, `${what}: ${code}${needed}`, {
+        cause: safeCause(error),
+      });
+    }
+    return serviceError(code, what, 200, error);
+  }
+  if (e?.code === ErrorCode.HTTPError || e?.code === WebhookErrorCode.HTTPError) {
+    const status = typeof e.statusCode === "number" ? e.statusCode : 0;
+    const code = e.code === WebhookErrorCode.HTTPError ? webhookCode(e.body, status) : `http_${status}`;
+    if ((status === 403 || status === 404 || status === 401) && CREDENTIAL_ERROR_CODES.has(code)) {
+      return new CredentialRejectedError("Slack", source, `${what}: ${code}`, { cause: safeCause(error) });
+    }
+    const mapped = serviceError(code, what, status, error);
+    if (status >= 500) {
+      return new ServiceError(code, "Slack", mask(`${what} failed: HTTP ${status}`), status, {
+        retryable: true,
+        cause: safeCause(error),
+      });
+    }
+    return mapped;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ServiceError("request_failed", "Slack", mask(`${what} failed: ${message}`), undefined, {
+    retryable: true,
+    cause: safeCause(error),
+  });
+}
