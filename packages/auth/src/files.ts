@@ -3,7 +3,6 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { ValidationError } from "./errors.js";
 
 /** Where an upload's bytes come from: a file on disk, or bytes in hand. Exactly one. */
@@ -87,6 +86,8 @@ export async function writeFileAtomic(
   let bytes = 0;
   try {
     const out = createWriteStream(temp, { flags: "wx", mode: 0o644 });
+    // Loaded on first use: most programs importing the auth core never write a file.
+    const { pipeline } = await import("node:stream/promises");
     await pipeline(
       source,
       async function* count(chunks: AsyncIterable<Uint8Array>) {

@@ -1,6 +1,6 @@
-import { inspect } from "node:util";
-
 const VALUE = Symbol("tributary.secret.value");
+/** The symbol `util.inspect` looks for; taken from the global registry so that `node:util` need not load. */
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /**
  * A secret value that prints as `[redacted:NAME]` in `String()`, template strings, `JSON.stringify` and
@@ -37,7 +37,7 @@ export class Secret<T = string> {
     return this.toString();
   }
 
-  [inspect.custom](): string {
+  [INSPECT](): string {
     return this.toString();
   }
 }
