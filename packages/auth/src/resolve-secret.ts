@@ -144,7 +144,9 @@ async function lookup(
   if (options.value !== undefined) {
     const raw = options.value instanceof Secret ? options.value.reveal() : options.value;
     const source: SecretSource = { kind: "argument", detail: argument };
-    return { found: makeResolution(parse(def, name, raw, source), source, tried), tried, def, target };
+    const value = parse(def, name, raw, source);
+    run?.onResolve?.(name, source);
+    return { found: makeResolution(value, source, tried), tried, def, target };
   }
   tried.push({
     source: { kind: "argument", detail: argument },
