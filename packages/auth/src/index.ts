@@ -82,5 +82,6 @@ export {
   type SecretFallback,
   secretDefinition,
 } from "./secret-definition.js";
+export { secretsTableMarkdown } from "./secrets-table.js";
 export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
