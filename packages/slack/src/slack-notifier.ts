@@ -32,14 +32,14 @@ export interface SlackNotifierOptions extends RateLimitOptions {
 /** The longest error text put in a message; Slack's section blocks hold 3000 characters. */
 const MAX_ERROR_CHARS = 1500;
 
-function escape(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 /** Masks first (a secret must be recognised before anything changes it), then cuts, then escapes for mrkdwn. */
 function safe(text: string, max = MAX_ERROR_CHARS): string {
   const masked = mask(text);
-  return escape(masked.length > max ? `${masked.slice(0, max)}…` : masked);
+  return escapeMrkdwn(masked.length > max ? `${masked.slice(0, max)}…` : masked);
 }
 
 function seconds(ms: number | undefined): string {

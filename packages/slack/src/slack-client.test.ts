@@ -1,0 +1,51 @@
+import { ErrorCode } from "@slack/web-api";
+import { clientCache, ValidationError } from "@tributary/auth";
+import { describe, expect, it } from "vitest";
+import { slackClient } from "./slack-client.js";
+import { useSlackTestEnv } from "./test-env.js";
+
+const TOKEN = "xoxb-client-tests";
+const env = useSlackTestEnv({ tokens: [TOKEN, "xoxb-client-other"] });
+
+describe("slackClient", () => {
+  it("gives a WebClient with the resolved token, pointed at the endpoint", async () => {
+    process.env.TRIBUTARY__CONTEXT__SECRETS__SLACK_BOT_TOKEN = TOKEN;
+    const client = await slackClient({ endpoint: env.slack.apiUrl });
+    expect(await client.auth.test()).toMatchObject({ ok: true, team: "Stand-in" });
+    const names: string[] = [];
+    for await (const page of client.paginate("conversations.list", { limit: 1 })) {
+      names.push(...((page as { channels: { name: string }[] }).channels ?? []).map((c) => c.name));
+    }
+    expect(names).toEqual(["general", "random"]);
+    expect(env.slack.received.calls.map((c) => c.token)).toEqual([TOKEN, TOKEN, TOKEN]);
+  });
+
+  it("caches one client per token fingerprint and endpoint", async () => {
+    const before = clientCache.stats();
+    const a = await slackClient({ token: TOKEN, endpoint: env.slack.apiUrl });
+    const b = await slackClient({ token: TOKEN, endpoint: env.slack.apiUrl.replace(/\/$/, "") });
+    const c = await slackClient({ token: "xoxb-client-other", endpoint: env.slack.apiUrl });
+    expect(a).toBe(b);
+    expect(c).not.toBe(a);
+    expect(clientCache.stats().created - before.created).toBe(2);
+  });
+
+  it("rejects a rate-limited call at once instead of waiting inside the SDK", async () => {
+    env.slack.rateLimitNext(1, { retryAfterSeconds: 1800 });
+    const client = await slackClient({ token: TOKEN, endpoint: env.slack.apiUrl });
+    const error = await client.auth.test().catch((e) => e);
+    expect([error.code, error.retryAfter]).toEqual([ErrorCode.RateLimitedError, 1800]);
+    expect(env.slack.requests).toHaveLength(1);
+  });
+
+  it.each([
+    "not a url",
+    "ftp://slack.com/api/",
+    "https://slack.com/api/?x=1",
+    "https://user:pw@slack.com/api/",
+  ])("endpoint %s is a ValidationError", async (endpoint) => {
+    const error = await slackClient({ token: TOKEN, endpoint }).catch((e) => e);
+    expect(ValidationError.isInstance(error)).toBe(true);
+    expect(error.option).toBe("endpoint");
+  });
+});
