@@ -1,0 +1,76 @@
+import { createAppAuth } from "@octokit/auth-app";
+
+/** The options Octokit hands an auth strategy, plus the App's credentials. */
+interface RefreshingAppAuthOptions {
+  appId: string;
+  privateKey: string;
+  installationId: string;
+  request?: unknown;
+  log?: unknown;
+}
+
+// Octokit's hook types are internal to @octokit/types.
+type AnyRequest = any;
+
+/** Routes that take the App's JWT rather than an installation token (as `@octokit/auth-app` decides). */
+const APP_ROUTE =
+  /^\/(?:app(?:\/|$)|app-manifests\/|marketplace_listing\/|(?:orgs|users|enterprises)\/[^/]+\/installation$|repos\/[^/]+\/[^/]+\/installation$)/;
+
+/** Never refresh later than five minutes before expiry, nor later than a fifth of the token's life before it. */
+const MAX_MARGIN_MS = 5 * 60_000;
+
+/**
+ * An Octokit auth strategy for a GitHub App installation. `@octokit/auth-app` keeps installation tokens for 59
+ * minutes whatever their `expires_at`; this one tracks `expires_at` and mints a fresh token before it passes,
+ * and mints once more if GitHub answers 401 to a token it considered live (revoked, or expired early).
+ */
+export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
+  authOptions: AnyRequest,
+) => Promise<unknown>) & {
+  hook: (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest) => Promise<unknown>;
+} {
+  const inner = createAppAuth(options as Parameters<typeof createAppAuth>[0]);
+  let issuedAt = 0;
+  let expiresAt = 0;
+  let pending: Promise<void> | undefined;
+
+  const mint = (force: boolean): Promise<void> => {
+    pending ??= (async () => {
+      const auth = (await inner({ type: "installation", refresh: force })) as { expiresAt?: string };
+      issuedAt = Date.now();
+      expiresAt = auth.expiresAt ? Date.parse(auth.expiresAt) : issuedAt + 3_600_000;
+    })().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+
+  const fresh = (): Promise<void> | undefined => {
+    if (pending) return pending;
+    const margin = Math.min(MAX_MARGIN_MS, (expiresAt - issuedAt) / 5);
+    if (expiresAt !== 0 && Date.now() < expiresAt - margin) return undefined;
+    return mint(expiresAt !== 0);
+  };
+
+  const hook = async (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest): Promise<unknown> => {
+    const endpoint = request.endpoint.merge(route, parameters);
+    const path =
+      String(endpoint.url)
+        .replace(request.endpoint.DEFAULTS.baseUrl, "")
+        .replace(/^https?:\/\/[^/]+/, "")
+        .split("?")[0] ?? "";
+    if (APP_ROUTE.test(path)) return inner.hook(request, route, parameters);
+    await fresh();
+    const minted = issuedAt;
+    try {
+      return await inner.hook(request, route, parameters);
+    } catch (error) {
+      if ((error as { status?: number }).status !== 401) throw error;
+      // Another call may have minted a new token meanwhile; otherwise mint one.
+      await (minted === issuedAt ? mint(true) : fresh());
+      return inner.hook(request, route, parameters);
+    }
+  };
+
+  return Object.assign((authOptions: AnyRequest) => inner(authOptions), { hook });
+}

@@ -1,0 +1,235 @@
+import { retry } from "@octokit/plugin-retry";
+import { throttling } from "@octokit/plugin-throttling";
+import { Octokit } from "@octokit/rest";
+import {
+  clientCache,
+  credentialFingerprint,
+  findSecret,
+  type GithubAppCredentials,
+  MissingCredentialsError,
+  mask,
+  resolveSecret,
+  type Secret,
+  SecretNotAllowedError,
+  type SecretSource,
+  ValidationError,
+} from "@tributary/auth";
+import { taskContext } from "@tributary/flow";
+import { refreshingAppAuth } from "./app-auth.js";
+
+/** @internal The Octokit class Tributary builds: `@octokit/rest` with the retry and throttling plugins. */
+const TributaryOctokit: typeof Octokit = Octokit.plugin(retry, throttling) as unknown as typeof Octokit;
+/** A GitHub client made by `githubClient`: an `@octokit/rest` Octokit with retries and rate-limit handling. */
+export type GitHubOctokit = Octokit;
+
+/** GitHub's public API. */
+export const DEFAULT_BASE_URL = "https://api.github.com";
+/** The default longest wait for rate limits per call: one minute. */
+export const DEFAULT_MAX_RATE_LIMIT_WAIT_MS = 60_000;
+
+/** The credential options every GitHub task and `githubClient` take. */
+export interface GitHubClientOptions {
+  /**
+   * A personal access token, fine-grained token or installation token. Wins over every other source. Without
+   * `token` and `app` the credential comes from the secret `GITHUB_ACCESS_TOKEN`, then `GITHUB_APP_CREDENTIALS`,
+   * then env `GITHUB_TOKEN`, then `GH_TOKEN`; with none of them, calls are anonymous.
+   */
+  token?: string | Secret<string>;
+  /** GitHub App credentials (`{ APP_ID, PRIVATE_KEY, INSTALLATION_ID }`): installation tokens are minted and refreshed before they expire. */
+  app?: GithubAppCredentials | Secret<GithubAppCredentials>;
+  /** Read the token from this secret name instead of `GITHUB_ACCESS_TOKEN`; an error when it is found nowhere (no fallback). */
+  secretName?: string;
+  /** Read App credentials from this secret name instead of `GITHUB_APP_CREDENTIALS`; an error when it is found nowhere. */
+  appSecretName?: string;
+  /** The API root: `https://HOST/api/v3` for GitHub Enterprise Server, or a stand-in. Default `https://api.github.com`. */
+  baseUrl?: string;
+  /**
+   * The longest a call waits out GitHub rate limits in total (primary: until `x-ratelimit-reset`; secondary:
+   * `retry-after`), in milliseconds. A limit that would take longer fails at once with a `ServiceError`
+   * `RATE_LIMITED` (retryable). Default 60000; 0 never waits.
+   */
+  maxRateLimitWaitMs?: number;
+}
+
+/** Which credential a GitHub client uses and where it came from. `source` is safe to log; it never holds the value. */
+export type GitHubCredential =
+  | { kind: "token"; source: SecretSource }
+  | { kind: "app"; source: SecretSource; appId: string; installationId: string }
+  | { kind: "anonymous"; missing: MissingCredentialsError };
+
+/** @internal A client with its credential, for the tasks' error messages. */
+export interface GitHubConnection {
+  readonly octokit: GitHubOctokit;
+  readonly credential: GitHubCredential;
+  readonly baseUrl: string;
+}
+
+const noop = () => undefined;
+const forward = (level: "warn" | "error") => (message: string) => {
+  taskContext()?.log[level](mask(`GitHub SDK: ${message}`));
+};
+/** The SDK's logger: its warnings and errors go to the calling task's logger, masked; the rest is dropped. */
+const sdkLog = { debug: noop, info: noop, warn: forward("warn"), error: forward("error") };
+
+/** @internal Checks and normalizes `baseUrl`. */
+export function checkBaseUrl(baseUrl: string | undefined): string {
+  if (baseUrl === undefined) return DEFAULT_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ValidationError(
+      "baseUrl",
+      `"${baseUrl}" is not a URL (such as https://github.example.com/api/v3)`,
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ValidationError("baseUrl", "must be an http(s) URL");
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ValidationError("baseUrl", "must not hold a query, fragment or user info");
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/** @internal Checks `maxRateLimitWaitMs`. */
+export function checkMaxWait(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_RATE_LIMIT_WAIT_MS;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new ValidationError("maxRateLimitWaitMs", "must be a non-negative number of milliseconds");
+  }
+  return value;
+}
+
+/** Looks a fallback name up, skipping it when the task may not read it (least privilege). */
+async function optional<T>(lookup: () => Promise<T | undefined>): Promise<T | undefined> {
+  try {
+    return await lookup();
+  } catch (error) {
+    if (SecretNotAllowedError.isInstance(error)) return undefined;
+    throw error;
+  }
+}
+
+type Found =
+  | { kind: "token"; value: string; source: SecretSource }
+  | { kind: "app"; value: GithubAppCredentials; source: SecretSource }
+  | { kind: "anonymous"; missing: MissingCredentialsError };
+
+/**
+ * The resolution order: `token`/`app` → `secretName`/`appSecretName` (no fallback) → `GITHUB_ACCESS_TOKEN` →
+ * `GITHUB_APP_CREDENTIALS` → env `GITHUB_TOKEN`, `GH_TOKEN` → anonymous.
+ */
+async function findCredential(options: GitHubClientOptions): Promise<Found> {
+  if (options.token !== undefined) {
+    const r = await findSecret("GITHUB_ACCESS_TOKEN", { value: options.token, argument: "token" });
+    if (r) return { kind: "token", value: r.value, source: r.source };
+  }
+  if (options.app !== undefined) {
+    const r = await findSecret("GITHUB_APP_CREDENTIALS", { value: options.app, argument: "app" });
+    if (r) return { kind: "app", value: r.value, source: r.source };
+  }
+  if (options.secretName !== undefined) {
+    const r = await resolveSecret("GITHUB_ACCESS_TOKEN", { secretName: options.secretName });
+    return { kind: "token", value: r.value as string, source: r.source };
+  }
+  if (options.appSecretName !== undefined) {
+    const r = await resolveSecret("GITHUB_APP_CREDENTIALS", { secretName: options.appSecretName });
+    return { kind: "app", value: r.value as GithubAppCredentials, source: r.source };
+  }
+  const token = await optional(() => findSecret("GITHUB_ACCESS_TOKEN"));
+  if (token) return { kind: "token", value: token.value, source: token.source };
+  const app = await optional(() => findSecret("GITHUB_APP_CREDENTIALS"));
+  if (app) return { kind: "app", value: app.value, source: app.source };
+  try {
+    const r = await resolveSecret("GITHUB_ACCESS_TOKEN");
+    return { kind: "token", value: r.value as string, source: r.source };
+  } catch (error) {
+    if (MissingCredentialsError.isInstance(error)) return { kind: "anonymous", missing: error };
+    if (SecretNotAllowedError.isInstance(error)) {
+      return {
+        kind: "anonymous",
+        missing: new MissingCredentialsError("GITHUB_ACCESS_TOKEN", [], { cause: error }),
+      };
+    }
+    throw error;
+  }
+}
+
+interface LimitState {
+  maxRateLimitWaitMs?: number;
+  tributaryWaitedMs?: number;
+}
+
+function makeOctokit(found: Found, baseUrl: string, id: string, defaultMaxWait: number): GitHubOctokit {
+  const allowWait =
+    (kind: "primary" | "secondary") =>
+    (retryAfterSeconds: number, options: { method: string; url: string; request: unknown }) => {
+      const state = options.request as LimitState;
+      const budget = state.maxRateLimitWaitMs ?? defaultMaxWait;
+      const waited = state.tributaryWaitedMs ?? 0;
+      const waitMs = retryAfterSeconds * 1000;
+      if (waited + waitMs > budget) return false;
+      state.tributaryWaitedMs = waited + waitMs;
+      taskContext()?.log.warn(
+        `GitHub ${kind} rate limit on ${options.method} ${options.url}: waiting ${retryAfterSeconds}s before retrying`,
+      );
+      return true;
+    };
+  const common = {
+    baseUrl,
+    userAgent: "tributary-github",
+    log: sdkLog,
+    retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451], retries: 2 },
+    throttle: { id, onRateLimit: allowWait("primary"), onSecondaryRateLimit: allowWait("secondary") },
+  };
+  if (found.kind === "token") return new TributaryOctokit({ ...common, auth: found.value });
+  if (found.kind === "app") {
+    return new TributaryOctokit({
+      ...common,
+      authStrategy: refreshingAppAuth,
+      auth: {
+        appId: String(found.value.APP_ID),
+        privateKey: found.value.PRIVATE_KEY,
+        installationId: String(found.value.INSTALLATION_ID),
+      },
+    });
+  }
+  return new TributaryOctokit(common);
+}
+
+/** @internal Resolves the credential and returns the cached client for it, with the credential's provenance. */
+export async function connectGitHub(options: GitHubClientOptions = {}): Promise<GitHubConnection> {
+  const baseUrl = checkBaseUrl(options.baseUrl);
+  const maxWait = checkMaxWait(options.maxRateLimitWaitMs);
+  const found = await findCredential(options);
+  const fingerprint = found.kind === "anonymous" ? "anonymous" : credentialFingerprint(found.value);
+  const key = `github:${fingerprint}:${baseUrl}${maxWait === DEFAULT_MAX_RATE_LIMIT_WAIT_MS ? "" : `:wait=${maxWait}`}`;
+  const octokit = clientCache.get(key, () => makeOctokit(found, baseUrl, key, maxWait));
+  const credential: GitHubCredential =
+    found.kind === "token"
+      ? { kind: "token", source: found.source }
+      : found.kind === "app"
+        ? {
+            kind: "app",
+            source: found.source,
+            appId: String(found.value.APP_ID),
+            installationId: String(found.value.INSTALLATION_ID),
+          }
+        : { kind: "anonymous", missing: found.missing };
+  return { octokit, credential, baseUrl };
+}
+
+/**
+ * Returns an Octokit (`@octokit/rest` with retries and rate-limit handling) for the credential found through
+ * Tributary's resolution order: `token` or `app` → the secret `GITHUB_ACCESS_TOKEN` (or `secretName`) → the secret
+ * `GITHUB_APP_CREDENTIALS` (installation tokens minted and refreshed before expiry) → env `GITHUB_TOKEN`, then
+ * `GH_TOKEN` → anonymous (public data only). Clients are cached per credential fingerprint and `baseUrl`, so
+ * calls with the same credential share one client.
+ * @example
+ * const octokit = await githubClient({ baseUrl: "https://github.example.com/api/v3" });
+ * const { data } = await octokit.rest.repos.get({ owner: "acme", repo: "app" });
+ */
+export async function githubClient(options: GitHubClientOptions = {}): Promise<GitHubOctokit> {
+  return (await connectGitHub(options)).octokit;
+}
