@@ -12,6 +12,14 @@ export {
   generateGitHubToken,
   startGitHubStandIn,
 } from "./github-stand-in.js";
+export {
+  type GoogleStandIn,
+  type GoogleStandInOptions,
+  type StandInAuthorizedUser,
+  type StandInObject,
+  type StandInServiceAccountKey,
+  startGoogleStandIn,
+} from "./google-stand-in.js";
 export { type Moto, type MotoOptions, startMoto } from "./moto.js";
 export {
   type AssumedRole,

@@ -1,0 +1,177 @@
+import { Readable } from "node:stream";
+import { checkDestination, ServiceError, ValidationError, writeFileAtomic } from "@tributary/auth";
+import { backoffMs, type GoogleCallContext, callGoogle, isRetryable, sleep, toGcpError } from "./gcp-errors.js";
+import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
+import { checkBucket, checkObjectName, gsUri } from "./gcs-names.js";
+import type { GcsCallContext, GcsProgress } from "./gcs-upload.js";
+
+/** The options of `gcsDownload`. */
+export interface GcsDownloadOptions extends GcsClientOptions {
+  /** The bucket name (without `gs://`). */
+  bucket: string;
+  /** The object name. */
+  name: string;
+  /**
+   * Write to this file: through a temporary file in the same folder, flushed and renamed at the end, so a failed
+   * download never leaves a partial file there. Without it the object is returned as a Buffer or a stream (`as`).
+   */
+  destination?: string | undefined;
+  /** Without `destination`: `"buffer"` (default) or `"stream"` (a Node `Readable`, for large objects). */
+  as?: "buffer" | "stream" | undefined;
+  /** Read this generation of the object instead of the live one. */
+  generation?: string | number | undefined;
+  /** Called as bytes arrive. */
+  onProgress?: ((progress: GcsProgress) => void) | undefined;
+  /** Retries for throttling, server errors and dropped connections; a dropped download resumes with a Range request. Default 3. */
+  retries?: number | undefined;
+}
+
+/** What `gcsDownload` returns with `destination`. */
+export interface GcsDownloadedFile {
+  /** The absolute path written. */
+  path: string;
+  /** Bytes written. */
+  bytes: number;
+  /** The generation read. */
+  generation: string | undefined;
+  /** The object's content type. */
+  contentType: string | undefined;
+}
+
+/** What `gcsDownload` returns for the given options: a file summary, a Buffer, or a stream. */
+export type GcsDownloadResult<O extends GcsDownloadOptions> = O extends { destination: string }
+  ? GcsDownloadedFile
+  : O extends { as: "stream" }
+    ? Readable
+    : Buffer;
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (!headers) return undefined;
+  if (typeof (headers as Headers).get === "function") return (headers as Headers).get(name) ?? undefined;
+  const value = (headers as Record<string, unknown>)[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+interface MediaResponse {
+  status: number;
+  data: Readable;
+  headers: unknown;
+}
+
+class ShortRead extends Error {
+  readonly code = "ERR_STREAM_PREMATURE_CLOSE";
+  constructor(received: number, total: number) {
+    super(`premature close: received ${received} of ${total} bytes`);
+  }
+}
+
+/**
+ * Downloads an object from Cloud Storage to a file (atomically), a Buffer or a stream. A connection dropped
+ * mid-download resumes from the last byte received, pinned to the same generation.
+ * @example
+ * await downloadObject({ bucket: "reports", name: "daily.csv", destination: "./daily.csv" });
+ * const bytes = await downloadObject({ bucket: "reports", name: "daily.csv" });
+ */
+export async function downloadObject<O extends GcsDownloadOptions>(
+  options: O,
+  context: GcsCallContext = {},
+): Promise<GcsDownloadResult<O>> {
+  if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket, name }");
+  const bucket = checkBucket(options.bucket);
+  const name = checkObjectName(options.name);
+  if (options.as !== undefined && options.as !== "buffer" && options.as !== "stream") {
+    throw new ValidationError("as", 'must be "buffer" or "stream"');
+  }
+  if (options.as !== undefined && options.destination !== undefined) {
+    throw new ValidationError("as", "give either `destination` (a file) or `as`, not both");
+  }
+  if (options.generation !== undefined && !/^[1-9]\d*$/.test(String(options.generation))) {
+    throw new ValidationError("generation", "must be a generation number");
+  }
+  const retries = options.retries ?? 3;
+  if (!Number.isInteger(retries) || retries < 0) throw new ValidationError("retries", "must be a whole number (0 or more)");
+  const destination = options.destination !== undefined ? await checkDestination(options.destination) : undefined;
+  const signal = context.signal;
+  const client: GcsClient = await gcsClient(options);
+  const ctx: GoogleCallContext = {
+    service: "Cloud Storage",
+    source: client.auth.source,
+    resource: gsUri(bucket, name),
+    endpoint: client.endpoint,
+  };
+  const call = { retries, signal };
+
+  const open = (generation: string | undefined, from: number): Promise<MediaResponse> =>
+    callGoogle(
+      client.auth,
+      ctx,
+      async () =>
+        (await client.storage.objects.get(
+          { bucket, object: name, alt: "media", ...(generation ? { generation } : {}) },
+          {
+            responseType: "stream",
+            retry: false,
+            ...(from > 0 ? { headers: { Range: `bytes=${from}-` } } : {}),
+            ...(signal ? { signal } : {}),
+          },
+        )) as unknown as MediaResponse,
+      call,
+    );
+
+  const first = await open(options.generation === undefined ? undefined : String(options.generation), 0);
+  const generation = headerValue(first.headers, "x-goog-generation") ?? (options.generation === undefined ? undefined : String(options.generation));
+  const encoded = headerValue(first.headers, "content-encoding");
+  const lengthHeader = headerValue(first.headers, "content-length");
+  const total = encoded || lengthHeader === undefined ? undefined : Number(lengthHeader);
+  const contentType = headerValue(first.headers, "content-type");
+  let received = 0;
+
+  async function* bytes(): AsyncGenerator<Buffer> {
+    let response = first;
+    let failures = 0;
+    try {
+      for (;;) {
+        const iterator = response.data[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        let failed: unknown;
+        for (;;) {
+          let next: IteratorResult<Buffer>;
+          try {
+            next = await iterator.next();
+          } catch (error) {
+            failed = error;
+            break;
+          }
+          if (next.done) {
+            if (total !== undefined && received < total) failed = new ShortRead(received, total);
+            break;
+          }
+          received += next.value.length;
+          options.onProgress?.({ bytes: received, total });
+          yield next.value;
+        }
+        if (failed === undefined) return;
+        response.data.destroy();
+        if (signal?.aborted) throw signal.reason ?? failed;
+        // Only a download of known size, not re-encoded on the way, can resume at a byte offset.
+        if (total === undefined || !isRetryable(failed) || ++failures > retries) throw toGcpError(failed, ctx);
+        await sleep(backoffMs(failures, failed), signal);
+        response = await open(generation, received);
+        if (response.status !== 206) {
+          response.data.destroy();
+          throw new ServiceError("BAD_RESPONSE", "Cloud Storage", `${ctx.resource}: a resumed download was not answered with a range`);
+        }
+      }
+    } finally {
+      response.data.destroy();
+    }
+  }
+
+  if (destination !== undefined) {
+    const written = await writeFileAtomic(destination, bytes(), signal ? { signal } : {});
+    return { path: written.path, bytes: written.bytes, generation, contentType } as GcsDownloadResult<O>;
+  }
+  if (options.as === "stream") return Readable.from(bytes(), { objectMode: false }) as GcsDownloadResult<O>;
+  const chunks: Buffer[] = [];
+  for await (const chunk of bytes()) chunks.push(chunk);
+  return Buffer.concat(chunks) as GcsDownloadResult<O>;
+}

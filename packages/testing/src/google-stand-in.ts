@@ -1,0 +1,1026 @@
+import { createHash, generateKeyPair, type Hash, randomBytes, verify } from "node:crypto";
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { copyFile, mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { route, type StandIn, type StandInReply, type StandInRequest, startStandIn } from "./stand-in.js";
+
+/** Google's own token endpoint: google-auth-library signs this as the JWT audience whatever `token_uri` says. */
+const GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token";
+const JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/** Resumable uploads persist in multiples of 256 KiB, as Cloud Storage does. */
+const UPLOAD_QUANTUM = 256 * 1024;
+
+/** A service-account key as Google issues it (`type: "service_account"`), pointing at the stand-in. */
+export interface StandInServiceAccountKey {
+  type: "service_account";
+  project_id: string;
+  private_key_id: string;
+  private_key: string;
+  client_email: string;
+  client_id: string;
+  token_uri: string;
+}
+
+/** An `authorized_user` file (what `gcloud auth application-default login` writes), pointing at the stand-in. */
+export interface StandInAuthorizedUser {
+  type: "authorized_user";
+  client_id: string;
+  client_secret: string;
+  refresh_token: string;
+  token_uri: string;
+}
+
+/** The options of `startGoogleStandIn`. */
+export interface GoogleStandInOptions {
+  /** The project id used in keys and Secret Manager names. Default `"tributary-test"`. */
+  projectId?: string;
+  /** Lifetime of issued access tokens (`expires_in`). Default 3600 seconds. */
+  tokenLifetimeSeconds?: number;
+}
+
+/** The metadata the stand-in keeps for an object (the `storage#object` resource, trimmed). */
+export interface StandInObject {
+  bucket: string;
+  name: string;
+  size: number;
+  contentType: string;
+  generation: number;
+  md5Hash: string;
+  metadata: Record<string, string> | undefined;
+  timeCreated: string;
+}
+
+/**
+ * A stand-in for Google Cloud on one port: the OAuth token endpoint (`/token`), the Cloud Storage JSON API
+ * (`/storage/v1`, `/upload/storage/v1`) and Secret Manager (`/v1/projects/…`), with the fault injection of
+ * `startStandIn`.
+ */
+export interface GoogleStandIn extends StandIn {
+  /** The token endpoint, `<url>/token` — the `token_uri` of the keys it makes. */
+  readonly tokenUrl: string;
+  /** The project id of keys and secrets. */
+  readonly projectId: string;
+  /** Access tokens issued so far (each successful grant counts one). */
+  readonly tokensIssued: number;
+  /** Makes a service account with an RSA key generated now; the returned key JSON works as `GCP_CREDENTIALS`. */
+  createServiceAccount(options?: { email?: string; projectId?: string }): Promise<StandInServiceAccountKey>;
+  /** Trusts `publicKey` (PEM) for `email`, for keys made elsewhere. */
+  registerServiceAccount(email: string, publicKey: string): void;
+  /** Makes an OAuth client and refresh token; the returned file works as `GCP_CREDENTIALS`. */
+  createAuthorizedUser(): StandInAuthorizedUser;
+  /** Makes every access token issued so far invalid: later requests with them get 401 until a new grant. */
+  expireTokens(): void;
+  /** Answers 403 PERMISSION_DENIED to `principal` (a client email, or a client id) for paths starting with `pathPrefix`. */
+  denyAccess(principal: string, pathPrefix: string): void;
+  /** Creates an empty bucket (the stand-in never creates buckets by itself). */
+  createBucket(name: string): void;
+  /** Stores an object directly, bypassing the API. */
+  putObject(
+    bucket: string,
+    name: string,
+    data: string | Buffer,
+    options?: { contentType?: string },
+  ): Promise<void>;
+  /** The object's bytes, or `undefined` when there is none. */
+  readObject(bucket: string, name: string): Promise<Buffer | undefined>;
+  /** The object's metadata, or `undefined`. */
+  objectInfo(bucket: string, name: string): StandInObject | undefined;
+  /** Object names in a bucket, sorted. */
+  objectNames(bucket: string): string[];
+  /** Sets (adds a new latest version of) a Secret Manager secret. `state: "DISABLED"` makes that version unreadable. */
+  setSecret(
+    name: string,
+    value: string | Buffer,
+    options?: { project?: string; state?: "ENABLED" | "DISABLED" },
+  ): void;
+  /**
+   * Drops the connection of the next `count` resumable-upload requests once `afterBytes` of their body arrived.
+   * What was received is persisted in multiples of 256 KiB, as Cloud Storage does, so the client must resume.
+   */
+  dropUploadAfter(afterBytes: number, options?: { count?: number }): void;
+}
+
+interface ObjectRecord extends StandInObject {
+  path: string;
+}
+
+interface UploadSession {
+  id: string;
+  bucket: string;
+  name: string;
+  contentType: string;
+  metadata: Record<string, string> | undefined;
+  total: number | undefined;
+  received: number;
+  path: string;
+  hash: Hash;
+  done: ObjectRecord | undefined;
+}
+
+interface TokenRecord {
+  principal: string;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+function googleError(status: number, statusText: string, message: string, reason: string): StandInReply {
+  return {
+    status,
+    body: {
+      error: {
+        code: status,
+        message,
+        errors: [{ message, domain: "global", reason }],
+        status: statusText,
+      },
+    },
+  };
+}
+
+const notFound = (message: string) => googleError(404, "NOT_FOUND", message, "notFound");
+
+function b64url(input: string): Buffer {
+  return Buffer.from(input.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+}
+
+/** Splits the raw (still percent-encoded) path into decoded segments, so `%2F` inside an object name survives. */
+function segments(url: URL): string[] {
+  return url.pathname
+    .split("/")
+    .slice(1)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
+}
+
+function objectResource(base: string, o: ObjectRecord): Record<string, unknown> {
+  const encoded = encodeURIComponent(o.name);
+  return {
+    kind: "storage#object",
+    id: `${o.bucket}/${o.name}/${o.generation}`,
+    selfLink: `${base}/storage/v1/b/${o.bucket}/o/${encoded}`,
+    mediaLink: `${base}/download/storage/v1/b/${o.bucket}/o/${encoded}?generation=${o.generation}&alt=media`,
+    name: o.name,
+    bucket: o.bucket,
+    generation: String(o.generation),
+    metageneration: "1",
+    contentType: o.contentType,
+    size: String(o.size),
+    md5Hash: o.md5Hash,
+    etag: `${o.md5Hash}${o.generation}`,
+    timeCreated: o.timeCreated,
+    updated: o.timeCreated,
+    storageClass: "STANDARD",
+    ...(o.metadata ? { metadata: o.metadata } : {}),
+  };
+}
+
+function publicRecord(o: ObjectRecord): StandInObject {
+  const { path: _path, ...rest } = o;
+  return rest;
+}
+
+/**
+ * Starts a Google Cloud stand-in: OAuth token endpoint, Cloud Storage JSON API and Secret Manager on one port.
+ * Object data lives in temporary files (never whole in memory), removed by `close()`.
+ * @example
+ * const google = await startGoogleStandIn();
+ * const key = await google.createServiceAccount();
+ * google.createBucket("reports");
+ * await gcsUpload({ bucket: "reports", name: "a.txt", body: "hi", credentials: key, endpoint: google.url });
+ * expect(google.tokensIssued).toBe(1);
+ * await google.close();
+ */
+export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Promise<GoogleStandIn> {
+  const projectId = options.projectId ?? "tributary-test";
+  const lifetime = options.tokenLifetimeSeconds ?? 3600;
+  const dir = await mkdtemp(join(tmpdir(), "tributary-google-"));
+  const serviceAccounts = new Map<string, string>();
+  const oauthClients = new Map<string, { secret: string; refreshTokens: Set<string> }>();
+  const tokens = new Map<string, TokenRecord>();
+  const denied: { principal: string; prefix: string }[] = [];
+  const buckets = new Map<string, Map<string, ObjectRecord>>();
+  const sessions = new Map<string, UploadSession>();
+  const secrets = new Map<string, { value: Buffer; state: "ENABLED" | "DISABLED" }[]>();
+  const drops: { afterBytes: number; remaining: number }[] = [];
+  let issued = 0;
+  let generation = 1_700_000_000_000_000;
+  let fileCounter = 0;
+  let base = "";
+
+  const newFile = () => join(dir, `f${++fileCounter}`);
+
+  const issue = (principal: string): StandInReply => {
+    const token = `ya29.${randomBytes(24).toString("base64url")}`;
+    tokens.set(token, { principal, expiresAt: Date.now() + lifetime * 1000, revoked: false });
+    issued++;
+    return {
+      body: {
+        access_token: token,
+        expires_in: lifetime,
+        token_type: "Bearer",
+        scope: "https://www.googleapis.com/auth/cloud-platform",
+      },
+    };
+  };
+
+  const invalidGrant = (description: string): StandInReply => ({
+    status: 400,
+    body: { error: "invalid_grant", error_description: description },
+  });
+
+  const tokenHandler = async (req: StandInRequest): Promise<StandInReply> => {
+    const form = new URLSearchParams((await req.body()).toString("utf8"));
+    const grant = form.get("grant_type");
+    if (grant === JWT_GRANT) {
+      const parts = (form.get("assertion") ?? "").split(".");
+      if (parts.length !== 3)
+        return invalidGrant("Invalid JWT: Token must be a short-lived token and in a reasonable timeframe.");
+      const [h = "", p = "", s = ""] = parts;
+      let header: { alg?: string };
+      let claims: { iss?: string; aud?: string; scope?: string; exp?: number; iat?: number };
+      try {
+        header = JSON.parse(b64url(h).toString("utf8"));
+        claims = JSON.parse(b64url(p).toString("utf8"));
+      } catch {
+        return invalidGrant("Invalid JWT: could not decode.");
+      }
+      if (header.alg !== "RS256") return invalidGrant("Invalid JWT Signature.");
+      const publicKey = claims.iss ? serviceAccounts.get(claims.iss) : undefined;
+      if (!publicKey) return invalidGrant("Invalid grant: account not found");
+      if (!verify("RSA-SHA256", Buffer.from(`${h}.${p}`), publicKey, b64url(s))) {
+        return invalidGrant("Invalid JWT Signature.");
+      }
+      if (claims.aud !== GOOGLE_TOKEN_URL && claims.aud !== `${base}/token`) {
+        return invalidGrant("Invalid JWT: Failed audience check.");
+      }
+      const now = Math.floor(Date.now() / 1000);
+      if (
+        typeof claims.exp !== "number" ||
+        typeof claims.iat !== "number" ||
+        claims.exp < now ||
+        claims.iat > now + 300
+      ) {
+        return invalidGrant(
+          "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.",
+        );
+      }
+      if (!claims.scope) {
+        return {
+          status: 400,
+          body: {
+            error: "invalid_scope",
+            error_description: "Invalid OAuth scope or ID token audience provided.",
+          },
+        };
+      }
+      return issue(claims.iss as string);
+    }
+    if (grant === "refresh_token") {
+      const clientId = form.get("client_id") ?? "";
+      const client = oauthClients.get(clientId);
+      if (!client || client.secret !== form.get("client_secret")) {
+        return { status: 401, body: { error: "invalid_client", error_description: "Unauthorized" } };
+      }
+      if (!client.refreshTokens.has(form.get("refresh_token") ?? "")) return invalidGrant("Bad Request");
+      return issue(clientId);
+    }
+    return {
+      status: 400,
+      body: { error: "unsupported_grant_type", error_description: `Invalid grant_type: ${grant}` },
+    };
+  };
+
+  /** Checks the bearer token as Google does; returns the principal, or the reply to send. */
+  const authenticate = (req: StandInRequest): string | StandInReply => {
+    const header = req.headers.authorization;
+    const match = typeof header === "string" ? /^Bearer (\S+)$/i.exec(header) : null;
+    if (!match) {
+      return {
+        ...googleError(
+          401,
+          "UNAUTHENTICATED",
+          "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+          "required",
+        ),
+        headers: { "www-authenticate": 'Bearer realm="https://accounts.google.com/"' },
+      };
+    }
+    const record = tokens.get(match[1] as string);
+    if (!record || record.revoked || record.expiresAt < Date.now()) {
+      return {
+        ...googleError(
+          401,
+          "UNAUTHENTICATED",
+          "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+          "authError",
+        ),
+        headers: { "www-authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+      };
+    }
+    return record.principal;
+  };
+
+  const isDenied = (principal: string, path: string) =>
+    denied.some((d) => d.principal === principal && path.startsWith(d.prefix));
+
+  const bucketOr404 = (name: string) => buckets.get(name);
+
+  const finishObject = async (
+    bucket: string,
+    name: string,
+    path: string,
+    size: number,
+    md5: string,
+    contentType: string,
+    metadata: Record<string, string> | undefined,
+  ): Promise<ObjectRecord> => {
+    const objects = buckets.get(bucket);
+    if (!objects) throw new Error(`bucket ${bucket} vanished`);
+    const previous = objects.get(name);
+    const record: ObjectRecord = {
+      bucket,
+      name,
+      size,
+      contentType,
+      generation: ++generation,
+      md5Hash: md5,
+      metadata,
+      timeCreated: new Date().toISOString(),
+      path,
+    };
+    objects.set(name, record);
+    if (previous) await rm(previous.path, { force: true });
+    return record;
+  };
+
+  /** Streams a request body into a file, hashing it; returns the byte count. */
+  const receive = async (req: StandInRequest, path: string): Promise<{ size: number; md5: string }> => {
+    const hash = createHash("md5");
+    let size = 0;
+    const out = createWriteStream(path);
+    try {
+      for await (const chunk of req.raw) {
+        const buf = chunk as Buffer;
+        size += buf.length;
+        hash.update(buf);
+        if (!out.write(buf)) await once(out, "drain");
+      }
+    } finally {
+      await new Promise<void>((resolve) => out.end(resolve));
+    }
+    return { size, md5: hash.digest("base64") };
+  };
+
+  /** Reads a `multipart/related` upload: JSON metadata, then the media streamed to a file. */
+  const receiveMultipart = async (
+    req: StandInRequest,
+    boundary: string,
+    path: string,
+  ): Promise<{ meta: Record<string, unknown>; contentType: string; size: number; md5: string }> => {
+    const hash = createHash("md5");
+    const out = createWriteStream(path);
+    const closing = Buffer.from(`\r\n--${boundary}--`);
+    let head = Buffer.alloc(0);
+    let parsed: { meta: Record<string, unknown>; contentType: string } | undefined;
+    let tail = Buffer.alloc(0);
+    let size = 0;
+    const emit = async (buf: Buffer) => {
+      if (!buf.length) return;
+      size += buf.length;
+      hash.update(buf);
+      if (!out.write(buf)) await once(out, "drain");
+    };
+    try {
+      for await (const chunk of req.raw) {
+        let buf = chunk as Buffer;
+        if (!parsed) {
+          head = Buffer.concat([head, buf]);
+          // The head holds the metadata part and the media part's headers: both end with a blank line.
+          const first = head.indexOf("\r\n\r\n");
+          const delimiter = Buffer.from(`\r\n--${boundary}\r\n`);
+          const second = first < 0 ? -1 : head.indexOf(delimiter, first);
+          const mediaHeadersEnd = second < 0 ? -1 : head.indexOf("\r\n\r\n", second + delimiter.length);
+          if (mediaHeadersEnd < 0) {
+            if (head.length > 1024 * 1024) throw new Error("multipart head too large");
+            continue;
+          }
+          const meta = JSON.parse(head.subarray(first + 4, second).toString("utf8"));
+          const mediaHeaders = head.subarray(second + delimiter.length, mediaHeadersEnd).toString("utf8");
+          const contentType =
+            /content-type:\s*([^\r\n]+)/i.exec(mediaHeaders)?.[1]?.trim() ?? "application/octet-stream";
+          parsed = { meta, contentType };
+          buf = head.subarray(mediaHeadersEnd + 4);
+        }
+        tail = Buffer.concat([tail, buf]);
+        if (tail.length > closing.length + 2) {
+          await emit(tail.subarray(0, tail.length - closing.length - 2));
+          tail = tail.subarray(tail.length - closing.length - 2);
+        }
+      }
+    } finally {
+      await new Promise<void>((resolve) => out.end(resolve));
+    }
+    if (!parsed) throw new Error("multipart body without a media part");
+    const end = tail.lastIndexOf(closing);
+    if (end < 0) throw new Error("multipart body without its closing delimiter");
+    const last = tail.subarray(0, end);
+    size += last.length;
+    hash.update(last);
+    await writeFile(path, last, { flag: "a" });
+    return { ...parsed, size, md5: hash.digest("base64") };
+  };
+
+  const sendObjectMedia = async (
+    req: StandInRequest,
+    res: ServerResponse,
+    o: ObjectRecord,
+  ): Promise<undefined | StandInReply> => {
+    const range = req.headers.range;
+    let start = 0;
+    let end = o.size - 1;
+    let status = 200;
+    if (typeof range === "string") {
+      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+      if (!m || (m[1] === "" && m[2] === ""))
+        return googleError(416, "RANGE_NOT_SATISFIABLE", "Invalid range.", "requestedRangeNotSatisfiable");
+      if (m[1] === "") start = Math.max(0, o.size - Number(m[2]));
+      else {
+        start = Number(m[1]);
+        if (m[2] !== "") end = Math.min(end, Number(m[2]));
+      }
+      if (start >= o.size && o.size > 0) {
+        return googleError(
+          416,
+          "RANGE_NOT_SATISFIABLE",
+          "The requested range cannot be satisfied.",
+          "requestedRangeNotSatisfiable",
+        );
+      }
+      status = 206;
+    }
+    const length = o.size === 0 ? 0 : end - start + 1;
+    const headers: Record<string, string | number> = {
+      "content-type": o.contentType,
+      "content-length": length,
+      "x-goog-generation": String(o.generation),
+      "x-goog-metageneration": "1",
+      "x-goog-stored-content-length": o.size,
+      "x-goog-hash": `md5=${o.md5Hash}`,
+      "accept-ranges": "bytes",
+      etag: `"${o.md5Hash}"`,
+    };
+    if (status === 206) headers["content-range"] = `bytes ${start}-${end}/${o.size}`;
+    res.writeHead(status, headers);
+    if (length === 0) {
+      res.end();
+      return undefined;
+    }
+    await new Promise<void>((resolve) => {
+      const stream = createReadStream(o.path, { start, end, highWaterMark: 256 * 1024 });
+      stream.on("error", () => {
+        res.destroy();
+        resolve();
+      });
+      res.on("close", () => {
+        stream.destroy();
+        resolve();
+      });
+      stream.pipe(res);
+    });
+    return undefined;
+  };
+
+  const listObjects = (req: StandInRequest, objects: Map<string, ObjectRecord>): StandInReply => {
+    const q = req.url.searchParams;
+    const prefix = q.get("prefix") ?? "";
+    const delimiter = q.get("delimiter") ?? "";
+    const max = Math.min(Number(q.get("maxResults") ?? 1000) || 1000, 1000);
+    const after = q.get("pageToken")
+      ? Buffer.from(q.get("pageToken") as string, "base64url").toString("utf8")
+      : undefined;
+    const names = [...objects.keys()].filter((n) => n.startsWith(prefix)).sort();
+    const items: Record<string, unknown>[] = [];
+    const prefixes = new Set<string>();
+    let next: string | undefined;
+    let count = 0;
+    for (const name of names) {
+      let key = name;
+      if (delimiter) {
+        const i = name.indexOf(delimiter, prefix.length);
+        if (i >= 0) key = name.slice(0, i + delimiter.length);
+      }
+      if (after !== undefined && key <= after) continue;
+      if (key !== name && prefixes.has(key)) continue;
+      if (count === max) {
+        next = Buffer.from([...prefixes, ...items.map((i) => i.name as string)].sort().at(-1) ?? "").toString(
+          "base64url",
+        );
+        break;
+      }
+      count++;
+      if (key !== name) prefixes.add(key);
+      else items.push(objectResource(base, objects.get(name) as ObjectRecord));
+    }
+    return {
+      body: {
+        kind: "storage#objects",
+        ...(items.length ? { items } : {}),
+        ...(prefixes.size ? { prefixes: [...prefixes].sort() } : {}),
+        ...(next ? { nextPageToken: next } : {}),
+      },
+    };
+  };
+
+  const persistedRange = (s: UploadSession): Record<string, string> =>
+    s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {};
+
+  /** Rewinds a session after a dropped request: keeps whole 256 KiB units, re-hashes what is kept. */
+  const rewind = async (s: UploadSession, keep: number) => {
+    await truncate(s.path, keep);
+    s.received = keep;
+    s.hash = createHash("md5");
+    if (keep > 0) {
+      for await (const chunk of createReadStream(s.path, { end: keep - 1 })) s.hash.update(chunk as Buffer);
+    }
+  };
+
+  const resumableChunk = async (
+    req: StandInRequest,
+    res: ServerResponse,
+    s: UploadSession,
+  ): Promise<StandInReply | undefined> => {
+    if (s.done) {
+      req.raw.resume();
+      return { body: objectResource(base, s.done) };
+    }
+    const header = String(req.headers["content-range"] ?? "");
+    const query = /^bytes \*\/(\d+|\*)$/.exec(header);
+    const data = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header);
+    if (!query && !data) {
+      req.raw.resume();
+      if (header === "" && Number(req.headers["content-length"] ?? 0) === 0) {
+        return { status: 308, headers: persistedRange(s) };
+      }
+      return googleError(400, "INVALID_ARGUMENT", `Invalid Content-Range: ${header}`, "invalid");
+    }
+    const totalText = (query ? query[1] : data?.[3]) as string;
+    if (totalText !== "*") {
+      const total = Number(totalText);
+      if (s.total !== undefined && s.total !== total) {
+        req.raw.resume();
+        return googleError(400, "INVALID_ARGUMENT", "The total size changed between requests.", "invalid");
+      }
+      s.total = total;
+    }
+    if (query) {
+      req.raw.resume();
+      if (s.total !== undefined && s.received === s.total) {
+        s.done = await finishObject(
+          s.bucket,
+          s.name,
+          s.path,
+          s.total,
+          s.hash.digest("base64"),
+          s.contentType,
+          s.metadata,
+        );
+        sessions.delete(s.id);
+        return { body: objectResource(base, s.done) };
+      }
+      return { status: 308, headers: persistedRange(s) };
+    }
+    const first = Number(data?.[1]);
+    const last = Number(data?.[2]);
+    if (first > s.received) {
+      req.raw.resume();
+      return googleError(
+        400,
+        "INVALID_ARGUMENT",
+        `Expected the chunk to start at byte ${s.received}, got ${first}.`,
+        "invalid",
+      );
+    }
+    const drop = drops.find((d) => d.remaining > 0);
+    if (drop) drop.remaining--;
+    let skip = s.received - first;
+    let got = 0;
+    const out = createWriteStream(s.path, { flags: "a" });
+    let dropped = false;
+    try {
+      for await (const chunk of req.raw) {
+        let buf = chunk as Buffer;
+        if (drop && got + buf.length >= drop.afterBytes) {
+          buf = buf.subarray(0, drop.afterBytes - got);
+          dropped = true;
+        }
+        got += buf.length;
+        if (skip > 0) {
+          const n = Math.min(skip, buf.length);
+          skip -= n;
+          buf = buf.subarray(n);
+        }
+        if (buf.length) {
+          s.received += buf.length;
+          s.hash.update(buf);
+          if (!out.write(buf)) await once(out, "drain");
+        }
+        if (dropped) break;
+      }
+    } catch {
+      dropped = true;
+    } finally {
+      await new Promise<void>((resolve) => out.end(resolve));
+    }
+    if (dropped || req.raw.aborted || got < last - first + 1) {
+      await rewind(s, Math.floor(s.received / UPLOAD_QUANTUM) * UPLOAD_QUANTUM);
+      req.raw.socket.resetAndDestroy();
+      res.destroy();
+      return undefined;
+    }
+    if (s.total !== undefined && s.received === s.total) {
+      s.done = await finishObject(
+        s.bucket,
+        s.name,
+        s.path,
+        s.total,
+        s.hash.digest("base64"),
+        s.contentType,
+        s.metadata,
+      );
+      sessions.delete(s.id);
+      return { body: objectResource(base, s.done) };
+    }
+    if ((last - first + 1) % UPLOAD_QUANTUM !== 0) {
+      return googleError(
+        400,
+        "INVALID_ARGUMENT",
+        "Non-final chunks must be a multiple of 256 KiB.",
+        "invalid",
+      );
+    }
+    return { status: 308, headers: persistedRange(s) };
+  };
+
+  const gcsHandler = async (req: StandInRequest, res: ServerResponse): Promise<StandInReply | undefined> => {
+    const seg = segments(req.url);
+    const q = req.url.searchParams;
+    const upload = seg[0] === "upload";
+    const parts = upload ? seg.slice(1) : seg;
+    // Resumable chunks carry the session in the URL and no Authorization header, as with Cloud Storage.
+    if (upload && req.method === "PUT" && q.get("upload_id")) {
+      const session = sessions.get(q.get("upload_id") as string);
+      if (!session) {
+        req.raw.resume();
+        return notFound("No such upload session.");
+      }
+      return resumableChunk(req, res, session);
+    }
+    const principal = authenticate(req);
+    if (typeof principal !== "string") {
+      req.raw.resume();
+      return principal;
+    }
+    if (isDenied(principal, req.path)) {
+      req.raw.resume();
+      return googleError(
+        403,
+        "PERMISSION_DENIED",
+        `${principal} does not have storage.objects access to the Google Cloud Storage object.`,
+        "forbidden",
+      );
+    }
+    // parts: storage v1 b <bucket> o [<object> [rewriteTo|copyTo b <bucket> o <object>]]
+    if (parts[0] !== "storage" || parts[1] !== "v1" || parts[2] !== "b" || parts[4] !== "o" || !parts[3]) {
+      req.raw.resume();
+      return notFound(`No such API: ${req.method} ${req.path}`);
+    }
+    const bucket = parts[3];
+    const objects = bucketOr404(bucket);
+    if (!objects) {
+      req.raw.resume();
+      return notFound("The specified bucket does not exist.");
+    }
+    if (upload && req.method === "POST") {
+      const type = q.get("uploadType");
+      if (type === "resumable") {
+        const meta = ((await req.json<Record<string, unknown>>()) ?? {}) as Record<string, unknown>;
+        const name = q.get("name") ?? (meta.name as string | undefined);
+        if (!name) return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
+        const id = randomBytes(16).toString("base64url");
+        const path = newFile();
+        await writeFile(path, "");
+        const declared = req.headers["x-upload-content-length"];
+        sessions.set(id, {
+          id,
+          bucket,
+          name,
+          contentType:
+            String(req.headers["x-upload-content-type"] ?? meta.contentType ?? "") ||
+            "application/octet-stream",
+          metadata: meta.metadata as Record<string, string> | undefined,
+          total: declared === undefined ? undefined : Number(declared),
+          received: 0,
+          path,
+          hash: createHash("md5"),
+          done: undefined,
+        });
+        return {
+          headers: {
+            location: `${base}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${id}`,
+          },
+          body: "",
+        };
+      }
+      const path = newFile();
+      try {
+        if (type === "media") {
+          const name = q.get("name");
+          if (!name) {
+            req.raw.resume();
+            return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
+          }
+          const { size, md5 } = await receive(req, path);
+          const contentType = String(req.headers["content-type"] ?? "application/octet-stream");
+          return {
+            body: objectResource(
+              base,
+              await finishObject(bucket, name, path, size, md5, contentType, undefined),
+            ),
+          };
+        }
+        if (type === "multipart") {
+          const boundary = /boundary=("?)([^";]+)\1/i.exec(String(req.headers["content-type"] ?? ""))?.[2];
+          if (!boundary)
+            return googleError(400, "INVALID_ARGUMENT", "Missing multipart boundary.", "invalid");
+          const { meta, contentType, size, md5 } = await receiveMultipart(req, boundary, path);
+          const name = q.get("name") ?? (meta.name as string | undefined);
+          if (!name) return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
+          const type = (meta.contentType as string | undefined) ?? contentType;
+          const record = await finishObject(
+            bucket,
+            name,
+            path,
+            size,
+            md5,
+            type,
+            meta.metadata as Record<string, string> | undefined,
+          );
+          return { body: objectResource(base, record) };
+        }
+      } catch (error) {
+        await rm(path, { force: true });
+        throw error;
+      }
+      req.raw.resume();
+      return googleError(400, "INVALID_ARGUMENT", `Unsupported uploadType ${type}.`, "invalid");
+    }
+    if (upload) {
+      req.raw.resume();
+      return notFound(`No such API: ${req.method} ${req.path}`);
+    }
+    if (parts.length === 5) {
+      req.raw.resume();
+      if (req.method === "GET") return listObjects(req, objects);
+      return notFound(`No such API: ${req.method} ${req.path}`);
+    }
+    const name = parts[5] as string;
+    const object = objects.get(name);
+    const missing = () => notFound(`No such object: ${bucket}/${name}`);
+    if (
+      parts.length === 11 &&
+      (parts[6] === "rewriteTo" || parts[6] === "copyTo") &&
+      parts[7] === "b" &&
+      parts[9] === "o"
+    ) {
+      req.raw.resume();
+      if (req.method !== "POST") return notFound(`No such API: ${req.method} ${req.path}`);
+      if (!object) return missing();
+      const target = buckets.get(parts[8] as string);
+      if (!target) return notFound("The destination bucket does not exist.");
+      if (isDenied(principal, `/storage/v1/b/${parts[8]}/o/${parts[10]}`)) {
+        return googleError(
+          403,
+          "PERMISSION_DENIED",
+          `${principal} does not have storage.objects.create access.`,
+          "forbidden",
+        );
+      }
+      const path = newFile();
+      await copyFile(object.path, path);
+      const copy = await finishObject(
+        parts[8] as string,
+        parts[10] as string,
+        path,
+        object.size,
+        object.md5Hash,
+        object.contentType,
+        object.metadata,
+      );
+      const resource = objectResource(base, copy);
+      if (parts[6] === "copyTo") return { body: resource };
+      return {
+        body: {
+          kind: "storage#rewriteResponse",
+          totalBytesRewritten: String(object.size),
+          objectSize: String(object.size),
+          done: true,
+          resource,
+        },
+      };
+    }
+    if (parts.length !== 6) {
+      req.raw.resume();
+      return notFound(`No such API: ${req.method} ${req.path}`);
+    }
+    req.raw.resume();
+    const wanted = q.get("ifGenerationMatch") ?? q.get("generation");
+    if (req.method === "GET") {
+      if (!object) return missing();
+      if (wanted && Number(wanted) !== object.generation) {
+        return googleError(
+          412,
+          "FAILED_PRECONDITION",
+          "At least one of the pre-conditions you specified did not hold.",
+          "conditionNotMet",
+        );
+      }
+      if (q.get("alt") === "media") return sendObjectMedia(req, res, object);
+      return { body: objectResource(base, object) };
+    }
+    if (req.method === "DELETE") {
+      if (!object) return missing();
+      objects.delete(name);
+      await rm(object.path, { force: true });
+      return { status: 204 };
+    }
+    return notFound(`No such API: ${req.method} ${req.path}`);
+  };
+
+  const secretHandler = async (req: StandInRequest): Promise<StandInReply> => {
+    req.raw.resume();
+    const principal = authenticate(req);
+    if (typeof principal !== "string") return principal;
+    // /v1/projects/<p>/secrets/<s>/versions/<v>:access
+    const m = /^\/v1\/projects\/([^/]+)\/secrets\/([^/]+)\/versions\/([^/:]+):access$/.exec(req.path);
+    if (!m || req.method !== "GET") return notFound(`No such API: ${req.method} ${req.path}`);
+    const [, project, name, version] = m as unknown as [string, string, string, string];
+    const resource = `projects/${project}/secrets/${name}/versions/${version}`;
+    if (isDenied(principal, req.path)) {
+      return googleError(
+        403,
+        "PERMISSION_DENIED",
+        `Permission 'secretmanager.versions.access' denied for resource '${resource}' (or it may not exist).`,
+        "forbidden",
+      );
+    }
+    const versions = secrets.get(`${project}/${name}`);
+    const index = version === "latest" ? (versions?.length ?? 0) - 1 : Number(version) - 1;
+    const found = versions?.[index];
+    if (!versions || !found) {
+      return googleError(
+        404,
+        "NOT_FOUND",
+        `Secret [projects/${project}/secrets/${name}] not found or has no versions.`,
+        "notFound",
+      );
+    }
+    if (found.state !== "ENABLED") {
+      return googleError(
+        400,
+        "FAILED_PRECONDITION",
+        `Secret Version [${resource}] is in DISABLED state.`,
+        "failedPrecondition",
+      );
+    }
+    return {
+      body: {
+        name: `projects/${project}/secrets/${name}/versions/${index + 1}`,
+        payload: { data: found.value.toString("base64") },
+      },
+    };
+  };
+
+  const standIn = await startStandIn(
+    [
+      route("POST", "/token", tokenHandler),
+      route("*", /^\/(upload\/)?storage\//, gcsHandler),
+      route("*", /^\/v1\/projects\//, secretHandler),
+    ],
+    { name: "google-stand-in" },
+  );
+  base = standIn.url;
+
+  const close = standIn.close;
+  const google = Object.assign(standIn, {
+    tokenUrl: `${base}/token`,
+    projectId,
+    async createServiceAccount(o: { email?: string; projectId?: string } = {}) {
+      const { privateKey, publicKey } = await new Promise<{ privateKey: string; publicKey: string }>(
+        (resolve, reject) =>
+          generateKeyPair(
+            "rsa",
+            {
+              modulusLength: 2048,
+              publicKeyEncoding: { type: "spki", format: "pem" },
+              privateKeyEncoding: { type: "pkcs8", format: "pem" },
+            },
+            (error, pub, priv) => (error ? reject(error) : resolve({ publicKey: pub, privateKey: priv })),
+          ),
+      );
+      const email =
+        o.email ?? `sa-${randomBytes(4).toString("hex")}@${o.projectId ?? projectId}.iam.gserviceaccount.com`;
+      serviceAccounts.set(email, publicKey);
+      return {
+        type: "service_account" as const,
+        project_id: o.projectId ?? projectId,
+        private_key_id: randomBytes(20).toString("hex"),
+        private_key: privateKey,
+        client_email: email,
+        client_id: String(100_000_000_000_000_000_000n + BigInt(serviceAccounts.size)),
+        token_uri: `${base}/token`,
+      };
+    },
+    registerServiceAccount(email: string, publicKey: string) {
+      serviceAccounts.set(email, publicKey);
+    },
+    createAuthorizedUser() {
+      const clientId = `${randomBytes(6).toString("hex")}.apps.googleusercontent.com`;
+      const secret = `GOCSPX-${randomBytes(12).toString("base64url")}`;
+      const refresh = `1//${randomBytes(24).toString("base64url")}`;
+      oauthClients.set(clientId, { secret, refreshTokens: new Set([refresh]) });
+      return {
+        type: "authorized_user" as const,
+        client_id: clientId,
+        client_secret: secret,
+        refresh_token: refresh,
+        token_uri: `${base}/token`,
+      };
+    },
+    expireTokens() {
+      for (const record of tokens.values()) record.revoked = true;
+    },
+    denyAccess(principal: string, pathPrefix: string) {
+      denied.push({ principal, prefix: pathPrefix });
+    },
+    createBucket(name: string) {
+      if (!buckets.has(name)) buckets.set(name, new Map());
+    },
+    async putObject(bucket: string, name: string, data: string | Buffer, o: { contentType?: string } = {}) {
+      if (!buckets.has(bucket)) throw new Error(`no bucket ${bucket}`);
+      const bytes = typeof data === "string" ? Buffer.from(data) : data;
+      const path = newFile();
+      await writeFile(path, bytes);
+      const md5 = createHash("md5").update(bytes).digest("base64");
+      await finishObject(
+        bucket,
+        name,
+        path,
+        bytes.length,
+        md5,
+        o.contentType ?? "application/octet-stream",
+        undefined,
+      );
+    },
+    async readObject(bucket: string, name: string) {
+      const o = buckets.get(bucket)?.get(name);
+      return o ? readFile(o.path) : undefined;
+    },
+    objectInfo(bucket: string, name: string) {
+      const o = buckets.get(bucket)?.get(name);
+      return o ? publicRecord(o) : undefined;
+    },
+    objectNames(bucket: string) {
+      return [...(buckets.get(bucket)?.keys() ?? [])].sort();
+    },
+    setSecret(
+      name: string,
+      value: string | Buffer,
+      o: { project?: string; state?: "ENABLED" | "DISABLED" } = {},
+    ) {
+      const key = `${o.project ?? projectId}/${name}`;
+      const versions = secrets.get(key) ?? [];
+      versions.push({
+        value: typeof value === "string" ? Buffer.from(value) : value,
+        state: o.state ?? "ENABLED",
+      });
+      secrets.set(key, versions);
+    },
+    dropUploadAfter(afterBytes: number, o: { count?: number } = {}) {
+      drops.push({ afterBytes, remaining: o.count ?? 1 });
+    },
+    async close() {
+      await close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  });
+  Object.defineProperty(google, "tokensIssued", { get: () => issued, enumerable: true });
+  return google as GoogleStandIn;
+}
