@@ -70,6 +70,14 @@ describe("tributary (child process)", () => {
     for (const r of [set, list, doctor, json, rm, after, again]) expect(printed(r)).not.toContain(BOT_TOKEN);
   });
 
+  it("creates a TRIBUTARY_HOME that does not exist yet, private to the user", async () => {
+    const home = join(tempHome(), "nested", "home");
+    const r = await runBin(["secrets", "set", "SLACK_BOT_TOKEN"], { home, input: BOT_TOKEN });
+    expect(r).toMatchObject({ code: 0, stdout: `Stored SLACK_BOT_TOKEN in ${storePath(home)}\n` });
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    expect(stored(home)).toEqual({ SLACK_BOT_TOKEN: BOT_TOKEN });
+  });
+
   it.each([
     [
       "an http webhook URL",

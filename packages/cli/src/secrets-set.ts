@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import {
   checkSchema,
   ENV_PREFIX,
@@ -61,6 +63,8 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
     return EXIT_CODES.failure;
   }
 
+  // The store takes its lock before creating its folder, so a first `set` into a new TRIBUTARY_HOME needs it made.
+  await mkdir(dirname(store.path), { recursive: true, mode: 0o700 });
   await store.set(name, value);
   ctx.output.out(`Stored ${name} in ${store.path}`);
   const flat = `${ENV_PREFIX}${name}`;
