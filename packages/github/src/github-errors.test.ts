@@ -1,0 +1,157 @@
+import { CredentialRejectedError, MissingCredentialsError, ServiceError, ValidationError } from "@tributary/auth";
+import { generateGitHubApp } from "@tributary/testing";
+import { describe, expect, it } from "vitest";
+import {
+  createBranch,
+  createIssue,
+  createIssueComment,
+  createPullRequest,
+  dispatchWorkflow,
+  getRepoInfo,
+  readFile,
+  writeFile,
+} from "./index.js";
+import { useGitHubTestEnv } from "./test-env.js";
+
+const env = useGitHubTestEnv();
+
+describe("bad input fails before any request", () => {
+  const cases: { name: string; call: (baseUrl: string) => Promise<unknown>; option: string }[] = [
+    { name: "repo without owner", call: (baseUrl) => getRepoInfo({ repo: "app", baseUrl }), option: "repo" },
+    { name: "repo with three parts", call: (baseUrl) => getRepoInfo({ repo: "a/b/c", baseUrl }), option: "repo" },
+    { name: "repo as a URL", call: (baseUrl) => getRepoInfo({ repo: "https://github.com/a/b", baseUrl }), option: "repo" },
+    { name: "repo ..", call: (baseUrl) => getRepoInfo({ repo: "acme/..", baseUrl }), option: "repo" },
+    { name: "empty title", call: (baseUrl) => createIssue({ repo: "acme/public", title: "  ", baseUrl }), option: "title" },
+    {
+      name: "title too long",
+      call: (baseUrl) => createIssue({ repo: "acme/public", title: "x".repeat(300), baseUrl }),
+      option: "title",
+    },
+    {
+      name: "issue number 0",
+      call: (baseUrl) => createIssueComment({ repo: "acme/public", issueNumber: 0, body: "x", baseUrl }),
+      option: "issueNumber",
+    },
+    {
+      name: "empty comment",
+      call: (baseUrl) => createIssueComment({ repo: "acme/public", issueNumber: 1, body: "", baseUrl }),
+      option: "body",
+    },
+    ...["has space", "a..b", "-lead", "end/", "x.lock", "a:b", "a@{1}", ".hidden", "a//b", "tilde~1"].map((branch) => ({
+      name: `branch "${branch}"`,
+      call: (baseUrl: string) => createBranch({ repo: "acme/public", branch, baseUrl }),
+      option: "branch",
+    })),
+    {
+      name: "bad head",
+      call: (baseUrl) => createPullRequest({ repo: "acme/public", title: "t", head: "bad branch", baseUrl }),
+      option: "head",
+    },
+    { name: "absolute path", call: (baseUrl) => readFile({ repo: "acme/public", path: "/etc/passwd", baseUrl }), option: "path" },
+    { name: "path with ..", call: (baseUrl) => readFile({ repo: "acme/public", path: "a/../b", baseUrl }), option: "path" },
+    {
+      name: "short sha",
+      call: (baseUrl) => writeFile({ repo: "acme/public", path: "a", content: "x", sha: "abc", baseUrl }),
+      option: "sha",
+    },
+    {
+      name: "workflow not a file name",
+      call: (baseUrl) => dispatchWorkflow({ repo: "acme/public", workflow: "deploy", baseUrl }),
+      option: "workflow",
+    },
+    { name: "bad baseUrl", call: () => getRepoInfo({ repo: "acme/public", baseUrl: "ftp://x" }), option: "baseUrl" },
+    {
+      name: "negative maxRateLimitWaitMs",
+      call: (baseUrl) => getRepoInfo({ repo: "acme/public", baseUrl, maxRateLimitWaitMs: -1 }),
+      option: "maxRateLimitWaitMs",
+    },
+  ];
+  it.each(cases)("$name", async ({ call, option }) => {
+    process.env.GITHUB_TOKEN = env.token;
+    const error = await call(env.github.url).catch((e) => e);
+    expect(ValidationError.isInstance(error), String(error)).toBe(true);
+    expect(error.option).toBe(option);
+    expect(env.github.requests).toEqual([]);
+  });
+});
+
+describe("GitHub's refusals are typed errors naming the credential's source", () => {
+  it("401 Bad credentials → CredentialRejectedError naming env GITHUB_TOKEN, without the token", async () => {
+    const bad = `ghp_${"x".repeat(36)}`;
+    process.env.GITHUB_TOKEN = bad;
+    const error = await getRepoInfo({ repo: "acme/public", baseUrl: env.github.url }).catch((e) => e);
+    expect(CredentialRejectedError.isInstance(error)).toBe(true);
+    expect(error.message).toBe(
+      "GitHub rejected the credential from default-chain (env GITHUB_TOKEN): Bad credentials. Check or replace the value there.",
+    );
+    expect(error.retryable).toBe(false);
+    expect(JSON.stringify({ message: error.message, stack: error.stack })).not.toContain(bad);
+  });
+
+  it("404 on a private repository → NOT_FOUND saying the token cannot see it", async () => {
+    process.env.TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN = env.outsider;
+    const error = await getRepoInfo({ repo: "acme/private", baseUrl: env.github.url }).catch((e) => e);
+    expect(ServiceError.isInstance(error)).toBe(true);
+    expect([error.code, error.status]).toEqual(["NOT_FOUND", 404]);
+    expect(error.message).toBe(
+      "GitHub: repository acme/private not found or the token from env (TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN) cannot see it",
+    );
+  });
+
+  it("anonymous: a private repository says how to set a token; a write is MissingCredentialsError", async () => {
+    const notFound = await getRepoInfo({ repo: "acme/private", baseUrl: env.github.url }).catch((e) => e);
+    expect(notFound.code).toBe("NOT_FOUND");
+    expect(notFound.message).toMatch(/anonymous/);
+    expect(notFound.message).toMatch(/GITHUB_TOKEN/);
+    const write = await createIssue({ repo: "acme/public", title: "Hi", baseUrl: env.github.url }).catch((e) => e);
+    expect(MissingCredentialsError.isInstance(write)).toBe(true);
+    expect(write.message).toMatch(/GitHub answered 401 \(Requires authentication\)/);
+    for (const place of ["TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN", "tributary secrets set", "GH_TOKEN"]) {
+      expect(write.message).toContain(place);
+    }
+  });
+
+  it("a read-only token writing → FORBIDDEN naming its source", async () => {
+    const error = await createIssue({
+      repo: "acme/public",
+      title: "Hi",
+      token: env.reader,
+      baseUrl: env.github.url,
+    }).catch((e) => e);
+    expect([error.code, error.status]).toEqual(["FORBIDDEN", 403]);
+    expect(error.message).toMatch(/token from argument \(token\)/);
+  });
+
+  it("an App whose key GitHub does not know → CredentialRejectedError naming the source", async () => {
+    const stranger = generateGitHubApp({ id: env.app.id, installationId: env.app.installationId });
+    const app = { APP_ID: stranger.id, PRIVATE_KEY: stranger.privateKey, INSTALLATION_ID: stranger.installationId };
+    const error = await getRepoInfo({ repo: "acme/public", app, baseUrl: env.github.url }).catch((e) => e);
+    expect(CredentialRejectedError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(/from argument \(app\).*JWT was refused/);
+    expect(error.message).not.toContain("PRIVATE KEY");
+  });
+
+  it("an App installation that does not exist → CredentialRejectedError", async () => {
+    const app = { ...env.appCredentials, INSTALLATION_ID: env.app.installationId + 1 };
+    const error = await getRepoInfo({ repo: "acme/public", app, baseUrl: env.github.url }).catch((e) => e);
+    expect(CredentialRejectedError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(/installation \d+ of App \d+ was not found/);
+  });
+
+  it("a server error is retried by the client, then succeeds", async () => {
+    env.github.failNext(1, 502);
+    const info = await getRepoInfo({ repo: "acme/public", token: env.token, baseUrl: env.github.url });
+    expect(info.name).toBe("public");
+    expect(env.github.requests.map((r) => r.status)).toEqual([502, 200]);
+  });
+
+  it("conflicts and existing branches are typed", async () => {
+    const common = { repo: "acme/public", token: env.token, baseUrl: env.github.url };
+    const stale = await writeFile({ ...common, path: "README.md", content: "x", sha: "0".repeat(40) }).catch((e) => e);
+    expect([stale.code, stale.status]).toEqual(["CONFLICT", 409]);
+    const exists = await createBranch({ ...common, branch: "main" }).catch((e) => e);
+    expect([exists.code, exists.message]).toEqual(["ALREADY_EXISTS", "GitHub: branch main already exists in acme/public"]);
+    const missing = await readFile({ ...common, path: "nope.txt" }).catch((e) => e);
+    expect(missing.message).toMatch(/file nope\.txt in acme\/public not found/);
+  });
+});
