@@ -1,0 +1,112 @@
+import {
+  CredentialRejectedError,
+  mask,
+  type SecretSource,
+  ServiceError,
+  TributaryError,
+} from "@tributary/auth";
+
+/** AWS error codes that mean the credential itself was refused (not a missing permission). */
+export const CREDENTIAL_ERROR_CODES: ReadonlySet<string> = new Set([
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "InvalidToken",
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "InvalidClientTokenId",
+  "UnrecognizedClientException",
+  "InvalidSignatureException",
+  "TokenRefreshRequired",
+]);
+
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+]);
+
+/** @internal What an SDK error looks like from the outside. */
+export interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  $fault?: "client" | "server";
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** @internal True for an abort (the task's signal, or a timeout). */
+export function isAbort(error: unknown, signal?: AbortSignal): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return signal?.aborted === true || name === "AbortError";
+}
+
+/**
+ * @internal Turns an SDK error into a Tributary error: a refused credential into `CredentialRejectedError` naming
+ * where it came from, the rest into `ServiceError` (retryable for throttling, 5xx and network failures).
+ */
+export function toAwsError(
+  error: unknown,
+  service: string,
+  source: SecretSource,
+  what: string,
+  signal?: AbortSignal,
+): unknown {
+  if (TributaryError.isInstance(error) || isAbort(error, signal)) return error;
+  const e = (error ?? {}) as SdkErrorShape;
+  const status = e.$metadata?.httpStatusCode;
+  const code = e.name && e.name !== "Error" ? e.name : (e.code ?? "Error");
+  const message = mask(e.message ?? String(error));
+  if (CREDENTIAL_ERROR_CODES.has(code)) {
+    return new CredentialRejectedError(service, source, code, { cause: error });
+  }
+  if (status === 403 && (code === "Unknown" || code === "Forbidden" || code === "403")) {
+    return new CredentialRejectedError(
+      service,
+      source,
+      `403 Forbidden on ${what} (a HEAD answer carries no error code: the key is wrong or lacks permission)`,
+      { cause: error },
+    );
+  }
+  if (code === "AccessDenied" || code === "AccessDeniedException") {
+    return new ServiceError(
+      "ACCESS_DENIED",
+      service,
+      `access denied to ${what} for the credential from ${source.kind} (${source.detail}): grant it the permission, or use another credential`,
+      status ?? 403,
+      { cause: error },
+    );
+  }
+  if (code === "NoSuchBucket") {
+    return new ServiceError("NOT_FOUND", service, `${what}: the bucket does not exist`, status ?? 404, {
+      cause: error,
+    });
+  }
+  if (code === "NoSuchKey" || code === "NotFound" || code === "ResourceNotFoundException") {
+    return new ServiceError("NOT_FOUND", service, `${what}: not found`, status ?? 404, { cause: error });
+  }
+  const sysCode = (error as NodeJS.ErrnoException | null)?.code;
+  if (sysCode && NETWORK_CODES.has(sysCode)) {
+    return new ServiceError("NETWORK_ERROR", service, `${what}: ${sysCode} (${message})`, undefined, {
+      cause: error,
+      retryable: true,
+    });
+  }
+  const throttled = /SlowDown|Throttl|TooManyRequests|RequestLimitExceeded/.test(code);
+  const retryable =
+    throttled || (status !== undefined && status >= 500) || e.$fault === "server" || Boolean(e.$retryable);
+  return new ServiceError(
+    throttled ? "THROTTLED" : code,
+    service,
+    `${what} failed: ${code}: ${message}`,
+    status,
+    {
+      cause: error,
+      retryable,
+    },
+  );
+}

@@ -1,0 +1,34 @@
+export {
+  type AwsCredentialOptions,
+  type AwsCredentialProvider,
+  type AwsCredentialsInput,
+  awsCredentials,
+  ROLE_REFRESH_MARGIN_MS,
+  type SdkCredentialProvider,
+  type SdkCredentials,
+} from "./aws-credentials.js";
+export { CREDENTIAL_ERROR_CODES } from "./errors.js";
+export { type S3ClientOptions, type S3ConnectionOptions, s3Client } from "./s3-client.js";
+export { type S3CopyOptions, type S3CopyResult, s3Copy } from "./s3-copy.js";
+export { S3_DELETE_BATCH, type S3DeleteOptions, type S3DeleteResult, s3Delete } from "./s3-delete.js";
+export {
+  type S3DownloadBufferResult,
+  type S3DownloadFileResult,
+  type S3DownloadInfo,
+  type S3DownloadOptions,
+  type S3DownloadResult,
+  type S3DownloadStreamResult,
+  type S3DownloadTask,
+  s3Download,
+} from "./s3-download.js";
+export { type S3ExistsOptions, s3Exists } from "./s3-exists.js";
+export {
+  type S3ListOptions,
+  type S3ListPage,
+  type S3ListResult,
+  type S3ObjectInfo,
+  s3List,
+  s3ListPages,
+} from "./s3-list.js";
+export { type S3UploadOptions, type S3UploadProgress, type S3UploadResult, s3Upload } from "./s3-upload.js";
+export { type AwsSecretsManagerBackendOptions, awsSecretsManagerBackend } from "./secrets-manager-backend.js";

@@ -1,0 +1,87 @@
+import { S3Client } from "@aws-sdk/client-s3";
+import { clientCache, type SecretSource, ValidationError } from "@tributary/auth";
+import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
+
+/** The options of `s3Client`, shared by every S3 task. */
+export interface S3ClientOptions extends AwsCredentialOptions {
+  /** The region. Default: `REGION` in `AWS_CREDENTIALS`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`. */
+  region?: string;
+  /** A base URL for any S3-compatible service (MinIO, R2, moto, the stand-in). */
+  endpoint?: string;
+  /** Address buckets as `endpoint/bucket` instead of `bucket.endpoint` (MinIO and most stand-ins need it). */
+  forcePathStyle?: boolean;
+  /** How many attempts the SDK makes per request (default 3: it retries 5xx, `SlowDown` and throttling). */
+  maxAttempts?: number;
+}
+
+/** The options every S3 task takes to reach S3: the factory options, or a ready client. */
+export interface S3ConnectionOptions extends S3ClientOptions {
+  /** A ready client. When given it always wins and the credential options are not used. */
+  client?: S3Client;
+}
+
+/** @internal A client and where its credential came from. */
+export interface S3Connection {
+  client: S3Client;
+  source: SecretSource;
+}
+
+function checkEndpoint(endpoint: unknown): string | undefined {
+  if (endpoint === undefined) return undefined;
+  if (typeof endpoint !== "string" || !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+    throw new ValidationError("endpoint", "must be an http(s) URL such as http://127.0.0.1:9000");
+  }
+  return endpoint.replace(/\/+$/, "");
+}
+
+/** @internal Resolves credentials and returns the cached client for them with their source. */
+export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S3Connection> {
+  if (options.client !== undefined) {
+    if (!(options.client instanceof S3Client) && typeof (options.client as S3Client)?.send !== "function") {
+      throw new ValidationError("client", "must be an S3Client");
+    }
+    return { client: options.client, source: { kind: "argument", detail: "client" } };
+  }
+  const endpoint = checkEndpoint(options.endpoint);
+  if (
+    options.region !== undefined &&
+    (typeof options.region !== "string" || !/^[a-z0-9-]+$/.test(options.region))
+  ) {
+    throw new ValidationError("region", "must be an AWS region name such as eu-west-1");
+  }
+  const maxAttempts = options.maxAttempts ?? 3;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new ValidationError("maxAttempts", "must be a whole number of at least 1");
+  }
+  const creds = await resolveAwsCredentials(options);
+  const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
+  const forcePathStyle = options.forcePathStyle ?? false;
+  const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;
+  const key = `s3:${creds.id}:${region}:${endpoint ?? ""}:${forcePathStyle}:${maxAttempts}`;
+  const client = clientCache.get(
+    key,
+    () =>
+      new S3Client({
+        region,
+        credentials: creds.provider,
+        forcePathStyle,
+        maxAttempts,
+        ...(endpoint ? { endpoint } : {}),
+      }),
+    // No dispose: a client dropped from the cache may still be serving a long transfer; its idle sockets are unref'd.
+    expiresAt !== undefined ? { expiresAt } : {},
+  );
+  return { client, source: creds.source };
+}
+
+/**
+ * Returns an S3 client for the resolved credentials, from the one client cache: one client per credential
+ * fingerprint, region, endpoint and addressing style, so a thousand tasks with the same credentials share one.
+ * With an assumed role the cached client is dropped before its temporary credentials expire.
+ * @example
+ * const s3 = await s3Client({ endpoint: "http://127.0.0.1:9000", forcePathStyle: true });
+ * await s3.send(new ListBucketsCommand({}));
+ */
+export async function s3Client(options: S3ClientOptions = {}): Promise<S3Client> {
+  return (await s3Connection(options)).client;
+}

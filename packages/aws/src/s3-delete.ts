@@ -1,0 +1,90 @@
+import { DeleteObjectCommand, DeleteObjectsCommand } from "@aws-sdk/client-s3";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { task, taskContext } from "@tributary/flow";
+import { toAwsError } from "./errors.js";
+import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
+import { checkBucket, checkKey } from "./validate.js";
+
+/** The options of `s3Delete`. Give `key` or `keys`. */
+export interface S3DeleteOptions extends S3ConnectionOptions {
+  /** The bucket. */
+  bucket: string;
+  /** One key. */
+  key?: string;
+  /** Many keys: deleted in batches of 1000 (`DeleteObjects`). */
+  keys?: readonly string[];
+}
+
+/** What `s3Delete` returns. */
+export interface S3DeleteResult {
+  /** The keys deleted (S3 counts a key that did not exist as deleted). */
+  deleted: string[];
+}
+
+/** S3's limit of keys per `DeleteObjects` request. */
+export const S3_DELETE_BATCH = 1000;
+
+/**
+ * Deletes one object, or many in batches of 1000. A key S3 refused to delete fails the task with a `ServiceError`
+ * listing the keys and reasons.
+ * @example
+ * await s3Delete({ bucket: "tmp", keys: ["a.csv", "b.csv"] });
+ */
+export const s3Delete = task(
+  { name: "s3Delete" },
+  async (options: S3DeleteOptions): Promise<S3DeleteResult> => {
+    const bucket = checkBucket(options.bucket);
+    if ((options.key === undefined) === (options.keys === undefined)) {
+      throw new ValidationError("key/keys", "give exactly one of `key` or `keys`");
+    }
+    if (options.keys !== undefined && !Array.isArray(options.keys)) {
+      throw new ValidationError("keys", "must be an array of object keys");
+    }
+    const keys =
+      options.key !== undefined
+        ? [checkKey(options.key)]
+        : (options.keys as string[]).map((k, i) => checkKey(k, `keys[${i}]`));
+    const { client, source } = await s3Connection(options);
+    const signal = taskContext()?.signal;
+    const send = signal ? { abortSignal: signal } : {};
+    if (options.key !== undefined) {
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: options.key }), send);
+      } catch (error) {
+        throw toAwsError(error, "S3", source, `deleting s3://${bucket}/${options.key}`, signal);
+      }
+      return { deleted: [options.key] };
+    }
+    const deleted: string[] = [];
+    const failed: { key: string; code: string }[] = [];
+    for (let i = 0; i < keys.length; i += S3_DELETE_BATCH) {
+      const batch = keys.slice(i, i + S3_DELETE_BATCH);
+      try {
+        const out = await client.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+          send,
+        );
+        const errors = out.Errors ?? [];
+        for (const e of errors) failed.push({ key: e.Key ?? "", code: e.Code ?? "Error" });
+        const bad = new Set(errors.map((e) => e.Key));
+        for (const k of batch) if (!bad.has(k)) deleted.push(k);
+      } catch (error) {
+        throw toAwsError(error, "S3", source, `deleting ${batch.length} objects from s3://${bucket}`, signal);
+      }
+    }
+    if (failed.length > 0) {
+      throw new ServiceError(
+        "DELETE_FAILED",
+        "S3",
+        `could not delete ${failed.length} of ${keys.length} objects from s3://${bucket}: ${failed
+          .slice(0, 10)
+          .map((f) => `${f.key} (${f.code})`)
+          .join(", ")}${failed.length > 10 ? ", …" : ""}`,
+      );
+    }
+    return { deleted };
+  },
+);
