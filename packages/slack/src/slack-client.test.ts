@@ -14,7 +14,9 @@ describe("slackClient", () => {
     expect(await client.auth.test()).toMatchObject({ ok: true, team: "Stand-in" });
     const names: string[] = [];
     for await (const page of client.paginate("conversations.list", { limit: 1 })) {
-      names.push(...((page as { channels: { name: string }[] }).channels ?? []).map((c) => c.name));
+      names.push(
+        ...((page as unknown as { channels?: { name: string }[] }).channels ?? []).map((c) => c.name),
+      );
     }
     expect(names).toEqual(["general", "random"]);
     expect(env.slack.received.calls.map((c) => c.token)).toEqual([TOKEN, TOKEN, TOKEN]);

@@ -98,14 +98,13 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
     if ((status === 403 || status === 404 || status === 401) && CREDENTIAL_ERROR_CODES.has(code)) {
       return new CredentialRejectedError("Slack", source, `${what}: ${code}`, { cause: safeCause(error) });
     }
-    const mapped = serviceError(code, what, status, error);
     if (status >= 500) {
       return new ServiceError(code, "Slack", mask(`${what} failed: HTTP ${status}`), status, {
         retryable: true,
         cause: safeCause(error),
       });
     }
-    return mapped;
+    return serviceError(code, what, status, error);
   }
   const message = error instanceof Error ? error.message : String(error);
   return new ServiceError("request_failed", "Slack", mask(`${what} failed: ${message}`), undefined, {
