@@ -72,7 +72,8 @@ const cases: SourceCase[] = [
       return {};
     },
     expect: "installation",
-    logged: /GITHUB_APP_CREDENTIALS from env \(TRIBUTARY__CONTEXT__SECRETS__GITHUB_APP_CREDENTIALS__<FIELD>\)/,
+    logged:
+      /GITHUB_APP_CREDENTIALS from env \(TRIBUTARY__CONTEXT__SECRETS__GITHUB_APP_CREDENTIALS__<FIELD>\)/,
   },
   {
     name: "App credentials argument",
@@ -149,9 +150,11 @@ describe("resolution order", () => {
 
   it("never falls back when a named secret is missing, and sends nothing", async () => {
     process.env.GITHUB_TOKEN = env.token;
-    const error = await getRepoInfo({ repo: "acme/public", baseUrl: env.github.url, secretName: "NOPE_TOKEN" }).catch(
-      (e) => e,
-    );
+    const error = await getRepoInfo({
+      repo: "acme/public",
+      baseUrl: env.github.url,
+      secretName: "NOPE_TOKEN",
+    }).catch((e) => e);
     expect(MissingCredentialsError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/NOPE_TOKEN/);
     expect(error.message).toMatch(/tributary secrets set NOPE_TOKEN/);

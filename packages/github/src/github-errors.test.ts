@@ -1,4 +1,9 @@
-import { CredentialRejectedError, MissingCredentialsError, ServiceError, ValidationError } from "@tributary/auth";
+import {
+  CredentialRejectedError,
+  MissingCredentialsError,
+  ServiceError,
+  ValidationError,
+} from "@tributary/auth";
 import { generateGitHubApp } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import {
@@ -18,10 +23,22 @@ const env = useGitHubTestEnv();
 describe("bad input fails before any request", () => {
   const cases: { name: string; call: (baseUrl: string) => Promise<unknown>; option: string }[] = [
     { name: "repo without owner", call: (baseUrl) => getRepoInfo({ repo: "app", baseUrl }), option: "repo" },
-    { name: "repo with three parts", call: (baseUrl) => getRepoInfo({ repo: "a/b/c", baseUrl }), option: "repo" },
-    { name: "repo as a URL", call: (baseUrl) => getRepoInfo({ repo: "https://github.com/a/b", baseUrl }), option: "repo" },
+    {
+      name: "repo with three parts",
+      call: (baseUrl) => getRepoInfo({ repo: "a/b/c", baseUrl }),
+      option: "repo",
+    },
+    {
+      name: "repo as a URL",
+      call: (baseUrl) => getRepoInfo({ repo: "https://github.com/a/b", baseUrl }),
+      option: "repo",
+    },
     { name: "repo ..", call: (baseUrl) => getRepoInfo({ repo: "acme/..", baseUrl }), option: "repo" },
-    { name: "empty title", call: (baseUrl) => createIssue({ repo: "acme/public", title: "  ", baseUrl }), option: "title" },
+    {
+      name: "empty title",
+      call: (baseUrl) => createIssue({ repo: "acme/public", title: "  ", baseUrl }),
+      option: "title",
+    },
     {
       name: "title too long",
       call: (baseUrl) => createIssue({ repo: "acme/public", title: "x".repeat(300), baseUrl }),
@@ -37,18 +54,28 @@ describe("bad input fails before any request", () => {
       call: (baseUrl) => createIssueComment({ repo: "acme/public", issueNumber: 1, body: "", baseUrl }),
       option: "body",
     },
-    ...["has space", "a..b", "-lead", "end/", "x.lock", "a:b", "a@{1}", ".hidden", "a//b", "tilde~1"].map((branch) => ({
-      name: `branch "${branch}"`,
-      call: (baseUrl: string) => createBranch({ repo: "acme/public", branch, baseUrl }),
-      option: "branch",
-    })),
+    ...["has space", "a..b", "-lead", "end/", "x.lock", "a:b", "a@{1}", ".hidden", "a//b", "tilde~1"].map(
+      (branch) => ({
+        name: `branch "${branch}"`,
+        call: (baseUrl: string) => createBranch({ repo: "acme/public", branch, baseUrl }),
+        option: "branch",
+      }),
+    ),
     {
       name: "bad head",
       call: (baseUrl) => createPullRequest({ repo: "acme/public", title: "t", head: "bad branch", baseUrl }),
       option: "head",
     },
-    { name: "absolute path", call: (baseUrl) => readFile({ repo: "acme/public", path: "/etc/passwd", baseUrl }), option: "path" },
-    { name: "path with ..", call: (baseUrl) => readFile({ repo: "acme/public", path: "a/../b", baseUrl }), option: "path" },
+    {
+      name: "absolute path",
+      call: (baseUrl) => readFile({ repo: "acme/public", path: "/etc/passwd", baseUrl }),
+      option: "path",
+    },
+    {
+      name: "path with ..",
+      call: (baseUrl) => readFile({ repo: "acme/public", path: "a/../b", baseUrl }),
+      option: "path",
+    },
     {
       name: "short sha",
       call: (baseUrl) => writeFile({ repo: "acme/public", path: "a", content: "x", sha: "abc", baseUrl }),
@@ -59,7 +86,11 @@ describe("bad input fails before any request", () => {
       call: (baseUrl) => dispatchWorkflow({ repo: "acme/public", workflow: "deploy", baseUrl }),
       option: "workflow",
     },
-    { name: "bad baseUrl", call: () => getRepoInfo({ repo: "acme/public", baseUrl: "ftp://x" }), option: "baseUrl" },
+    {
+      name: "bad baseUrl",
+      call: () => getRepoInfo({ repo: "acme/public", baseUrl: "ftp://x" }),
+      option: "baseUrl",
+    },
     {
       name: "negative maxRateLimitWaitMs",
       call: (baseUrl) => getRepoInfo({ repo: "acme/public", baseUrl, maxRateLimitWaitMs: -1 }),
@@ -103,10 +134,16 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
     expect(notFound.code).toBe("NOT_FOUND");
     expect(notFound.message).toMatch(/anonymous/);
     expect(notFound.message).toMatch(/GITHUB_TOKEN/);
-    const write = await createIssue({ repo: "acme/public", title: "Hi", baseUrl: env.github.url }).catch((e) => e);
+    const write = await createIssue({ repo: "acme/public", title: "Hi", baseUrl: env.github.url }).catch(
+      (e) => e,
+    );
     expect(MissingCredentialsError.isInstance(write)).toBe(true);
     expect(write.message).toMatch(/GitHub answered 401 \(Requires authentication\)/);
-    for (const place of ["TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN", "tributary secrets set", "GH_TOKEN"]) {
+    for (const place of [
+      "TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN",
+      "tributary secrets set",
+      "GH_TOKEN",
+    ]) {
       expect(write.message).toContain(place);
     }
   });
@@ -124,7 +161,11 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
 
   it("an App whose key GitHub does not know → CredentialRejectedError naming the source", async () => {
     const stranger = generateGitHubApp({ id: env.app.id, installationId: env.app.installationId });
-    const app = { APP_ID: stranger.id, PRIVATE_KEY: stranger.privateKey, INSTALLATION_ID: stranger.installationId };
+    const app = {
+      APP_ID: stranger.id,
+      PRIVATE_KEY: stranger.privateKey,
+      INSTALLATION_ID: stranger.installationId,
+    };
     const error = await getRepoInfo({ repo: "acme/public", app, baseUrl: env.github.url }).catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/from argument \(app\).*JWT was refused/);
@@ -147,10 +188,15 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
 
   it("conflicts and existing branches are typed", async () => {
     const common = { repo: "acme/public", token: env.token, baseUrl: env.github.url };
-    const stale = await writeFile({ ...common, path: "README.md", content: "x", sha: "0".repeat(40) }).catch((e) => e);
+    const stale = await writeFile({ ...common, path: "README.md", content: "x", sha: "0".repeat(40) }).catch(
+      (e) => e,
+    );
     expect([stale.code, stale.status]).toEqual(["CONFLICT", 409]);
     const exists = await createBranch({ ...common, branch: "main" }).catch((e) => e);
-    expect([exists.code, exists.message]).toEqual(["ALREADY_EXISTS", "GitHub: branch main already exists in acme/public"]);
+    expect([exists.code, exists.message]).toEqual([
+      "ALREADY_EXISTS",
+      "GitHub: branch main already exists in acme/public",
+    ]);
     const missing = await readFile({ ...common, path: "nope.txt" }).catch((e) => e);
     expect(missing.message).toMatch(/file nope\.txt in acme\/public not found/);
   });

@@ -30,7 +30,12 @@ describe("GitHub tasks against the stand-in", () => {
       ...on(),
     });
     expect([issue.number, issue.title, issue.user?.login]).toEqual([1, "Nightly load failed", "alice"]);
-    const comment = await createIssueComment({ repo: "acme/public", issueNumber: issue.number, body: "Fixed", ...on() });
+    const comment = await createIssueComment({
+      repo: "acme/public",
+      issueNumber: issue.number,
+      body: "Fixed",
+      ...on(),
+    });
     expect(comment.body).toBe("Fixed");
     const repo = env.github.repo("acme/public");
     expect(repo?.issues.map((i) => [i.title, i.body, i.labels])).toEqual([
@@ -70,12 +75,23 @@ describe("GitHub tasks against the stand-in", () => {
     expect(repo?.file("docs/notes.md", "bot/bump")).toBe("hello\n");
     expect(repo?.file("VERSION")).toBe("1.0.0\n");
 
-    const pr = await createPullRequest({ repo: "acme/private", title: "Bump", head: "bot/bump", draft: true, ...on() });
+    const pr = await createPullRequest({
+      repo: "acme/private",
+      title: "Bump",
+      head: "bot/bump",
+      draft: true,
+      ...on(),
+    });
     expect([pr.number, pr.head.ref, pr.base.ref, pr.draft]).toEqual([1, "bot/bump", "main", true]);
   });
 
   it("writeFile without sha replaces the current version; readFile returns base64 on request", async () => {
-    const first = await writeFile({ repo: "acme/public", path: "README.md", content: "# Changed\n", ...on() });
+    const first = await writeFile({
+      repo: "acme/public",
+      path: "README.md",
+      content: "# Changed\n",
+      ...on(),
+    });
     expect(first.created).toBe(false);
     const read = await readFile({ repo: "acme/public", path: "README.md", encoding: "base64", ...on() });
     expect(Buffer.from(read.content, "base64").toString()).toBe("# Changed\n");
@@ -85,7 +101,9 @@ describe("GitHub tasks against the stand-in", () => {
     const sha = env.github.repo("acme/public")?.branches.get("main") ?? "";
     const branch = await createBranch({ repo: "acme/public", branch: "from-sha", from: sha, ...on() });
     expect(branch.sha).toBe(sha);
-    expect(env.github.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /repos/acme/public/git/refs"]);
+    expect(env.github.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /repos/acme/public/git/refs",
+    ]);
   });
 
   it("dispatchWorkflow on the default branch, with inputs", async () => {

@@ -66,7 +66,7 @@ export function useGitHubTestEnv(extra: Partial<GitHubStandInOptions> = {}): Git
       apps: [env.app],
       repos: [
         { fullName: "acme/public", files: { "README.md": "# Public\n" }, workflows: ["ci.yml"] },
-        { fullName: "acme/private", private: true, files: { "VERSION": "1.0.0\n" } },
+        { fullName: "acme/private", private: true, files: { VERSION: "1.0.0\n" } },
       ],
       ...extra,
     });

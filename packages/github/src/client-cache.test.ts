@@ -1,0 +1,42 @@
+import { clientCache, withSecrets } from "@tributary/auth";
+import { describe, expect, it } from "vitest";
+import { getRepoInfo } from "./index.js";
+import { useGitHubTestEnv } from "./test-env.js";
+
+const env = useGitHubTestEnv();
+
+async function thousand(call: () => Promise<unknown>): Promise<void> {
+  for (let batch = 0; batch < 10; batch++) await Promise.all(Array.from({ length: 100 }, call));
+}
+
+describe("one client per credential", () => {
+  // Generous timeouts: 1,000 real HTTP round trips on a shared, loaded machine.
+  it("1,000 calls with one token make one client", { timeout: 120_000 }, async () => {
+    const before = clientCache.stats();
+    await thousand(() => getRepoInfo({ repo: "acme/public", token: env.token, baseUrl: env.github.url }));
+    const after = clientCache.stats();
+    expect(after.created - before.created).toBe(1);
+    expect(after.hits - before.hits).toBe(999);
+    expect(env.github.requests.filter((r) => r.status === 200)).toHaveLength(1000);
+  });
+
+  it("1,000 calls with App credentials from run secrets make one client and one token exchange", {
+    timeout: 120_000,
+  }, async () => {
+    const before = clientCache.stats();
+    await withSecrets({ GITHUB_APP_CREDENTIALS: env.appCredentials }, () =>
+      thousand(() => getRepoInfo({ repo: "acme/private", baseUrl: env.github.url })),
+    );
+    expect(clientCache.stats().created - before.created).toBe(1);
+    expect(env.github.installationTokens).toHaveLength(1);
+  });
+
+  it("different credentials or endpoints make different clients", async () => {
+    const before = clientCache.stats();
+    await getRepoInfo({ repo: "acme/public", token: env.token, baseUrl: env.github.url });
+    await getRepoInfo({ repo: "acme/public", token: env.reader, baseUrl: env.github.url });
+    await getRepoInfo({ repo: "acme/public", token: env.token, baseUrl: `${env.github.url}/` });
+    await getRepoInfo({ repo: "acme/public", baseUrl: env.github.url });
+    expect(clientCache.stats().created - before.created).toBe(3);
+  });
+});
