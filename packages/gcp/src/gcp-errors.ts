@@ -45,7 +45,7 @@ function header(headers: unknown, name: string): string | undefined {
 /** The `{ error, error_description }` of an OAuth token endpoint answer, if this is one. */
 function oauthError(error: GoogleFailure): { error: string; description: string } | undefined {
   const data = error.response?.data as { error?: unknown; error_description?: unknown } | undefined;
-  if (data && typeof data.error === "string") {
+  if (data && typeof data.error === "string" && /^[a-z_]+$/.test(data.error)) {
     return { error: data.error, description: typeof data.error_description === "string" ? data.error_description : "" };
   }
   const m = /^(invalid_grant|invalid_client|unauthorized_client|invalid_scope)\b:?\s*(.*)$/.exec(error.message ?? "");

@@ -641,7 +641,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     }
     if (dropped || req.raw.aborted || got < last - first + 1) {
       await rewind(s, Math.floor(s.received / UPLOAD_QUANTUM) * UPLOAD_QUANTUM);
-      req.raw.socket.resetAndDestroy();
+      req.raw.socket?.resetAndDestroy();
       res.destroy();
       return undefined;
     }
