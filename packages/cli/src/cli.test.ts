@@ -1,8 +1,9 @@
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import packageJson from "../package.json" with { type: "json" };
-import { type CliResult, removeTempHomes, runBin, tempHome } from "./test-helpers.js";
+import { BIN, type CliResult, cliEnv, removeTempHomes, runBin, tempHome } from "./test-helpers.js";
 
 const BOT_TOKEN = "xoxb-1111-2222-cliRoundTripSecret";
 const BAD_WEBHOOK = "http://hooks.example.com/services/T000/B000/notHttpsSecret";
@@ -13,6 +14,9 @@ const AWS = {
 };
 
 afterAll(removeTempHomes);
+
+/** util-linux `script` runs a command on a real pseudo-terminal. */
+const hasScript = spawnSync("script", ["--version"]).status === 0;
 
 const storePath = (home: string) => join(home, "secrets.json");
 const stored = (home: string) =>
@@ -112,6 +116,31 @@ describe("tributary (child process)", () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toContain(value);
     expect(existsSync(storePath(home))).toBe(false);
+  });
+
+  it.skipIf(!hasScript)("reads from a real terminal at a hidden prompt, without echo", async () => {
+    const home = tempHome();
+    const command = [process.execPath, BIN, "secrets", "set", "SLACK_BOT_TOKEN"].map((a) =>
+      JSON.stringify(a),
+    );
+    const child = spawn("script", ["-qec", command.join(" "), "/dev/null"], { env: cliEnv(home) });
+    let output = "";
+    let typed = false;
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+      // Type only once the prompt is shown: raw mode is on from then on, so the terminal echoes nothing.
+      if (!typed && output.includes("Enter to finish")) {
+        typed = true;
+        child.stdin.write(`${BOT_TOKEN}\r`);
+      }
+    });
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    child.stdin.destroy();
+    expect(code).toBe(0);
+    expect(output).toContain("Value for SLACK_BOT_TOKEN (input hidden, Enter to finish):");
+    expect(output).toContain(`Stored SLACK_BOT_TOKEN in ${storePath(home)}`);
+    expect(output).not.toContain(BOT_TOKEN);
+    expect(stored(home)).toEqual({ SLACK_BOT_TOKEN: BOT_TOKEN });
   });
 
   it("refuses a value given on the command line, without repeating it", async () => {

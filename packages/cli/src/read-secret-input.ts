@@ -51,9 +51,10 @@ async function readAll(stdin: CliReadable): Promise<string> {
  * Ctrl-D finishes, Ctrl-C cancels, escState sequences (arrow keys, bracketed paste markers) are ignored.
  */
 export function readHiddenLine(stdin: CliReadable, output: CliOutput, prompt: string): Promise<string> {
-  output.prompt(prompt);
   const wasRaw = stdin.isRaw === true;
+  // Raw mode before the prompt: anything typed as soon as the prompt shows must not be echoed.
   stdin.setRawMode?.(true);
+  output.prompt(prompt);
   return new Promise<string>((resolve, reject) => {
     let value = "";
     let escState: "none" | "start" | "csi" = "none";
