@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
+import { ServiceError } from "@tributary/auth";
+import { type S3StandIn, s3ErrorReply, startS3StandIn } from "@tributary/testing";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { s3Download, s3List, s3Upload } from "./index.js";
+import { asSecret, cleanEnv } from "./test-helpers.js";
+
+let s3: S3StandIn;
+let dir: string;
+let dropHome: () => Promise<void>;
+const bucket = "faults";
+const conn = () => ({
+  endpoint: s3.url,
+  forcePathStyle: true,
+  credentials: asSecret(s3.keyPairs[0] as never),
+});
+
+beforeAll(async () => {
+  s3 = await startS3StandIn({ buckets: [bucket] });
+  dir = await mkdtemp(join(tmpdir(), "tributary-aws-faults-"));
+  dropHome = await cleanEnv();
+});
+afterAll(async () => {
+  await s3.close();
+  await rm(dir, { recursive: true, force: true });
+  await dropHome();
+});
+beforeEach(() => s3.reset());
+
+const count = (method: string, path: string) =>
+  s3.requests.filter((r) => r.method === method && r.path === path).length;
+
+describe("the SDK retries transient S3 errors", () => {
+  it.each([
+    { what: "500 InternalError", status: 500, code: "InternalError" },
+    { what: "503 SlowDown", status: 503, code: "SlowDown" },
+    { what: "503 ServiceUnavailable", status: 503, code: "ServiceUnavailable" },
+  ])("$what on upload, download and list", async ({ status, code }) => {
+    const key = `retry/${code}.txt`;
+    const path = `/${bucket}/${key}`;
+    const fault = s3ErrorReply(status, code, "try again");
+    s3.failNext(2, status, { ...fault, match: (r) => r.method === "PUT" });
+    await s3Upload({ ...conn(), bucket, key, body: "survived" });
+    expect(count("PUT", path)).toBe(3);
+
+    s3.failNext(2, status, { ...fault, match: (r) => r.method === "GET" });
+    const { body } = await s3Download({ ...conn(), bucket, key, as: "buffer" });
+    expect(body.toString()).toBe("survived");
+    expect(count("GET", path)).toBe(3);
+
+    s3.failNext(1, status, { ...fault, match: (r) => r.method === "GET" });
+    expect((await s3List({ ...conn(), bucket, prefix: "retry/" })).objects.map((o) => o.key)).toContain(key);
+  });
+
+  it("past the SDK's attempts, a retryable ServiceError", async () => {
+    s3.failNext(3, 503, { ...s3ErrorReply(503, "SlowDown", "slow down"), match: (r) => r.method === "GET" });
+    const error = await s3List({ ...conn(), bucket }).catch((e) => e);
+    expect(ServiceError.isInstance(error)).toBe(true);
+    expect(error.code).toBe("THROTTLED");
+    expect(error.retryable).toBe(true);
+  });
+});
+
+describe("interrupted transfers", () => {
+  it("a connection reset mid-download leaves no file at the destination, nor a temp file", async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    await s3Upload({ ...conn(), bucket, key: "reset/big.bin", body: data });
+    const destination = join(dir, "fresh.bin");
+    s3.resetNext(1, { afterBytes: 256 * 1024, match: (r) => r.method === "GET" });
+    const error = await s3Download({ ...conn(), bucket, key: "reset/big.bin", destination }).catch((e) => e);
+    expect(ServiceError.isInstance(error)).toBe(true);
+    expect(error.code).toBe("DOWNLOAD_INTERRUPTED");
+    expect(error.retryable).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("a connection reset mid-download leaves an existing destination as it was", async () => {
+    await s3Upload({ ...conn(), bucket, key: "reset/big2.bin", body: randomBytes(2 * 1024 * 1024) });
+    const destination = join(dir, "existing.txt");
+    await writeFile(destination, "the old contents");
+    s3.resetNext(1, { afterBytes: 100_000, match: (r) => r.method === "GET" });
+    await expect(s3Download({ ...conn(), bucket, key: "reset/big2.bin", destination })).rejects.toThrow(
+      /broke off/,
+    );
+    expect(await readFile(destination, "utf8")).toBe("the old contents");
+    expect(await readdir(dir)).toEqual(["existing.txt"]);
+    await rm(destination);
+  });
+
+  it("an interrupted multipart upload is aborted: no parts are left behind", async () => {
+    const file = join(dir, "upload.bin");
+    await writeFile(file, randomBytes(16 * 1024 * 1024));
+    const key = "mpu/interrupted.bin";
+    // Every part upload (PUT to the key: the multipart create and complete are POSTs) has its connection reset.
+    s3.resetNext(100, { match: (r) => r.method === "PUT" && r.path === `/${bucket}/${key}` });
+    const error = await s3Upload({ ...conn(), bucket, key, file, partSize: 5 * 1024 * 1024 }).catch((e) => e);
+    const aborts = s3.requests.filter((r) => r.method === "DELETE" && r.query.uploadId !== undefined);
+    s3.reset();
+    await rm(file);
+    expect(ServiceError.isInstance(error)).toBe(true);
+    expect(error.retryable).toBe(true);
+    expect(aborts.map((r) => r.status)).toEqual([204]);
+    expect(s3.openUploads()).toEqual([]);
+    const client = new S3Client({
+      endpoint: s3.url,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: s3.keyPairs[0] as never,
+    });
+    const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    client.destroy();
+    expect(listed.Uploads ?? []).toEqual([]);
+    expect(s3.objectKeys(bucket)).not.toContain(key);
+  });
+});
