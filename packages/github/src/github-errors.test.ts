@@ -99,7 +99,7 @@ describe("bad input fails before any request", () => {
   ];
   it.each(cases)("$name", async ({ call, option }) => {
     process.env.GITHUB_TOKEN = env.token;
-    const error = await call(env.github.url).catch((e: any) => e);
+    const error: any = await call(env.github.url).catch((e) => e);
     expect(ValidationError.isInstance(error), String(error)).toBe(true);
     expect(error.option).toBe(option);
     expect(env.github.requests).toEqual([]);
