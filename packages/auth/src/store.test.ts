@@ -67,6 +67,14 @@ describe("the local store", () => {
     expect(readFileSync(store.path, "utf8")).toBe("{ half a file");
   });
 
+  it("creates a missing home folder (0700) on the first set", async () => {
+    const home = join(env.home(), "not", "yet");
+    const store = localStore({ home });
+    await store.set("SLACK_BOT_TOKEN", "xoxb-first-token");
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    expect(store.get("SLACK_BOT_TOKEN")).toBe("xoxb-first-token");
+  });
+
   it("stores in $TRIBUTARY_HOME, else the user's config folder", () => {
     expect(localStore().path).toBe(join(env.home(), "secrets.json"));
     expect(localStore({ home: "/elsewhere" }).path).toBe("/elsewhere/secrets.json");

@@ -188,15 +188,17 @@ async function writeAtomic(path: string, data: StoreFile): Promise<void> {
 export function localStore(options: LocalStoreOptions = {}): LocalStore {
   const path = join(storeHome(options.home), "secrets.json");
   const timeout = options.lockTimeoutMs ?? 10_000;
-  const update = (change: (secrets: Record<string, unknown>) => boolean) =>
-    withLock(path, timeout, async () => {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const update = async (change: (secrets: Record<string, unknown>) => boolean) => {
+    // The folder must exist before the lock file can be made in it.
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return withLock(path, timeout, async () => {
       const current = (await readAsync(path)) ?? { version: 1 as const, secrets: {} };
       const secrets = { ...current.secrets };
       const changed = change(secrets);
       if (changed) await writeAtomic(path, { version: 1, secrets });
       return changed;
     });
+  };
   return {
     path,
     get: (name) => readSync(path)?.secrets[name],
