@@ -32,9 +32,15 @@ describe("GCP_CREDENTIALS sources, each proven with a real request", () => {
   const cases: Array<{
     name: string;
     kind: SecretSource["kind"];
-    setup: (key: object) => Promise<{ options?: object; secrets?: Record<string, unknown>; declare?: string[] }>;
+    setup: (
+      key: object,
+    ) => Promise<{ options?: object; secrets?: Record<string, unknown>; declare?: string[] }>;
   }> = [
-    { name: "argument (object)", kind: "argument", setup: async (key) => ({ options: { credentials: key } }) },
+    {
+      name: "argument (object)",
+      kind: "argument",
+      setup: async (key) => ({ options: { credentials: key } }),
+    },
     {
       name: "argument (JSON text)",
       kind: "argument",
@@ -103,7 +109,13 @@ describe("GCP_CREDENTIALS sources, each proven with a real request", () => {
   it("accepts an authorized_user file (refresh-token grant)", async () => {
     const google = env.google();
     const user = google.createAuthorizedUser();
-    await gcsUpload({ credentials: user, endpoint: google.url, bucket: env.bucket, name: "user.txt", body: "u" });
+    await gcsUpload({
+      credentials: user,
+      endpoint: google.url,
+      bucket: env.bucket,
+      name: "user.txt",
+      body: "u",
+    });
     expect((await google.readObject(env.bucket, "user.txt"))?.toString()).toBe("u");
   });
 
@@ -113,8 +125,16 @@ describe("GCP_CREDENTIALS sources, each proven with a real request", () => {
     const auth = await gcpAuth({ credentials: client });
     expect(auth.client).toBe(client);
     expect(auth.source).toEqual({ kind: "argument", detail: "credentials (a google-auth-library client)" });
-    await gcsUpload({ credentials: client, endpoint: google.url, bucket: env.bucket, name: "client.txt", body: "c" });
-    expect(await gcsExists({ credentials: client, endpoint: google.url, bucket: env.bucket, name: "client.txt" })).toBe(true);
+    await gcsUpload({
+      credentials: client,
+      endpoint: google.url,
+      bucket: env.bucket,
+      name: "client.txt",
+      body: "c",
+    });
+    expect(
+      await gcsExists({ credentials: client, endpoint: google.url, bucket: env.bucket, name: "client.txt" }),
+    ).toBe(true);
   });
 
   it("an argument wins over the environment", async () => {
@@ -133,7 +153,9 @@ describe("rejected and missing credentials", () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const forged = { ...key, private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
     process.env.TRIBUTARY__CONTEXT__SECRETS__GCP_CREDENTIALS = JSON.stringify(forged);
-    const error = await gcsUpload({ endpoint: google.url, bucket: env.bucket, name: "x", body: "x" }).catch((e) => e);
+    const error = await gcsUpload({ endpoint: google.url, bucket: env.bucket, name: "x", body: "x" }).catch(
+      (e) => e,
+    );
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.retryable).toBe(false);
     expect(error.service).toBe("Google OAuth");
@@ -147,9 +169,12 @@ describe("rejected and missing credentials", () => {
   it("a revoked refresh token is rejected the same way", async () => {
     const google = env.google();
     const user = { ...google.createAuthorizedUser(), refresh_token: "1//revoked" };
-    const error = await gcsExists({ credentials: user, endpoint: google.url, bucket: env.bucket, name: "x" }).catch(
-      (e) => e,
-    );
+    const error = await gcsExists({
+      credentials: user,
+      endpoint: google.url,
+      bucket: env.bucket,
+      name: "x",
+    }).catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.source.kind).toBe("argument");
   });

@@ -20,13 +20,41 @@ export const DEFAULT_GCP_SCOPES: readonly string[] = ["https://www.googleapis.co
 /** A ready google-auth-library client (a `JWT`, `UserRefreshClient`, `Compute` …) or a `GoogleAuth`. */
 export type GcpAuthClientLike = AuthClient | GoogleAuth;
 
+/** A service-account key, as Google issues it (only these fields are read). */
+export interface GcpServiceAccountKey {
+  type: "service_account";
+  client_email: string;
+  private_key: string;
+  private_key_id?: string | undefined;
+  project_id?: string | undefined;
+  client_id?: string | undefined;
+  token_uri?: string | undefined;
+}
+
+/** An `authorized_user` file, as `gcloud auth application-default login` writes it. */
+export interface GcpAuthorizedUser {
+  type: "authorized_user";
+  client_id: string;
+  client_secret: string;
+  refresh_token: string;
+  quota_project_id?: string | undefined;
+  token_uri?: string | undefined;
+}
+
 /** Where a GCP task or client gets its credentials. All optional: by default `GCP_CREDENTIALS`, then ADC. */
 export interface GcpCredentialOptions {
   /**
    * A service-account key or `authorized_user` file (an object, its JSON text or a `Secret`), or a ready
    * google-auth-library client. Wins over every other source.
    */
-  credentials?: GcpCredentials | Secret<GcpCredentials> | string | GcpAuthClientLike | undefined;
+  credentials?:
+    | GcpServiceAccountKey
+    | GcpAuthorizedUser
+    | GcpCredentials
+    | Secret<GcpCredentials>
+    | string
+    | GcpAuthClientLike
+    | undefined;
   /** Read this secret name instead of `GCP_CREDENTIALS`; never falls back to Application Default Credentials. */
   secretName?: string | undefined;
 }
@@ -66,7 +94,10 @@ export function loadGoogleAuthLibrary(): Promise<typeof import("google-auth-libr
 function isAuthClient(value: unknown): value is GcpAuthClientLike {
   if (!value || typeof value !== "object") return false;
   const v = value as Record<string, unknown>;
-  return typeof v.request === "function" && (typeof v.getRequestHeaders === "function" || typeof v.getClient === "function");
+  return (
+    typeof v.request === "function" &&
+    (typeof v.getRequestHeaders === "function" || typeof v.getClient === "function")
+  );
 }
 
 /**
@@ -168,7 +199,10 @@ export async function gcpAuth(options: GcpAuthOptions = {}): Promise<GcpAuth> {
   if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== "string" || s === "")) {
     throw new ValidationError("scopes", "must be a list of OAuth scope URLs");
   }
-  if (options.project !== undefined && (typeof options.project !== "string" || !/^[a-z][a-z0-9-:.]{2,}$/.test(options.project))) {
+  if (
+    options.project !== undefined &&
+    (typeof options.project !== "string" || !/^[a-z][a-z0-9-:.]{2,}$/.test(options.project))
+  ) {
     throw new ValidationError("project", "must be a Google Cloud project id such as `my-project-123`");
   }
   const scopeKey = [...scopes].sort().join(" ");
@@ -186,7 +220,10 @@ export async function gcpAuth(options: GcpAuthOptions = {}): Promise<GcpAuth> {
       const { GoogleAuth } = await loadGoogleAuthLibrary();
       if (given instanceof GoogleAuth || typeof (given as unknown as GoogleAuth).getClient === "function") {
         const auth = given as unknown as GoogleAuth;
-        return { client: (await auth.getClient()) as AuthClient, getProjectId: () => auth.getProjectId().catch(() => undefined) };
+        return {
+          client: (await auth.getClient()) as AuthClient,
+          getProjectId: () => auth.getProjectId().catch(() => undefined),
+        };
       }
       const client = given as AuthClient;
       return { client, getProjectId: async () => client.projectId ?? undefined };
@@ -208,7 +245,9 @@ export async function gcpAuth(options: GcpAuthOptions = {}): Promise<GcpAuth> {
   if (key === undefined) {
     const adcPath = process.env.GOOGLE_APPLICATION_CREDENTIALS ?? "";
     const cacheKey = `adc-${credentialFingerprint({ adcPath })}`;
-    const cached = await cachedPromise(`gauth:${cacheKey}:${scopeKey}`, () => clientFromAdc(scopes, resolution.tried));
+    const cached = await cachedPromise(`gauth:${cacheKey}:${scopeKey}`, () =>
+      clientFromAdc(scopes, resolution.tried),
+    );
     return {
       client: cached.client,
       source: {

@@ -17,7 +17,13 @@ interface GoogleFailure {
   cause?: unknown;
 }
 
-const OAUTH_REJECTIONS = new Set(["invalid_grant", "invalid_client", "unauthorized_client", "invalid_scope", "access_denied"]);
+const OAUTH_REJECTIONS = new Set([
+  "invalid_grant",
+  "invalid_client",
+  "unauthorized_client",
+  "invalid_scope",
+  "access_denied",
+]);
 const NETWORK_CODES = new Set([
   "ECONNRESET",
   "ECONNREFUSED",
@@ -46,9 +52,14 @@ function header(headers: unknown, name: string): string | undefined {
 function oauthError(error: GoogleFailure): { error: string; description: string } | undefined {
   const data = error.response?.data as { error?: unknown; error_description?: unknown } | undefined;
   if (data && typeof data.error === "string" && /^[a-z_]+$/.test(data.error)) {
-    return { error: data.error, description: typeof data.error_description === "string" ? data.error_description : "" };
+    return {
+      error: data.error,
+      description: typeof data.error_description === "string" ? data.error_description : "",
+    };
   }
-  const m = /^(invalid_grant|invalid_client|unauthorized_client|invalid_scope)\b:?\s*(.*)$/.exec(error.message ?? "");
+  const m = /^(invalid_grant|invalid_client|unauthorized_client|invalid_scope)\b:?\s*(.*)$/.exec(
+    error.message ?? "",
+  );
   return m ? { error: m[1] as string, description: m[2] ?? "" } : undefined;
 }
 
@@ -77,7 +88,8 @@ function networkCode(error: unknown): string | undefined {
     if (type === "system" && typeof code === "string") return code;
   }
   const message = String((error as { message?: unknown })?.message ?? "");
-  if (/socket hang up|premature close|ECONNRESET|EPIPE|other side closed|terminated/i.test(message)) return "ECONNRESET";
+  if (/socket hang up|premature close|ECONNRESET|EPIPE|other side closed|terminated/i.test(message))
+    return "ECONNRESET";
   return undefined;
 }
 
@@ -137,7 +149,10 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
     );
   }
   const text = String(failure.message ?? "");
-  if (/DECODER routines|PEM|asn1|bad base64 decode|error:[0-9A-F]{8}/i.test(text) && statusOf(failure) === undefined) {
+  if (
+    /DECODER routines|PEM|asn1|bad base64 decode|error:[0-9A-F]{8}/i.test(text) &&
+    statusOf(failure) === undefined
+  ) {
     return new InvalidSecretError("GCP_CREDENTIALS", ctx.source, [
       { field: "private_key", message: "could not be read as an RSA private key" },
     ]);
@@ -146,10 +161,16 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
   const api = apiMessage(failure);
   const detail = mask(api?.message ?? text ?? "request failed");
   if (oauth) {
-    return new ServiceError("GOOGLE_OAUTH_FAILED", "Google OAuth", mask(`${oauth.error}: ${oauth.description}`), status, {
-      cause: error,
-      retryable: status === undefined || status === 429 || status >= 500,
-    });
+    return new ServiceError(
+      "GOOGLE_OAUTH_FAILED",
+      "Google OAuth",
+      mask(`${oauth.error}: ${oauth.description}`),
+      status,
+      {
+        cause: error,
+        retryable: status === undefined || status === 429 || status >= 500,
+      },
+    );
   }
   if (status === undefined) {
     const code = networkCode(error);
@@ -166,14 +187,21 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
   }
   const table: Record<number, [string, string]> = {
     400: ["BAD_REQUEST", "the request was refused as invalid"],
-    403: ["PERMISSION_DENIED", `permission denied to the credential from ${ctx.source.kind} (${ctx.source.detail})`],
+    403: [
+      "PERMISSION_DENIED",
+      `permission denied to the credential from ${ctx.source.kind} (${ctx.source.detail})`,
+    ],
     404: ["NOT_FOUND", "not found"],
     409: ["CONFLICT", "conflict"],
     412: ["PRECONDITION_FAILED", "a precondition failed (the object changed)"],
     416: ["RANGE_NOT_SATISFIABLE", "the requested range is outside the object"],
     429: ["RATE_LIMITED", "rate limited; retries were exhausted"],
   };
-  const [code, summary] = table[status] ?? (status >= 500 ? ["SERVICE_UNAVAILABLE", `server error ${status}`] : ["REQUEST_FAILED", `HTTP ${status}`]);
+  const [code, summary] =
+    table[status] ??
+    (status >= 500
+      ? ["SERVICE_UNAVAILABLE", `server error ${status}`]
+      : ["REQUEST_FAILED", `HTTP ${status}`]);
   return new ServiceError(code, ctx.service, `${ctx.resource}: ${summary} — ${detail}`, status, {
     cause: error,
     retryable: status === 408 || status === 429 || status >= 500,
@@ -219,7 +247,9 @@ export function backoffMs(attempt: number, error: unknown, base = 250): number {
  * one. Concurrent failures with the same token share one refresh: google-auth-library dedupes refreshes in flight.
  */
 function dropStaleToken(auth: GcpAuth, tokenBefore: string | undefined): void {
-  const client = auth.client as { credentials?: { access_token?: string | null; expiry_date?: number | null } };
+  const client = auth.client as {
+    credentials?: { access_token?: string | null; expiry_date?: number | null };
+  };
   const creds = client.credentials;
   if (!creds?.access_token || creds.access_token !== tokenBefore) return;
   client.credentials = { ...creds, expiry_date: 1 };
@@ -239,7 +269,9 @@ export async function callGoogle<T>(
   let attempt = 0;
   let authRetries = 0;
   for (;;) {
-    const tokenBefore = (auth.client as { credentials?: { access_token?: string | null } }).credentials?.access_token ?? undefined;
+    const tokenBefore =
+      (auth.client as { credentials?: { access_token?: string | null } }).credentials?.access_token ??
+      undefined;
     try {
       return await fn();
     } catch (error) {

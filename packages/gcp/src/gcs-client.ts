@@ -1,5 +1,5 @@
-import { clientCache, ValidationError } from "@tributary/auth";
 import type { storage_v1 } from "@googleapis/storage";
+import { clientCache, ValidationError } from "@tributary/auth";
 import { type GcpAuth, type GcpAuthOptions, gcpAuth } from "./gcp-auth.js";
 
 /** Cloud Storage's public endpoint. */

@@ -1,6 +1,13 @@
 import { Readable } from "node:stream";
 import { checkDestination, ServiceError, ValidationError, writeFileAtomic } from "@tributary/auth";
-import { backoffMs, type GoogleCallContext, callGoogle, isRetryable, sleep, toGcpError } from "./gcp-errors.js";
+import {
+  backoffMs,
+  callGoogle,
+  type GoogleCallContext,
+  isRetryable,
+  sleep,
+  toGcpError,
+} from "./gcp-errors.js";
 import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 import { checkBucket, checkObjectName, gsUri } from "./gcs-names.js";
 import type { GcsCallContext, GcsProgress } from "./gcs-upload.js";
@@ -89,8 +96,10 @@ export async function downloadObject<O extends GcsDownloadOptions>(
     throw new ValidationError("generation", "must be a generation number");
   }
   const retries = options.retries ?? 3;
-  if (!Number.isInteger(retries) || retries < 0) throw new ValidationError("retries", "must be a whole number (0 or more)");
-  const destination = options.destination !== undefined ? await checkDestination(options.destination) : undefined;
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new ValidationError("retries", "must be a whole number (0 or more)");
+  const destination =
+    options.destination !== undefined ? await checkDestination(options.destination) : undefined;
   const signal = context.signal;
   const client: GcsClient = await gcsClient(options);
   const ctx: GoogleCallContext = {
@@ -119,7 +128,9 @@ export async function downloadObject<O extends GcsDownloadOptions>(
     );
 
   const first = await open(options.generation === undefined ? undefined : String(options.generation), 0);
-  const generation = headerValue(first.headers, "x-goog-generation") ?? (options.generation === undefined ? undefined : String(options.generation));
+  const generation =
+    headerValue(first.headers, "x-goog-generation") ??
+    (options.generation === undefined ? undefined : String(options.generation));
   const encoded = headerValue(first.headers, "content-encoding");
   const lengthHeader = headerValue(first.headers, "content-length");
   const total = encoded || lengthHeader === undefined ? undefined : Number(lengthHeader);
@@ -153,12 +164,17 @@ export async function downloadObject<O extends GcsDownloadOptions>(
         response.data.destroy();
         if (signal?.aborted) throw signal.reason ?? failed;
         // Only a download of known size, not re-encoded on the way, can resume at a byte offset.
-        if (total === undefined || !isRetryable(failed) || ++failures > retries) throw toGcpError(failed, ctx);
+        if (total === undefined || !isRetryable(failed) || ++failures > retries)
+          throw toGcpError(failed, ctx);
         await sleep(backoffMs(failures, failed), signal);
         response = await open(generation, received);
         if (response.status !== 206) {
           response.data.destroy();
-          throw new ServiceError("BAD_RESPONSE", "Cloud Storage", `${ctx.resource}: a resumed download was not answered with a range`);
+          throw new ServiceError(
+            "BAD_RESPONSE",
+            "Cloud Storage",
+            `${ctx.resource}: a resumed download was not answered with a range`,
+          );
         }
       }
     } finally {

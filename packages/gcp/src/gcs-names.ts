@@ -6,7 +6,10 @@ const BUCKET = /^[a-z0-9][a-z0-9._-]*[a-z0-9]$/;
 export function checkBucket(bucket: unknown, option = "bucket"): string {
   if (typeof bucket !== "string" || bucket === "") throw new ValidationError(option, "must be a bucket name");
   if (bucket.startsWith("gs://")) {
-    throw new ValidationError(option, `give the bucket name without gs:// (\`${bucket.slice(5).split("/")[0]}\`)`);
+    throw new ValidationError(
+      option,
+      `give the bucket name without gs:// (\`${bucket.slice(5).split("/")[0]}\`)`,
+    );
   }
   const parts = bucket.split(".");
   if (
@@ -28,8 +31,10 @@ export function checkBucket(bucket: unknown, option = "bucket"): string {
 
 /** Checks an object name by Cloud Storage's rules, before any request. */
 export function checkObjectName(name: unknown, option = "name"): string {
-  if (typeof name !== "string" || name === "") throw new ValidationError(option, "must be a non-empty object name");
-  if (Buffer.byteLength(name, "utf8") > 1024) throw new ValidationError(option, "must be at most 1024 bytes of UTF-8");
+  if (typeof name !== "string" || name === "")
+    throw new ValidationError(option, "must be a non-empty object name");
+  if (Buffer.byteLength(name, "utf8") > 1024)
+    throw new ValidationError(option, "must be at most 1024 bytes of UTF-8");
   if (/[\r\n]/.test(name)) throw new ValidationError(option, "must not contain line breaks");
   if (name === "." || name === "..") throw new ValidationError(option, "cannot be `.` or `..`");
   if (name.startsWith(".well-known/acme-challenge/")) {

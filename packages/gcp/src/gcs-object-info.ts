@@ -21,7 +21,10 @@ export interface GcsObjectInfo {
 }
 
 /** Maps a `storage#object` resource onto `GcsObjectInfo`. */
-export function toObjectInfo(resource: storage_v1.Schema$Object, fallback: { bucket: string; name: string }): GcsObjectInfo {
+export function toObjectInfo(
+  resource: storage_v1.Schema$Object,
+  fallback: { bucket: string; name: string },
+): GcsObjectInfo {
   return {
     bucket: resource.bucket ?? fallback.bucket,
     name: resource.name ?? fallback.name,

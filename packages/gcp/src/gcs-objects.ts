@@ -1,6 +1,6 @@
 import type { storage_v1 } from "@googleapis/storage";
 import { ServiceError, ValidationError } from "@tributary/auth";
-import { type GoogleCallContext, callGoogle } from "./gcp-errors.js";
+import { callGoogle, type GoogleCallContext } from "./gcp-errors.js";
 import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 import { checkBucket, checkObjectName, gsUri } from "./gcs-names.js";
 import { type GcsObjectInfo, toObjectInfo } from "./gcs-object-info.js";
@@ -68,7 +68,8 @@ export interface GcsDeleteOptions extends GcsObjectOptions {
 
 function checkRetries(retries: unknown): number {
   const value = retries ?? 3;
-  if (!Number.isInteger(value) || (value as number) < 0) throw new ValidationError("retries", "must be a whole number (0 or more)");
+  if (!Number.isInteger(value) || (value as number) < 0)
+    throw new ValidationError("retries", "must be a whole number (0 or more)");
   return value as number;
 }
 
@@ -94,15 +95,25 @@ function optionsFor(signal: AbortSignal | undefined): { retry: false; signal?: A
  *   for (const o of page.objects) console.log(o.name, o.size);
  * }
  */
-export async function* gcsListPages(options: GcsListOptions, context: GcsCallContext = {}): AsyncGenerator<GcsListPage> {
+export async function* gcsListPages(
+  options: GcsListOptions,
+  context: GcsCallContext = {},
+): AsyncGenerator<GcsListPage> {
   if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket }");
   const bucket = checkBucket(options.bucket);
   const retries = checkRetries(options.retries);
-  if (options.prefix !== undefined && typeof options.prefix !== "string") throw new ValidationError("prefix", "must be a string");
-  if (options.delimiter !== undefined && (typeof options.delimiter !== "string" || options.delimiter === "")) {
+  if (options.prefix !== undefined && typeof options.prefix !== "string")
+    throw new ValidationError("prefix", "must be a string");
+  if (
+    options.delimiter !== undefined &&
+    (typeof options.delimiter !== "string" || options.delimiter === "")
+  ) {
     throw new ValidationError("delimiter", "must be a non-empty string such as `/`");
   }
-  if (options.pageSize !== undefined && (!Number.isInteger(options.pageSize) || options.pageSize < 1 || options.pageSize > 1000)) {
+  if (
+    options.pageSize !== undefined &&
+    (!Number.isInteger(options.pageSize) || options.pageSize < 1 || options.pageSize > 1000)
+  ) {
     throw new ValidationError("pageSize", "must be a whole number from 1 to 1000");
   }
   const client = await gcsClient(options);
@@ -141,30 +152,45 @@ export async function* gcsListPages(options: GcsListOptions, context: GcsCallCon
  * @example
  * const { objects, prefixes } = await listObjects({ bucket: "reports", prefix: "2024/", delimiter: "/" });
  */
-export async function listObjects(options: GcsListOptions, context: GcsCallContext = {}): Promise<GcsListResult> {
+export async function listObjects(
+  options: GcsListOptions,
+  context: GcsCallContext = {},
+): Promise<GcsListResult> {
   const max = options?.maxResults;
-  if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new ValidationError("maxResults", "must be a whole number of 1 or more");
+  if (max !== undefined && (!Number.isInteger(max) || max < 1))
+    throw new ValidationError("maxResults", "must be a whole number of 1 or more");
   const objects: GcsObjectInfo[] = [];
   const prefixes: string[] = [];
   for await (const page of gcsListPages(options, context)) {
     objects.push(...page.objects);
     prefixes.push(...page.prefixes);
     if (max !== undefined && objects.length >= max) {
-      return { objects: objects.slice(0, max), prefixes, truncated: objects.length > max || page.nextPageToken !== undefined };
+      return {
+        objects: objects.slice(0, max),
+        prefixes,
+        truncated: objects.length > max || page.nextPageToken !== undefined,
+      };
     }
   }
   return { objects, prefixes, truncated: false };
 }
 
 /** Tells whether an object exists (a 404 is `false`; other failures are errors). */
-export async function objectExists(options: GcsObjectOptions, context: GcsCallContext = {}): Promise<boolean> {
+export async function objectExists(
+  options: GcsObjectOptions,
+  context: GcsCallContext = {},
+): Promise<boolean> {
   const retries = checkObjectOptions(options);
   const client = await gcsClient(options);
   try {
     await callGoogle(
       client.auth,
       contextFor(client, gsUri(options.bucket, options.name)),
-      () => client.storage.objects.get({ bucket: options.bucket, object: options.name }, optionsFor(context.signal)),
+      () =>
+        client.storage.objects.get(
+          { bucket: options.bucket, object: options.name },
+          optionsFor(context.signal),
+        ),
       { retries, signal: context.signal },
     );
     return true;
@@ -175,33 +201,50 @@ export async function objectExists(options: GcsObjectOptions, context: GcsCallCo
 }
 
 /** Deletes an object. Returns `{ deleted: false }` for a missing object when `ignoreNotFound` is set. */
-export async function deleteObject(options: GcsDeleteOptions, context: GcsCallContext = {}): Promise<{ deleted: boolean }> {
+export async function deleteObject(
+  options: GcsDeleteOptions,
+  context: GcsCallContext = {},
+): Promise<{ deleted: boolean }> {
   const retries = checkObjectOptions(options);
   const client = await gcsClient(options);
   try {
     await callGoogle(
       client.auth,
       contextFor(client, gsUri(options.bucket, options.name)),
-      () => client.storage.objects.delete({ bucket: options.bucket, object: options.name }, optionsFor(context.signal)),
+      () =>
+        client.storage.objects.delete(
+          { bucket: options.bucket, object: options.name },
+          optionsFor(context.signal),
+        ),
       { retries, signal: context.signal },
     );
     return { deleted: true };
   } catch (error) {
-    if (options.ignoreNotFound && ServiceError.isInstance(error) && error.status === 404) return { deleted: false };
+    if (options.ignoreNotFound && ServiceError.isInstance(error) && error.status === 404)
+      return { deleted: false };
     throw error;
   }
 }
 
 /** Copies an object, within a bucket or across buckets, with the rewrite API (large objects take several calls). */
-export async function copyObject(options: GcsCopyOptions, context: GcsCallContext = {}): Promise<GcsObjectInfo> {
+export async function copyObject(
+  options: GcsCopyOptions,
+  context: GcsCallContext = {},
+): Promise<GcsObjectInfo> {
   const retries = checkObjectOptions(options);
   const destinationBucket = checkBucket(options.destinationBucket ?? options.bucket, "destinationBucket");
   const destinationName = checkObjectName(options.destinationName ?? options.name, "destinationName");
   if (destinationBucket === options.bucket && destinationName === options.name) {
-    throw new ValidationError("destinationName", "the destination is the source; give destinationBucket or destinationName");
+    throw new ValidationError(
+      "destinationName",
+      "the destination is the source; give destinationBucket or destinationName",
+    );
   }
   const client = await gcsClient(options);
-  const ctx = contextFor(client, `${gsUri(options.bucket, options.name)} → ${gsUri(destinationBucket, destinationName)}`);
+  const ctx = contextFor(
+    client,
+    `${gsUri(options.bucket, options.name)} → ${gsUri(destinationBucket, destinationName)}`,
+  );
   let rewriteToken: string | undefined;
   for (;;) {
     const token = rewriteToken;
@@ -226,7 +269,11 @@ export async function copyObject(options: GcsCopyOptions, context: GcsCallContex
     }
     rewriteToken = res.data.rewriteToken ?? undefined;
     if (!rewriteToken) {
-      throw new ServiceError("BAD_RESPONSE", "Cloud Storage", `${ctx.resource}: rewrite neither finished nor gave a token`);
+      throw new ServiceError(
+        "BAD_RESPONSE",
+        "Cloud Storage",
+        `${ctx.resource}: rewrite neither finished nor gave a token`,
+      );
     }
   }
 }

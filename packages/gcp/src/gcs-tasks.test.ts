@@ -33,7 +33,12 @@ function piecewise(data: Buffer, piece = 64 * KiB): Readable {
 describe("gcsUpload", () => {
   const data = randomBytes(300 * KiB);
   const cases: Array<{ name: string; source: () => object; expected: Buffer; type: string }> = [
-    { name: "a string", source: () => ({ body: "héllo" }), expected: Buffer.from("héllo"), type: "text/plain; charset=utf-8" },
+    {
+      name: "a string",
+      source: () => ({ body: "héllo" }),
+      expected: Buffer.from("héllo"),
+      type: "text/plain; charset=utf-8",
+    },
     { name: "a Buffer", source: () => ({ body: data }), expected: data, type: "application/octet-stream" },
     {
       name: "a file",
@@ -45,18 +50,31 @@ describe("gcsUpload", () => {
       expected: data,
       type: "text/csv",
     },
-    { name: "a stream", source: () => ({ body: piecewise(data) }), expected: data, type: "application/octet-stream" },
+    {
+      name: "a stream",
+      source: () => ({ body: piecewise(data) }),
+      expected: data,
+      type: "application/octet-stream",
+    },
   ];
 
-  it.each(cases)("uploads $name in one request below the threshold", async ({ name, source, expected, type }) => {
-    const google = env.google();
-    const object = `one/${name}`;
-    const info = await gcsUpload({ ...opts(), name: object, ...source() });
-    expect(info).toMatchObject({ bucket: env.bucket, name: object, size: expected.length, contentType: type });
-    expect((await google.readObject(env.bucket, object))?.equals(expected)).toBe(true);
-    const uploads = google.requests.filter((r) => r.path.startsWith("/upload/"));
-    expect(uploads.map((r) => r.query.uploadType)).toEqual(["multipart"]);
-  });
+  it.each(cases)(
+    "uploads $name in one request below the threshold",
+    async ({ name, source, expected, type }) => {
+      const google = env.google();
+      const object = `one/${name}`;
+      const info = await gcsUpload({ ...opts(), name: object, ...source() });
+      expect(info).toMatchObject({
+        bucket: env.bucket,
+        name: object,
+        size: expected.length,
+        contentType: type,
+      });
+      expect((await google.readObject(env.bucket, object))?.equals(expected)).toBe(true);
+      const uploads = google.requests.filter((r) => r.path.startsWith("/upload/"));
+      expect(uploads.map((r) => r.query.uploadType)).toEqual(["multipart"]);
+    },
+  );
 
   it.each([
     ["a file", "file"],
@@ -79,7 +97,11 @@ describe("gcsUpload", () => {
       chunkSize: 1 * MiB,
       onProgress: (p) => progress.push(p),
     });
-    expect(info).toMatchObject({ size: big.length, contentType: "application/x-test", metadata: { origin: "test" } });
+    expect(info).toMatchObject({
+      size: big.length,
+      contentType: "application/x-test",
+      metadata: { origin: "test" },
+    });
     expect((await google.readObject(env.bucket, `resumable/${kind}`))?.equals(big)).toBe(true);
     const uploads = google.requests.filter((r) => r.path.startsWith("/upload/"));
     expect(uploads[0]?.query.uploadType).toBe("resumable");
@@ -111,10 +133,20 @@ describe("gcsUpload", () => {
     const google = env.google();
     const big = randomBytes(3 * MiB + 7);
     google.dropUploadAfter(600 * KiB);
-    await gcsUpload({ ...opts(), name: "dropped/stream", body: piecewise(big), resumableThreshold: 0, chunkSize: 1 * MiB });
+    await gcsUpload({
+      ...opts(),
+      name: "dropped/stream",
+      body: piecewise(big),
+      resumableThreshold: 0,
+      chunkSize: 1 * MiB,
+    });
     expect((await google.readObject(env.bucket, "dropped/stream"))?.equals(big)).toBe(true);
     const ranges = google.requests.filter((r) => r.method === "PUT").map((r) => r.headers["content-range"]);
-    expect(ranges.slice(0, 3)).toEqual(["bytes 0-1048575/*", "bytes */*", `bytes ${512 * KiB}-${1.5 * MiB - 1}/*`]);
+    expect(ranges.slice(0, 3)).toEqual([
+      "bytes 0-1048575/*",
+      "bytes */*",
+      `bytes ${512 * KiB}-${1.5 * MiB - 1}/*`,
+    ]);
   });
 
   it("refuses bad input before any request", async () => {
@@ -176,7 +208,9 @@ describe("gcsDownload", () => {
     await google.putObject(env.bucket, "dl/fail.bin", data);
     const destination = join(env.dir(), "failed.bin");
     google.resetNext(2, { afterBytes: 300 * KiB, match: (r) => r.method === "GET" });
-    const error = await gcsDownload({ ...opts(), name: "dl/fail.bin", destination, retries: 1 }).catch((e) => e);
+    const error = await gcsDownload({ ...opts(), name: "dl/fail.bin", destination, retries: 1 }).catch(
+      (e) => e,
+    );
     expect(ServiceError.isInstance(error)).toBe(true);
     expect(error.retryable).toBe(true);
     expect(existsSync(destination)).toBe(false);
@@ -199,9 +233,11 @@ describe("gcsDownload", () => {
 
   it("refuses a destination in a missing folder before any request", async () => {
     const google = env.google();
-    const error = await gcsDownload({ ...opts(), name: "x", destination: join(env.dir(), "no/such/dir/f") }).catch(
-      (e) => e,
-    );
+    const error = await gcsDownload({
+      ...opts(),
+      name: "x",
+      destination: join(env.dir(), "no/such/dir/f"),
+    }).catch((e) => e);
     expect(ValidationError.isInstance(error)).toBe(true);
     expect(google.requests).toHaveLength(0);
   });
@@ -214,7 +250,13 @@ describe("gcsList, gcsExists, gcsCopy, gcsDelete", () => {
       await google.putObject(env.bucket, name, name);
     }
     const all = await gcsList({ ...opts(), prefix: "l/" });
-    expect(all.objects.map((o) => o.name)).toEqual(["l/a.txt", "l/b.txt", "l/c.txt", "l/sub/d.txt", "l/sub/e.txt"]);
+    expect(all.objects.map((o) => o.name)).toEqual([
+      "l/a.txt",
+      "l/b.txt",
+      "l/c.txt",
+      "l/sub/d.txt",
+      "l/sub/e.txt",
+    ]);
     const folders = await gcsList({ ...opts(), prefix: "l/", delimiter: "/" });
     expect(folders.objects.map((o) => o.name)).toEqual(["l/a.txt", "l/b.txt", "l/c.txt"]);
     expect(folders.prefixes).toEqual(["l/sub/"]);
@@ -234,12 +276,24 @@ describe("gcsList, gcsExists, gcsCopy, gcsDelete", () => {
     await google.putObject(env.bucket, "c/src.txt", "copy me", { contentType: "text/plain" });
     expect(await gcsExists({ ...opts(), name: "c/src.txt" })).toBe(true);
     expect(await gcsExists({ ...opts(), name: "c/none.txt" })).toBe(false);
-    const copy = await gcsCopy({ ...opts(), name: "c/src.txt", destinationBucket: "archive-bucket", destinationName: "c/copy.txt" });
-    expect(copy).toMatchObject({ bucket: "archive-bucket", name: "c/copy.txt", size: 7, contentType: "text/plain" });
+    const copy = await gcsCopy({
+      ...opts(),
+      name: "c/src.txt",
+      destinationBucket: "archive-bucket",
+      destinationName: "c/copy.txt",
+    });
+    expect(copy).toMatchObject({
+      bucket: "archive-bucket",
+      name: "c/copy.txt",
+      size: 7,
+      contentType: "text/plain",
+    });
     expect((await google.readObject("archive-bucket", "c/copy.txt"))?.toString()).toBe("copy me");
     expect(await gcsDelete({ ...opts(), name: "c/src.txt" })).toEqual({ deleted: true });
     expect(google.objectNames(env.bucket)).not.toContain("c/src.txt");
-    expect(await gcsDelete({ ...opts(), name: "c/src.txt", ignoreNotFound: true })).toEqual({ deleted: false });
+    expect(await gcsDelete({ ...opts(), name: "c/src.txt", ignoreNotFound: true })).toEqual({
+      deleted: false,
+    });
     const error = await gcsDelete({ ...opts(), name: "c/src.txt" }).catch((e) => e);
     expect(error).toMatchObject({ code: "NOT_FOUND", status: 404, retryable: false });
     expect(error.message).toContain("gs://test-bucket/c/src.txt");
@@ -261,9 +315,16 @@ describe("faults", () => {
   it.each([429, 503])("retries a %i and succeeds", async (status) => {
     const google = env.google();
     await google.putObject(env.bucket, "f/x.txt", "x");
-    google.failNext(2, status, { headers: { "Retry-After": "0" }, match: (r) => r.path.startsWith("/storage/") });
+    google.failNext(2, status, {
+      headers: { "Retry-After": "0" },
+      match: (r) => r.path.startsWith("/storage/"),
+    });
     expect(await gcsExists({ ...opts(), name: "f/x.txt" })).toBe(true);
-    expect(google.requests.filter((r) => r.path.startsWith("/storage/")).map((r) => r.status)).toEqual([status, status, 200]);
+    expect(google.requests.filter((r) => r.path.startsWith("/storage/")).map((r) => r.status)).toEqual([
+      status,
+      status,
+      200,
+    ]);
   });
 
   it("retries a throttled upload and a throttled session start", async () => {
@@ -277,14 +338,19 @@ describe("faults", () => {
 
   it("gives up after `retries` with a retryable ServiceError", async () => {
     const google = env.google();
-    google.failNext(3, 503, { headers: { "Retry-After": "0" }, match: (r) => r.path.startsWith("/storage/") });
+    google.failNext(3, 503, {
+      headers: { "Retry-After": "0" },
+      match: (r) => r.path.startsWith("/storage/"),
+    });
     const error = await gcsExists({ ...opts(), name: "f/x.txt", retries: 2 }).catch((e) => e);
     expect(error).toMatchObject({ code: "SERVICE_UNAVAILABLE", status: 503, retryable: true });
   });
 
   it("a 401 from Cloud Storage with a fresh token is a CredentialRejectedError", async () => {
     const google = env.google();
-    google.failNext(5, 401, { body: { error: { code: 401, message: "Invalid Credentials", status: "UNAUTHENTICATED" } } });
+    google.failNext(5, 401, {
+      body: { error: { code: 401, message: "Invalid Credentials", status: "UNAUTHENTICATED" } },
+    });
     const error = await gcsExists({ ...opts(), name: "f/x.txt" }).catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.service).toBe("Cloud Storage");
@@ -297,7 +363,8 @@ describe("tokens", () => {
     const key = await google.createServiceAccount();
     await google.putObject(env.bucket, "t/x.txt", "x");
     const before = google.tokensIssued;
-    const call = () => gcsExists({ credentials: key, endpoint: google.url, bucket: env.bucket, name: "t/x.txt" });
+    const call = () =>
+      gcsExists({ credentials: key, endpoint: google.url, bucket: env.bucket, name: "t/x.txt" });
     const run = async (count: number, concurrency: number) => {
       let next = 0;
       await Promise.all(

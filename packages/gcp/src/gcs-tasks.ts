@@ -1,5 +1,5 @@
 import { type Task, task, taskContext } from "@tributary/flow";
-import { type GcsDownloadOptions, type GcsDownloadResult, downloadObject } from "./gcs-download.js";
+import { downloadObject, type GcsDownloadOptions, type GcsDownloadResult } from "./gcs-download.js";
 import type { GcsObjectInfo } from "./gcs-object-info.js";
 import {
   copyObject,
@@ -29,8 +29,8 @@ export const gcsUpload: Task<[options: GcsUploadOptions], GcsObjectInfo> = task(
 );
 
 /** The type of `gcsDownload`: its result follows its options (`destination` → file summary, `as: "stream"` → stream, else Buffer). */
-export type GcsDownloadTask = Task<[options: GcsDownloadOptions], GcsDownloadResult<GcsDownloadOptions>> &
-  (<O extends GcsDownloadOptions>(options: O) => Promise<GcsDownloadResult<O>>);
+export type GcsDownloadTask = (<O extends GcsDownloadOptions>(options: O) => Promise<GcsDownloadResult<O>>) &
+  Task<[options: GcsDownloadOptions], GcsDownloadResult<GcsDownloadOptions>>;
 
 /**
  * Task: downloads an object to a file (through a temporary file and a rename: a failure leaves nothing there), to a
@@ -83,4 +83,3 @@ export const gcsExists: Task<[options: GcsObjectOptions], boolean> = task(
   { name: "gcsExists" },
   (options: GcsObjectOptions) => objectExists(options, signal()),
 );
-

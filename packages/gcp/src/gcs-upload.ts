@@ -3,7 +3,14 @@ import { extname } from "node:path";
 import { Readable } from "node:stream";
 import type { storage_v1 } from "@googleapis/storage";
 import { openUploadSource, ServiceError, type UploadSource, ValidationError } from "@tributary/auth";
-import { backoffMs, type GoogleCallContext, callGoogle, isRetryable, sleep, toGcpError } from "./gcp-errors.js";
+import {
+  backoffMs,
+  callGoogle,
+  type GoogleCallContext,
+  isRetryable,
+  sleep,
+  toGcpError,
+} from "./gcp-errors.js";
 import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 import { checkBucket, checkObjectName, gsUri } from "./gcs-names.js";
 import { type GcsObjectInfo, toObjectInfo } from "./gcs-object-info.js";
@@ -81,19 +88,32 @@ function guessType(options: GcsUploadOptions): string {
   return TYPES[extname(from).toLowerCase()] ?? "application/octet-stream";
 }
 
-function checkUploadOptions(options: GcsUploadOptions): { threshold: number; chunkSize: number; retries: number } {
-  if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket, name, file | body }");
+function checkUploadOptions(options: GcsUploadOptions): {
+  threshold: number;
+  chunkSize: number;
+  retries: number;
+} {
+  if (!options || typeof options !== "object")
+    throw new ValidationError("options", "give { bucket, name, file | body }");
   checkBucket(options.bucket);
   checkObjectName(options.name);
-  if (options.contentType !== undefined && (typeof options.contentType !== "string" || !/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/.test(options.contentType))) {
+  if (
+    options.contentType !== undefined &&
+    (typeof options.contentType !== "string" || !/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/.test(options.contentType))
+  ) {
     throw new ValidationError("contentType", "must be a MIME type such as `text/csv`");
   }
   if (options.metadata !== undefined) {
-    if (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata)) {
+    if (
+      typeof options.metadata !== "object" ||
+      options.metadata === null ||
+      Array.isArray(options.metadata)
+    ) {
       throw new ValidationError("metadata", "must be an object of string values");
     }
     for (const [k, v] of Object.entries(options.metadata)) {
-      if (typeof v !== "string") throw new ValidationError("metadata", `the value of \`${k}\` must be a string`);
+      if (typeof v !== "string")
+        throw new ValidationError("metadata", `the value of \`${k}\` must be a string`);
     }
   }
   const threshold = options.resumableThreshold ?? 8 * MiB;
@@ -105,7 +125,8 @@ function checkUploadOptions(options: GcsUploadOptions): { threshold: number; chu
     throw new ValidationError("chunkSize", "must be a multiple of 256 KiB (262144 bytes)");
   }
   const retries = options.retries ?? 3;
-  if (!Number.isInteger(retries) || retries < 0) throw new ValidationError("retries", "must be a whole number (0 or more)");
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new ValidationError("retries", "must be a whole number (0 or more)");
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
     throw new ValidationError("onProgress", "must be a function");
   }
@@ -133,7 +154,8 @@ function counted(source: AsyncIterable<Buffer> | Iterable<Buffer>, onChunk: (n: 
 function headerValue(headers: unknown, name: string): string | undefined {
   if (!headers) return undefined;
   if (typeof (headers as Headers).get === "function") return (headers as Headers).get(name) ?? undefined;
-  const value = (headers as Record<string, unknown>)[name] ?? (headers as Record<string, unknown>)[name.toLowerCase()];
+  const value =
+    (headers as Record<string, unknown>)[name] ?? (headers as Record<string, unknown>)[name.toLowerCase()];
   return typeof value === "string" ? value : undefined;
 }
 
@@ -179,7 +201,10 @@ async function putSession(
  * @example
  * const info = await uploadObject({ bucket: "reports", name: "daily.csv", file: "./daily.csv" });
  */
-export async function uploadObject(options: GcsUploadOptions, context: GcsCallContext = {}): Promise<GcsObjectInfo> {
+export async function uploadObject(
+  options: GcsUploadOptions,
+  context: GcsCallContext = {},
+): Promise<GcsObjectInfo> {
   const { threshold, chunkSize, retries } = checkUploadOptions(options);
   const source = await openUploadSource({
     ...(options.file !== undefined ? { file: options.file } : {}),
@@ -219,7 +244,12 @@ export async function uploadObject(options: GcsUploadOptions, context: GcsCallCo
         ctx,
         () =>
           client.storage.objects.insert(
-            { bucket, name, requestBody: resource, media: { mimeType: contentType, body: Readable.from([bytes]) } },
+            {
+              bucket,
+              name,
+              requestBody: resource,
+              media: { mimeType: contentType, body: Readable.from([bytes]) },
+            },
             { rootUrl: `${client.endpoint}/`, retry: false, ...(signal ? { signal } : {}) },
           ),
         call,
@@ -278,7 +308,12 @@ export async function uploadObject(options: GcsUploadOptions, context: GcsCallCo
       call,
     );
     const location = headerValue(start.headers, "location");
-    if (!location) throw new ServiceError("BAD_RESPONSE", "Cloud Storage", `${ctx.resource}: no session URI in the resumable upload answer`);
+    if (!location)
+      throw new ServiceError(
+        "BAD_RESPONSE",
+        "Cloud Storage",
+        `${ctx.resource}: no session URI in the resumable upload answer`,
+      );
     const session = new URL(location, `${client.endpoint}/`).href;
 
     /** After a failed request: wait, ask Cloud Storage what it kept. */
@@ -286,7 +321,12 @@ export async function uploadObject(options: GcsUploadOptions, context: GcsCallCo
       if (signal?.aborted) throw signal.reason ?? error;
       if (!isRetryable(error) || failures > retries) throw toGcpError(error, ctx);
       await sleep(backoffMs(failures, error), signal);
-      return callGoogle(client.auth, ctx, () => putSession(client, session, `bytes */${total ?? "*"}`, undefined, 0, signal), call);
+      return callGoogle(
+        client.auth,
+        ctx,
+        () => putSession(client, session, `bytes */${total ?? "*"}`, undefined, 0, signal),
+        call,
+      );
     };
 
     let offset = 0;
@@ -304,9 +344,19 @@ export async function uploadObject(options: GcsUploadOptions, context: GcsCallCo
             file !== undefined
               ? (createReadStream(file, { start: from, highWaterMark: MiB }) as AsyncIterable<Buffer>)
               : slices((buffer as Buffer).subarray(from)),
-            (n) => progress((offset += n)),
+            (n) => {
+              offset += n;
+              progress(offset);
+            },
           );
-          result = await putSession(client, session, `bytes ${from}-${size - 1}/${size}`, body, size - from, signal);
+          result = await putSession(
+            client,
+            session,
+            `bytes ${from}-${size - 1}/${size}`,
+            body,
+            size - from,
+            signal,
+          );
         } catch (error) {
           offset = from;
           result = await recover(error, ++failures);
@@ -344,12 +394,20 @@ export async function uploadObject(options: GcsUploadOptions, context: GcsCallCo
       const length = final ? pending.length : chunkSize;
       if (final) total = offset + length;
       const range =
-        length === 0 ? `bytes */${offset}` : `bytes ${offset}-${offset + length - 1}/${final ? offset + length : "*"}`;
+        length === 0
+          ? `bytes */${offset}`
+          : `bytes ${offset}-${offset + length - 1}/${final ? offset + length : "*"}`;
       let result: ChunkResult;
       const from = offset;
       let sent = 0;
       try {
-        const body = length === 0 ? undefined : counted(slices(pending.subarray(0, length)), (n) => progress(from + (sent += n)));
+        const body =
+          length === 0
+            ? undefined
+            : counted(slices(pending.subarray(0, length)), (n) => {
+                sent += n;
+                progress(from + sent);
+              });
         result = await putSession(client, session, range, body, length, signal);
       } catch (error) {
         result = await recover(error, ++failures);

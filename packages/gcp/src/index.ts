@@ -3,15 +3,17 @@ export {
   type GcpAuth,
   type GcpAuthClientLike,
   type GcpAuthOptions,
+  type GcpAuthorizedUser,
   type GcpCredentialOptions,
+  type GcpServiceAccountKey,
   gcpAuth,
 } from "./gcp-auth.js";
-export { type GcsClient, type GcsClientOptions, GCS_DEFAULT_ENDPOINT, gcsClient } from "./gcs-client.js";
+export { GCS_DEFAULT_ENDPOINT, type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 export {
+  downloadObject,
   type GcsDownloadedFile,
   type GcsDownloadOptions,
   type GcsDownloadResult,
-  downloadObject,
 } from "./gcs-download.js";
 export type { GcsObjectInfo } from "./gcs-object-info.js";
 export {

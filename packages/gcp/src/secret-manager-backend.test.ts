@@ -20,10 +20,16 @@ describe("gcpSecretManagerBackend", () => {
     const google = env.google();
     google.setSecret("DB_PASSWORD", "old");
     google.setSecret("DB_PASSWORD", "s3cr3t-value");
-    google.setSecret("AWS_CREDENTIALS", JSON.stringify({ ACCESS_KEY: "AKIAEXAMPLE", SECRET_ACCESS_KEY: "x".repeat(40) }));
+    google.setSecret(
+      "AWS_CREDENTIALS",
+      JSON.stringify({ ACCESS_KEY: "AKIAEXAMPLE", SECRET_ACCESS_KEY: "x".repeat(40) }),
+    );
     const b = backend();
     expect(await b.get("DB_PASSWORD")).toBe("s3cr3t-value");
-    expect(await b.get("AWS_CREDENTIALS")).toEqual({ ACCESS_KEY: "AKIAEXAMPLE", SECRET_ACCESS_KEY: "x".repeat(40) });
+    expect(await b.get("AWS_CREDENTIALS")).toEqual({
+      ACCESS_KEY: "AKIAEXAMPLE",
+      SECRET_ACCESS_KEY: "x".repeat(40),
+    });
     expect(b.describe()).toBe(`GCP Secret Manager (project ${env.key().project_id})`);
     const access = google.requests.filter((r) => r.path.endsWith(":access")).map((r) => r.path);
     expect(access[0]).toBe(`/v1/projects/${env.key().project_id}/secrets/DB_PASSWORD/versions/latest:access`);
@@ -45,7 +51,9 @@ describe("gcpSecretManagerBackend", () => {
   it("a missing secret is not found: the resolution goes on and lists the backend", async () => {
     configureBackends([backend()]);
     expect(await backend().get("NOPE")).toBeUndefined();
-    const error = await withSecrets({}, () => resolveSecret("MY_TOKEN", { secretName: "MY_TOKEN" })).catch((e) => e);
+    const error = await withSecrets({}, () => resolveSecret("MY_TOKEN", { secretName: "MY_TOKEN" })).catch(
+      (e) => e,
+    );
     expect(MissingCredentialsError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/GCP Secret Manager.*MY_TOKEN.*not found/);
   });
@@ -55,7 +63,9 @@ describe("gcpSecretManagerBackend", () => {
       label: "permission denied",
       setup: () => {
         env.google().setSecret("LOCKED", "x");
-        env.google().denyAccess(env.key().client_email, `/v1/projects/${env.key().project_id}/secrets/LOCKED/`);
+        env
+          .google()
+          .denyAccess(env.key().client_email, `/v1/projects/${env.key().project_id}/secrets/LOCKED/`);
       },
       name: "LOCKED",
       code: "SECRET_BACKEND_DENIED",
@@ -85,16 +95,19 @@ describe("gcpSecretManagerBackend", () => {
       text: /secret OFF has no readable latest version/,
       retryable: false,
     },
-  ])("$label is a SecretBackendError naming the backend and the secret", async ({ setup, name, code, text, retryable }) => {
-    setup();
-    const error = await backend({ retries: 1 })
-      .get(name)
-      .catch((e) => e);
-    expect(SecretBackendError.isInstance(error)).toBe(true);
-    expect(error).toMatchObject({ code, key: name, retryable });
-    expect(error.backend).toContain("GCP Secret Manager");
-    expect(error.message).toMatch(text);
-  });
+  ])(
+    "$label is a SecretBackendError naming the backend and the secret",
+    async ({ setup, name, code, text, retryable }) => {
+      setup();
+      const error = await backend({ retries: 1 })
+        .get(name)
+        .catch((e) => e);
+      expect(SecretBackendError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ code, key: name, retryable });
+      expect(error.backend).toContain("GCP Secret Manager");
+      expect(error.message).toMatch(text);
+    },
+  );
 
   it("retries a throttled read and succeeds", async () => {
     const google = env.google();
@@ -123,11 +136,23 @@ describe("gcpSecretManagerBackend", () => {
     const sources: Array<[string, string]> = [];
     await withSecrets(
       {},
-      () => uploadObject({ secretName: "GCS_WRITER_KEY", endpoint: google.url, bucket: env.bucket, name: "chain.txt", body: "ok" }),
+      () =>
+        uploadObject({
+          secretName: "GCS_WRITER_KEY",
+          endpoint: google.url,
+          bucket: env.bucket,
+          name: "chain.txt",
+          body: "ok",
+        }),
       { onResolve: (n, s) => sources.push([n, s.kind]) },
     );
     expect((await google.readObject(env.bucket, "chain.txt"))?.toString()).toBe("ok");
-    expect(sources).toEqual(expect.arrayContaining([["GCP_CREDENTIALS", "env"], ["GCS_WRITER_KEY", "backend"]]));
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        ["GCP_CREDENTIALS", "env"],
+        ["GCS_WRITER_KEY", "backend"],
+      ]),
+    );
   });
 
   it("refuses bad options at once", () => {

@@ -3,8 +3,8 @@ import {
   CredentialRejectedError,
   clientCache,
   getSecretDefinition,
-  SecretBackendError,
   type SecretBackend,
+  SecretBackendError,
   ServiceError,
   TributaryError,
   ValidationError,
@@ -45,7 +45,10 @@ const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
  * configureBackends([gcpSecretManagerBackend({ project: "my-project" })]);
  */
 export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions = {}): SecretBackend {
-  if (options.project !== undefined && (typeof options.project !== "string" || !/^[a-z][a-z0-9-:.]{2,}$/.test(options.project))) {
+  if (
+    options.project !== undefined &&
+    (typeof options.project !== "string" || !/^[a-z][a-z0-9-:.]{2,}$/.test(options.project))
+  ) {
     throw new ValidationError("project", "must be a Google Cloud project id such as `my-project-123`");
   }
   const endpoint = checkEndpoint(options.endpoint, SECRET_MANAGER_DEFAULT_ENDPOINT);
@@ -54,7 +57,8 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
     throw new ValidationError("version", 'must be "latest" or a version number');
   }
   const retries = options.retries ?? 3;
-  if (!Number.isInteger(retries) || retries < 0) throw new ValidationError("retries", "must be a whole number (0 or more)");
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new ValidationError("retries", "must be a whole number (0 or more)");
   let knownProject = options.project;
   const describe = () => `GCP Secret Manager (project ${knownProject ?? "from the credentials"})`;
 
@@ -65,14 +69,24 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
       let auth: GcpAuth;
       try {
         // Backends are switched off while finding the backend's own credential, so it never asks itself.
-        auth = await withSecrets({}, () => gcpAuth({ credentials: options.credentials, secretName: options.secretName }), {
-          backends: [],
-        });
+        auth = await withSecrets(
+          {},
+          () => gcpAuth({ credentials: options.credentials, secretName: options.secretName }),
+          {
+            backends: [],
+          },
+        );
       } catch (error) {
         if (TributaryError.isInstance(error) && !ServiceError.isInstance(error)) throw error;
-        throw new SecretBackendError("SECRET_BACKEND_AUTH", `${describe()}: no usable credential: ${(error as Error).message}`, describe(), name, {
-          cause: error,
-        });
+        throw new SecretBackendError(
+          "SECRET_BACKEND_AUTH",
+          `${describe()}: no usable credential: ${(error as Error).message}`,
+          describe(),
+          name,
+          {
+            cause: error,
+          },
+        );
       }
       const project = options.project ?? (await auth.getProjectId());
       if (!project) {
@@ -103,9 +117,15 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
         const where = describe();
         if (ServiceError.isInstance(error) && error.status === 404) return undefined;
         if (CredentialRejectedError.isInstance(error)) {
-          throw new SecretBackendError("SECRET_BACKEND_AUTH", `${where}: cannot read secret ${name}: ${error.message}`, where, name, {
-            cause: error,
-          });
+          throw new SecretBackendError(
+            "SECRET_BACKEND_AUTH",
+            `${where}: cannot read secret ${name}: ${error.message}`,
+            where,
+            name,
+            {
+              cause: error,
+            },
+          );
         }
         if (ServiceError.isInstance(error) && error.status === 403) {
           throw new SecretBackendError(
@@ -134,10 +154,16 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
             { cause: error },
           );
         }
-        throw new SecretBackendError("SECRET_BACKEND_FAILED", `${where}: cannot read secret ${name}: ${(error as Error).message}`, where, name, {
-          cause: error,
-          retryable: TributaryError.isInstance(error) ? error.retryable : false,
-        });
+        throw new SecretBackendError(
+          "SECRET_BACKEND_FAILED",
+          `${where}: cannot read secret ${name}: ${(error as Error).message}`,
+          where,
+          name,
+          {
+            cause: error,
+            retryable: TributaryError.isInstance(error) ? error.retryable : false,
+          },
+        );
       }
       const bytes = Buffer.from(payload ?? "", "base64");
       let text: string;
@@ -154,7 +180,8 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
       if (getSecretDefinition(name)?.format === "json") {
         try {
           const value: unknown = JSON.parse(text);
-          if (value && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
+          if (value && typeof value === "object" && !Array.isArray(value))
+            return value as Record<string, unknown>;
         } catch {
           // Left as text: the resolution reports it as malformed, naming this backend.
         }
