@@ -26,11 +26,47 @@ export interface TaskRecordHandle {
   failed(error: unknown, cancelled: boolean): void;
 }
 
+/** @internal Something a cancellation reaches: an attempt, or a retry's wait. */
+export interface Abortable {
+  abort(reason: unknown): void;
+}
+
+/**
+ * @internal Passes one abort to everything attached. Runs, hooks and attempts use it instead of an
+ * `AbortSignal` listener per task: Node 20's signals are costly to create and to collect by the ten thousand.
+ */
+export class AbortFanout implements Abortable {
+  aborted = false;
+  reason: unknown;
+  private children: Set<Abortable> | undefined;
+
+  attach(child: Abortable): void {
+    if (this.aborted) child.abort(this.reason);
+    else {
+      this.children ??= new Set();
+      this.children.add(child);
+    }
+  }
+
+  detach(child: Abortable): void {
+    this.children?.delete(child);
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const children = this.children;
+    this.children = undefined;
+    if (children) for (const child of children) child.abort(reason);
+  }
+}
+
 /** @internal The scope a task call finds itself in: a flow run, or a hook of one. */
 export interface RunScope {
   readonly id: string;
-  /** Aborted on cancellation (and when the run ends, for tasks it did not await). */
-  readonly signal: AbortSignal;
+  /** Aborts on cancellation (and when the run ends, for tasks it did not await). */
+  readonly cancel: AbortFanout;
   readonly log: MaskingLogger;
   /** Starts a record of a task run; `undefined` when calls in this scope are not recorded (hooks). */
   record(name: string): TaskRecordHandle | undefined;
@@ -41,10 +77,16 @@ export interface RunScope {
   taskFailed(handle: TaskRecordHandle): void;
 }
 
+/** @internal The task in progress, as its nested task calls see it. */
+export interface ActiveTask extends TaskContext {
+  readonly cancel: AbortFanout;
+  readonly log: MaskingLogger;
+}
+
 /** @internal */
 export interface Frame {
   readonly run: RunScope | undefined;
-  readonly task: TaskContext | undefined;
+  readonly task: ActiveTask | undefined;
 }
 
 const KEY = Symbol.for("tributary.flow.context");

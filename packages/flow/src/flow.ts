@@ -1,14 +1,7 @@
 import { randomUUID } from "node:crypto";
-import {
-  describeSource,
-  maskValue,
-  resolveSecret,
-  type SecretBackend,
-  type SecretSource,
-  ValidationError,
-  withSecrets,
-} from "@tributary/auth";
-import { frames, type RunScope, type TaskRecordHandle } from "./context.js";
+import { setMaxListeners } from "node:events";
+import { maskValue, resolveSecret, type SecretBackend, ValidationError, withSecrets } from "@tributary/auth";
+import { AbortFanout, frames, type RunScope, type TaskRecordHandle } from "./context.js";
 import { RunCancelledError } from "./errors.js";
 import { createMaskingLogger, type Logger, type LoggerOptions, type MaskingLogger } from "./logger.js";
 import {
@@ -21,6 +14,7 @@ import {
   toReportedError,
 } from "./report.js";
 import type { FlowStorage } from "./storage.js";
+import { logProvenance } from "./task.js";
 
 /** A hook called when a run ends; it may be async. What it throws is recorded in `hookErrors`, never rethrown. */
 export type FlowHook = (report: RunReport) => void | Promise<void>;
@@ -186,9 +180,9 @@ function checkFlowOptions(options: FlowOptions): void {
 
 /** The scope hooks run in: tasks they call run normally but are not recorded, and stop at the hook's timeout. */
 class HookScope implements RunScope {
+  readonly cancel = new AbortFanout();
   constructor(
     readonly id: string,
-    readonly signal: AbortSignal,
     readonly log: MaskingLogger,
   ) {}
   record(): undefined {
@@ -202,6 +196,8 @@ class HookScope implements RunScope {
 }
 
 class ActiveRun implements RunScope {
+  readonly cancel = new AbortFanout();
+  /** The body's signal; tasks are reached through `cancel`, without a listener each. */
   readonly controller = new AbortController();
   readonly signal = this.controller.signal;
   readonly records: TaskRecord[] = [];
@@ -221,12 +217,18 @@ class ActiveRun implements RunScope {
     private readonly taskHooks: readonly TaskFailureHook[],
     private readonly hookTimeoutMs: number,
   ) {
-    this.signal.addEventListener("abort", () => {
-      const waiting = this.waiting.slice(this.head);
-      this.waiting = [];
-      this.head = 0;
-      for (const waiter of waiting) waiter.reject(this.signal.reason);
-    });
+    setMaxListeners(0, this.signal);
+  }
+
+  /** Cancels the run: waiting tasks never start, running ones are aborted, the body's signal fires. */
+  abort(reason: unknown): void {
+    if (this.cancel.aborted) return;
+    this.cancel.abort(reason);
+    const waiting = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    for (const waiter of waiting) waiter.reject(reason);
+    this.controller.abort(reason);
   }
 
   record(name: string): TaskRecord {
@@ -290,15 +292,14 @@ class ActiveRun implements RunScope {
     call: (hook: H) => void | Promise<void>,
   ): Promise<void> {
     for (const [index, hook] of hooks.entries()) {
-      const controller = new AbortController();
-      const scope = new HookScope(this.id, controller.signal, this.log);
+      const scope = new HookScope(this.id, this.log);
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             const error = new Error(`Hook ${kind}[${index}] did not finish within ${this.hookTimeoutMs} ms.`);
             error.name = "HookTimeoutError";
-            controller.abort(error);
+            scope.cancel.abort(error);
             reject(error);
           }, this.hookTimeoutMs);
         });
@@ -322,7 +323,7 @@ class ActiveRun implements RunScope {
       // The body dropped this call; its rejection with `reason` is ours, not a crash for the process.
       record.promise?.catch(() => {});
     }
-    if (!this.signal.aborted) this.controller.abort(reason);
+    this.abort(reason);
   }
 }
 
@@ -369,13 +370,10 @@ export function flow<P = unknown, R = unknown>(
       const reason = external?.reason;
       const detail =
         reason instanceof Error ? `: ${reason.message}` : typeof reason === "string" ? `: ${reason}` : "";
-      active.controller.abort(new RunCancelledError(`The flow run was cancelled${detail}.`));
+      active.abort(new RunCancelledError(`The flow run was cancelled${detail}.`));
     };
     if (external?.aborted) onExternalAbort();
     else external?.addEventListener("abort", onExternalAbort, { once: true });
-
-    const onResolve = (secretName: string, source: SecretSource) =>
-      log.info(`${secretName} from ${describeSource(source)}`);
 
     type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 
@@ -437,7 +435,7 @@ export function flow<P = unknown, R = unknown>(
       return await withSecrets(runOptions.secrets ?? {}, async () => complete(await execute()), {
         declare: declared,
         backends: runOptions.backends,
-        onResolve,
+        onResolve: logProvenance,
         runId,
       });
     } catch (error) {

@@ -89,20 +89,47 @@ function write(sink: LogSink, line: string, record: LogRecord): void {
   }
 }
 
+/** @internal A logger's options, resolved against the process defaults again only after `configureLogging`. */
+class Settings {
+  private version = -1;
+  private resolved: Resolved | undefined;
+  constructor(
+    private readonly own: LoggerOptions,
+    private readonly fallbackLevel: LogLevel,
+  ) {}
+  get(): Resolved {
+    if (this.version !== defaults.version || !this.resolved) {
+      const base = processDefaults(this.fallbackLevel);
+      this.resolved = {
+        level: this.own.level ?? base.level,
+        format: this.own.format ?? base.format,
+        sink: this.own.sink ?? base.sink,
+      };
+      this.version = defaults.version;
+    }
+    return this.resolved;
+  }
+}
+
 /** @internal A logger with resolved options; `child` adds bindings without re-reading options. */
 export class MaskingLogger implements Logger {
   constructor(
-    private readonly resolve: () => Required<Omit<LoggerOptions, "bindings">>,
+    private readonly settings: Settings,
     private readonly bindings: Record<string, unknown>,
   ) {}
 
   /** A logger writing to the same place with more fields bound. */
   child(bindings: Record<string, unknown>): MaskingLogger {
-    return new MaskingLogger(this.resolve, { ...this.bindings, ...bindings });
+    return new MaskingLogger(this.settings, { ...this.bindings, ...bindings });
+  }
+
+  /** Whether a line at `level` would be written: skip building costly fields when not. */
+  enabled(level: Exclude<LogLevel, "silent">): boolean {
+    return RANK[level] >= RANK[this.settings.get().level];
   }
 
   private log(level: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>): void {
-    const options = this.resolve();
+    const options = this.settings.get();
     if (RANK[level] < RANK[options.level]) return;
     const masked = fields === undefined ? {} : (maskValue(fields) as Record<string, unknown>);
     const record: LogRecord = {
@@ -133,15 +160,17 @@ function envLevel(): LogLevel | undefined {
   return value && LEVELS.has(value) ? (value as LogLevel) : undefined;
 }
 
-type Defaults = { level?: LogLevel; format: LogFormat; sink?: LogSink };
+type Defaults = { level?: LogLevel; format: LogFormat; sink?: LogSink; version: number };
 const DEFAULTS_KEY = Symbol.for("tributary.flow.logging");
 const scope = globalThis as Record<symbol, unknown>;
-if (!(DEFAULTS_KEY in scope)) scope[DEFAULTS_KEY] = { format: "text" } satisfies Defaults;
+if (!(DEFAULTS_KEY in scope)) scope[DEFAULTS_KEY] = { format: "text", version: 0 } satisfies Defaults;
 /** Shared by every loaded copy of the package, like auth's process state. */
 const defaults = scope[DEFAULTS_KEY] as Defaults;
 
+type Resolved = Required<Omit<LoggerOptions, "bindings">>;
+
 /** @internal The process default options; the level falls back to `fallbackLevel` when none was configured. */
-export function processDefaults(fallbackLevel: LogLevel): Required<Omit<LoggerOptions, "bindings">> {
+export function processDefaults(fallbackLevel: LogLevel): Resolved {
   return {
     level: defaults.level ?? envLevel() ?? fallbackLevel,
     format: defaults.format,
@@ -167,6 +196,7 @@ export function configureLogging(options: Omit<LoggerOptions, "bindings">): void
   if (options.level !== undefined) defaults.level = options.level;
   if (options.format !== undefined) defaults.format = options.format;
   if (options.sink !== undefined) defaults.sink = options.sink;
+  defaults.version++;
 }
 
 /** @internal Forgets what `configureLogging` set (for tests). */
@@ -174,6 +204,7 @@ export function resetLogging(): void {
   defaults.level = undefined;
   defaults.format = "text";
   defaults.sink = undefined;
+  defaults.version++;
 }
 
 /**
@@ -191,10 +222,5 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /** @internal `createLogger` with a chosen fallback level and the `child` method. */
 export function createMaskingLogger(options: LoggerOptions, fallbackLevel: LogLevel): MaskingLogger {
   checkLevel(options.level);
-  const { level, format, sink } = options;
-  const resolve = () => {
-    const base = processDefaults(fallbackLevel);
-    return { level: level ?? base.level, format: format ?? base.format, sink: sink ?? base.sink };
-  };
-  return new MaskingLogger(resolve, options.bindings ?? {});
+  return new MaskingLogger(new Settings(options, fallbackLevel), options.bindings ?? {});
 }

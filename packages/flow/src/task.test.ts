@@ -150,12 +150,16 @@ describe("timeouts", () => {
 
   it("really cancels a socket the task opened with the signal", async () => {
     const arrived: IncomingMessage[] = [];
-    const server = createServer((req) => arrived.push(req)); // never answers
+    const server = createServer((req, res) => {
+      if (req.url === "/ready") res.end("ok");
+      else arrived.push(req); // never answers
+    });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     const { port } = server.address() as AddressInfo;
     try {
-      const fetchTask = task({ name: "fetch", timeoutMs: 100 }, async () => {
+      await (await fetch(`http://127.0.0.1:${port}/ready`)).text(); // loads fetch before the clock starts
+      const fetchTask = task({ name: "fetch", timeoutMs: 250 }, async () => {
         const response = await fetch(`http://127.0.0.1:${port}/slow`, { signal: taskContext()!.signal });
         return response.status;
       });

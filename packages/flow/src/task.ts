@@ -5,9 +5,17 @@ import {
   ValidationError,
   withSecrets,
 } from "@tributary/auth";
-import { type Frame, frames, type RunScope, type TaskContext, type TaskRecordHandle } from "./context.js";
+import {
+  type Abortable,
+  AbortFanout,
+  type ActiveTask,
+  type Frame,
+  frames,
+  type RunScope,
+  type TaskRecordHandle,
+} from "./context.js";
 import { RunCancelledError, TaskTimeoutError } from "./errors.js";
-import { createMaskingLogger, type Logger, type MaskingLogger } from "./logger.js";
+import { createMaskingLogger, type MaskingLogger } from "./logger.js";
 
 /** The options of `task()`. */
 export interface TaskOptions {
@@ -101,45 +109,69 @@ function defaultLogger(): MaskingLogger {
   return processLogger;
 }
 
-class AttemptContext implements TaskContext {
+/**
+ * @internal The one place credential provenance is logged: through the logger of the task in progress, else of
+ * the run (declared secrets at run start, hooks), else the process default.
+ */
+export function logProvenance(secretName: string, source: SecretSource): void {
+  const frame = frames.getStore();
+  const log = frame?.task?.log ?? frame?.run?.log ?? defaultLogger();
+  log.info(`${secretName} from ${describeSource(source)}`);
+}
+
+class AttemptContext implements ActiveTask {
+  readonly cancel = new AbortFanout();
+  private controller: AbortController | undefined;
   private logger: MaskingLogger | undefined;
+  /** Rejects the attempt's race when it is aborted. */
+  onAbort: ((reason: unknown) => void) | undefined;
+
   constructor(
     readonly name: string,
     readonly attempt: number,
-    readonly signal: AbortSignal,
     private readonly scope: RunScope | undefined,
   ) {}
+
   get runId(): string | undefined {
     return this.scope?.id;
   }
-  get log(): Logger {
+
+  get log(): MaskingLogger {
     this.logger ??= (this.scope?.log ?? defaultLogger()).child({ task: this.name, attempt: this.attempt });
     return this.logger;
   }
-  /** Logs where each credential came from; the one place provenance is logged. */
-  readonly onResolve = (secretName: string, source: SecretSource): void => {
-    this.log.info(`${secretName} from ${describeSource(source)}`);
-  };
+
+  /** Made on first use: most tasks never read it, and an AbortSignal per call is the costliest part of a task run. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.cancel.aborted) this.controller.abort(this.cancel.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.cancel.aborted) return;
+    this.cancel.abort(reason);
+    this.controller?.abort(reason);
+    this.onAbort?.(reason);
+  }
 }
 
-function cancelled(signal: AbortSignal | undefined, cause?: unknown): RunCancelledError {
-  const reason = signal?.reason;
-  if (RunCancelledError.isInstance(reason)) return reason;
-  return new RunCancelledError(undefined, { cause: cause ?? reason });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number, parent: AbortFanout | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(cancelled(signal));
+    if (parent?.aborted) return reject(parent.reason);
+    const waiter: Abortable = {
+      abort(reason) {
+        clearTimeout(timer);
+        reject(reason);
+      },
     };
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      parent?.detach(waiter);
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    parent?.attach(waiter);
   });
 }
 
@@ -170,62 +202,49 @@ export function task<A extends unknown[], R>(
   const allow = settings.secrets;
   const shouldRetry = retryOn ?? isRetryable;
 
-  async function attemptOnce(frame: Frame | undefined, attempt: number, args: A): Promise<Awaited<R>> {
-    const scope = frame?.run;
-    const outer = frame?.task?.signal ?? scope?.signal;
-    const controller = new AbortController();
-    const context = new AttemptContext(name, attempt, controller.signal, scope);
-    const onOuterAbort = () => controller.abort(cancelled(outer));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (outer) {
-      if (outer.aborted) throw cancelled(outer);
-      outer.addEventListener("abort", onOuterAbort, { once: true });
-    }
-    try {
-      const work = frames.run({ run: scope, task: context }, () =>
-        withSecrets({}, async () => fn(...args), { allow, onResolve: context.onResolve }),
-      );
-      if (!outer && timeoutMs === undefined) return await work;
-      const aborted = new Promise<never>((_, reject) => {
-        controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-      });
+  /** One attempt: settles with what `fn` gives, or rejects at its timeout or when its parent is aborted. */
+  function attemptOnce(
+    scope: RunScope | undefined,
+    parent: AbortFanout | undefined,
+    attempt: number,
+    args: A,
+  ): Promise<Awaited<R>> {
+    const context = new AttemptContext(name, attempt, scope);
+    const invoke = (async () => fn(...args)) as () => Promise<Awaited<R>>;
+    // Inside a run, the run's own secret scope already routes provenance to this task's logger: a second scope
+    // is needed only to restrict names, or to have provenance logged at all outside any run.
+    const body = frames.run({ run: scope, task: context }, () =>
+      allow || !scope
+        ? withSecrets({}, invoke, { allow, onResolve: scope ? undefined : logProvenance })
+        : invoke(),
+    );
+    if (!parent && timeoutMs === undefined) return body;
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = () => {
+        if (timer) clearTimeout(timer);
+        parent?.detach(context);
+      };
+      context.onAbort = (reason) => {
+        settle();
+        reject(reason);
+      };
+      parent?.attach(context);
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => controller.abort(new TaskTimeoutError(name, timeoutMs)), timeoutMs);
+        timer = setTimeout(() => context.abort(new TaskTimeoutError(name, timeoutMs)), timeoutMs);
       }
-      return await Promise.race([work, aborted]);
-    } finally {
-      if (timer) clearTimeout(timer);
-      outer?.removeEventListener("abort", onOuterAbort);
-    }
+      body.then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (error) => {
+          settle();
+          reject(error);
+        },
+      );
+    });
   }
-
-  async function attempts(frame: Frame | undefined, record: TaskRecordHandle | undefined, args: A) {
-    const outer = frame?.task?.signal ?? frame?.run?.signal;
-    for (let attempt = 1; ; attempt++) {
-      record?.attempt(attempt);
-      try {
-        return await attemptOnce(frame, attempt, args);
-      } catch (error) {
-        if (outer?.aborted) throw RunCancelledError.isInstance(error) ? error : cancelled(outer, error);
-        if (attempt > retries || RunCancelledError.isInstance(error) || !shouldRetry(error)) throw error;
-        const delayMs = backoffDelay(attempt, retryDelayMs, maxRetryDelayMs);
-        const log = (frame?.run?.log ?? defaultLogger()).child({ task: name, attempt });
-        log.warn(`Task ${name} failed (attempt ${attempt} of ${retries + 1}); retrying in ${delayMs} ms`, {
-          error,
-          delayMs,
-        });
-        await sleep(delayMs, outer);
-      }
-    }
-  }
-
-  const call = (...args: A): Promise<Awaited<R>> => {
-    const frame = frames.getStore();
-    const record = frame?.run?.record(name);
-    const promise = execute(frame, record, args);
-    if (record) record.promise = promise;
-    return promise;
-  };
 
   async function execute(
     frame: Frame | undefined,
@@ -233,24 +252,41 @@ export function task<A extends unknown[], R>(
     args: A,
   ): Promise<Awaited<R>> {
     const scope = frame?.run;
-    // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
-    const slotted = record !== undefined && frame?.task === undefined;
+    const parent = (frame?.task ?? scope)?.cancel;
     let holding = false;
     try {
-      if (slotted) {
-        if (scope?.signal.aborted) throw cancelled(scope.signal);
-        const wait = scope?.acquire();
+      // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
+      if (scope && record && !frame?.task) {
+        if (parent?.aborted) throw parent.reason;
+        const wait = scope.acquire();
+        if (wait) await wait;
         holding = true;
-        if (wait) {
-          holding = false;
-          await wait;
-          holding = true;
-        }
       }
       record?.started();
-      const result = await attempts(frame, record, args);
-      record?.completed();
-      if (record) scope?.log.debug(`Task ${name} completed`, { task: name });
+      let result: Awaited<R>;
+      for (let attempt = 1; ; attempt++) {
+        if (parent?.aborted) throw parent.reason;
+        record?.attempt(attempt);
+        try {
+          result = await attemptOnce(scope, parent, attempt, args);
+          break;
+        } catch (error) {
+          // The run (or the parent task) was aborted: whatever the body threw, that is why it stopped.
+          if (parent?.aborted) throw parent.reason;
+          if (attempt > retries || RunCancelledError.isInstance(error) || !shouldRetry(error)) throw error;
+          const delayMs = backoffDelay(attempt, retryDelayMs, maxRetryDelayMs);
+          const log = (scope?.log ?? defaultLogger()).child({ task: name, attempt });
+          log.warn(`Task ${name} failed (attempt ${attempt} of ${retries + 1}); retrying in ${delayMs} ms`, {
+            error,
+            delayMs,
+          });
+          await sleep(delayMs, parent);
+        }
+      }
+      if (record) {
+        record.completed();
+        if (scope?.log.enabled("debug")) scope.log.debug(`Task ${name} completed`, { task: name });
+      }
       return result;
     } catch (error) {
       const isCancel = RunCancelledError.isInstance(error);
@@ -266,6 +302,14 @@ export function task<A extends unknown[], R>(
       if (holding) scope?.release();
     }
   }
+
+  const call = (...args: A): Promise<Awaited<R>> => {
+    const frame = frames.getStore();
+    const record = frame?.run?.record(name);
+    const promise = execute(frame, record, args);
+    if (record) record.promise = promise;
+    return promise;
+  };
   Object.defineProperty(call, "name", { value: name });
   return Object.assign(call, { taskName: name, options: settings }) as Task<A, Awaited<R>>;
 }
