@@ -6,6 +6,9 @@ import {
 } from "@tributary/auth";
 import { generateGitHubApp } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 import {
   createBranch,
   createIssue,
@@ -199,5 +202,22 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
     ]);
     const missing = await readFile({ ...common, path: "nope.txt" }).catch((e) => e);
     expect(missing.message).toMatch(/file nope\.txt in acme\/public not found/);
+  });
+});
+
+describe("a revoked installation token", () => {
+  it("is replaced once when GitHub answers 401, and the call succeeds", { timeout: 30_000 }, async () => {
+    const call = () => getRepoInfo({ repo: "acme/public", app: env.appCredentials, baseUrl: env.github.url });
+    await call();
+    const first = env.github.installationTokens[0];
+    env.github.revokeToken(first?.token ?? "");
+    // Past @octokit/auth-app's own 5-second window of retrying a fresh token's 401 (replication lag).
+    await sleep(5100);
+    const info = await call();
+    expect(info.full_name).toBe("acme/public");
+    expect(env.github.installationTokens).toHaveLength(2);
+    expect(env.github.requests.filter((r) => r.path === "/repos/acme/public").map((r) => r.status)).toEqual([
+      200, 401, 200,
+    ]);
   });
 });
