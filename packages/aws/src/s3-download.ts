@@ -51,11 +51,11 @@ export interface S3DownloadStreamResult extends S3DownloadInfo {
 export type S3DownloadResult = S3DownloadFileResult | S3DownloadBufferResult | S3DownloadStreamResult;
 
 /** The `s3Download` task, typed by where the bytes go. */
-export type S3DownloadTask = Task<[S3DownloadOptions], S3DownloadResult> & {
+export type S3DownloadTask = {
   (options: S3DownloadOptions & { destination: string; as?: undefined }): Promise<S3DownloadFileResult>;
   (options: S3DownloadOptions & { as: "buffer"; destination?: undefined }): Promise<S3DownloadBufferResult>;
   (options: S3DownloadOptions & { as: "stream"; destination?: undefined }): Promise<S3DownloadStreamResult>;
-};
+} & Task<[S3DownloadOptions], S3DownloadResult>;
 
 function rangeHeader(range: S3DownloadOptions["range"]): string | undefined {
   if (range === undefined) return undefined;
