@@ -29,6 +29,7 @@ process.on("SIGTERM", stop);
 /** One client run: upload the file, download it back; prints seconds and this process's peak RSS. */
 const CLIENT = `
 import { createReadStream, createWriteStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { pipeline } from "node:stream/promises";
 import { gcpAuth, gcsClient, gcsDownload, gcsUpload } from ${JSON.stringify(gcpDist)};
@@ -36,7 +37,7 @@ const { mode, url, key, source, target } = JSON.parse(process.env.BENCH_GCP_JOB)
 const bucket = "bench-bucket";
 const name = "bench/" + mode + ".bin";
 const options = { credentials: key, endpoint: url };
-let up, down;
+let up, down, downSynced;
 if (mode === "ours") {
   // Warm up as the raw run does: modules loaded and a token in hand before the clock starts.
   await gcsUpload({ ...options, bucket, name: "bench/warm-up", body: "x" });
@@ -59,8 +60,13 @@ if (mode === "ours") {
   const res = await raw.objects.get({ bucket, object: name, alt: "media" }, { responseType: "stream" });
   await pipeline(res.data, createWriteStream(target));
   down = (performance.now() - t) / 1000;
+  // What gcsDownload also does before its rename: flush the file to disk.
+  const handle = await open(target, "r+");
+  await handle.sync();
+  await handle.close();
+  downSynced = (performance.now() - t) / 1000;
 }
-process.stdout.write(JSON.stringify({ up, down, peakMb: process.resourceUsage().maxRSS / 1024 }) + "\\n");
+process.stdout.write(JSON.stringify({ up, down, downSynced: downSynced ?? down, peakMb: process.resourceUsage().maxRSS / 1024 }) + "\\n");
 `;
 
 async function startStandIn(): Promise<{ child: ChildProcess; url: string; key: object }> {
@@ -93,7 +99,9 @@ async function writeSource(path: string, bytes: number): Promise<void> {
   }
 }
 
-function runClient(job: object): { up: number; down: number; peakMb: number } {
+type ClientRun = { up: number; down: number; downSynced: number; peakMb: number };
+
+function runClient(job: object): ClientRun {
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", CLIENT], {
     env: { ...process.env, BENCH_GCP_JOB: JSON.stringify(job) },
     encoding: "utf8",
@@ -126,15 +134,14 @@ export default async function gcpBench(): Promise<Record<string, number | string
       target: join(dir, `${mode}.out`),
     });
     // Raw first, then ours, then both again; the better of two runs of each is kept.
-    const results = { raw: [] as ReturnType<typeof runClient>[], ours: [] as ReturnType<typeof runClient>[] };
+    const results = { raw: [] as ClientRun[], ours: [] as ClientRun[] };
     for (let round = 0; round < 2; round++) {
       results.raw.push(runClient(job("raw")));
       await rm(join(dir, "raw.out"), { force: true });
       results.ours.push(runClient(job("ours")));
       await rm(join(dir, "ours.out"), { force: true });
     }
-    const best = (runs: ReturnType<typeof runClient>[], k: "up" | "down") =>
-      Math.min(...runs.map((r) => r[k]));
+    const best = (runs: ClientRun[], k: "up" | "down" | "downSynced") => Math.min(...runs.map((r) => r[k]));
     const mbps = (seconds: number) => bytes / 1024 / 1024 / seconds;
     const figures: Record<string, number | string> = {
       bytes,
