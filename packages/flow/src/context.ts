@@ -70,7 +70,7 @@ export interface RunScope {
   readonly log: MaskingLogger;
   /** Starts a record of a task run; `undefined` when calls in this scope are not recorded (hooks). */
   record(name: string): TaskRecordHandle | undefined;
-  /** Takes a concurrency slot; `undefined` when one was free at once. Rejects when the run is cancelled. */
+  /** Takes a concurrency slot; `undefined` when one was free at once. Resolves without one when the run is cancelled. */
   acquire(): Promise<void> | undefined;
   release(): void;
   /** Called once a recorded task has failed for good. */

@@ -206,7 +206,7 @@ class ActiveRun implements RunScope {
   readonly startedAt = Date.now();
   private active = 0;
   /** Tasks waiting for a slot, first come first served; `head` avoids `shift()` on a queue of thousands. */
-  private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private waiting: (() => void)[] = [];
   private head = 0;
 
   constructor(
@@ -227,7 +227,7 @@ class ActiveRun implements RunScope {
     const waiting = this.waiting.slice(this.head);
     this.waiting = [];
     this.head = 0;
-    for (const waiter of waiting) waiter.reject(reason);
+    for (const resume of waiting) resume();
     this.controller.abort(reason);
   }
 
@@ -242,7 +242,8 @@ class ActiveRun implements RunScope {
       this.active++;
       return undefined;
     }
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    // Resolved on cancellation too: the waiting call sees the run aborted and throws its reason.
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   release(): void {
@@ -256,7 +257,7 @@ class ActiveRun implements RunScope {
       this.waiting = [];
       this.head = 0;
     }
-    next.resolve();
+    next();
   }
 
   taskFailed(handle: TaskRecordHandle): void {

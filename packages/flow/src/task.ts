@@ -119,8 +119,7 @@ export function logProvenance(secretName: string, source: SecretSource): void {
   log.info(`${secretName} from ${describeSource(source)}`);
 }
 
-class AttemptContext implements ActiveTask {
-  readonly cancel = new AbortFanout();
+class AttemptContext extends AbortFanout implements ActiveTask {
   private controller: AbortController | undefined;
   private logger: MaskingLogger | undefined;
   /** Rejects the attempt's race when it is aborted. */
@@ -130,7 +129,14 @@ class AttemptContext implements ActiveTask {
     readonly name: string,
     readonly attempt: number,
     private readonly scope: RunScope | undefined,
-  ) {}
+  ) {
+    super();
+  }
+
+  /** The attempt is its own fan-out: nested calls and retry waits attach to it. */
+  get cancel(): AbortFanout {
+    return this;
+  }
 
   get runId(): string | undefined {
     return this.scope?.id;
@@ -145,14 +151,14 @@ class AttemptContext implements ActiveTask {
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
-      if (this.cancel.aborted) this.controller.abort(this.cancel.reason);
+      if (this.aborted) this.controller.abort(this.reason);
     }
     return this.controller.signal;
   }
 
-  abort(reason: unknown): void {
-    if (this.cancel.aborted) return;
-    this.cancel.abort(reason);
+  override abort(reason: unknown): void {
+    if (this.aborted) return;
+    super.abort(reason);
     this.controller?.abort(reason);
     this.onAbort?.(reason);
   }
@@ -259,7 +265,10 @@ export function task<A extends unknown[], R>(
       if (scope && record && !frame?.task) {
         if (parent?.aborted) throw parent.reason;
         const wait = scope.acquire();
-        if (wait) await wait;
+        if (wait) {
+          await wait;
+          if (parent?.aborted) throw parent.reason;
+        }
         holding = true;
       }
       record?.started();
