@@ -216,7 +216,15 @@ export function task<A extends unknown[], R>(
     args: A,
   ): Promise<Awaited<R>> {
     const context = new AttemptContext(name, attempt, scope);
-    const invoke = (async () => fn(...args)) as () => Promise<Awaited<R>>;
+    const invoke = (): Promise<Awaited<R>> => {
+      // Not an async arrow: that would wrap `fn`'s own promise in a second one, resolved a tick later.
+      try {
+        const result = fn(...args);
+        return (result instanceof Promise ? result : Promise.resolve(result)) as Promise<Awaited<R>>;
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
     // Inside a run, the run's own secret scope already routes provenance to this task's logger: a second scope
     // is needed only to restrict names, or to have provenance logged at all outside any run.
     const body = frames.run({ run: scope, task: context }, () =>
