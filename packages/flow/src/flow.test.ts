@@ -308,10 +308,10 @@ describe("cancellation", () => {
     });
     expect(started).toEqual([0]);
     expect(abortedSignal?.aborted).toBe(true);
-    expect(report.tasks.map((t) => [t.state, t.attempts])).toEqual([
-      ["cancelled", 1],
-      ["cancelled", 0],
-      ["cancelled", 0],
+    expect(report.tasks.map((t) => [t.state, t.attempts, t.start !== undefined])).toEqual([
+      ["cancelled", 1, true],
+      ["cancelled", 0, false],
+      ["cancelled", 0, false],
     ]);
     expect(cancelled.map((r) => r.state)).toEqual(["cancelled"]);
   });

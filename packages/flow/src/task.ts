@@ -264,21 +264,12 @@ export function task<A extends unknown[], R>(
     frame: Frame | undefined,
     record: TaskRecordHandle | undefined,
     args: A,
+    holding: boolean,
   ): Promise<Awaited<R>> {
     const scope = frame?.run;
     const parent = (frame?.task ?? scope)?.cancel;
-    let holding = false;
     try {
-      // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
-      if (scope && record && !frame?.task) {
-        if (parent?.aborted) throw parent.reason;
-        const wait = scope.acquire();
-        if (wait) {
-          await wait;
-          if (parent?.aborted) throw parent.reason;
-        }
-        holding = true;
-      }
+      if (parent?.aborted) throw parent.reason;
       record?.started();
       let result: Awaited<R>;
       for (let attempt = 1; ; attempt++) {
@@ -322,9 +313,20 @@ export function task<A extends unknown[], R>(
 
   const call = (...args: A): Promise<Awaited<R>> => {
     const frame = frames.getStore();
-    const record = frame?.run?.record(name);
-    const promise = execute(frame, record, args);
-    if (record) record.promise = promise;
+    const scope = frame?.run;
+    const record = scope?.record(name);
+    if (!scope || !record) return execute(frame, record, args, false);
+    let promise: Promise<Awaited<R>>;
+    // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
+    const wait = frame?.task || scope.cancel.aborted ? undefined : scope.acquire();
+    if (wait === undefined) promise = execute(frame, record, args, !frame?.task && !scope.cancel.aborted);
+    else {
+      // A waiting call is a promise reaction, not a suspended async function: thousands may wait at once. The
+      // reaction runs in the caller's async context, so the task sees the caller's secrets. A cancelled run
+      // wakes its waiting calls without a slot: `execute` then records and throws the cancellation.
+      promise = wait.then(() => execute(frame, record, args, !scope.cancel.aborted));
+    }
+    record.promise = promise;
     return promise;
   };
   Object.defineProperty(call, "name", { value: name });
