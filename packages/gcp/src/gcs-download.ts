@@ -143,6 +143,9 @@ export async function downloadObject<O extends GcsDownloadOptions>(
   let current = first;
   let failures = 0;
   let finished = false;
+  // The consumer may attach after a failure (writeFileAtomic checks the folder first); it still sees the error,
+  // through the stream's stored error, and the process does not crash on an "unhandled" one meanwhile.
+  out.on("error", () => undefined);
   out.once("close", () => {
     finished = true;
     current.data.destroy();
