@@ -95,6 +95,7 @@ export interface Flow<P = unknown, R = unknown> {
 class TaskRecord implements TaskRecordHandle {
   state: TaskRunState = "pending";
   attempts = 0;
+  /** The call's promise while it is live (dropped when it settles, so a long run does not hold them all). */
   promise: Promise<unknown> | undefined;
   startedAt: number | undefined;
   durationMs: number | undefined;
@@ -117,11 +118,13 @@ class TaskRecord implements TaskRecordHandle {
   completed(): void {
     if (!this.live) return;
     this.state = "completed";
+    this.promise = undefined;
     this.durationMs = Date.now() - (this.startedAt ?? Date.now());
   }
   failed(error: unknown, cancelled: boolean): void {
     if (!this.live) return;
     this.state = cancelled ? "cancelled" : "failed";
+    this.promise = undefined;
     this.error = toReportedError(error);
     if (this.startedAt !== undefined) this.durationMs = Date.now() - this.startedAt;
   }
@@ -320,9 +323,9 @@ class ActiveRun implements RunScope {
     const reason = new RunCancelledError("The flow run ended before this task finished.");
     for (const record of this.records) {
       if (!record.live) continue;
-      record.failed(reason, true);
       // The body dropped this call; its rejection with `reason` is ours, not a crash for the process.
       record.promise?.catch(() => {});
+      record.failed(reason, true);
     }
     this.abort(reason);
   }
