@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { processSingleton } from "@tributary/auth";
 import type { Logger, MaskingLogger } from "./logger.js";
 
 /** What a task body can know about its own call: available through `taskContext()`. */
@@ -89,11 +90,8 @@ export interface Frame {
   readonly task: ActiveTask | undefined;
 }
 
-const KEY = Symbol.for("tributary.flow.context");
-const scope = globalThis as Record<symbol, unknown>;
-if (!(KEY in scope)) scope[KEY] = new AsyncLocalStorage<Frame>();
 /** @internal One store per process, even with two copies of the package loaded. */
-export const frames = scope[KEY] as AsyncLocalStorage<Frame>;
+export const frames = processSingleton("flow.context", () => new AsyncLocalStorage<Frame>());
 
 /**
  * The context of the task being run: its name, attempt, abort signal, logger and run id. Defined inside every

@@ -1,4 +1,4 @@
-import { mask, maskValue } from "@tributary/auth";
+import { mask, maskValue, processSingleton } from "@tributary/auth";
 
 /** The levels a logger writes, from the most to the least verbose; `"silent"` writes nothing. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -161,11 +161,8 @@ function envLevel(): LogLevel | undefined {
 }
 
 type Defaults = { level?: LogLevel; format: LogFormat; sink?: LogSink; version: number };
-const DEFAULTS_KEY = Symbol.for("tributary.flow.logging");
-const scope = globalThis as Record<symbol, unknown>;
-if (!(DEFAULTS_KEY in scope)) scope[DEFAULTS_KEY] = { format: "text", version: 0 } satisfies Defaults;
 /** Shared by every loaded copy of the package, like auth's process state. */
-const defaults = scope[DEFAULTS_KEY] as Defaults;
+const defaults = processSingleton<Defaults>("flow.logging", () => ({ format: "text", version: 0 }));
 
 type Resolved = Required<Omit<LoggerOptions, "bindings">>;
 

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { LogLevel, type Logger as SdkLogger } from "@slack/web-api";
-import { mask } from "@tributary/auth";
+import { mask, processSingleton } from "@tributary/auth";
 
 /** The logger a Slack call reports to: the task's masking logger. */
 export interface ScopeLog {
@@ -18,11 +18,8 @@ export interface CallScope {
   retryAfter: number | undefined;
 }
 
-const KEY = Symbol.for("tributary.slack.call-scope");
-const holder = globalThis as Record<symbol, unknown>;
-if (!(KEY in holder)) holder[KEY] = new AsyncLocalStorage<CallScope>();
 /** @internal One store per process, even with two copies of the package loaded. */
-export const callScope = holder[KEY] as AsyncLocalStorage<CallScope>;
+export const callScope = processSingleton("slack.call-scope", () => new AsyncLocalStorage<CallScope>());
 
 /** Parses `Retry-After`: whole seconds, or an HTTP date. */
 export function parseRetryAfter(header: string | null): number | undefined {
