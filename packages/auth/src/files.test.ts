@@ -34,6 +34,24 @@ describe("writeFileAtomic", () => {
     await expect(writeFileAtomic(join(d, "new.txt"), failing())).rejects.toThrow();
     expect(existsSync(join(d, "new.txt"))).toBe(false);
   });
+
+  it("with flushEveryBytes, writes the same bytes, and still cleans up on failure", async () => {
+    const d = dir();
+    const chunks = Array.from({ length: 64 }, (_, i) => Buffer.alloc(16 * 1024, i));
+    const result = await writeFileAtomic(join(d, "big.bin"), Readable.from(chunks), {
+      flushEveryBytes: 64 * 1024,
+    });
+    expect(result.bytes).toBe(64 * 16 * 1024);
+    expect(readFileSync(join(d, "big.bin")).equals(Buffer.concat(chunks))).toBe(true);
+    async function* failing() {
+      for (const c of chunks.slice(0, 20)) yield c;
+      throw new Error("connection reset");
+    }
+    await expect(
+      writeFileAtomic(join(d, "cut.bin"), failing(), { flushEveryBytes: 64 * 1024 }),
+    ).rejects.toThrow();
+    expect(readdirSync(d)).toEqual(["big.bin"]);
+  });
 });
 
 describe("input checks before any request", () => {

@@ -1,5 +1,4 @@
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import type { STSClient } from "@aws-sdk/client-sts";
 import {
   type AwsCredentials,
   clientCache,
@@ -106,7 +105,7 @@ function roleProvider(
   endpoint: string | undefined,
   source: SecretSource,
 ): RoleState {
-  const sts = new STSClient({ region, credentials: base, ...(endpoint ? { endpoint } : {}) });
+  let sts: STSClient | undefined;
   let current: SdkCredentials | undefined;
   let issuedAt = 0;
   let pending: Promise<SdkCredentials> | undefined;
@@ -121,6 +120,9 @@ function roleProvider(
     pending ??= (async () => {
       try {
         const started = Date.now();
+        // Loaded on first use: only assumed roles need STS.
+        const { AssumeRoleCommand, STSClient } = await import("@aws-sdk/client-sts");
+        sts ??= new STSClient({ region, credentials: base, ...(endpoint ? { endpoint } : {}) });
         const out = await sts.send(
           new AssumeRoleCommand({
             RoleArn: roleArn,
@@ -170,9 +172,16 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
     env.AWS_SECRET_ACCESS_KEY,
     env.AWS_SESSION_TOKEN,
   ])}`;
-  const provider = clientCache.get(`aws-chain:${id}`, () =>
-    fromNodeProviderChain(profile ? { profile } : {}),
-  ) as SdkCredentialProvider;
+  const provider = clientCache.get(`aws-chain:${id}`, () => {
+    let chain: SdkCredentialProvider | undefined;
+    // Loaded on first use: most runs with explicit or stored credentials never need the chain.
+    return async () => {
+      chain ??= (await import("@aws-sdk/credential-providers")).fromNodeProviderChain(
+        profile ? { profile } : {},
+      );
+      return chain();
+    };
+  });
   return { provider, id };
 }
 

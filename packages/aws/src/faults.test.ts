@@ -6,7 +6,7 @@ import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { ServiceError } from "@tributary/auth";
 import { type S3StandIn, s3ErrorReply, startS3StandIn } from "@tributary/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { s3Download, s3List, s3Upload } from "./index.js";
+import { s3Delete, s3Download, s3List, s3Upload } from "./index.js";
 import { asSecret, cleanEnv } from "./test-helpers.js";
 
 let s3: S3StandIn;
@@ -62,6 +62,19 @@ describe("the SDK retries transient S3 errors", () => {
     expect(ServiceError.isInstance(error)).toBe(true);
     expect(error.code).toBe("THROTTLED");
     expect(error.retryable).toBe(true);
+  });
+});
+
+describe("batches", () => {
+  it("deletes 2,500 keys in batches of 1000", async () => {
+    const real = ["batch/a", "batch/b"];
+    await Promise.all(real.map((key) => s3Upload({ ...conn(), bucket, key, body: "x" })));
+    const keys = [...real, ...Array.from({ length: 2498 }, (_, i) => `batch/missing-${i}`)];
+    s3.reset();
+    const out = await s3Delete({ ...conn(), bucket, keys });
+    expect(out.deleted).toHaveLength(2500);
+    expect(s3.requests.filter((r) => r.method === "POST" && r.query.delete !== undefined)).toHaveLength(3);
+    expect(s3.objectKeys(bucket).filter((k) => k.startsWith("batch/"))).toEqual([]);
   });
 });
 

@@ -108,6 +108,16 @@ describe.each([
     expect(part.body.equals(data.subarray(10, 20))).toBe(true);
   });
 
+  it("uploads a small file in one PutObject", async () => {
+    const data = randomBytes(100_000);
+    const file = join(dir, "small.bin");
+    await writeFile(file, data);
+    const up = await s3Upload({ ...conn, bucket, key: "small/file.bin", file });
+    expect(up).toMatchObject({ multipart: false, size: data.length });
+    const down = await s3Download({ ...conn, bucket, key: "small/file.bin", as: "buffer" });
+    expect(sha(down.body)).toBe(sha(data));
+  });
+
   it("downloads as a stream", async () => {
     await s3Upload({ ...conn, bucket, key: "stream/one.txt", body: "streamed body" });
     const { body } = await s3Download({ ...conn, bucket, key: "stream/one.txt", as: "stream" });

@@ -75,7 +75,7 @@ export const s3Upload = task(
     const bucket = checkBucket(options.bucket);
     const key = checkKey(options.key);
     const threshold = checkSize(options.multipartThreshold, "multipartThreshold", 0, 8 * MiB);
-    const partSize = checkSize(options.partSize, "partSize", 5 * MiB, 8 * MiB);
+    const partSize = checkSize(options.partSize, "partSize", 5 * MiB, 6 * MiB);
     const queueSize = checkSize(options.queueSize, "queueSize", 1, 4);
     if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
       throw new ValidationError("onProgress", "must be a function");

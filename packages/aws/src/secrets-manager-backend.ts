@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
   clientCache,
   currentRun,
@@ -84,7 +84,8 @@ export function awsSecretsManagerBackend(options: AwsSecretsManagerBackendOption
         { cause: error },
       );
     });
-    const client = clientCache.get(
+    const { GetSecretValueCommand, SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+    const client = clientCache.get<SecretsManagerClient>(
       `secretsmanager:${creds.id}:${region}:${options.endpoint ?? ""}:${maxAttempts}`,
       () =>
         new SecretsManagerClient({

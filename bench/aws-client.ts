@@ -1,0 +1,64 @@
+// One measured transfer for bench/aws.bench.ts, in its own process so that its peak RSS is its own:
+//   node --import tsx bench/aws-client.ts <ours|raw|raw-fsync> <upload|download> <json config>
+// Prints one JSON line { seconds, maxRssMb }.
+import { createReadStream, createWriteStream } from "node:fs";
+import { open, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+
+const [side, op, json] = process.argv.slice(2) as [string, string, string];
+const config = JSON.parse(json) as {
+  url: string;
+  keyPair: { accessKeyId: string; secretAccessKey: string };
+  bucket: string;
+  key: string;
+  file: string;
+  warmFile: string;
+  destination: string;
+};
+const conn = { endpoint: config.url, forcePathStyle: true, region: "us-east-1", credentials: config.keyPair };
+const { bucket } = config;
+
+let run: (key: string, file: string, destination: string) => Promise<unknown>;
+if (side === "ours") {
+  const { s3Download, s3Upload } = await import("@tributary/aws");
+  run =
+    op === "upload"
+      ? (key, file) => s3Upload({ ...conn, bucket, key, file })
+      : (key, _file, destination) => s3Download({ ...conn, bucket, key, destination });
+} else {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const sdk = createRequire(join(here, "..", "packages", "aws", "package.json"));
+  const { S3Client, GetObjectCommand } = sdk("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const { Upload } = sdk("@aws-sdk/lib-storage") as typeof import("@aws-sdk/lib-storage");
+  const client = new S3Client(conn);
+  run =
+    op === "upload"
+      ? (key, file) =>
+          new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(file) } }).done()
+      : async (key, _file, destination) => {
+          const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          await pipeline(out.Body as NodeJS.ReadableStream, createWriteStream(destination));
+          if (side === "raw-fsync") {
+            const handle = await open(destination, "r+");
+            await handle.sync();
+            await handle.close();
+          }
+        };
+}
+// Warm up (modules, client, sockets, JIT) on a small object.
+const warmKey = `warm-${side}`;
+if (op === "download") {
+  // Warm on the small object the first upload run left.
+  await run("warm-ours", config.warmFile, `${config.destination}.warm`);
+  await rm(`${config.destination}.warm`, { force: true });
+} else {
+  await run(warmKey, config.warmFile, "");
+}
+const start = performance.now();
+await run(config.key, config.file, config.destination);
+const seconds = (performance.now() - start) / 1000;
+process.stdout.write(`${JSON.stringify({ seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.exit(0);
