@@ -77,7 +77,7 @@ export default async function bench(): Promise<Record<string, string>> {
     const results: Record<string, Measured[]> = {};
     const add = async (name: string, side: string, op: string, key: string) => {
       const m = await transfer(side, op, key);
-      (results[name] ??= []).push(m);
+      results[name] = [...(results[name] ?? []), m];
     };
     for (let round = 0; round < rounds; round++) {
       const uploads = [
