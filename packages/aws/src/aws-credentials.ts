@@ -3,6 +3,7 @@ import {
   type AwsCredentials,
   clientCache,
   credentialFingerprint,
+  MissingCredentialsError,
   registerSecretValue,
   resolveSecret,
   type Secret,
@@ -247,7 +248,29 @@ export async function resolveAwsCredentials(
   });
   if (resolution.value === undefined) {
     const chain = defaultChain(undefined);
-    return { provider: chain.provider, source: resolution.source, id: chain.id, region: undefined };
+    const tried = resolution.tried;
+    const source = resolution.source;
+    // When the SDK chain finds nothing either, say every place that was tried, ours and the SDK's.
+    const provider: SdkCredentialProvider = async () => {
+      try {
+        return await chain.provider();
+      } catch (error) {
+        if ((error as { name?: string }).name !== "CredentialsProviderError") throw error;
+        throw new MissingCredentialsError(
+          "AWS_CREDENTIALS",
+          [
+            ...tried,
+            {
+              source,
+              outcome: "found nothing",
+              howToSet: "export AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=…, or AWS_PROFILE=…",
+            },
+          ],
+          { cause: error },
+        );
+      }
+    };
+    return { provider, source, id: chain.id, region: undefined };
   }
   const value = resolution.value as AwsCredentials;
   const base: SdkCredentials = {

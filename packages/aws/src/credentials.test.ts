@@ -203,6 +203,18 @@ describe("each place AWS_CREDENTIALS can come from, proven with a real request",
   });
 });
 
+describe("found nowhere", () => {
+  it("not even by the SDK chain: a MissingCredentialsError listing every place tried, and no request", async () => {
+    const before = s3.requests.length;
+    const error = await s3Exists({ ...at(), bucket, key: "who.txt" }).catch((e) => e);
+    expect(MissingCredentialsError.isInstance(error)).toBe(true);
+    expect(error.message).toContain("TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS");
+    expect(error.message).toContain("tributary secrets set AWS_CREDENTIALS");
+    expect(error.message).toContain("AWS_ACCESS_KEY_ID");
+    expect(s3.requests.length).toBe(before);
+  });
+});
+
 describe("clients", () => {
   it("1,000 task calls with the same credentials build one client", async () => {
     const key = newKey();

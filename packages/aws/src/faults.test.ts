@@ -39,22 +39,28 @@ describe("the SDK retries transient S3 errors", () => {
     { what: "500 InternalError", status: 500, code: "InternalError" },
     { what: "503 SlowDown", status: 503, code: "SlowDown" },
     { what: "503 ServiceUnavailable", status: 503, code: "ServiceUnavailable" },
-  ])("$what on upload, download and list", async ({ status, code }) => {
-    const key = `retry/${code}.txt`;
-    const path = `/${bucket}/${key}`;
-    const fault = s3ErrorReply(status, code, "try again");
-    s3.failNext(2, status, { ...fault, match: (r) => r.method === "PUT" });
-    await s3Upload({ ...conn(), bucket, key, body: "survived" });
-    expect(count("PUT", path)).toBe(3);
+  ])(
+    "$what on upload, download and list",
+    async ({ status, code }) => {
+      const key = `retry/${code}.txt`;
+      const path = `/${bucket}/${key}`;
+      const fault = s3ErrorReply(status, code, "try again");
+      s3.failNext(2, status, { ...fault, match: (r) => r.method === "PUT" });
+      await s3Upload({ ...conn(), bucket, key, body: "survived" });
+      expect(count("PUT", path)).toBe(3);
 
-    s3.failNext(2, status, { ...fault, match: (r) => r.method === "GET" });
-    const { body } = await s3Download({ ...conn(), bucket, key, as: "buffer" });
-    expect(body.toString()).toBe("survived");
-    expect(count("GET", path)).toBe(3);
+      s3.failNext(2, status, { ...fault, match: (r) => r.method === "GET" });
+      const { body } = await s3Download({ ...conn(), bucket, key, as: "buffer" });
+      expect(body.toString()).toBe("survived");
+      expect(count("GET", path)).toBe(3);
 
-    s3.failNext(1, status, { ...fault, match: (r) => r.method === "GET" });
-    expect((await s3List({ ...conn(), bucket, prefix: "retry/" })).objects.map((o) => o.key)).toContain(key);
-  });
+      s3.failNext(1, status, { ...fault, match: (r) => r.method === "GET" });
+      expect((await s3List({ ...conn(), bucket, prefix: "retry/" })).objects.map((o) => o.key)).toContain(
+        key,
+      );
+    },
+    30_000,
+  ); // SlowDown is throttling: the SDK backs off from 500 ms.
 
   it("past the SDK's attempts, a retryable ServiceError", async () => {
     s3.failNext(3, 503, { ...s3ErrorReply(503, "SlowDown", "slow down"), match: (r) => r.method === "GET" });
@@ -62,7 +68,7 @@ describe("the SDK retries transient S3 errors", () => {
     expect(ServiceError.isInstance(error)).toBe(true);
     expect(error.code).toBe("THROTTLED");
     expect(error.retryable).toBe(true);
-  });
+  }, 30_000);
 });
 
 describe("batches", () => {

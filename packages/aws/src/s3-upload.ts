@@ -33,7 +33,7 @@ export interface S3UploadOptions extends S3ConnectionOptions {
   metadata?: Record<string, string>;
   /** Bodies of at least this many bytes, or of unknown size, go as a multipart upload. Default 8 MiB. */
   multipartThreshold?: number;
-  /** The part size of multipart uploads (at least 5 MiB). Default 8 MiB. */
+  /** The part size of multipart uploads (at least 5 MiB). Default 6 MiB. */
   partSize?: number;
   /** How many parts are sent at once. Default 4. */
   queueSize?: number;
