@@ -3,10 +3,7 @@
 // Prints one JSON line { seconds, maxRssMb }.
 import { createReadStream, createWriteStream } from "node:fs";
 import { open, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { fileURLToPath } from "node:url";
 
 const [side, op, json] = process.argv.slice(2) as [string, string, string];
 const config = JSON.parse(json) as {
@@ -29,10 +26,8 @@ if (side === "ours") {
       ? (key, file) => s3Upload({ ...conn, bucket, key, file })
       : (key, _file, destination) => s3Download({ ...conn, bucket, key, destination });
 } else {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  const sdk = createRequire(join(here, "..", "packages", "aws", "package.json"));
-  const { S3Client, GetObjectCommand } = sdk("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
-  const { Upload } = sdk("@aws-sdk/lib-storage") as typeof import("@aws-sdk/lib-storage");
+  const { S3Client, GetObjectCommand } = await import("@aws-sdk/client-s3");
+  const { Upload } = await import("@aws-sdk/lib-storage");
   const client = new S3Client(conn);
   run =
     op === "upload"
