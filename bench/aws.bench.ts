@@ -3,14 +3,13 @@
 // each peak RSS is that transfer's own (the kernel's maxRSS). BENCH_AWS_BYTES sets the size (default 1 GiB),
 // BENCH_AWS_ROUNDS the rounds (default 3; ours and raw alternate who goes first and medians are reported: the
 // disk and CPUs are shared, so single runs are noisy).
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtemp, open, rm, stat } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { fmt, median } from "./stats.ts";
+import { fmt, median, spawnStandIn, writeRandomFile } from "./stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const run = promisify(execFile);
@@ -18,35 +17,10 @@ const run = promisify(execFile);
 type KeyPair = { accessKeyId: string; secretAccessKey: string };
 type Measured = { seconds: number; maxRssMb: number };
 
-async function startStandIn(): Promise<{ child: ChildProcess; url: string; keyPair: KeyPair }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(here, "aws-stand-in.ts")], {
-    stdio: ["pipe", "pipe", "inherit"],
+function startStandIn() {
+  return spawnStandIn<{ url: string; keyPair: KeyPair }>(["--import", "tsx", join(here, "aws-stand-in.ts")], {
     cwd: join(here, ".."),
   });
-  const line = await new Promise<string>((resolve, reject) => {
-    let buffer = "";
-    child.stdout?.on("data", (d) => {
-      buffer += String(d);
-      const nl = buffer.indexOf("\n");
-      if (nl >= 0) resolve(buffer.slice(0, nl));
-    });
-    child.once("exit", (code) => reject(new Error(`the stand-in process exited with ${code}`)));
-  });
-  return { child, ...(JSON.parse(line) as { url: string; keyPair: KeyPair }) };
-}
-
-async function writeSource(path: string, bytes: number): Promise<void> {
-  const block = randomBytes(1024 * 1024);
-  const handle = await open(path, "w");
-  try {
-    for (let written = 0; written < bytes; ) {
-      const n = Math.min(block.length, bytes - written);
-      await handle.write(block, 0, n);
-      written += n;
-    }
-  } finally {
-    await handle.close();
-  }
 }
 
 export default async function bench(): Promise<Record<string, string>> {
@@ -57,8 +31,8 @@ export default async function bench(): Promise<Record<string, string>> {
   try {
     const file = join(dir, "source.bin");
     const warmFile = join(dir, "warm.bin");
-    await writeSource(file, bytes);
-    await writeSource(warmFile, 1024 * 1024);
+    await writeRandomFile(file, bytes);
+    await writeRandomFile(warmFile, 1024 * 1024);
     const transfer = async (side: string, op: string, key: string): Promise<Measured> => {
       const destination = join(dir, `${side}-out.bin`);
       const config = { url, keyPair, bucket: "bench", key, file, warmFile, destination };

@@ -2,12 +2,13 @@
 // objects.get alt=media piped to a file) on the same Google stand-in, in the same run. The stand-in runs in its own
 // process, and each client run in a fresh process of its own, so the peak RSS reported is the client's alone.
 // BENCH_GCP_BYTES sets the size (default 1 GiB). Also: the cold import time of @tributary/gcp.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtemp, open, rm } from "node:fs/promises";
+
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { coldImportMs, spawnStandIn, writeRandomFile } from "./stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const gcpPackage = join(here, "..", "packages", "gcp");
@@ -69,34 +70,8 @@ if (mode === "ours") {
 process.stdout.write(JSON.stringify({ up, down, downSynced: downSynced ?? down, peakMb: process.resourceUsage().maxRSS / 1024 }) + "\\n");
 `;
 
-async function startStandIn(): Promise<{ child: ChildProcess; url: string; key: object }> {
-  const child = spawn(process.execPath, ["--input-type=module", "-e", STAND_IN], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let buffer = "";
-    child.stdout?.on("data", (d) => {
-      buffer += String(d);
-      const nl = buffer.indexOf("\n");
-      if (nl >= 0) resolve(buffer.slice(0, nl));
-    });
-    child.once("exit", (code) => reject(new Error(`the stand-in process exited with ${code}`)));
-  });
-  return { child, ...(JSON.parse(line) as { url: string; key: object }) };
-}
-
-async function writeSource(path: string, bytes: number): Promise<void> {
-  const block = randomBytes(1024 * 1024);
-  const handle = await open(path, "w");
-  try {
-    for (let written = 0; written < bytes; ) {
-      const n = Math.min(block.length, bytes - written);
-      await handle.write(block, 0, n);
-      written += n;
-    }
-  } finally {
-    await handle.close();
-  }
+function startStandIn() {
+  return spawnStandIn<{ url: string; key: object }>(["--input-type=module", "-e", STAND_IN]);
 }
 
 type ClientRun = { up: number; down: number; downSynced: number; peakMb: number };
@@ -111,19 +86,11 @@ function runClient(job: object): ClientRun {
   return JSON.parse(out.trim().split("\n").at(-1) as string);
 }
 
-function coldImportMs(): number {
-  const code = `const t = performance.now(); await import(${JSON.stringify(gcpDist)}); process.stdout.write(String(performance.now() - t));`;
-  const runs = [0, 1, 2].map(() =>
-    Number(execFileSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" })),
-  );
-  return runs.sort((a, b) => a - b)[1] as number;
-}
-
 export default async function gcpBench(): Promise<Record<string, number | string>> {
   const bytes = Number(process.env.BENCH_GCP_BYTES ?? 1024 ** 3);
   const dir = await mkdtemp(join(tmpdir(), "tributary-gcp-bench-"));
   const source = join(dir, "source.bin");
-  await writeSource(source, bytes);
+  await writeRandomFile(source, bytes);
   const standIn = await startStandIn();
   try {
     const job = (mode: string) => ({
@@ -161,7 +128,7 @@ export default async function gcpBench(): Promise<Record<string, number | string
       "peak RSS MB (raw, upload + download)": Number(
         Math.max(...results.raw.map((r) => r.peakMb)).toFixed(0),
       ),
-      "cold import ms (@tributary/gcp)": Number(coldImportMs().toFixed(0)),
+      "cold import ms (@tributary/gcp)": Number(coldImportMs(gcpDist, 3).toFixed(0)),
     };
     return figures;
   } finally {

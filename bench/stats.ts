@@ -1,5 +1,7 @@
 /** Shared measuring helpers for the benchmarks. */
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { open } from "node:fs/promises";
 
 /** Median of a list of numbers. */
 export function median(values: number[]): number {
@@ -35,3 +37,39 @@ export function coldImportMs(specifier: string, runs = 7, cwd?: string): number 
 
 /** Formats a number with a unit. */
 export const fmt = (value: number, unit: string, digits = 2) => `${value.toFixed(digits)} ${unit}`;
+
+/**
+ * Starts a stand-in in its own Node process (so its memory is not counted as the benchmark's) and reads the first
+ * line it prints: a JSON object such as `{ "url": … }`.
+ */
+export async function spawnStandIn<T extends object>(
+  args: readonly string[],
+  options: { cwd?: string } = {},
+): Promise<{ child: ChildProcess } & T> {
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"], cwd: options.cwd });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buffer = "";
+    child.stdout?.on("data", (d) => {
+      buffer += String(d);
+      const nl = buffer.indexOf("\n");
+      if (nl >= 0) resolve(buffer.slice(0, nl));
+    });
+    child.once("exit", (code) => reject(new Error(`the stand-in process exited with ${code}`)));
+  });
+  return { child, ...(JSON.parse(line) as T) };
+}
+
+/** Writes `bytes` random bytes to `path`, a MiB at a time. */
+export async function writeRandomFile(path: string, bytes: number): Promise<void> {
+  const block = randomBytes(1024 * 1024);
+  const handle = await open(path, "w");
+  try {
+    for (let written = 0; written < bytes; ) {
+      const n = Math.min(block.length, bytes - written);
+      await handle.write(block, 0, n);
+      written += n;
+    }
+  } finally {
+    await handle.close();
+  }
+}

@@ -58,6 +58,7 @@ export {
   registerSecretValue,
   resetMasker,
 } from "./mask.js";
+export { networkErrorCode } from "./network-error.js";
 export { processSingleton } from "./process-singleton.js";
 export {
   defineSecret,

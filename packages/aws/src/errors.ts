@@ -1,6 +1,7 @@
 import {
   CredentialRejectedError,
   mask,
+  networkErrorCode,
   type SecretSource,
   ServiceError,
   TributaryError,
@@ -17,16 +18,6 @@ export const CREDENTIAL_ERROR_CODES: ReadonlySet<string> = new Set([
   "UnrecognizedClientException",
   "InvalidSignatureException",
   "TokenRefreshRequired",
-]);
-
-const NETWORK_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ECONNABORTED",
 ]);
 
 /** @internal What an SDK error looks like from the outside. */
@@ -89,8 +80,8 @@ export function toAwsError(
   if (code === "NoSuchKey" || code === "NotFound" || code === "ResourceNotFoundException") {
     return new ServiceError("NOT_FOUND", service, `${what}: not found`, status ?? 404, { cause: error });
   }
-  const sysCode = (error as NodeJS.ErrnoException | null)?.code;
-  if (sysCode && NETWORK_CODES.has(sysCode)) {
+  const sysCode = networkErrorCode(error);
+  if (sysCode) {
     return new ServiceError("NETWORK_ERROR", service, `${what}: ${sysCode} (${message})`, undefined, {
       cause: error,
       retryable: true,

@@ -2,6 +2,7 @@ import {
   CredentialRejectedError,
   InvalidSecretError,
   mask,
+  networkErrorCode,
   type SecretSource,
   ServiceError,
   TributaryError,
@@ -23,17 +24,6 @@ const OAUTH_REJECTIONS = new Set([
   "unauthorized_client",
   "invalid_scope",
   "access_denied",
-]);
-const NETWORK_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ECONNABORTED",
-  "UND_ERR_SOCKET",
-  "ERR_STREAM_PREMATURE_CLOSE",
 ]);
 
 function statusOf(error: GoogleFailure): number | undefined {
@@ -80,19 +70,6 @@ function apiMessage(error: GoogleFailure): { message: string; status?: string } 
   return undefined;
 }
 
-function networkCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && (NETWORK_CODES.has(code) || code.startsWith("UND_ERR"))) return code;
-    const type = (e as { type?: unknown }).type;
-    if (type === "system" && typeof code === "string") return code;
-  }
-  const message = String((error as { message?: unknown })?.message ?? "");
-  if (/socket hang up|premature close|ECONNRESET|EPIPE|other side closed|terminated/i.test(message))
-    return "ECONNRESET";
-  return undefined;
-}
-
 /** True when the failure is a rejected OAuth grant (a bad key, a revoked refresh token). */
 export function isOAuthRejection(error: unknown): boolean {
   const o = oauthError(error as GoogleFailure);
@@ -105,7 +82,7 @@ export function isRetryable(error: unknown): boolean {
   if (isOAuthRejection(error)) return false;
   const status = statusOf(error as GoogleFailure);
   if (status !== undefined) return status === 408 || status === 429 || status >= 500;
-  return networkCode(error) !== undefined;
+  return networkErrorCode(error) !== undefined;
 }
 
 /** The wait a `Retry-After` header asks for, in ms (capped), if any. */
@@ -173,7 +150,7 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
     );
   }
   if (status === undefined) {
-    const code = networkCode(error);
+    const code = networkErrorCode(error);
     return new ServiceError(
       "NETWORK_ERROR",
       ctx.service,
