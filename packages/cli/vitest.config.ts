@@ -1,9 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { defineConfig, mergeConfig } from "vitest/config";
+import shared from "../../vitest.shared.ts";
 
-export default defineConfig({
-  test: {
+export default mergeConfig(
+  shared,
+  defineConfig({
     // The CLI tests run the built `dist/bin.js` in child processes: build it first when src is newer.
-    globalSetup: ["./vitest.global-setup.ts"],
-    testTimeout: 30_000,
-  },
-});
+    test: { globalSetup: ["./vitest.global-setup.ts"] },
+  }),
+);
