@@ -1,4 +1,5 @@
 // Issue 2: the cost of resolveSecret from each source, and the cold import time of @tributary/auth.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +9,7 @@ import { coldImportMs, fmt, microsPerCall } from "./stats.ts";
 
 export default async function bench(): Promise<Record<string, string>> {
   process.env.TRIBUTARY_HOME = mkdtempSync(join(tmpdir(), "tributary-bench-"));
-  const token = "xoxb-bench-token-value";
+  const token = `xoxb-bench-${randomBytes(8).toString("hex")}`;
   const fromRun = await withSecrets({ SLACK_BOT_TOKEN: token }, () =>
     microsPerCall(() => resolveSecret("SLACK_BOT_TOKEN")),
   );

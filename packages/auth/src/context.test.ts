@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { currentRun, withSecrets } from "./context.js";
 import { resolveSecret } from "./resolve-secret.js";
-import { isolateEnvironment } from "./test-env.js";
+import { fakeSlackToken, isolateEnvironment } from "./test-env.js";
 
 isolateEnvironment();
 
@@ -25,8 +25,9 @@ describe("run contexts", () => {
   });
 
   it("lets nested scopes inherit values, add declarations and narrow what may be read", async () => {
+    const outerToken = fakeSlackToken("outer");
     await withSecrets(
-      { SLACK_BOT_TOKEN: "xoxb-outer-token" },
+      { SLACK_BOT_TOKEN: outerToken },
       () =>
         withSecrets(
           { GITHUB_ACCESS_TOKEN: "ghp_innerTokenValue" },
@@ -36,7 +37,7 @@ describe("run contexts", () => {
             expect(run?.declared).toEqual(["AWS_CREDENTIALS", "GCP_CREDENTIALS"]);
             expect(run?.allowed).toEqual(["SLACK_BOT_TOKEN"]);
             expect(run?.id).toBe("outer-run");
-            expect((await resolveSecret("SLACK_BOT_TOKEN")).value).toBe("xoxb-outer-token");
+            expect((await resolveSecret("SLACK_BOT_TOKEN")).value).toBe(outerToken);
           },
           { declare: ["GCP_CREDENTIALS"], allow: ["SLACK_BOT_TOKEN"] },
         ),

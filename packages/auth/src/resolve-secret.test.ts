@@ -8,7 +8,7 @@ import { defineSecret } from "./registry.js";
 import { findSecret, resolveSecret } from "./resolve-secret.js";
 import type { SecretSourceKind } from "./source.js";
 import { localStore } from "./store.js";
-import { isolateEnvironment } from "./test-env.js";
+import { fakeSlackToken, isolateEnvironment } from "./test-env.js";
 
 const env = isolateEnvironment();
 const NAME = "GITHUB_ACCESS_TOKEN";
@@ -193,29 +193,31 @@ describe("resolveSecret: the resolution order", () => {
   });
 
   it("restricts a scope to the names it may read", async () => {
-    process.env.TRIBUTARY__CONTEXT__SECRETS__SLACK_BOT_TOKEN = "xoxb-allowed-token";
+    const allowedToken = fakeSlackToken("allowed");
+    process.env.TRIBUTARY__CONTEXT__SECRETS__SLACK_BOT_TOKEN = allowedToken;
     const error = await withSecrets({}, () => resolveSecret(NAME), { allow: ["SLACK_BOT_TOKEN"] }).catch(
       (e) => e,
     );
     expect(SecretNotAllowedError.isInstance(error)).toBe(true);
     const ok = await withSecrets({}, () => resolveSecret("SLACK_BOT_TOKEN"), { allow: ["SLACK_BOT_TOKEN"] });
-    expect(ok.value).toBe("xoxb-allowed-token");
+    expect(ok.value).toBe(allowedToken);
   });
 
   it("tells the run's listener the name and source of each resolution, never the value", async () => {
     const seen: unknown[] = [];
-    await withSecrets({ SLACK_BOT_TOKEN: "xoxb-run-token-1" }, () => resolveSecret("SLACK_BOT_TOKEN"), {
+    await withSecrets({ SLACK_BOT_TOKEN: fakeSlackToken("run") }, () => resolveSecret("SLACK_BOT_TOKEN"), {
       onResolve: (name, source) => seen.push([name, source.kind]),
     });
     expect(seen).toEqual([["SLACK_BOT_TOKEN", "run"]]);
   });
 
   it("hides the value from JSON.stringify of a resolution", async () => {
-    const result = await withSecrets({ SLACK_BOT_TOKEN: "xoxb-hidden-token" }, () =>
+    const hiddenToken = fakeSlackToken("hidden");
+    const result = await withSecrets({ SLACK_BOT_TOKEN: hiddenToken }, () =>
       resolveSecret("SLACK_BOT_TOKEN"),
     );
-    expect(JSON.stringify(result)).not.toContain("xoxb-hidden-token");
-    expect(result.value).toBe("xoxb-hidden-token");
+    expect(JSON.stringify(result)).not.toContain(hiddenToken);
+    expect(result.value).toBe(hiddenToken);
   });
 });
 

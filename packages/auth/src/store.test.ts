@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { SecretStoreError } from "./errors.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { localStore } from "./store.js";
-import { isolateEnvironment } from "./test-env.js";
+import { fakeSlackToken, isolateEnvironment } from "./test-env.js";
 
 const env = isolateEnvironment();
 const run = promisify(execFile);
@@ -15,9 +15,10 @@ const run = promisify(execFile);
 describe("the local store", () => {
   it("creates a 0600 file and reads back what was set", async () => {
     const store = localStore();
-    await store.set("SLACK_BOT_TOKEN", "xoxb-stored-token");
+    const storedToken = fakeSlackToken("stored");
+    await store.set("SLACK_BOT_TOKEN", storedToken);
     expect(statSync(store.path).mode & 0o777).toBe(0o600);
-    expect(store.get("SLACK_BOT_TOKEN")).toBe("xoxb-stored-token");
+    expect(store.get("SLACK_BOT_TOKEN")).toBe(storedToken);
     const result = await resolveSecret("SLACK_BOT_TOKEN");
     expect(result.source).toEqual({ kind: "store", detail: store.path });
     expect(await store.remove("SLACK_BOT_TOKEN")).toBe(true);
@@ -47,7 +48,7 @@ describe("the local store", () => {
 
   it("refuses a store other users can read, saying how to fix it", async () => {
     const store = localStore();
-    await store.set("SLACK_BOT_TOKEN", "xoxb-stored-token");
+    await store.set("SLACK_BOT_TOKEN", fakeSlackToken("stored"));
     chmodSync(store.path, 0o644);
     const error = await resolveSecret("SLACK_BOT_TOKEN").catch((e) => e);
     expect(SecretStoreError.isInstance(error)).toBe(true);
@@ -70,9 +71,10 @@ describe("the local store", () => {
   it("creates a missing home folder (0700) on the first set", async () => {
     const home = join(env.home(), "not", "yet");
     const store = localStore({ home });
-    await store.set("SLACK_BOT_TOKEN", "xoxb-first-token");
+    const firstToken = fakeSlackToken("first");
+    await store.set("SLACK_BOT_TOKEN", firstToken);
     expect(statSync(home).mode & 0o777).toBe(0o700);
-    expect(store.get("SLACK_BOT_TOKEN")).toBe("xoxb-first-token");
+    expect(store.get("SLACK_BOT_TOKEN")).toBe(firstToken);
   });
 
   it("stores in $TRIBUTARY_HOME, else the user's config folder", () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,4 +28,9 @@ export function isolateEnvironment(): { home: () => string } {
     configureBackends([]);
   });
   return { home: () => home };
+}
+
+/** A Slack-shaped bot token built at run time: `xoxb-<label>-<random hex>`. */
+export function fakeSlackToken(label = "test"): string {
+  return `xoxb-${label}-${randomBytes(8).toString("hex")}`;
 }

@@ -1,16 +1,20 @@
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import packageJson from "../package.json" with { type: "json" };
 import { BIN, type CliResult, cliEnv, removeTempHomes, runBin, tempHome } from "./test-helpers.js";
 
-const BOT_TOKEN = "xoxb-1111-2222-cliRoundTripSecret";
+/** A Slack-shaped token built at run time, so that no token-shaped string sits in the source. */
+const fakeSlackToken = (label: string) => `xoxb-${label}-${randomBytes(8).toString("hex")}`;
+
+const BOT_TOKEN = fakeSlackToken("cli-round-trip");
 const BAD_WEBHOOK = "http://hooks.example.com/services/T000/B000/notHttpsSecret";
 const GH_TOKEN = "ghp_envSourceSecret123456";
 const AWS = {
-  ACCESS_KEY: "AKIAIOSFODNN7EXAMPLE",
-  SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  ACCESS_KEY: `TEST${randomBytes(8).toString("hex").toUpperCase()}`,
+  SECRET_ACCESS_KEY: randomBytes(30).toString("base64"),
 };
 
 afterAll(removeTempHomes);
@@ -177,7 +181,7 @@ describe("tributary (child process)", () => {
       store: { status: "problem", mode: "644", error: { code: "STORE_UNSAFE_PERMISSIONS" } },
     });
 
-    const set = await runBin(["secrets", "set", "SLACK_BOT_TOKEN"], { home, input: "xoxb-other-value" });
+    const set = await runBin(["secrets", "set", "SLACK_BOT_TOKEN"], { home, input: fakeSlackToken("other") });
     expect(set.code).toBe(1);
     expect(set.stderr).toContain(`chmod 600 ${path}`);
     expect(printed(doctor) + printed(set)).not.toContain(BOT_TOKEN);
@@ -195,7 +199,10 @@ describe("tributary (child process)", () => {
     const results = {
       doctor: await runBin(["doctor"], { home }),
       list: await runBin(["secrets", "list"], { home }),
-      set: await runBin(["secrets", "set", "SLACK_BOT_TOKEN"], { home, input: "xoxb-replacement-value" }),
+      set: await runBin(["secrets", "set", "SLACK_BOT_TOKEN"], {
+        home,
+        input: fakeSlackToken("replacement"),
+      }),
       rm: await runBin(["secrets", "rm", "SLACK_BOT_TOKEN"], { home }),
     };
     for (const r of Object.values(results)) {

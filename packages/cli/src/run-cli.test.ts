@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -43,7 +44,11 @@ describe("runCli (in process)", () => {
     const value = {
       APP_ID: 123,
       INSTALLATION_ID: "456",
-      PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----",
+      PRIVATE_KEY: generateKeyPairSync("rsa", {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: "spki", format: "pem" },
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      }).privateKey,
     };
     const r = await runInProcess(["secrets", "set", "GITHUB_APP_CREDENTIALS"], {
       home,
@@ -63,11 +68,12 @@ describe("runCli (in process)", () => {
     const terminal = fakeTerminal();
     const run = runInProcess(["secrets", "set", "SLACK_BOT_TOKEN"], { home, input: terminal });
     await tick();
-    terminal.type("xoxb-typed-");
+    const typed = `xoxb-typed-${randomBytes(4).toString("hex")}-`;
+    terminal.type(typed);
     terminal.type("secretX\u007f-value\u001b[D\r");
     const r = await run;
     expect(r.code).toBe(0);
-    expect(stored(home).SLACK_BOT_TOKEN).toBe("xoxb-typed-secret-value");
+    expect(stored(home).SLACK_BOT_TOKEN).toBe(`${typed}secret-value`);
     expect(r.stderr).toBe("Value for SLACK_BOT_TOKEN (input hidden, Enter to finish): \n");
     expect(terminal.rawModes).toEqual([true, false]);
   });
@@ -172,7 +178,9 @@ describe("runCli (in process)", () => {
 
   it("set notes when an environment variable wins over the stored value; rm notes it is still set", async () => {
     const home = tempHome();
-    const env = { TRIBUTARY__CONTEXT__SECRETS__SLACK_BOT_TOKEN: "xoxb-from-env-value" };
+    const env = {
+      TRIBUTARY__CONTEXT__SECRETS__SLACK_BOT_TOKEN: `xoxb-from-env-${randomBytes(8).toString("hex")}`,
+    };
     const set = await runInProcess(["secrets", "set", "SLACK_BOT_TOKEN"], {
       home,
       input: "xoxb-stored",

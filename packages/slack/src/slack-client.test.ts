@@ -1,11 +1,13 @@
 import { ErrorCode } from "@slack/web-api";
 import { clientCache, ValidationError } from "@tributary/auth";
+import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import { slackClient } from "./slack-client.js";
 import { useSlackTestEnv } from "./test-env.js";
 
-const TOKEN = "xoxb-client-tests";
-const env = useSlackTestEnv({ tokens: [TOKEN, "xoxb-client-other"] });
+const TOKEN = fakeSlackToken("client");
+const OTHER_TOKEN = fakeSlackToken("client-other");
+const env = useSlackTestEnv({ tokens: [TOKEN, OTHER_TOKEN] });
 
 describe("slackClient", () => {
   it("gives a WebClient with the resolved token, pointed at the endpoint", async () => {
@@ -26,7 +28,7 @@ describe("slackClient", () => {
     const before = clientCache.stats();
     const a = await slackClient({ token: TOKEN, endpoint: env.slack.apiUrl });
     const b = await slackClient({ token: TOKEN, endpoint: env.slack.apiUrl.replace(/\/$/, "") });
-    const c = await slackClient({ token: "xoxb-client-other", endpoint: env.slack.apiUrl });
+    const c = await slackClient({ token: OTHER_TOKEN, endpoint: env.slack.apiUrl });
     expect(a).toBe(b);
     expect(c).not.toBe(a);
     expect(clientCache.stats().created - before.created).toBe(2);

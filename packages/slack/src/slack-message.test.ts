@@ -1,10 +1,11 @@
 import { CredentialRejectedError, ServiceError, TributaryError, ValidationError } from "@tributary/auth";
 import { flow, TaskTimeoutError, task } from "@tributary/flow";
+import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import { slackMessage } from "./slack-message.js";
 import { useSlackTestEnv } from "./test-env.js";
 
-const TOKEN = "xoxb-message-tests";
+const TOKEN = fakeSlackToken("message");
 const env = useSlackTestEnv({ tokens: [TOKEN] });
 const base = () => ({ token: TOKEN, endpoint: env.slack.apiUrl });
 

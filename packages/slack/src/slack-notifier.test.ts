@@ -1,10 +1,11 @@
 import { registerSecretValue, type ValidationError } from "@tributary/auth";
 import { flow, task } from "@tributary/flow";
+import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import { notificationMessage, slackNotifier } from "./slack-notifier.js";
 import { useSlackTestEnv } from "./test-env.js";
 
-const TOKEN = "xoxb-notifier-tests";
+const TOKEN = fakeSlackToken("notifier");
 const HOOK = "T0NOTE/B0NOTE/notifier-hook-secret";
 const DB_PASSWORD = "hunter2-db-password-0451";
 const env = useSlackTestEnv({ tokens: [TOKEN], webhooks: [HOOK] });

@@ -2,11 +2,12 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { ServiceError, ValidationError } from "@tributary/auth";
+import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import { slackUpload } from "./slack-upload.js";
 import { useSlackTestEnv } from "./test-env.js";
 
-const TOKEN = "xoxb-upload-tests";
+const TOKEN = fakeSlackToken("upload");
 const env = useSlackTestEnv({
   tokens: [TOKEN],
   channels: [

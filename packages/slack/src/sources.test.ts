@@ -1,5 +1,6 @@
 import { localStore, MissingCredentialsError } from "@tributary/auth";
 import { flow } from "@tributary/flow";
+import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import { slackMessage } from "./slack-message.js";
 import { slackWebhook } from "./slack-webhook.js";
@@ -9,11 +10,11 @@ const KINDS = ["argument", "run", "env", "store", "default-chain"] as const;
 type Kind = (typeof KINDS)[number];
 
 const TOKENS: Record<Kind, string> = {
-  argument: "xoxb-from-argument",
-  run: "xoxb-from-run-secrets",
-  env: "xoxb-from-context-env",
-  store: "xoxb-from-local-store",
-  "default-chain": "xoxb-from-plain-env",
+  argument: fakeSlackToken("argument"),
+  run: fakeSlackToken("run"),
+  env: fakeSlackToken("env"),
+  store: fakeSlackToken("store"),
+  "default-chain": fakeSlackToken("default-chain"),
 };
 const HOOKS: Record<Kind, string> = {
   argument: "T001/B001/argument",

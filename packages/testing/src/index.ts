@@ -1,3 +1,4 @@
+export { fakeSlackToken } from "./fake-credentials.js";
 export {
   type GitHubStandIn,
   type GitHubStandInApp,

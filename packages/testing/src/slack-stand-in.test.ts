@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type SlackStandIn, startSlackStandIn } from "./index.js";
+import { fakeSlackToken, type SlackStandIn, startSlackStandIn } from "./index.js";
 
-const TOKEN = "xoxb-stand-in-good";
+const TOKEN = fakeSlackToken("stand-in-good");
 const HOOK = "T000/B000/hooksecret";
 
 let slack: SlackStandIn | undefined;
