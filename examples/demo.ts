@@ -3,7 +3,7 @@
 // Each credential comes from a different place, and the log says which; no value is ever printed.
 //
 //   pnpm demo
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configureBackends, directoryBackend, localStore } from "@tributary/auth";
@@ -148,3 +148,4 @@ say("`tributary doctor`: which credentials would be used, and from where (never 
 await runCli(["doctor"]);
 
 await Promise.all([s3.close(), google.close(), github.close(), slack.close()]);
+for (const dir of [process.env.TRIBUTARY_HOME ?? "", mounted]) rmSync(dir, { recursive: true, force: true });
