@@ -1,4 +1,4 @@
-import type { SecretSource } from "./source.js";
+import { describeSource, type SecretSource } from "./source.js";
 
 const MARK = Symbol.for("tributary.error");
 
@@ -75,7 +75,7 @@ export class MissingCredentialsError extends TributaryError {
   ) {
     const lines = tried.map(
       (t, i) =>
-        `  ${i + 1}. ${t.source.kind} (${t.source.detail}): ${t.outcome}${t.howToSet ? ` — ${t.howToSet}` : ""}`,
+        `  ${i + 1}. ${describeSource(t.source)}: ${t.outcome}${t.howToSet ? ` — ${t.howToSet}` : ""}`,
     );
     super(
       "MISSING_CREDENTIALS",
@@ -109,7 +109,7 @@ export class InvalidSecretError extends TributaryError {
     const list = issues.map((i) => `  - ${i.field || "(value)"}: ${i.message}`).join("\n");
     super(
       "INVALID_SECRET",
-      `Secret ${secretName} from ${source.kind} (${source.detail}) is malformed:\n${list}\nFix the value there; Tributary does not fall back to other sources when a value is found but invalid.`,
+      `Secret ${secretName} from ${describeSource(source)} is malformed:\n${list}\nFix the value there; Tributary does not fall back to other sources when a value is found but invalid.`,
     );
     this.secretName = secretName;
     this.source = source;
@@ -183,7 +183,7 @@ export class CredentialRejectedError extends TributaryError {
   ) {
     super(
       "CREDENTIAL_REJECTED",
-      `${service} rejected the credential from ${source.kind} (${source.detail}): ${detail}. Check or replace the value there.`,
+      `${service} rejected the credential from ${describeSource(source)}: ${detail}. Check or replace the value there.`,
       { ...options, retryable: false },
     );
   }

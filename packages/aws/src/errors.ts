@@ -1,5 +1,6 @@
 import {
   CredentialRejectedError,
+  describeSource,
   mask,
   networkErrorCode,
   type SecretSource,
@@ -67,7 +68,7 @@ export function toAwsError(
     return new ServiceError(
       "ACCESS_DENIED",
       service,
-      `access denied to ${what} for the credential from ${source.kind} (${source.detail}): grant it the permission, or use another credential`,
+      `access denied to ${what} for the credential from ${describeSource(source)}: grant it the permission, or use another credential`,
       status ?? 403,
       { cause: error },
     );

@@ -2,6 +2,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
   clientCache,
   currentRun,
+  describeSource,
   type SecretBackend,
   SecretBackendError,
   type SecretSource,
@@ -151,7 +152,7 @@ function backendError(
   if (CREDENTIAL_ERROR_CODES.has(code)) {
     return new SecretBackendError(
       "SECRET_BACKEND_CREDENTIAL_REJECTED",
-      `${description} rejected the backend's credential from ${source.kind} (${source.detail}) reading ${secretId}: ${code}.`,
+      `${description} rejected the backend's credential from ${describeSource(source)} reading ${secretId}: ${code}.`,
       description,
       name,
       { cause: error },

@@ -1,5 +1,6 @@
 import {
   CredentialRejectedError,
+  describeSource,
   InvalidSecretError,
   mask,
   networkErrorCode,
@@ -164,10 +165,7 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
   }
   const table: Record<number, [string, string]> = {
     400: ["BAD_REQUEST", "the request was refused as invalid"],
-    403: [
-      "PERMISSION_DENIED",
-      `permission denied to the credential from ${ctx.source.kind} (${ctx.source.detail})`,
-    ],
+    403: ["PERMISSION_DENIED", `permission denied to the credential from ${describeSource(ctx.source)}`],
     404: ["NOT_FOUND", "not found"],
     409: ["CONFLICT", "conflict"],
     412: ["PRECONDITION_FAILED", "a precondition failed (the object changed)"],

@@ -2,6 +2,7 @@ import type { secretmanager_v1 } from "@googleapis/secretmanager";
 import {
   CredentialRejectedError,
   clientCache,
+  describeSource,
   getSecretDefinition,
   type SecretBackend,
   SecretBackendError,
@@ -130,7 +131,7 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
         if (ServiceError.isInstance(error) && error.status === 403) {
           throw new SecretBackendError(
             "SECRET_BACKEND_DENIED",
-            `${where} denied access to secret ${name} for the credential from ${auth.source.kind} (${auth.source.detail}). Grant it roles/secretmanager.secretAccessor on ${resource.replace(/\/versions\/.*$/, "")}.`,
+            `${where} denied access to secret ${name} for the credential from ${describeSource(auth.source)}. Grant it roles/secretmanager.secretAccessor on ${resource.replace(/\/versions\/.*$/, "")}.`,
             where,
             name,
             { cause: error },
