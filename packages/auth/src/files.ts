@@ -5,6 +5,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { ValidationError } from "./errors.js";
 
+const DEFAULT_FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
+
 /** Where an upload's bytes come from: a file on disk, or bytes in hand. Exactly one. */
 export interface UploadSource {
   /** A path to a regular file. */
@@ -83,13 +85,14 @@ export async function writeFileAtomic(
     signal?: AbortSignal;
     /**
      * Flush the bytes written so far to disk in the background every this many bytes, so that the final flush
-     * before the rename is short (large downloads). Off by default; the result is the same either way.
+     * before the rename is short for large downloads. Default 8 MiB; `0` flushes only once, at the end. The result
+     * is the same either way.
      */
     flushEveryBytes?: number;
   } = {},
 ): Promise<{ path: string; bytes: number }> {
   const path = await checkDestination(destination);
-  const every = options.flushEveryBytes;
+  const every = options.flushEveryBytes ?? DEFAULT_FLUSH_EVERY_BYTES;
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.partial`);
   let bytes = 0;
   try {

@@ -57,8 +57,6 @@ export type S3DownloadTask = {
   (options: S3DownloadOptions & { as: "stream"; destination?: undefined }): Promise<S3DownloadStreamResult>;
 } & Task<[S3DownloadOptions], S3DownloadResult>;
 
-const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
-
 function rangeHeader(range: S3DownloadOptions["range"]): string | undefined {
   if (range === undefined) return undefined;
   const { start, end } = range;
@@ -129,8 +127,6 @@ export const s3Download = task(
       }
       const written = await writeFileAtomic(destination as string, body, {
         ...(signal ? { signal } : {}),
-        // Flush as the bytes arrive, so the flush before the rename does not wait for the whole file.
-        flushEveryBytes: FLUSH_EVERY_BYTES,
       });
       return { ...info, size: written.bytes, path: written.path };
     } catch (error) {
