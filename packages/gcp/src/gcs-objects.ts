@@ -175,10 +175,18 @@ export async function listObjects(
   return { objects, prefixes, truncated: false };
 }
 
-/** Tells whether an object exists (a 404 is `false`; other failures are errors). */
-export async function objectExists(
+/**
+ * Runs one call on a single object: `true` when it succeeded; `false` when the object does not exist (404) and
+ * `allowMissing` is set; other failures are errors.
+ */
+async function onObject(
   options: GcsObjectOptions,
-  context: GcsCallContext = {},
+  context: GcsCallContext,
+  allowMissing: boolean,
+  call: (
+    client: Awaited<ReturnType<typeof gcsClient>>,
+    params: { bucket: string; object: string },
+  ) => Promise<unknown>,
 ): Promise<boolean> {
   const retries = checkObjectOptions(options);
   const client = await gcsClient(options);
@@ -186,18 +194,21 @@ export async function objectExists(
     await callGoogle(
       client.auth,
       contextFor(client, gsUri(options.bucket, options.name)),
-      () =>
-        client.storage.objects.get(
-          { bucket: options.bucket, object: options.name },
-          optionsFor(context.signal),
-        ),
+      () => call(client, { bucket: options.bucket, object: options.name }),
       { retries, signal: context.signal },
     );
     return true;
   } catch (error) {
-    if (ServiceError.isInstance(error) && error.status === 404) return false;
+    if (allowMissing && ServiceError.isInstance(error) && error.status === 404) return false;
     throw error;
   }
+}
+
+/** Tells whether an object exists (a 404 is `false`; other failures are errors). */
+export function objectExists(options: GcsObjectOptions, context: GcsCallContext = {}): Promise<boolean> {
+  return onObject(options, context, true, (client, params) =>
+    client.storage.objects.get(params, optionsFor(context.signal)),
+  );
 }
 
 /** Deletes an object. Returns `{ deleted: false }` for a missing object when `ignoreNotFound` is set. */
@@ -205,25 +216,10 @@ export async function deleteObject(
   options: GcsDeleteOptions,
   context: GcsCallContext = {},
 ): Promise<{ deleted: boolean }> {
-  const retries = checkObjectOptions(options);
-  const client = await gcsClient(options);
-  try {
-    await callGoogle(
-      client.auth,
-      contextFor(client, gsUri(options.bucket, options.name)),
-      () =>
-        client.storage.objects.delete(
-          { bucket: options.bucket, object: options.name },
-          optionsFor(context.signal),
-        ),
-      { retries, signal: context.signal },
-    );
-    return { deleted: true };
-  } catch (error) {
-    if (options.ignoreNotFound && ServiceError.isInstance(error) && error.status === 404)
-      return { deleted: false };
-    throw error;
-  }
+  const deleted = await onObject(options, context, options.ignoreNotFound === true, (client, params) =>
+    client.storage.objects.delete(params, optionsFor(context.signal)),
+  );
+  return { deleted };
 }
 
 /** Copies an object, within a bucket or across buckets, with the rewrite API (large objects take several calls). */

@@ -552,6 +552,20 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     }
   };
 
+  /** Stores a resumable session's object once every byte arrived, and ends the session. */
+  const completeSession = async (s: UploadSession, total: number): Promise<StandInReply> => {
+    s.done = await finishObject(
+      s.bucket,
+      s.name,
+      s.path,
+      total,
+      s.hash.digest("base64"),
+      s.contentType,
+      s.metadata,
+    );
+    sessions.delete(s.id);
+    return { body: objectResource(base, s.done) };
+  };
   const resumableChunk = async (
     req: StandInRequest,
     res: ServerResponse,
@@ -583,17 +597,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     if (query) {
       req.raw.resume();
       if (s.total !== undefined && s.received === s.total) {
-        s.done = await finishObject(
-          s.bucket,
-          s.name,
-          s.path,
-          s.total,
-          s.hash.digest("base64"),
-          s.contentType,
-          s.metadata,
-        );
-        sessions.delete(s.id);
-        return { body: objectResource(base, s.done) };
+        return completeSession(s, s.total);
       }
       return { status: 308, headers: persistedRange(s) };
     }
@@ -646,17 +650,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       return undefined;
     }
     if (s.total !== undefined && s.received === s.total) {
-      s.done = await finishObject(
-        s.bucket,
-        s.name,
-        s.path,
-        s.total,
-        s.hash.digest("base64"),
-        s.contentType,
-        s.metadata,
-      );
-      sessions.delete(s.id);
-      return { body: objectResource(base, s.done) };
+      return completeSession(s, s.total);
     }
     if ((last - first + 1) % UPLOAD_QUANTUM !== 0) {
       return googleError(
