@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { SecretBackend } from "./backend.js";
+import { ValidationError } from "./errors.js";
 import { registerSecretValue } from "./mask.js";
 import { processSingleton } from "./process-singleton.js";
 import { Secret } from "./secret.js";
@@ -65,8 +66,13 @@ export function withSecrets<R>(
   const parent = runStorage.getStore();
   const secrets = new Map(parent?.secrets);
   for (const [name, raw] of Object.entries(values)) {
-    if (raw === undefined) continue;
     assertSecretName(name);
+    if (raw === undefined || raw === null) {
+      throw new ValidationError(
+        `secrets.${name}`,
+        `the value of ${name} is ${raw}: pass a value, or leave ${name} out to look it up elsewhere (env, the local store, backends)`,
+      );
+    }
     const value = raw instanceof Secret ? raw.reveal() : raw;
     registerSecretValue(value);
     secrets.set(name, value);

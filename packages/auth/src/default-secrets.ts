@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { probeAwsDefaultChain, probeGoogleAdc } from "./default-chain-probe.js";
 import { secretDefinition } from "./secret-definition.js";
 
 const text = (what: string) =>
@@ -131,6 +132,17 @@ export const defaultSecrets = [
     services: ["aws"],
     fallback: {
       description: "AWS SDK default provider chain (AWS_ACCESS_KEY_ID, profiles, SSO, instance roles)",
+      probe: probeAwsDefaultChain,
+    },
+    fields: {
+      known: ["ACCESS_KEY", "SECRET_ACCESS_KEY", "SESSION_TOKEN", "ROLE_ARN", "EXTERNAL_ID", "REGION"],
+      others: "reject",
+      // The AWS SDK's own names, as its credential objects and @tributary/testing hand keys out.
+      aliases: {
+        accessKeyId: "ACCESS_KEY",
+        secretAccessKey: "SECRET_ACCESS_KEY",
+        sessionToken: "SESSION_TOKEN",
+      },
     },
   }),
   secretDefinition({
@@ -142,6 +154,28 @@ export const defaultSecrets = [
     fallback: {
       description:
         "Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)",
+      probe: probeGoogleAdc,
+    },
+    fields: {
+      known: [
+        "type",
+        "project_id",
+        "private_key_id",
+        "private_key",
+        "client_email",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "quota_project_id",
+        "auth_uri",
+        "token_uri",
+        "auth_provider_x509_cert_url",
+        "client_x509_cert_url",
+        "universe_domain",
+        "account",
+      ],
+      // Key files gain fields over time: others pass, unless they look like a misspelled one.
+      others: "allow",
     },
   }),
   secretDefinition({
@@ -171,5 +205,6 @@ export const defaultSecrets = [
     format: "json",
     description: "GitHub App credentials: APP_ID, PRIVATE_KEY (PEM) and INSTALLATION_ID",
     services: ["github"],
+    fields: { known: ["APP_ID", "PRIVATE_KEY", "INSTALLATION_ID"], others: "reject" },
   }),
 ] as const;

@@ -1,6 +1,12 @@
 export type { StandardSchemaV1 } from "@standard-schema/spec";
 export { configureBackends, configuredBackends, directoryBackend, type SecretBackend } from "./backend.js";
 export {
+  assertSecretValue,
+  checkSecretValue,
+  formatIssues,
+  type SecretValueCheck,
+} from "./check-secret-value.js";
+export {
   type CacheEntryOptions,
   type ClientCache,
   type ClientCacheOptions,
@@ -16,6 +22,7 @@ export {
   type WithSecretsOptions,
   withSecrets,
 } from "./context.js";
+export { probeAwsDefaultChain, probeGoogleAdc } from "./default-chain-probe.js";
 export {
   type AwsCredentials,
   awsCredentialsSchema,
@@ -28,6 +35,15 @@ export {
   slackBotTokenSchema,
   slackWebhookUrlSchema,
 } from "./default-secrets.js";
+export {
+  closestName,
+  didYouMeanLines,
+  editDistance,
+  looksLike,
+  type NamePlace,
+  namesSetNearby,
+  registeredNameLike,
+} from "./did-you-mean.js";
 export {
   CredentialRejectedError,
   InvalidSecretError,
@@ -79,9 +95,11 @@ export { checkSchema, type SchemaCheck } from "./schema.js";
 export { Secret } from "./secret.js";
 export {
   assertSecretName,
+  type DefaultChainProbe,
   type DefineSecretOptions,
   type SecretDefinition,
   type SecretFallback,
+  type SecretFields,
   secretDefinition,
 } from "./secret-definition.js";
 export { secretsTableMarkdown } from "./secrets-table.js";

@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configureBackends, directoryBackend } from "./backend.js";
 import { withSecrets } from "./context.js";
@@ -28,9 +28,15 @@ async function put(place: Place, name: string, value: unknown, setup: Setup): Pr
     case "env":
       process.env[`TRIBUTARY__CONTEXT__SECRETS__${name}`] = text;
       break;
-    case "store":
-      await localStore().set(name, value);
+    case "store": {
+      // Written as a hand-edited file would be: `set` itself refuses malformed values.
+      const path = localStore().path;
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      const file = existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : { version: 1, secrets: {} };
+      file.secrets[name] = value;
+      writeFileSync(path, JSON.stringify(file), { mode: 0o600 });
       break;
+    }
     case "backend": {
       const dir = join(env.home(), "mounted");
       mkdirSync(dir, { recursive: true });
@@ -43,6 +49,14 @@ async function put(place: Place, name: string, value: unknown, setup: Setup): Pr
       break;
   }
 }
+/** An AWS SDK chain with nothing in it: no keys, no files, no instance metadata. */
+function noAwsChain(): void {
+  for (const key of Object.keys(process.env)) if (key.startsWith("AWS_")) delete process.env[key];
+  process.env.AWS_CONFIG_FILE = join(env.home(), "no-aws-config");
+  process.env.AWS_SHARED_CREDENTIALS_FILE = join(env.home(), "no-aws-credentials");
+  process.env.AWS_EC2_METADATA_DISABLED = "true";
+}
+
 interface Setup {
   argument?: unknown;
   run: Record<string, unknown>;
@@ -155,11 +169,31 @@ describe("resolveSecret: the resolution order", () => {
     );
   });
 
-  it("hands over to the SDK's chain for names whose default is the SDK's own", async () => {
-    const result = await resolveSecret("AWS_CREDENTIALS");
+  it("hands over to the SDK's chain for names whose default is the SDK's own, when the chain has a credential", async () => {
+    noAwsChain();
+    process.env.AWS_ACCESS_KEY_ID = "AKIDCHAIN";
+    process.env.AWS_SECRET_ACCESS_KEY = "chain-secret";
+    const logged: string[] = [];
+    const result = await withSecrets({}, () => resolveSecret("AWS_CREDENTIALS"), {
+      onResolve: (name, source) => logged.push(`${name} from ${source.detail}`),
+    });
     expect(result.value).toBeUndefined();
     expect(result.source.kind).toBe("default-chain");
-    expect(result.source.detail).toMatch(/AWS SDK default provider chain/);
+    expect(result.source.detail).toMatch(/AWS SDK default provider chain.*: env AWS_ACCESS_KEY_ID$/);
+    expect(logged).toEqual([`AWS_CREDENTIALS from ${result.source.detail}`]);
+  });
+
+  it("fails, and logs no source, when the SDK's chain has nothing either", async () => {
+    noAwsChain();
+    const logged: string[] = [];
+    const error = await withSecrets({}, () => resolveSecret("AWS_CREDENTIALS"), {
+      onResolve: (name) => logged.push(name),
+    }).catch((e) => e);
+    expect(MissingCredentialsError.isInstance(error)).toBe(true);
+    expect(logged).toEqual([]);
+    expect(error.message).toContain("default-chain (env AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): not set");
+    expect(error.message).toMatch(/default-chain \(profile default in .*\): no such files/);
+    expect(error.message).toContain("default-chain (instance metadata service): disabled");
   });
 
   it("lists every source tried, in order, with how to set each, when nothing is found", async () => {

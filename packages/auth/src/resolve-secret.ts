@@ -1,5 +1,7 @@
 import { configuredBackends } from "./backend.js";
+import { checkSecretValue } from "./check-secret-value.js";
 import { runStorage } from "./context.js";
+import { didYouMeanLines } from "./did-you-mean.js";
 import {
   InvalidSecretError,
   MissingCredentialsError,
@@ -8,7 +10,6 @@ import {
 } from "./errors.js";
 import { registerSecretValue } from "./mask.js";
 import { getSecretDefinition, type SecretValue } from "./registry.js";
-import { checkSchema } from "./schema.js";
 import { Secret } from "./secret.js";
 import { assertSecretName, type SecretDefinition } from "./secret-definition.js";
 import type { SecretSource } from "./source.js";
@@ -45,42 +46,41 @@ export interface DefaultChainResolution {
 }
 
 /** Checked values per source kind and name, reused while the raw value stays the same. */
-const parsed = new Map<string, Map<string, { raw: unknown; value: unknown }>>();
+const parsed = new Map<string, Map<string, { raw: unknown; value: unknown; renamed: readonly string[] }>>();
 const MAX_PARSED = 256;
 
-function parse(def: SecretDefinition | undefined, name: string, raw: unknown, source: SecretSource): unknown {
+function parse(
+  def: SecretDefinition | undefined,
+  name: string,
+  raw: unknown,
+  source: SecretSource,
+): { value: unknown; source: SecretSource } {
   let byName = parsed.get(source.kind);
   if (!byName) {
     byName = new Map();
     parsed.set(source.kind, byName);
   }
   const hit = byName.get(name);
-  if (hit && hit.raw === raw) return hit.value;
-  let value = raw;
-  if (def?.format === "json" && typeof raw === "string") {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new InvalidSecretError(name, source, [{ field: "", message: "is not valid JSON" }]);
-    }
-  }
-  if (def) {
-    if (def.format === "json" && (typeof value !== "object" || value === null || Array.isArray(value))) {
-      throw new InvalidSecretError(name, source, [{ field: "", message: "must be a JSON object" }]);
-    }
-    if (def.format === "string" && typeof value !== "string") {
-      throw new InvalidSecretError(name, source, [{ field: "", message: "must be text, not a JSON value" }]);
-    }
-    const check = checkSchema(def.schema, value);
-    if (!check.ok) throw new InvalidSecretError(name, source, check.issues);
-    value = check.value;
-  } else if (typeof value !== "string" && (typeof value !== "object" || value === null)) {
-    throw new InvalidSecretError(name, source, [{ field: "", message: "must be text or an object" }]);
-  }
-  registerSecretValue(value);
+  if (hit && hit.raw === raw) return { value: hit.value, source: withNote(source, hit.renamed) };
+  const check = checkSecretValue(name, raw, def);
+  if (!check.ok) throw new InvalidSecretError(name, source, check.issues);
+  registerSecretValue(check.value);
   if (byName.size >= MAX_PARSED) byName.delete(byName.keys().next().value as string);
-  byName.set(name, { raw, value });
-  return value;
+  byName.set(name, { raw, value: check.value, renamed: check.renamed });
+  return { value: check.value, source: withNote(source, check.renamed) };
+}
+
+/** Provenance says when fields were given under another accepted name (the AWS SDK's `accessKeyId` …). */
+function withNote(source: SecretSource, renamed: readonly string[]): SecretSource {
+  return renamed.length === 0
+    ? source
+    : { ...source, detail: `${source.detail}; fields renamed: ${renamed.join(", ")}` };
+}
+
+/** `MissingCredentialsError`, with a line for each similar name that is set ("did you mean …?"). */
+function missing(target: string, tried: readonly SourceAttempt[], hint?: string): MissingCredentialsError {
+  const lines = [...(hint ? [hint] : []), ...didYouMeanLines(target)];
+  return new MissingCredentialsError(target, tried, lines.length > 0 ? { hint: lines.join("\n") } : {});
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: string): void {
@@ -143,8 +143,7 @@ async function lookup(
 
   if (options.value !== undefined) {
     const raw = options.value instanceof Secret ? options.value.reveal() : options.value;
-    const source: SecretSource = { kind: "argument", detail: argument };
-    const value = parse(def, name, raw, source);
+    const { value, source } = parse(def, name, raw, { kind: "argument", detail: argument });
     run?.onResolve?.(name, source);
     return { found: makeResolution(value, source, tried), tried, def, target };
   }
@@ -157,8 +156,8 @@ async function lookup(
   if (options.secretName !== undefined) assertSecretName(options.secretName);
   if (run?.allowed && !run.allowed.has(target)) throw new SecretNotAllowedError(target, [...run.allowed]);
 
-  const found = (raw: unknown, source: SecretSource) => {
-    const value = parse(def, target, raw, source);
+  const found = (raw: unknown, where: SecretSource) => {
+    const { value, source } = parse(def, target, raw, where);
     run?.onResolve?.(target, source);
     return { found: makeResolution(value, source, tried), tried, def, target };
   };
@@ -246,27 +245,47 @@ export async function resolveSecret<N extends string>(
   const { found, tried, def, target } = await lookup(name, options);
   if (found) return found as Resolution<SecretValue<N>>;
   if (options.secretName !== undefined) {
-    throw new MissingCredentialsError(target, tried, {
-      hint: `${target} was asked for by name (secretName), so Tributary does not fall back to ambient credentials.`,
-    });
+    throw missing(
+      target,
+      tried,
+      `${target} was asked for by name (secretName), so Tributary does not fall back to ambient credentials.`,
+    );
   }
   const fallback = def?.fallback;
-  if (!fallback) throw new MissingCredentialsError(target, tried);
+  if (!fallback) throw missing(target, tried);
   if (!fallback.env) {
-    const source = { kind: "default-chain" as const, detail: fallback.description };
-    runStorage.getStore()?.onResolve?.(target, source);
-    const resolution = makeResolution(undefined, source, tried) as DefaultChainResolution;
-    return resolution;
+    const probe = fallback.probe?.();
+    if (probe?.status === "not-found") {
+      for (const [index, { place, outcome }] of probe.looked.entries()) {
+        const last = index === probe.looked.length - 1;
+        tried.push({
+          source: { kind: "default-chain", detail: place },
+          outcome,
+          ...(last ? { howToSet: probe.howToSet } : {}),
+        });
+      }
+      throw missing(target, tried);
+    }
+    const source = {
+      kind: "default-chain" as const,
+      detail: probe ? `${fallback.description}: ${probe.detail}` : fallback.description,
+    };
+    // Logged as the source only when a credential is there; an endpoint nobody asked yet is not one.
+    if (probe?.status !== "unverified") runStorage.getStore()?.onResolve?.(target, source);
+    return makeResolution(undefined, source, tried) as DefaultChainResolution;
   }
   for (const variable of fallback.env) {
     const raw = process.env[variable];
-    const source = { kind: "default-chain" as const, detail: `env ${variable}` };
     if (raw !== undefined) {
-      const value = parse(def, target, raw, source);
+      const { value, source } = parse(def, target, raw, { kind: "default-chain", detail: `env ${variable}` });
       runStorage.getStore()?.onResolve?.(target, source);
       return makeResolution(value as SecretValue<N>, source, tried);
     }
-    tried.push({ source, outcome: "not set", howToSet: `export ${variable}=…` });
+    tried.push({
+      source: { kind: "default-chain", detail: `env ${variable}` },
+      outcome: "not set",
+      howToSet: `export ${variable}=…`,
+    });
   }
-  throw new MissingCredentialsError(target, tried);
+  throw missing(target, tried);
 }

@@ -9,6 +9,36 @@ export interface SecretFallback {
    * integration hands over to its SDK's own chain, and `resolveSecret` returns `value: undefined`.
    */
   env?: readonly string[];
+  /**
+   * Looks for the SDK chain's credential without the network (env, files), so that a name found nowhere fails
+   * before a run starts instead of deep inside the SDK. Without it the chain is trusted blindly.
+   */
+  probe?: () => DefaultChainProbe;
+}
+
+/** What a default-chain probe saw, without the network. */
+export interface DefaultChainProbe {
+  /**
+   * `found`: a credential is there (`detail` says where); `not-found`: nowhere the chain looks;
+   * `unverified`: only a network endpoint can tell (an instance metadata server), and it was not asked.
+   */
+  status: "found" | "not-found" | "unverified";
+  /** Where the credential is, or which endpoint would be asked. */
+  detail: string;
+  /** Each place looked at and what was there, in the chain's order. */
+  looked: readonly { place: string; outcome: string }[];
+  /** How to give the chain a credential, for error messages. */
+  howToSet: string;
+}
+
+/** The top-level fields of an object-shaped secret, so that unknown or misspelled fields are named. */
+export interface SecretFields {
+  /** Every field the schema reads. */
+  known: readonly string[];
+  /** `"reject"`: any other field is an error. `"allow"`: others pass, unless they look like a misspelled known field. */
+  others: "reject" | "allow";
+  /** Other spellings accepted for a field and renamed to it (`{ accessKeyId: "ACCESS_KEY" }`); provenance says so. */
+  aliases?: Readonly<Record<string, string>>;
 }
 
 /** Everything Tributary knows about one secret name. */
@@ -25,6 +55,8 @@ export interface SecretDefinition<T = unknown, N extends string = string> {
   readonly services: readonly string[];
   /** The library default behind it, or none. */
   readonly fallback?: SecretFallback;
+  /** For JSON-shaped names: the fields it has, so that unknown ones are named. */
+  readonly fields?: SecretFields;
 }
 
 /** The options of `defineSecret`. */
@@ -41,6 +73,8 @@ export interface DefineSecretOptions<T, N extends string> {
   services: readonly string[];
   /** The library default behind it, if any. */
   fallback?: SecretFallback;
+  /** For JSON-shaped names: the fields it has, so that unknown or misspelled ones are named. */
+  fields?: SecretFields;
 }
 
 const NAME = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
@@ -65,5 +99,6 @@ export function secretDefinition<T, N extends string>(
     description: options.description,
     services: Object.freeze([...options.services]),
     ...(options.fallback ? { fallback: Object.freeze({ ...options.fallback }) } : {}),
+    ...(options.fields ? { fields: Object.freeze({ ...options.fields }) } : {}),
   });
 }

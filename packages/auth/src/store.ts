@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, statSync } from "node:fs"
 import { mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { assertSecretValue } from "./check-secret-value.js";
 import { SecretStoreError } from "./errors.js";
 
 /** The options of `localStore`. */
@@ -203,7 +204,9 @@ export function localStore(options: LocalStoreOptions = {}): LocalStore {
     path,
     get: (name) => readSync(path)?.secrets[name],
     names: () => Object.keys(readSync(path)?.secrets ?? {}).sort(),
-    set: async (name, value) => {
+    set: async (name, raw) => {
+      // The same checks as `tributary secrets set`: undefined or a malformed value is refused, not dropped.
+      const value = assertSecretValue(name, raw, "value");
       await update((s) => {
         s[name] = value;
         return true;
