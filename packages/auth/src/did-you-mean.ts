@@ -98,7 +98,7 @@ export function didYouMeanLines(target: string): string[] {
   for (const place of namesSetNearby()) {
     if (!looksLike(place.name, target)) continue;
     lines.push(
-      getSecretDefinition(target) || !getSecretDefinition(place.name)
+      getSecretDefinition(target) && !getSecretDefinition(place.name)
         ? `${place.where} is set: did you mean ${target}?`
         : `${target} is not set, but ${place.name} is (${place.where}): did you mean ${place.name}?`,
     );
