@@ -39,8 +39,13 @@ function firmwareSays(pattern: RegExp, files: readonly string[]): boolean {
   return files.some((f) => pattern.test(readText(f) ?? ""));
 }
 
+/** The user's home as the SDKs find it: `HOME` (`USERPROFILE` on Windows), else the system's answer. */
+function userHome(): string {
+  return process.env.HOME || process.env.USERPROFILE || homedir();
+}
+
 const short = (path: string) => {
-  const home = homedir();
+  const home = userHome();
   return home && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
 };
 
@@ -60,8 +65,8 @@ export function probeAwsDefaultChain(): DefaultChainProbe {
   looked.push({ place: "env AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY", outcome: "not set" });
 
   const profileName = env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || "default";
-  const configPath = env.AWS_CONFIG_FILE || join(homedir(), ".aws", "config");
-  const credentialsPath = env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), ".aws", "credentials");
+  const configPath = env.AWS_CONFIG_FILE || join(userHome(), ".aws", "config");
+  const credentialsPath = env.AWS_SHARED_CREDENTIALS_FILE || join(userHome(), ".aws", "credentials");
   const config = parseIni(readText(configPath) ?? "");
   const credentials = parseIni(readText(credentialsPath) ?? "");
   const fromConfig =
@@ -86,7 +91,7 @@ export function probeAwsDefaultChain(): DefaultChainProbe {
       const key = createHash("sha1")
         .update(ssoSession ?? startUrl ?? "")
         .digest("hex");
-      const cachePath = join(homedir(), ".aws", "sso", "cache", `${key}.json`);
+      const cachePath = join(userHome(), ".aws", "sso", "cache", `${key}.json`);
       let expiresAt: number | undefined;
       try {
         expiresAt = Date.parse(
@@ -196,8 +201,8 @@ export function probeGoogleAdc(): DefaultChainProbe {
   const gcloudDir =
     env.CLOUDSDK_CONFIG ||
     (process.platform === "win32"
-      ? join(env.APPDATA ?? homedir(), "gcloud")
-      : join(homedir(), ".config", "gcloud"));
+      ? join(env.APPDATA ?? userHome(), "gcloud")
+      : join(userHome(), ".config", "gcloud"));
   const wellKnown = join(gcloudDir, "application_default_credentials.json");
   const type = keyType(wellKnown);
   if (type)

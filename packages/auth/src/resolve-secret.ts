@@ -41,6 +41,11 @@ export interface Resolution<T> {
 /** A resolution that handed over to the SDK's own default chain (AWS SDK chain, Google ADC). */
 export interface DefaultChainResolution {
   readonly value: undefined;
+  /**
+   * What the chain's probe saw without the network: `found` (a credential is there), `unverified` (only a
+   * metadata endpoint can tell), `unchecked` (the name's default has no probe).
+   */
+  readonly chain: "found" | "unverified" | "unchecked";
   readonly source: SecretSource & { kind: "default-chain" };
   readonly tried: readonly SourceAttempt[];
 }
@@ -268,11 +273,16 @@ export async function resolveSecret<N extends string>(
     }
     const source = {
       kind: "default-chain" as const,
-      detail: probe ? `${fallback.description}: ${probe.detail}` : fallback.description,
+      // "AWS SDK default provider chain: shared credentials file ~/.aws/credentials, profile default".
+      detail: probe
+        ? `${fallback.description.replace(/ \([^)]*\)$/, "")}: ${probe.detail}`
+        : fallback.description,
     };
     // Logged as the source only when a credential is there; an endpoint nobody asked yet is not one.
     if (probe?.status !== "unverified") runStorage.getStore()?.onResolve?.(target, source);
-    return makeResolution(undefined, source, tried) as DefaultChainResolution;
+    return Object.assign(makeResolution(undefined, source, tried), {
+      chain: probe?.status ?? "unchecked",
+    }) as DefaultChainResolution;
   }
   for (const variable of fallback.env) {
     const raw = process.env[variable];

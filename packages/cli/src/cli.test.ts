@@ -222,13 +222,19 @@ describe("tributary (child process)", () => {
     code: number;
     says: string;
   }>([
-    { setup: "nothing set", env: {}, store: undefined, code: 0, says: "left to the SDK's default chain" },
+    {
+      setup: "nothing set",
+      env: {},
+      store: undefined,
+      code: 0,
+      says: "Nothing set is invalid. Missing secrets fail the flows that need them.",
+    },
     {
       setup: "a valid stored token",
       env: {},
       store: { SLACK_BOT_TOKEN: BOT_TOKEN },
       code: 0,
-      says: "No problems",
+      says: `SLACK_BOT_TOKEN ok store`,
     },
     {
       setup: "an invalid env value",

@@ -1,9 +1,10 @@
 import { statSync } from "node:fs";
-import { localStore, SecretStoreError } from "@tributary/auth";
+import { localStore, SecretStoreError, withSecrets } from "@tributary/auth";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
+import { CONFIG_FILE_NAMES, loadConfig, type TributaryConfig } from "./config-file.js";
 import { formatReports, reportToJson } from "./format-report.js";
-import { inspectSecret, namesToReport, type SecretStatus } from "./inspect-secret.js";
+import { inspectSecret, namesToReport, type SecretReport, type SecretStatus } from "./inspect-secret.js";
 import { parseCommandArgs, UsageError } from "./parse-command-args.js";
 import { DOCTOR_USAGE } from "./usage.js";
 
@@ -54,9 +55,18 @@ function describeStore(health: StoreHealth): string {
   return `Local store: ${health.path}\n  PROBLEM ${health.error?.code}: ${health.error?.message}`;
 }
 
-/** `tributary doctor [--json]`: which credentials are used, and are they valid. */
+/** Where doctor's backends came from, and what it cannot see. */
+function describeScope(config: TributaryConfig | undefined): string {
+  const backends = config
+    ? `Backends (from ${config.path}): ${config.backends.map((b) => b.describe()).join(", ") || "none"}; asked for every name.`
+    : `Backends: none known. doctor reads ${CONFIG_FILE_NAMES.join(", ")} in this folder, or --config FILE; backends a flow sets in code (configureBackends) are invisible to it.`;
+  return `${backends}
+Not visible to doctor: values given to a run (flow.run({ secrets }), withSecrets()); they win over everything above.`;
+}
+
+/** `tributary doctor [--json] [--strict] [--config FILE]`: which credentials are used, and are they valid. */
 export async function doctor(args: readonly string[], ctx: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs(args, { json: true }, DOCTOR_USAGE);
+  const parsed = parseCommandArgs(args, { json: true, strict: true, config: true }, DOCTOR_USAGE);
   if (parsed.help) {
     ctx.output.out(DOCTOR_USAGE);
     return EXIT_CODES.ok;
@@ -65,11 +75,17 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
     throw new UsageError(`unknown option ${parsed.unknown.join(", ")}`, DOCTOR_USAGE);
   if (parsed.positionals.length > 0) throw new UsageError("doctor takes no arguments", DOCTOR_USAGE);
 
+  const config = await loadConfig(parsed.config);
   const health = checkStore();
   const store = localStore();
   const { names } = namesToReport(store);
-  const reports = [];
-  for (const name of names) reports.push(await inspectSecret(name, store, { defaultChain: true }));
+  const reports: SecretReport[] = [];
+  const inspect = async () => {
+    for (const name of names) reports.push(await inspectSecret(name, store, { defaultChain: true }));
+  };
+  // With a config file, every name is asked of its backends, as a run that declares it would.
+  if (config) await withSecrets({}, inspect, { backends: config.backends, declare: names });
+  else await inspect();
   const summary: Record<SecretStatus, number> = {
     ok: 0,
     "default-chain": 0,
@@ -78,27 +94,52 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
     error: 0,
   };
   for (const r of reports) summary[r.status]++;
-  const failed = summary.invalid > 0 || summary.error > 0 || health.status === "problem";
+  const warnings = reports
+    .filter((r) => r.didYouMean)
+    .map((r) => `${r.name} is not a registered name: did you mean ${r.didYouMean}?`);
+  const failed =
+    summary.invalid > 0 ||
+    summary.error > 0 ||
+    health.status === "problem" ||
+    (parsed.strict && warnings.length > 0);
   const exitCode = failed ? EXIT_CODES.failure : EXIT_CODES.ok;
 
   if (parsed.json) {
-    ctx.output.json({ ok: !failed, exitCode, store: health, secrets: reports.map(reportToJson), summary });
+    ctx.output.json({
+      ok: !failed,
+      exitCode,
+      store: health,
+      config: config ? { path: config.path, backends: config.backends.map((b) => b.describe()) } : null,
+      secrets: reports.map(reportToJson),
+      warnings,
+      summary,
+    });
     return exitCode;
   }
   const counts = [
     `${summary.ok} ok`,
-    ...(summary["default-chain"] ? [`${summary["default-chain"]} left to the SDK's default chain`] : []),
+    ...(summary["default-chain"] ? [`${summary["default-chain"]} not verified`] : []),
     `${summary.missing} missing`,
     `${summary.invalid} invalid`,
     ...(summary.error ? [`${summary.error} could not be checked`] : []),
+    ...(warnings.length ? [`${warnings.length} misspelled`] : []),
+  ];
+  const notes = [
+    ...(summary.missing > 0 ? ["Missing secrets fail the flows that need them."] : []),
+    ...(summary["default-chain"] > 0
+      ? ["Unverified credentials depend on a metadata endpoint that doctor does not contact."]
+      : []),
+    ...(warnings.length > 0
+      ? [`Check the names marked WARNING${parsed.strict ? "" : " (--strict makes them fail)"}.`]
+      : []),
   ];
   const verdict = failed
-    ? "Problems found: fix what is marked INVALID, ERROR or PROBLEM above (values are never shown)."
-    : summary.missing > 0
-      ? "No problems. Missing secrets are fine until a task needs them."
+    ? "Problems found: fix what is marked INVALID, ERROR, PROBLEM or WARNING above (values are never shown)."
+    : notes.length > 0
+      ? `Nothing set is invalid. ${notes.join(" ")}`
       : "No problems.";
   ctx.output.out(
-    `${describeStore(health)}\n\n${formatReports(reports, health.error ? [health.error.message] : [])}\n\n${reports.length} secret names: ${counts.join(", ")}.\n${verdict}`,
+    `${describeStore(health)}\n\n${formatReports(reports, health.error ? [health.error.message] : [])}\n\n${describeScope(config)}\n\n${reports.length} secret names: ${counts.join(", ")}.\n${verdict}`,
   );
   return exitCode;
 }

@@ -3,7 +3,7 @@ import type { SecretReport } from "./inspect-secret.js";
 
 const STATUS_TEXT: Record<SecretReport["status"], string> = {
   ok: "ok",
-  "default-chain": "sdk default",
+  "default-chain": "unverified",
   missing: "missing",
   invalid: "INVALID",
   error: "ERROR",
@@ -25,7 +25,7 @@ export function formatReports(
   for (const r of reports) {
     const where =
       r.status === "default-chain"
-        ? `not set in Tributary: ${r.source?.detail ?? "the SDK's default chain"} will be used`
+        ? `not set in Tributary; ${r.source?.detail ?? "the SDK's default chain"}: not contacted by this check`
         : r.status === "missing"
           ? "not set"
           : r.source
@@ -42,9 +42,11 @@ export function formatReports(
       lines.push(`${indent}${r.error.code}${seen ? " (see above)" : `: ${r.error.message}`}`);
     }
     for (const s of r.shadowed ?? []) lines.push(`${indent}also set in ${describeSource(s)}: not used`);
+    for (const l of r.looked ?? []) lines.push(`${indent}default chain, ${l.place}: ${l.outcome}`);
     if (r.status === "missing" && r.howToSet)
       lines.push(`${indent}set it with: ${r.howToSet.join("  or  ")}`);
-    if (!r.registered && r.status !== "missing")
+    if (r.didYouMean) lines.push(`${indent}WARNING: not a registered name: did you mean ${r.didYouMean}?`);
+    else if (!r.registered && r.status !== "missing")
       lines.push(`${indent}unregistered name: no schema checks it`);
   }
   return lines.join("\n");
@@ -62,5 +64,7 @@ export function reportToJson(report: SecretReport): Record<string, unknown> {
     ...(report.error ? { error: report.error } : {}),
     shadowed: report.shadowed ?? [],
     ...(report.howToSet ? { howToSet: report.howToSet } : {}),
+    ...(report.looked ? { looked: report.looked } : {}),
+    ...(report.didYouMean ? { didYouMean: report.didYouMean } : {}),
   };
 }

@@ -6,6 +6,7 @@ import {
   type LocalStore,
   listSecrets,
   MissingCredentialsError,
+  registeredNameLike,
   resolveSecret,
   type SecretFieldIssue,
   type SecretSource,
@@ -16,7 +17,8 @@ import {
 /**
  * What `secrets list` and `doctor` report for one name:
  * - `ok`: found and valid;
- * - `default-chain`: found nowhere in Tributary's sources, the integration's SDK default chain will be used;
+ * - `default-chain`: found nowhere in Tributary's sources, and the SDK's default chain can only get one from a
+ *   network endpoint (an instance metadata server) that was not asked: not verified;
  * - `missing`: found nowhere;
  * - `invalid`: found but malformed (no fall-through to other sources);
  * - `error`: could not be checked (the store file is unsafe or corrupt).
@@ -43,6 +45,10 @@ export interface SecretReport {
   shadowed?: SecretSource[];
   /** For `missing`: how to set it. */
   howToSet?: string[];
+  /** For `missing` names backed by an SDK's default chain: each place the chain looks, and what was there. */
+  looked?: { place: string; outcome: string }[];
+  /** For an unregistered name that looks like a registered one: the registered name. */
+  didYouMean?: string;
 }
 
 /** Every name worth reporting: the registry, then unregistered names found in the store or in the environment. */
@@ -101,7 +107,13 @@ export async function inspectSecret(
   options: { defaultChain: boolean },
 ): Promise<SecretReport> {
   const def = getSecretDefinition(name);
-  const base = { name, registered: def !== undefined, ...(def ? { description: def.description } : {}) };
+  const like = registeredNameLike(name);
+  const base = {
+    name,
+    registered: def !== undefined,
+    ...(def ? { description: def.description } : {}),
+    ...(like ? { didYouMean: like } : {}),
+  };
   const places = placesHolding(name, store);
   const withShadowed = (report: SecretReport): SecretReport => {
     const shadowed = report.source ? shadowedBy(report.source, places) : [];
@@ -110,7 +122,7 @@ export async function inspectSecret(
   try {
     const resolution = options.defaultChain ? await resolveSecret(name) : await findSecret(name);
     if (!resolution) return { ...base, status: "missing", howToSet: howToSet(name) };
-    if (resolution.source.kind === "default-chain" && resolution.value === undefined) {
+    if ("chain" in resolution && resolution.chain !== "found") {
       return { ...base, status: "default-chain", source: resolution.source };
     }
     return withShadowed({ ...base, status: "ok", source: resolution.source });
@@ -124,8 +136,18 @@ export async function inspectSecret(
         error: { code: error.code, message: error.message },
       });
     }
-    if (MissingCredentialsError.isInstance(error))
-      return { ...base, status: "missing", howToSet: howToSet(name) };
+    if (MissingCredentialsError.isInstance(error)) {
+      const looked = error.tried
+        .filter((t) => t.source.kind === "default-chain" && !def?.fallback?.env)
+        .map((t) => ({ place: t.source.detail, outcome: t.outcome }));
+      const chainHow = looked.length > 0 ? error.tried.at(-1)?.howToSet : undefined;
+      return {
+        ...base,
+        status: "missing",
+        howToSet: [...howToSet(name), ...(chainHow ? [chainHow] : [])],
+        ...(looked.length > 0 ? { looked } : {}),
+      };
+    }
     if (SecretStoreError.isInstance(error)) {
       return {
         ...base,

@@ -19,6 +19,12 @@ export interface CommandArgs {
   help: boolean;
   /** Whether `--json` was given (only for commands that accept it). */
   json: boolean;
+  /** Whether `--force` was given (only for commands that accept it). */
+  force: boolean;
+  /** Whether `--strict` was given (only for commands that accept it). */
+  strict: boolean;
+  /** The value of `--config FILE` (only for commands that accept it). */
+  config?: string;
   /** The positional arguments. */
   positionals: string[];
   /** Options that the command does not know, by name only (never with their values). */
@@ -27,18 +33,27 @@ export interface CommandArgs {
   unknownHadValue: boolean;
 }
 
+/** The options a command accepts besides `--help`. */
+export type AcceptedOptions = Partial<Record<"json" | "force" | "strict" | "config", boolean>>;
+
 /**
  * Parses a command's arguments with `node:util` `parseArgs`. Unknown options are collected by name, without
  * any value given with them, so that no error message can repeat a secret typed on the command line.
  */
 export function parseCommandArgs(
   args: readonly string[],
-  accepts: { json: boolean },
+  accepts: AcceptedOptions,
   usage: string,
 ): CommandArgs {
   const { tokens } = parseArgs({
     args: [...args],
-    options: { help: { type: "boolean", short: "h" }, json: { type: "boolean" } },
+    options: {
+      help: { type: "boolean", short: "h" },
+      json: { type: "boolean" },
+      force: { type: "boolean" },
+      strict: { type: "boolean" },
+      ...(accepts.config ? { config: { type: "string" as const } } : {}),
+    },
     allowPositionals: true,
     strict: false,
     tokens: true,
@@ -46,6 +61,8 @@ export function parseCommandArgs(
   const parsed: CommandArgs = {
     help: false,
     json: false,
+    force: false,
+    strict: false,
     positionals: [],
     unknown: [],
     unknownHadValue: false,
@@ -53,14 +70,18 @@ export function parseCommandArgs(
   for (const token of tokens) {
     if (token.kind === "positional") parsed.positionals.push(token.value);
     if (token.kind !== "option") continue;
-    const known = token.name === "help" || (token.name === "json" && accepts.json);
+    const name = token.name as keyof AcceptedOptions | "help";
+    const known = name === "help" || accepts[name] === true;
     if (!known) {
       parsed.unknown.push(token.rawName);
       if (token.value !== undefined) parsed.unknownHadValue = true;
+    } else if (name === "config") {
+      if (token.value === undefined || token.value === "")
+        throw new UsageError("--config needs a FILE", usage);
+      parsed.config = token.value;
     } else if (token.value !== undefined) {
       throw new UsageError(`${token.rawName} takes no value`, usage);
-    } else if (token.name === "help") parsed.help = true;
-    else parsed.json = true;
+    } else parsed[name] = true;
   }
   return parsed;
 }

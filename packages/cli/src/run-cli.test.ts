@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { EXIT_CODES } from "./cli-io.js";
@@ -137,15 +137,31 @@ describe("runCli (in process)", () => {
 
   it("doctor: library defaults — SDK chains for cloud credentials, plain env variables for tokens", async () => {
     const home = tempHome();
+    mkdirSync(join(home, ".aws"));
+    writeFileSync(
+      join(home, ".aws", "credentials"),
+      "[default]\naws_access_key_id = AKIDX\naws_secret_access_key = s\n",
+    );
     const r = await runInProcess(["doctor", "--json"], {
       home,
-      env: { GH_TOKEN: "ghp_fallbackTokenValue1" },
+      env: { GH_TOKEN: "ghp_fallbackTokenValue1", CLOUDSDK_CONFIG: join(home, "gcloud") },
     });
     const doctor = JSON.parse(r.stdout);
     const byName = Object.fromEntries(doctor.secrets.map((s: { name: string }) => [s.name, s]));
     expect(byName.AWS_CREDENTIALS).toMatchObject({
-      status: "default-chain",
-      source: { kind: "default-chain" },
+      status: "ok",
+      source: {
+        kind: "default-chain",
+        detail: "AWS SDK default provider chain: shared credentials file ~/.aws/credentials, profile default",
+      },
+    });
+    expect(byName.GCP_CREDENTIALS).toMatchObject({
+      status: "missing",
+      looked: [
+        { place: "env GOOGLE_APPLICATION_CREDENTIALS", outcome: "not set" },
+        { place: `gcloud's file ~/gcloud/application_default_credentials.json`, outcome: "no such file" },
+        { place: "metadata server", outcome: "disabled (METADATA_SERVER_DETECTION=none)" },
+      ],
     });
     expect(byName.GITHUB_ACCESS_TOKEN).toMatchObject({
       status: "ok",
@@ -157,7 +173,7 @@ describe("runCli (in process)", () => {
     expect(doctor).toMatchObject({
       ok: true,
       exitCode: 0,
-      summary: { "default-chain": 2, ok: 1, invalid: 0 },
+      summary: { "default-chain": 0, ok: 2, missing: 4, invalid: 0 },
     });
   });
 

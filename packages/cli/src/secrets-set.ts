@@ -1,12 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
-  checkSchema,
+  checkSecretValue,
   ENV_PREFIX,
+  formatIssues,
   getSecretDefinition,
   localStore,
+  registeredNameLike,
   registerSecretValue,
-  type SecretFieldIssue,
 } from "@tributary/auth";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
@@ -21,7 +22,7 @@ const ARGV_REFUSED =
 
 /** `tributary secrets set NAME`: reads, checks and stores one secret. */
 export async function secretsSet(args: readonly string[], ctx: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs(args, { json: false }, SET_USAGE);
+  const parsed = parseCommandArgs(args, { force: true }, SET_USAGE);
   if (parsed.help) {
     ctx.output.out(SET_USAGE);
     return EXIT_CODES.ok;
@@ -31,37 +32,37 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
     throw new UsageError(`unknown option ${parsed.unknown.join(", ")}. ${ARGV_REFUSED}`, SET_USAGE);
   }
   const name = checkSecretName(parsed.positionals[0], SET_USAGE);
+  // Refused before anyone types a value: a misspelled name would store a secret that no task ever reads.
+  const like = registeredNameLike(name);
+  if (like && !parsed.force) {
+    ctx.output.err(
+      `error: ${name} is not a registered name: did you mean ${like}? Nothing was stored. To store it under ${name} anyway: tributary secrets set ${name} --force`,
+    );
+    return EXIT_CODES.failure;
+  }
   const store = localStore();
   store.names(); // An unsafe or corrupt store fails here, before anyone types a value.
 
   const text = await readSecretInput(ctx.stdin(), ctx.output, name);
   registerSecretValue(text);
   const def = getSecretDefinition(name);
-  let value: unknown = text;
-  let issues: readonly SecretFieldIssue[] = [];
   if (!def) {
     ctx.output.err(
       `warning: ${name} is not a registered secret name, so no schema checks it: stored as text as given.`,
     );
-  } else {
-    if (def.format === "json") {
-      try {
-        value = JSON.parse(text);
-        registerSecretValue(value);
-      } catch {
-        issues = [{ field: "", message: `is not valid JSON (${name} is a JSON-shaped secret)` }];
-      }
-    }
-    if (issues.length === 0) {
-      const check = checkSchema(def.schema, value);
-      if (!check.ok) issues = check.issues;
-    }
   }
-  if (issues.length > 0) {
-    const list = issues.map((i) => `  - ${i.field || "(value)"}: ${i.message}`).join("\n");
-    ctx.output.err(`error: ${name} was not stored: the value is malformed:\n${list}`);
+  const check = checkSecretValue(name, text, def);
+  if (!check.ok) {
+    const issues = check.issues.map((i) =>
+      i.field === "" && i.message === "is not valid JSON"
+        ? { ...i, message: `is not valid JSON (${name} is a JSON-shaped secret)` }
+        : i,
+    );
+    ctx.output.err(`error: ${name} was not stored: the value is malformed:\n${formatIssues(issues)}`);
     return EXIT_CODES.failure;
   }
+  const value = check.value;
+  registerSecretValue(value);
 
   // The store takes its lock before creating its folder, so a first `set` into a new TRIBUTARY_HOME needs it made.
   await mkdir(dirname(store.path), { recursive: true, mode: 0o700 });

@@ -32,9 +32,19 @@ export function removeTempHomes(): void {
   for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
 }
 
-/** A minimal environment: PATH, the given home and extra variables, nothing inherited that holds credentials. */
+/**
+ * A minimal environment: PATH, the given home (also as HOME, so no ~/.aws or gcloud file of the machine is seen),
+ * metadata endpoints switched off, and extra variables; nothing inherited that holds credentials.
+ */
 export function cliEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? "", TRIBUTARY_HOME: home, ...extra };
+  return {
+    PATH: process.env.PATH ?? "",
+    TRIBUTARY_HOME: home,
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: "true",
+    METADATA_SERVER_DETECTION: "none",
+    ...extra,
+  };
 }
 
 /** Runs `node dist/bin.js ...args` in a child process, writing `input` to its stdin (a pipe, never a terminal). */

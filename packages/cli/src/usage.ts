@@ -17,7 +17,8 @@ Commands:
   secrets set NAME      store a secret in the local store; the value is read from stdin or a hidden prompt
   secrets list          every secret name: where it resolves from, valid or not (never values)
   secrets rm NAME       remove a secret from the local store
-  doctor                check every secret and the store file; exit 1 when something set is invalid
+  doctor                check every secret, the SDK default chains and the store file; exit 1 when
+                        something set is invalid
 
 Options:
   -h, --help            show help (also: tributary <command> --help)
@@ -37,7 +38,7 @@ export const SECRETS_USAGE = `Usage: tributary secrets <set|list|rm> [options]
 Run tributary secrets <command> --help for details.`;
 
 /** `tributary secrets set --help`. */
-export const SET_USAGE = `Usage: tributary secrets set NAME
+export const SET_USAGE = `Usage: tributary secrets set NAME [--force]
 
 Stores a secret in the local store (secrets.json in $TRIBUTARY_HOME, created with mode 600).
 The value is never taken from the command line, where other users (ps) and shell history see it:
@@ -47,16 +48,19 @@ The value is never taken from the command line, where other users (ps) and shell
   - terminal:  tributary secrets set NAME   (type or paste the value at a hidden prompt, then Enter)
                Multi-line values (PEM keys, JSON files) are best piped from a file.
 Registered names are checked against their schema first and nothing is stored when the value is malformed;
-JSON-shaped names (AWS_CREDENTIALS, GCP_CREDENTIALS, GITHUB_APP_CREDENTIALS) must be JSON. Unregistered
-names are stored as text, with a warning that nothing checks them.
+JSON-shaped names (AWS_CREDENTIALS, GCP_CREDENTIALS, GITHUB_APP_CREDENTIALS) must be JSON, and a field
+they do not have is named (with the field it looks like). Unregistered names are stored as text, with a
+warning that nothing checks them; an unregistered name that looks like a registered one (AWS_CREDENTAILS)
+is refused before the value is read, unless --force is given.
 Prints where the value was stored, never the value.
 
 Options:
+  --force               store under an unregistered NAME even when it looks like a misspelled registered one
   -h, --help            show this help
 
 ${ENVIRONMENT}
 
-Exit codes: 0 stored, 1 not stored (malformed value, store problem, empty input), 2 wrong command line
+Exit codes: 0 stored, 1 not stored (malformed value, misspelled name, store problem, empty input), 2 wrong command line
 (including a value given as an argument), 130 prompt cancelled.`;
 
 /** `tributary secrets list --help`. */
@@ -85,17 +89,33 @@ Options:
 Exit codes: 0 removed, 1 NAME was not in the store (or the store cannot be read), 2 wrong command line.`;
 
 /** `tributary doctor --help`. */
-export const DOCTOR_USAGE = `Usage: tributary doctor [--json]
+export const DOCTOR_USAGE = `Usage: tributary doctor [--json] [--strict] [--config FILE]
 
 Answers "which credentials are being used?": checks the local store file (permissions, contents), then
-resolves every secret name as a task started from this shell would (environment, local store, then the
-library default such as GITHUB_TOKEN or the AWS SDK chain), and says for each where it comes from,
-whether it is valid, and which other places hold a value that is not used. Never prints values.
-Secret backends (AWS Secrets Manager, GCP Secret Manager …) are configured by flows, so doctor does not ask them.
+resolves every secret name as a task started from this shell would (environment, local store, the backends
+of the config file, then the library default: GITHUB_TOKEN, or the AWS SDK chain and Google ADC), and says
+for each where it comes from, whether it is valid, and which other places hold a value that is not used.
+Never prints values.
+
+The SDK default chains are read without the network: for AWS the env keys, the profile in ~/.aws/config and
+~/.aws/credentials (keys, an assumed role, SSO with its cached token, credential_process), a web identity
+token; for Google GOOGLE_APPLICATION_CREDENTIALS and gcloud's application_default_credentials.json. A
+credential only a metadata endpoint can give (an instance role) is reported as unverified.
+
+Backends come from tributary.config.ts, .js, .mjs or .json in this folder, or --config FILE:
+  tributary.config.json   { "backends": [{ "directory": "/var/run/secrets/app" }] }
+  tributary.config.js     export default { backends: [awsSecretsManagerBackend({ region: "eu-west-1" })] }
+Values given to a run (flow.run({ secrets })) are not visible to doctor.
+
+An unregistered name that looks like a registered one (TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTAILS) gets
+a WARNING line.
 
 Options:
+  --config FILE         read the backends from FILE instead of looking for tributary.config.*
+  --strict              exit 1 on warnings too (misspelled names)
   --json                print a JSON document instead of a report
   -h, --help            show this help
 
-Exit codes: 0 nothing set is invalid (missing secrets are fine, and reported), 1 a value is invalid or the
-store file has a problem, 2 wrong command line.`;
+Exit codes: 0 nothing set is invalid (missing secrets are fine, and reported), 1 a value is invalid, the
+store file has a problem, the config file cannot be read, or (--strict) a name looks misspelled, 2 wrong
+command line.`;
