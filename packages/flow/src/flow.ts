@@ -3,6 +3,7 @@ import { setMaxListeners } from "node:events";
 import { maskValue, resolveSecret, type SecretBackend, ValidationError, withSecrets } from "@tributary/auth";
 import { AbortFanout, frames, type RunScope, type TaskRecordHandle } from "./context.js";
 import { RunCancelledError } from "./errors.js";
+import { errorField } from "./logged-errors.js";
 import { createMaskingLogger, type Logger, type LoggerOptions, type MaskingLogger } from "./logger.js";
 import {
   type HookError,
@@ -427,7 +428,14 @@ export function flow<P = unknown, R = unknown>(
       active.finish();
       const report = active.report(state, extra);
       if (state === "completed") log.info(`Flow run ${name} completed`, { durationMs: report.durationMs });
-      else log.error(`Flow run ${name} ${state}`, { durationMs: report.durationMs, error: extra.error });
+      else {
+        const original = cancelledByCaller ? active.signal.reason : outcome.ok ? undefined : outcome.error;
+        const field = errorField(original, `flow run ${name}, run ${runId}`);
+        log.error(`Flow run ${name} ${state}`, {
+          durationMs: report.durationMs,
+          error: field === original ? extra.error : field,
+        });
+      }
       await Promise.all(active.pendingHooks);
       if (state === "completed") await active.callHooks("onSuccess", successHooks, (hook) => hook(report));
       else await active.callHooks("onFailure", failureHooks, (hook) => hook(report));

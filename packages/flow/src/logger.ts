@@ -61,10 +61,31 @@ function formatValue(value: unknown): string {
   }
 }
 
+const INDENT = "    ";
+
+/** An error field as a report shows it (`{ name, code?, message }`), printed on its own indented lines. */
+function errorBlock(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { name, code, message } = value as { name?: unknown; code?: unknown; message?: unknown };
+  if (typeof name !== "string" || typeof message !== "string") return undefined;
+  const head = `${name}${typeof code === "string" ? ` [${code}]` : ""}: `;
+  return `\n${INDENT}${(head + message).replace(/\r?\n/g, `\n${INDENT}`)}`;
+}
+
+/**
+ * One entry for people: the first line holds time, level, message and the short fields; the message's further
+ * lines and an `error` field's message follow, indented, instead of a JSON string full of `\n`.
+ */
 function formatText(record: LogRecord): string {
-  let line = `${record.time} ${record.level.toUpperCase().padEnd(5)} ${record.message}`;
-  for (const [key, value] of Object.entries(record.fields)) line += ` ${key}=${formatValue(value)}`;
-  return line;
+  const [first, ...rest] = record.message.split(/\r?\n/);
+  let line = `${record.time} ${record.level.toUpperCase().padEnd(5)} ${first}`;
+  let block = rest.length > 0 ? `\n${INDENT}${rest.join(`\n${INDENT}`)}` : "";
+  for (const [key, value] of Object.entries(record.fields)) {
+    const error = key === "error" ? errorBlock(value) : undefined;
+    if (error) block += error;
+    else line += ` ${key}=${formatValue(value)}`;
+  }
+  return line + block;
 }
 
 function formatJson(record: LogRecord): string {

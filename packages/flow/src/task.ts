@@ -15,6 +15,7 @@ import {
   type TaskRecordHandle,
 } from "./context.js";
 import { RunCancelledError, TaskTimeoutError } from "./errors.js";
+import { errorField } from "./logged-errors.js";
 import { createMaskingLogger, type MaskingLogger } from "./logger.js";
 
 /** The options of `task()`. */
@@ -301,7 +302,11 @@ export function task<A extends unknown[], R>(
       if (record?.live) {
         record.failed(error, isCancel);
         if (!isCancel) {
-          scope?.log.error(`Task ${name} failed`, { task: name, error });
+          if (scope) {
+            // Logged in full once, by the task where it ends; tasks around it and the flow refer to that line.
+            const where = `task ${name}, run ${scope.id}`;
+            scope.log.error(`Task ${name} failed`, { task: name, error: errorField(error, where) });
+          }
           scope?.taskFailed(record);
         }
       }
