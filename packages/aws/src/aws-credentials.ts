@@ -11,6 +11,7 @@ import {
   ValidationError,
 } from "@tributary/auth";
 import { toAwsError } from "./errors.js";
+import { quietNodeVersionWarning } from "./sdk-noise.js";
 
 /** Credentials in the AWS SDK's own shape. */
 export interface SdkCredentials {
@@ -193,6 +194,7 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
 export async function resolveAwsCredentials(
   options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean },
 ): Promise<ResolvedAwsCredentials> {
+  quietNodeVersionWarning();
   const { credentials, profile, secretName } = options;
   if (profile !== undefined && (typeof profile !== "string" || profile === "")) {
     throw new ValidationError("profile", "must be a non-empty profile name");

@@ -64,12 +64,14 @@ export interface GitHubConnection {
   readonly baseUrl: string;
 }
 
-const noop = () => undefined;
-const forward = (level: "warn" | "error") => (message: string) => {
-  taskContext()?.log[level](mask(`GitHub SDK: ${message}`));
+const forward = (message: string) => {
+  taskContext()?.log.debug(mask(`GitHub SDK: ${message}`));
 };
-/** The SDK's logger: its warnings and errors go to the calling task's logger, masked; the rest is dropped. */
-const sdkLog = { debug: noop, info: noop, warn: forward("warn"), error: forward("error") };
+/**
+ * The SDK's logger: everything it says goes to the calling task's logger at debug, masked. Its "errors" are
+ * answers the tasks handle themselves (the 404 of `writeFile` looking for a file it will create) or report.
+ */
+const sdkLog = { debug: forward, info: forward, warn: forward, error: forward };
 
 /** @internal Checks and normalizes `baseUrl`. */
 export function checkBaseUrl(baseUrl: string | undefined): string {
