@@ -199,8 +199,10 @@ describe("rejected and missing credentials", () => {
     const error = await gcpAuth().catch((e) => e);
     expect(MissingCredentialsError.isInstance(error)).toBe(true);
     const kinds = error.tried.map((t: { source: SecretSource }) => t.source.kind);
-    expect(kinds).toEqual(["argument", "run", "env", "store", "backend", "default-chain"]);
-    expect(error.message).toContain("GOOGLE_APPLICATION_CREDENTIALS");
+    expect([...new Set(kinds)]).toEqual(["argument", "run", "env", "store", "backend", "default-chain"]);
+    // Each place Application Default Credentials looks, read before any request.
+    expect(error.message).toContain("default-chain (env GOOGLE_APPLICATION_CREDENTIALS): not set");
+    expect(error.message).toContain("default-chain (metadata server): disabled (METADATA_SERVER_DETECTION=none)");
   });
 
   it("a malformed key is refused before any request", async () => {
