@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { configureBackends, directoryBackend, localStore } from "@tributary/auth";
 import { s3Download, s3Upload } from "@tributary/aws";
 import { runCli } from "@tributary/cli";
-import { flow, task } from "@tributary/flow";
+import { configureLogging, flow, type LogRecord, task } from "@tributary/flow";
 import { gcsUpload } from "@tributary/gcp";
 import { createIssue } from "@tributary/github";
 import { slackNotifier, slackWebhook } from "@tributary/slack";
@@ -22,6 +22,16 @@ import {
 } from "@tributary/testing";
 
 const say = (text: string) => console.log(`\n▸ ${text}`);
+
+// Log lines go to stderr as usual; the lines that say where a credential came from are also kept for a summary.
+const provenance: string[] = [];
+configureLogging({
+  level: "info",
+  sink: (line: string, record: LogRecord) => {
+    process.stderr.write(`${line}\n`);
+    if (/^[A-Z][A-Z0-9_]* from /.test(record.message)) provenance.push(record.message);
+  },
+});
 
 // A private home for the local secret store, so the demo never touches yours.
 process.env.TRIBUTARY_HOME = mkdtempSync(join(tmpdir(), "tributary-demo-"));
@@ -45,6 +55,9 @@ process.env.TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS = JSON.stringify({
 const mounted = mkdtempSync(join(tmpdir(), "tributary-demo-secrets-"));
 writeFileSync(join(mounted, "GCP_CREDENTIALS"), JSON.stringify(await google.createServiceAccount()));
 configureBackends([directoryBackend(mounted)]);
+// The same backend, written down for `tributary doctor` (which cannot see what a program configures in code).
+const doctorConfig = join(mounted, "..", `${mounted.split("/").at(-1)}.tributary.config.json`);
+writeFileSync(doctorConfig, JSON.stringify({ backends: [{ directory: mounted }] }));
 // 3. GITHUB_ACCESS_TOKEN: the local store, as `tributary secrets set GITHUB_ACCESS_TOKEN` writes it.
 await localStore().set("GITHUB_ACCESS_TOKEN", githubToken);
 // 4. SLACK_WEBHOOK_URL: given to the run itself (see nightly.run below).
@@ -52,7 +65,7 @@ const webhookUrl = slack.webhookUrl("T0DEMO/B0DEMO/demo-webhook-secret");
 
 const s3Options = { endpoint: s3.url, forcePathStyle: true, region: "us-east-1" } as const;
 
-say("Seeding S3 with yesterday's export (credentials passed as an explicit argument)");
+say("Seeding S3 with yesterday's export (credentials passed as an explicit argument; the log line says so)");
 const csv = [
   "day,customer,amount",
   "2026-11-25,acme,120.50",
@@ -119,6 +132,8 @@ const report = await nightly.run({
 say(
   `Run ${report.state}: ${report.tasks.map((t) => `${t.name} (${t.state}, ${t.durationMs} ms)`).join(", ")}`,
 );
+console.log("  Where each credential came from (from the log, never the values):");
+for (const line of new Set(provenance)) console.log(`    ${line}`);
 console.log(`  Cloud Storage now holds: ${google.objectNames("warehouse").join(", ")}`);
 console.log(
   `  GitHub issue opened:     ${github
@@ -144,8 +159,13 @@ console.log(
   `  The notifier's message contains the URL: ${notice.includes(webhookUrl)}; contains [redacted]: ${notice.includes("[redacted]")}`,
 );
 
-say("`tributary doctor`: which credentials would be used, and from where (never the values)");
-await runCli(["doctor"]);
+say(
+  "`tributary doctor --config …`: which credentials a run started from this shell would use, with the run's backend " +
+    "(SLACK_WEBHOOK_URL was a run value: doctor cannot see those, and says so)",
+);
+await runCli(["doctor", "--config", doctorConfig]);
 
 await Promise.all([s3.close(), google.close(), github.close(), slack.close()]);
-for (const dir of [process.env.TRIBUTARY_HOME ?? "", mounted]) rmSync(dir, { recursive: true, force: true });
+for (const path of [process.env.TRIBUTARY_HOME ?? "", mounted, doctorConfig]) {
+  rmSync(path, { recursive: true, force: true });
+}
