@@ -29,7 +29,10 @@ configureLogging({
   level: "info",
   sink: (line: string, record: LogRecord) => {
     process.stderr.write(`${line}\n`);
-    if (/^[A-Z][A-Z0-9_]* from /.test(record.message)) provenance.push(record.message);
+    if (/^[A-Z][A-Z0-9_]* from /.test(record.message)) {
+      const where = record.fields.flow ? `flow ${record.fields.flow}` : "seeding, outside any flow";
+      provenance.push(`${record.message}   [${where}]`);
+    }
   },
 });
 
