@@ -202,7 +202,9 @@ describe("rejected and missing credentials", () => {
     expect([...new Set(kinds)]).toEqual(["argument", "run", "env", "store", "backend", "default-chain"]);
     // Each place Application Default Credentials looks, read before any request.
     expect(error.message).toContain("default-chain (env GOOGLE_APPLICATION_CREDENTIALS): not set");
-    expect(error.message).toContain("default-chain (metadata server): disabled (METADATA_SERVER_DETECTION=none)");
+    expect(error.message).toContain(
+      "default-chain (metadata server): disabled (METADATA_SERVER_DETECTION=none)",
+    );
   });
 
   it("a malformed key is refused before any request", async () => {
