@@ -156,6 +156,30 @@ describe("doctor's config file names the backends a run has (child process)", ()
     expect(r.stdout).not.toContain("xoxb-from-config-backend");
   });
 
+  it("loads tributary.config.ts found in the current folder where Node strips types, and says why not elsewhere", async () => {
+    const home = tempHome();
+    writeFileSync(
+      join(home, "tributary.config.ts"),
+      `const backends: { describe(): string; get(name: string): Promise<string | undefined> }[] = [
+        { describe: () => "typed backend", get: async (name: string) => (name === "SLACK_BOT_TOKEN" ? "xoxb-typed-config" : undefined) },
+      ];
+      export default { backends };\n`,
+    );
+    const r = await runBin(["doctor"], { home, cwd: home });
+    const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+    if (major > 22 || (major === 22 && minor >= 18)) {
+      expect(r.code).toBe(0);
+      expect(section(r, "SLACK_BOT_TOKEN")).toBe(
+        "SLACK_BOT_TOKEN ok backend (typed backend, key SLACK_BOT_TOKEN)",
+      );
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `Node ${process.versions.node} cannot import TypeScript files (Node 22.18 and later can)`,
+      );
+    }
+  });
+
   it.each([
     ["a file that does not exist", "nope.json", undefined, "no such file (given with --config)"],
     [
