@@ -52,6 +52,14 @@ describe("did you mean", () => {
     expect(error.message).toContain(`${PREFIX}AWS_CREDENTAILS is set: did you mean AWS_CREDENTIALS?`);
   });
 
+  it("names the registered name a misspelled secretName (or declared name) looks like", async () => {
+    const error = await resolveSecret("AWS_CREDENTIALS", { secretName: "AWS_CREDENTAILS" }).catch((e) => e);
+    expect(MissingCredentialsError.isInstance(error)).toBe(true);
+    expect(error.message).toContain(
+      "AWS_CREDENTAILS is not a registered name: did you mean AWS_CREDENTIALS?",
+    );
+  });
+
   it("names a similar stored name when a secretName is found nowhere", async () => {
     await localStore().set("DEPLOY_TOKEN", "ghp_deployTokenValue");
     const error = await resolveSecret("GITHUB_ACCESS_TOKEN", { secretName: "DEPLOY_TOKN" }).catch((e) => e);

@@ -95,6 +95,8 @@ export function namesSetNearby(): NamePlace[] {
  */
 export function didYouMeanLines(target: string): string[] {
   const lines: string[] = [];
+  const registered = registeredNameLike(target);
+  if (registered) lines.push(`${target} is not a registered name: did you mean ${registered}?`);
   for (const place of namesSetNearby()) {
     if (!looksLike(place.name, target)) continue;
     lines.push(
