@@ -224,7 +224,8 @@ export async function resolveAwsCredentials(
     };
     return {
       provider: async () => identity,
-      source: { kind: "argument", detail: "credentials" },
+      // The same note as for the SDK's field names in any other source of AWS_CREDENTIALS.
+      source: { kind: "argument", detail: "credentials; AWS SDK field names" },
       id: credentialFingerprint(identity),
       region: undefined,
     };

@@ -90,6 +90,7 @@ describe("each place AWS_CREDENTIALS can come from, proven with a real request",
       { credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey } },
       key,
       "argument",
+      "credentials; AWS SDK field names",
     );
     await provesSource({ credentials: async () => key }, key, "argument", "SDK provider");
   });
@@ -97,6 +98,20 @@ describe("each place AWS_CREDENTIALS can come from, proven with a real request",
   it("the run's secrets", async () => {
     const key = newKey();
     await withSecrets({ AWS_CREDENTIALS: asSecret(key) }, () => provesSource({}, key, "run"));
+  });
+
+  it("the SDK's shape in the environment, renamed to ours and said so", async () => {
+    const key = newKey();
+    process.env.TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS = JSON.stringify({
+      accessKeyId: key.accessKeyId,
+      secretAccessKey: key.secretAccessKey,
+    });
+    await provesSource(
+      {},
+      key,
+      "env",
+      "fields renamed: accessKeyId → ACCESS_KEY, secretAccessKey → SECRET_ACCESS_KEY",
+    );
   });
 
   it("the env, flat", async () => {
