@@ -24,6 +24,7 @@ export default defineConfig({
   description:
     "TypeScript tasks for flows that call Google Cloud, AWS, Slack and GitHub, with one way to find credentials.",
   lang: "en-US",
+  head: [["link", { rel: "icon", type: "image/svg+xml", href: "/favicon.svg" }]],
   lastUpdated: false,
   cleanUrls: false,
   // Dead internal links fail the build.
