@@ -22,7 +22,9 @@ if (!existsSync(join(dist, "index.html"))) {
   process.exit(1);
 }
 if (!existsSync(executablePath)) {
-  console.error(`docs:browser: no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM)`);
+  console.error(
+    `docs:browser: no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM)`,
+  );
   process.exit(1);
 }
 
@@ -76,6 +78,7 @@ function canonical(pathname: string): string {
 }
 
 const problems: string[] = [];
+let checks = 0;
 // Playwright starts Chromium headless with a fresh, empty profile of its own; these flags keep it off the network.
 const browser = await chromium.launch({
   executablePath,
@@ -96,7 +99,8 @@ try {
   const page = await context.newPage();
   let current = "";
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`${current}: console error: ${message.text()} (${message.location().url})`);
+    if (message.type() === "error")
+      problems.push(`${current}: console error: ${message.text()} (${message.location().url})`);
   });
   page.on("pageerror", (error) => problems.push(`${current}: uncaught error: ${error.message}`));
   page.on("response", (response) => {
@@ -110,12 +114,20 @@ try {
   const links: { from: string; href: string }[] = [];
   for (const path of pages) {
     current = path;
+    checks++;
     await page.goto(`${base}${path}`, { waitUntil: "networkidle" });
-    const found = await page.evaluate(() => ({
-      ids: [...document.querySelectorAll("[id]")].map((e) => e.id),
-      hrefs: [...document.querySelectorAll("a[href]")].map((a) => a.getAttribute("href") ?? ""),
-      title: document.querySelector("h1")?.textContent ?? "",
-    }));
+    const found = {
+      ids: await page.locator("[id]").evaluateAll((elements) => elements.map((e) => e.id)),
+      hrefs: await page
+        .locator("a[href]")
+        .evaluateAll((anchors) => anchors.map((a) => a.getAttribute("href") ?? "")),
+      title:
+        (await page
+          .locator("h1")
+          .first()
+          .textContent({ timeout: 1000 })
+          .catch(() => "")) ?? "",
+    };
     if (found.title.trim() === "" && path !== "/index.html") problems.push(`${path}: no h1 heading`);
     ids.set(path, new Set(found.ids));
     for (const href of found.hrefs) links.push({ from: path, href });
@@ -126,6 +138,7 @@ try {
     if (/^[a-z]+:/i.test(href) && !href.startsWith(base)) continue; // external: not ours to check offline
     const url = new URL(href, `${base}${from}`);
     checkedLinks++;
+    checks++;
     const target = canonical(url.pathname);
     const file = fileFor(url.pathname);
     if (!file) {
@@ -141,13 +154,18 @@ try {
   // Local search, as a reader uses it: open the box, type, read the results.
   for (const query of ["AWS_CREDENTIALS", "slackNotifier"]) {
     current = `search "${query}"`;
+    checks++;
     await page.goto(`${base}/index.html`, { waitUntil: "networkidle" });
     await page.locator(".VPNavBarSearch button").first().click();
     await page.locator("#localsearch-input").fill(query);
     const results = page.locator("#localsearch-list .result");
-    await results.first().waitFor({ timeout: 10_000 }).catch(() => undefined);
+    await results
+      .first()
+      .waitFor({ timeout: 10_000 })
+      .catch(() => undefined);
     const texts = await results.allTextContents();
-    if (!texts.some((t) => t.includes(query))) problems.push(`search for ${query} found nothing that mentions it`);
+    if (!texts.some((t) => t.includes(query)))
+      problems.push(`search for ${query} found nothing that mentions it`);
     else console.log(`search "${query}": ${texts.length} results`);
   }
 
@@ -156,6 +174,7 @@ try {
   await page.goto(`${base}/default-secret-names.html`, { waitUntil: "networkidle" });
   const cells = await page.locator("table tbody tr td:first-child").allTextContents();
   for (const { name } of listSecrets()) {
+    checks++;
     if (!cells.includes(name)) problems.push(`the default-names table does not show ${name}`);
   }
 
@@ -164,6 +183,7 @@ try {
     existsSync(join(root, "packages", name, "package.json")),
   );
   for (const name of packages) {
+    checks++;
     const page = [`/reference/api/@tributary/${name}.html`, `/reference/api/@tributary/${name}/index.html`];
     if (!page.some((p) => pages.includes(p))) problems.push(`no API reference page for @tributary/${name}`);
   }
@@ -184,7 +204,7 @@ try {
   server.close();
 }
 
-if (problems.length > 0) {
-  for (const problem of [...new Set(problems)]) console.error(`FAIL ${problem}`);
-  process.exit(1);
-}
+const failures = [...new Set(problems)];
+for (const problem of failures) console.error(`FAIL ${problem}`);
+console.log(`browser: ${Math.max(checks - failures.length, 0)} passed, ${failures.length} failed`);
+process.exit(failures.length > 0 ? 1 : 0);

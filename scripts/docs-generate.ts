@@ -40,7 +40,9 @@ function commandOf(text: string): string {
 
 const sections = texts
   .map(([name, text]) => ({ name, text, command: commandOf(text) }))
-  .sort((a, b) => (a.name === "MAIN_USAGE" ? -1 : b.name === "MAIN_USAGE" ? 1 : a.command.localeCompare(b.command)));
+  .sort((a, b) =>
+    a.name === "MAIN_USAGE" ? -1 : b.name === "MAIN_USAGE" ? 1 : a.command.localeCompare(b.command),
+  );
 
 const page = [
   "# CLI reference",

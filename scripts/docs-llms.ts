@@ -3,7 +3,13 @@
 // /llms-full.txt (every page in one file), for people who read docs through their tools.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DOCS_DIR, packageOfReference, pageTitle, referencePages, sections } from "../docs/.vitepress/pages.ts";
+import {
+  DOCS_DIR,
+  packageOfReference,
+  pageTitle,
+  referencePages,
+  sections,
+} from "../docs/.vitepress/pages.ts";
 
 const dist = join(DOCS_DIR, ".vitepress", "dist");
 if (!existsSync(join(dist, "index.html"))) {
@@ -51,6 +57,8 @@ for (const section of sections()) {
 }
 writeFileSync(join(dist, "llms.txt"), lines.join("\n"));
 
-const full = all.map((page) => `<!-- /${page}.md -->\n\n${readFileSync(join(DOCS_DIR, `${page}.md`), "utf8")}`);
+const full = all.map(
+  (page) => `<!-- /${page}.md -->\n\n${readFileSync(join(DOCS_DIR, `${page}.md`), "utf8")}`,
+);
 writeFileSync(join(dist, "llms-full.txt"), full.join("\n\n"));
 console.log(`docs: llms.txt, llms-full.txt and ${all.length} markdown copies written to ${dist}`);

@@ -7,7 +7,15 @@
 //    the real services), and the stand-ins are asked afterwards whether the example did what it says.
 // Usage: node --import tsx scripts/docs-snippets.ts [--no-run]
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { s3Upload } from "@tributary/aws";
@@ -45,7 +53,8 @@ function extractSnippets(file: string, text: string): Snippet[] {
     const fence = open[2] ?? "```";
     const body: string[] = [];
     let j = i + 1;
-    for (; j < lines.length && (lines[j] ?? "").trim() !== fence; j++) body.push((lines[j] ?? "").slice(indent));
+    for (; j < lines.length && (lines[j] ?? "").trim() !== fence; j++)
+      body.push((lines[j] ?? "").slice(indent));
     const code = body.join("\n");
     const optOut = OPT_OUT.exec(body[0] ?? "")?.[1];
     out.push({ file, line: i + 1, code, ...(optOut ? { optOut } : {}) });
@@ -79,6 +88,7 @@ function writeSnippet(snippet: Snippet): string {
   return name;
 }
 
+/** Type-checks the snippets together; returns the number of snippets with at least one error. */
 function compile(snippets: Snippet[]): number {
   const byFile = new Map<string, Snippet>();
   for (const snippet of snippets) byFile.set(writeSnippet(snippet), snippet);
@@ -88,17 +98,19 @@ function compile(snippets: Snippet[]): number {
   );
   const tsc = spawnSync("npx", ["tsc", "-p", work, "--pretty", "false"], { cwd: root, encoding: "utf8" });
   const output = `${tsc.stdout}${tsc.stderr}`;
+  const failing = new Set<string>();
   let errors = 0;
   for (const line of output.split("\n")) {
     const m = /^(?:\.doc-snippets\/)?([^(]+\.ts)\((\d+),(\d+)\): (.*)$/.exec(line.replace(`${work}/`, ""));
     const snippet = m ? byFile.get(m[1] ?? "") : undefined;
     if (m && snippet) {
       errors++;
+      failing.add(m[1] ?? "");
       console.error(`${snippet.file}:${snippet.line + Number(m[2]) - 1}:${m[3]}: ${m[4]}`);
     } else if (line.trim() !== "") console.error(line);
   }
-  if (tsc.status !== 0 && errors === 0) errors = 1;
-  return errors;
+  if (tsc.status !== 0 && errors === 0) return snippets.length;
+  return failing.size;
 }
 
 /** What a run needs: the environment to start the example in, and a check of the stand-ins afterwards. */
@@ -200,16 +212,26 @@ const RUNS: Record<string, () => Promise<RunSetup>> = {
       env: { GITHUB_TOKEN: token, GITHUB_API_URL: github.url },
       check: async (stdout) =>
         expect(stdout.includes("completed"), 'it prints "completed"') ??
-        expect(github.repo("acme/app")?.file("VERSION", "bot/v1.4.3") === "1.4.3\n", "VERSION 1.4.3 on bot/v1.4.3"),
+        expect(
+          github.repo("acme/app")?.file("VERSION", "bot/v1.4.3") === "1.4.3\n",
+          "VERSION 1.4.3 on bot/v1.4.3",
+        ),
       close: () => github.close(),
     };
   },
 };
 
-function runSnippet(name: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+function runSnippet(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string }> {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !k.startsWith("TRIBUTARY") && !k.startsWith("AWS_") && !k.startsWith("GITHUB_") && !k.startsWith("SLACK_"),
+      ([k]) =>
+        !k.startsWith("TRIBUTARY") &&
+        !k.startsWith("AWS_") &&
+        !k.startsWith("GITHUB_") &&
+        !k.startsWith("SLACK_"),
     ),
   );
   const home = mkdtempSync(join(tmpdir(), "tributary-snippet-"));
@@ -246,19 +268,21 @@ async function main(): Promise<void> {
   const files = [join(root, "README.md"), ...markdownFiles(join(root, "docs"))];
   const snippets = files.flatMap((path) => extractSnippets(relative(root, path), readFileSync(path, "utf8")));
   const compiled = snippets.filter((s) => !s.optOut);
-  for (const s of snippets.filter((s) => s.optOut)) console.log(`not compiled: ${s.file}:${s.line}: ${s.optOut}`);
+  for (const s of snippets.filter((s) => s.optOut))
+    console.log(`not compiled: ${s.file}:${s.line}: ${s.optOut}`);
   const errors = compile(compiled);
   console.log(
-    `docs:snippets: ${compiled.length} examples compiled from ${files.length} files, ${snippets.length - compiled.length} opted out, ${errors} errors`,
+    `docs:snippets: ${compiled.length} examples compiled from ${files.length} files, ${snippets.length - compiled.length} opted out, ${errors} with errors`,
   );
-  let failed = errors > 0;
+  let passed = compiled.length - errors;
+  let failures = errors;
 
   if (!process.argv.includes("--no-run")) {
     for (const [file, setup] of Object.entries(RUNS)) {
       const first = compiled.find((s) => s.file === file);
       if (!first) {
         console.error(`docs:snippets: ${file} has no example to run`);
-        failed = true;
+        failures++;
         continue;
       }
       const started = performance.now();
@@ -268,16 +292,20 @@ async function main(): Promise<void> {
         const problem = code === 0 ? await run.check(out) : `it exited with ${code}`;
         const ms = Math.round(performance.now() - started);
         if (problem) {
-          failed = true;
+          failures++;
           console.error(`FAIL ${first.file}:${first.line} (${ms} ms): expected ${problem}. Output:\n${out}`);
-        } else console.log(`ran  ${first.file}:${first.line} against the stand-ins (${ms} ms)`);
+        } else {
+          passed++;
+          console.log(`ran  ${first.file}:${first.line} against the stand-ins (${ms} ms)`);
+        }
       } finally {
         await run.close();
       }
     }
   }
   console.log(`docs:snippets: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  process.exit(failed ? 1 : 0);
+  console.log(`snippets: ${passed} passed, ${failures} failed`);
+  process.exit(failures > 0 ? 1 : 0);
 }
 
 await main();

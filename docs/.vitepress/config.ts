@@ -1,5 +1,5 @@
 import { defineConfig } from "vitepress";
-import { packageOfReference, pageTitle, sections } from "./pages";
+import { LABELS, packageOfReference, pageTitle, sections } from "./pages";
 
 function link(page: string): string {
   if (page === "index") return "/";
@@ -10,7 +10,7 @@ function label(page: string): string {
   const name = packageOfReference(page);
   if (name) return `@tributary/${name}`;
   if (page === "reference/cli") return "CLI";
-  return pageTitle(page);
+  return LABELS[page] ?? pageTitle(page).split(":")[0] ?? page;
 }
 
 const sidebar = sections().map((section) => ({

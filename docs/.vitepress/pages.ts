@@ -30,6 +30,21 @@ export const SECTIONS: Section[] = [
   },
 ];
 
+/** Short sidebar labels; a page not named here is labelled with its title, up to the first colon. */
+export const LABELS: Record<string, string> = {
+  index: "Home",
+  "guide/troubleshooting": "Troubleshooting",
+  "guide/runtime-environment": "The runtime environment",
+  aws: "AWS",
+  gcp: "Google Cloud",
+  slack: "Slack",
+  github: "GitHub",
+  auth: "Credentials (auth)",
+  flow: "Flows and tasks",
+  testing: "Stand-ins for tests",
+  cli: "The tributary command",
+};
+
 export const DOCS_DIR: string = join(import.meta.dirname, "..");
 
 /** The first `# ` heading of a page, with backticks and markdown links dropped, or its path. */
@@ -38,7 +53,12 @@ export function pageTitle(page: string): string {
   const front = /^---\n[\s\S]*?\ntitle:\s*(.+)\n[\s\S]*?---/.exec(text);
   if (front?.[1]) return front[1].trim();
   const heading = /^# (.+)$/m.exec(text);
-  return heading?.[1] ? heading[1].replace(/`/g, "").replace(/\[([^\]]+)\]\([^)]*\)/g, "$1").trim() : page;
+  return heading?.[1]
+    ? heading[1]
+        .replace(/`/g, "")
+        .replace(/\[([^\]]+)\]\([^)]*\)/g, "$1")
+        .trim()
+    : page;
 }
 
 function markdownFiles(dir: string, prefix = ""): string[] {
@@ -69,7 +89,9 @@ export function sections(): Section[] {
   const present = SECTIONS.map((s) => ({ title: s.title, pages: s.pages.filter(exists) }));
   const unlisted = markdownFiles(DOCS_DIR).filter((p) => !listed.has(p) && !p.startsWith("reference/"));
   if (unlisted.length > 0) present.push({ title: "More", pages: unlisted });
-  const reference = referencePages().filter((p) => p === "reference/cli" || packageOfReference(p) !== undefined);
+  const reference = referencePages().filter(
+    (p) => p === "reference/cli" || packageOfReference(p) !== undefined,
+  );
   present.push({ title: "Reference", pages: reference });
   return present.filter((s) => s.pages.length > 0);
 }
