@@ -151,6 +151,13 @@ try {
     }
   }
 
+  // llms.txt: every link is a plain-markdown copy (or llms-full.txt) that the site serves.
+  const llms = readFileSync(join(dist, "llms.txt"), "utf8");
+  for (const [, target] of llms.matchAll(/\]\((\/[^)]+)\)/g)) {
+    checks++;
+    if (!target || !fileFor(target)) problems.push(`llms.txt: dead link ${target}`);
+  }
+
   // Local search, as a reader uses it: open the box, type, read the results.
   for (const query of ["AWS_CREDENTIALS", "slackNotifier"]) {
     current = `search "${query}"`;

@@ -55,6 +55,7 @@ for (const section of sections()) {
   }
   lines.push("");
 }
+lines.push("## Optional", "", "- [Every page in one file](/llms-full.txt)", "");
 writeFileSync(join(dist, "llms.txt"), lines.join("\n"));
 
 const full = all.map(
