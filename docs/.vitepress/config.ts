@@ -29,6 +29,9 @@ export default defineConfig({
   cleanUrls: false,
   // Dead internal links fail the build.
   ignoreDeadLinks: false,
+  transformPageData(pageData) {
+    if (pageData.relativePath.startsWith("reference/")) pageData.frontmatter.pageClass = "reference-page";
+  },
   markdown: { theme: { light: "github-light", dark: "github-dark" } },
   themeConfig: {
     nav: [
