@@ -21,7 +21,10 @@ if (!existsSync(join(dist, "index.html"))) {
 function summary(page: string): string {
   const name = packageOfReference(page);
   if (name) return `the API of @tributary/${name}, generated from its TSDoc comments.`;
-  const text = readFileSync(join(DOCS_DIR, `${page}.md`), "utf8").replace(/^---\n[\s\S]*?\n---\n/, "");
+  const source = readFileSync(join(DOCS_DIR, `${page}.md`), "utf8");
+  const tagline = /^---\n[\s\S]*?\n\s*tagline:\s*(.+)\n[\s\S]*?---/.exec(source)?.[1];
+  if (tagline) return tagline.trim();
+  const text = source.replace(/^---\n[\s\S]*?\n---\n/, "");
   const paragraph = text
     .split(/\n\s*\n/)
     .map((p) => p.trim())
