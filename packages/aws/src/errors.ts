@@ -1,12 +1,5 @@
-import {
-  CredentialRejectedError,
-  describeSource,
-  mask,
-  networkErrorCode,
-  type SecretSource,
-  ServiceError,
-  TributaryError,
-} from "@tributary/auth";
+import { CredentialRejectedError, describeSource, mask, type SecretSource, ServiceError, TributaryError } from "@tributary/auth";
+import { networkErrorCode } from "@tributary/integration-kit";
 
 /** AWS error codes that mean the credential itself was refused (not a missing permission). */
 export const CREDENTIAL_ERROR_CODES: ReadonlySet<string> = new Set([

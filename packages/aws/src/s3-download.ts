@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
-import { checkDestination, ServiceError, ValidationError, writeFileAtomic } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { checkDestination, writeFileAtomic } from "@tributary/integration-kit";
 import { type Task, task, taskContext } from "@tributary/flow";
 import { isAbort, toAwsError } from "./errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";

@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { openUploadSource, ValidationError } from "@tributary/auth";
+import { ValidationError } from "@tributary/auth";
+import { openUploadSource } from "@tributary/integration-kit";
 import { task, taskContext } from "@tributary/flow";
 import { toAwsError } from "./errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";

@@ -1,13 +1,5 @@
-import {
-  CredentialRejectedError,
-  describeSource,
-  InvalidSecretError,
-  mask,
-  networkErrorCode,
-  type SecretSource,
-  ServiceError,
-  TributaryError,
-} from "@tributary/auth";
+import { CredentialRejectedError, describeSource, InvalidSecretError, mask, type SecretSource, ServiceError, TributaryError } from "@tributary/auth";
+import { networkErrorCode } from "@tributary/integration-kit";
 import type { GcpAuth } from "./gcp-auth.js";
 
 /** How a failed Google request looks to us: a gaxios error, or a plain network error. */

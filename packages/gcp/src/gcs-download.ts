@@ -1,5 +1,6 @@
 import { PassThrough, type Readable } from "node:stream";
-import { checkDestination, ServiceError, ValidationError, writeFileAtomic } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { checkDestination, writeFileAtomic } from "@tributary/integration-kit";
 import {
   backoffMs,
   callGoogle,

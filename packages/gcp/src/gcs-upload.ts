@@ -2,7 +2,8 @@ import { createReadStream } from "node:fs";
 import { extname } from "node:path";
 import { Readable } from "node:stream";
 import type { storage_v1 } from "@googleapis/storage";
-import { openUploadSource, ServiceError, type UploadSource, ValidationError } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { openUploadSource, type UploadSource } from "@tributary/integration-kit";
 import {
   backoffMs,
   callGoogle,

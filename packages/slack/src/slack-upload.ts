@@ -1,7 +1,8 @@
 import { basename } from "node:path";
 import type { Readable } from "node:stream";
 import type { FilesCompleteUploadExternalArguments } from "@slack/web-api";
-import { openUploadSource, ServiceError, ValidationError } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { openUploadSource } from "@tributary/integration-kit";
 import { task, taskContext } from "@tributary/flow";
 import { scopedFetch } from "./call-scope.js";
 import { checkOptionalString } from "./message-input.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "./errors.js";
+import { ValidationError } from "@tributary/auth";
 import { checkDestination, openUploadSource, writeFileAtomic } from "./files.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "tributary-files-"));
