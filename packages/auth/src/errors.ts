@@ -149,6 +149,8 @@ export class SecretStoreError extends TributaryError {
 /** Thrown when a secret backend fails: not found where required, access denied, throttled, unreachable. */
 export class SecretBackendError extends TributaryError {
   static override readonly errorName: string = "SecretBackendError";
+  /** The backend service's own reason, as it spells it (`AccessDeniedException`, `PERMISSION_DENIED`). */
+  readonly reason: string | undefined;
   constructor(
     code: string,
     message: string,
@@ -157,6 +159,7 @@ export class SecretBackendError extends TributaryError {
     options: TributaryErrorOptions = {},
   ) {
     super(code, message, options);
+    this.reason = options.reason;
   }
 }
 

@@ -23,9 +23,15 @@ export interface S3ListOptions extends S3ConnectionOptions {
 
 /** One object in a listing. */
 export interface S3ObjectInfo {
+  /** The bucket. */
+  bucket: string;
+  /** The object key. */
   key: string;
+  /** Size in bytes. */
   size: number;
+  /** The ETag, without quotes. */
   etag: string | undefined;
+  /** When it was last written. */
   lastModified: Date | undefined;
 }
 
@@ -94,6 +100,7 @@ export async function* s3ListPages(options: S3ListOptions): AsyncGenerator<S3Lis
     }
     const page: S3ListPage = {
       objects: (out.Contents ?? []).map((o) => ({
+        bucket,
         key: o.Key ?? "",
         size: o.Size ?? 0,
         etag: o.ETag?.replace(/"/g, ""),

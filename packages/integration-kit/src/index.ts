@@ -8,3 +8,4 @@ export {
   writeFileAtomic,
 } from "./files.js";
 export { networkErrorCode } from "./network-error.js";
+export { isRetryableStatus, serviceErrorCode } from "./status-code.js";
