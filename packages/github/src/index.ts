@@ -1,13 +1,22 @@
 export {
-  type CreateBranchOptions,
-  type CreateBranchResult,
-  type CreatePullRequestOptions,
-  createBranch,
-  createPullRequest,
+  CredentialRejectedError,
+  InvalidSecretError,
+  MissingCredentialsError,
+  ServiceError,
+  TributaryError,
+  ValidationError,
+} from "@tributary/auth";
+export {
+  type GitHubCreateBranchOptions,
+  type GitHubCreateBranchResult,
+  type GitHubCreatePullRequestOptions,
+  githubCreateBranch,
+  githubCreatePullRequest,
   type GitHubPullRequest,
 } from "./github-branches.js";
 export {
-  DEFAULT_BASE_URL,
+  GITHUB_DEFAULT_ENDPOINT,
+  GITHUB_ENDPOINT_ENV,
   DEFAULT_MAX_RATE_LIMIT_WAIT_MS,
   type GitHubClientOptions,
   type GitHubCredential,
@@ -15,24 +24,24 @@ export {
   githubClient,
 } from "./github-client.js";
 export {
-  type ReadFileOptions,
-  type ReadFileResult,
-  readFile,
-  type WriteFileOptions,
-  type WriteFileResult,
-  writeFile,
+  type GitHubReadFileOptions,
+  type GitHubReadFileResult,
+  githubReadFile,
+  type GitHubWriteFileOptions,
+  type GitHubWriteFileResult,
+  githubWriteFile,
 } from "./github-contents.js";
 export {
-  type CreateIssueCommentOptions,
-  type CreateIssueOptions,
-  createIssue,
-  createIssueComment,
+  type GitHubCreateIssueCommentOptions,
+  type GitHubCreateIssueOptions,
+  githubCreateIssue,
+  githubCreateIssueComment,
   type GitHubIssue,
   type GitHubIssueComment,
 } from "./github-issues.js";
-export { type GetRepoInfoOptions, type GitHubRepository, getRepoInfo } from "./github-repo.js";
+export { type GitHubGetRepoOptions, type GitHubRepository, githubGetRepo } from "./github-repo.js";
 export {
-  type DispatchWorkflowOptions,
-  type DispatchWorkflowResult,
-  dispatchWorkflow,
+  type GitHubDispatchWorkflowOptions,
+  type GitHubDispatchWorkflowResult,
+  githubDispatchWorkflow,
 } from "./github-workflows.js";
