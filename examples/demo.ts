@@ -87,14 +87,13 @@ const nightly = flow(
       ...s3Options,
       bucket: "raw-exports",
       key: `${day}.csv`,
-      as: "buffer",
     });
     const summary = await summarize(body.toString("utf8"));
     log.info("summarized the export", summary);
     await gcsUpload({
       endpoint: google.url,
       bucket: "warehouse",
-      name: `summaries/${day}.json`,
+      key: `summaries/${day}.json`,
       body: JSON.stringify({ day, ...summary }),
       contentType: "application/json",
     });
