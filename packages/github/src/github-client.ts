@@ -1,6 +1,4 @@
-import { retry } from "@octokit/plugin-retry";
-import { throttling } from "@octokit/plugin-throttling";
-import { Octokit } from "@octokit/rest";
+import type { Octokit } from "@octokit/rest";
 import {
   clientCache,
   credentialFingerprint,
@@ -18,8 +16,23 @@ import { pickEndpoint } from "@tributary/integration-kit";
 import { taskContext } from "@tributary/flow";
 import { refreshingAppAuth } from "./app-auth.js";
 
-/** @internal The Octokit class Tributary builds: `@octokit/rest` with the retry and throttling plugins. */
-const TributaryOctokit: typeof Octokit = Octokit.plugin(retry, throttling) as unknown as typeof Octokit;
+let octokitClass: Promise<typeof Octokit> | undefined;
+/**
+ * @internal The Octokit class Tributary builds: `@octokit/rest` with the retry and throttling plugins, loaded on the
+ * first client so that importing `@tributary/github` costs less than importing `@octokit/rest`.
+ */
+function loadOctokit(): Promise<typeof Octokit> {
+  octokitClass ??= Promise.all([
+    import("@octokit/rest"),
+    import("@octokit/plugin-retry"),
+    import("@octokit/plugin-throttling"),
+  ]).then(
+    ([rest, { retry }, { throttling }]) => rest.Octokit.plugin(retry, throttling) as unknown as typeof Octokit,
+  );
+  return octokitClass;
+}
+
+let appAuthModule: Promise<typeof import("@octokit/auth-app")> | undefined;
 /** A GitHub client made by `githubClient`: an `@octokit/rest` Octokit with retries and rate-limit handling. */
 export type GitHubOctokit = Octokit;
 
@@ -152,7 +165,14 @@ interface LimitState {
   tributaryWaitedMs?: number;
 }
 
-function makeOctokit(found: Found, baseUrl: string, id: string, defaultMaxWait: number): GitHubOctokit {
+function makeOctokit(
+  TributaryOctokit: typeof Octokit,
+  createAppAuth: typeof import("@octokit/auth-app").createAppAuth | undefined,
+  found: Found,
+  baseUrl: string,
+  id: string,
+  defaultMaxWait: number,
+): GitHubOctokit {
   const allowWait =
     (kind: "primary" | "secondary") =>
     (retryAfterSeconds: number, options: { method: string; url: string; request: unknown }) => {
@@ -183,6 +203,7 @@ function makeOctokit(found: Found, baseUrl: string, id: string, defaultMaxWait: 
         appId: String(found.value.APP_ID),
         privateKey: found.value.PRIVATE_KEY,
         installationId: String(found.value.INSTALLATION_ID),
+        createAppAuth,
       },
     });
   }
@@ -196,7 +217,12 @@ export async function connectGitHub(options: GitHubClientOptions = {}): Promise<
   const found = await findCredential(options);
   const fingerprint = found.kind === "anonymous" ? "anonymous" : credentialFingerprint(found.value);
   const key = `github:${fingerprint}:${baseUrl}${maxWait === DEFAULT_MAX_RATE_LIMIT_WAIT_MS ? "" : `:wait=${maxWait}`}`;
-  const octokit = clientCache.get(key, () => makeOctokit(found, baseUrl, key, maxWait));
+  const TributaryOctokit = await loadOctokit();
+  const createAppAuth =
+    found.kind === "app" ? (await (appAuthModule ??= import("@octokit/auth-app"))).createAppAuth : undefined;
+  const octokit = clientCache.get(key, () =>
+    makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, key, maxWait),
+  );
   const credential: GitHubCredential =
     found.kind === "token"
       ? { kind: "token", source: found.source }
