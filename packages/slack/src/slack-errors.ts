@@ -1,5 +1,3 @@
-import { ErrorCode } from "@slack/web-api";
-import { ErrorCode as WebhookErrorCode } from "@slack/webhook";
 import {
   CredentialRejectedError,
   mask,
@@ -8,6 +6,11 @@ import {
   TributaryError,
 } from "@tributary/auth";
 import { networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
+
+// The SDKs' `ErrorCode` values, spelt out so that mapping an error does not load the SDKs.
+const PLATFORM_ERROR = "slack_webapi_platform_error";
+const HTTP_ERROR = "slack_webapi_http_error";
+const WEBHOOK_HTTP_ERROR = "slack_webhook_http_error";
 
 /** Slack error codes that mean the credential itself was refused: replace or reinstall it. */
 export const CREDENTIAL_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -106,7 +109,7 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
     statusCode?: unknown;
     body?: unknown;
   };
-  if (e?.code === ErrorCode.PlatformError && typeof e.data?.error === "string") {
+  if (e?.code === PLATFORM_ERROR && typeof e.data?.error === "string") {
     const code = e.data.error;
     if (CREDENTIAL_ERROR_CODES.has(code)) {
       const needed = typeof e.data.needed === "string" ? ` (needs scope ${e.data.needed})` : "";
@@ -117,9 +120,9 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
     }
     return serviceError(code, what, 200, error);
   }
-  if (e?.code === ErrorCode.HTTPError || e?.code === WebhookErrorCode.HTTPError) {
+  if (e?.code === HTTP_ERROR || e?.code === WEBHOOK_HTTP_ERROR) {
     const status = typeof e.statusCode === "number" ? e.statusCode : 0;
-    const code = e.code === WebhookErrorCode.HTTPError ? webhookCode(e.body, status) : `http_${status}`;
+    const code = e.code === WEBHOOK_HTTP_ERROR ? webhookCode(e.body, status) : `http_${status}`;
     if ((status === 403 || status === 404 || status === 401) && CREDENTIAL_ERROR_CODES.has(code)) {
       return new CredentialRejectedError("Slack", source, `${what}: ${code}`, {
         cause: safeCause(error),
