@@ -18,7 +18,9 @@ export const PAIRS = [
 
 function importMs(specifier: string, cwd: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`;
-  return Number(execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd, encoding: "utf8" }).trim());
+  return Number(
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd, encoding: "utf8" }).trim(),
+  );
 }
 
 function wallMs(args: readonly string[]): number {

@@ -48,13 +48,17 @@ const asked = status.changesets
 const problems: string[] = [];
 if (asked !== "none") {
   const current = new Set(packages.map((p: { version: string }) => p.version));
-  if (current.size !== 1) problems.push(`the packages do not share one version today: ${[...current].join(", ")}`);
+  if (current.size !== 1)
+    problems.push(`the packages do not share one version today: ${[...current].join(", ")}`);
   const expected = bumped(packages[0].version, asked);
   for (const p of packages) {
     const release = status.releases.find((r) => r.name === p.name);
-    if (!release) problems.push(`${p.name}: not in the release plan (the fixed group releases every package)`);
+    if (!release)
+      problems.push(`${p.name}: not in the release plan (the fixed group releases every package)`);
     else if (release.newVersion !== expected)
-      problems.push(`${p.name}: planned ${release.newVersion} (${release.type}), expected ${expected} (${asked})`);
+      problems.push(
+        `${p.name}: planned ${release.newVersion} (${release.type}), expected ${expected} (${asked})`,
+      );
   }
   console.log(`release plan: ${packages.length} packages ${packages[0].version} → ${expected} (${asked})`);
 } else {

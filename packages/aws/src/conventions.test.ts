@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { checkConventions } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { s3Copy, s3Delete, s3Download, s3Exists, s3Upload, ServiceError } from "./index.js";
+import { ServiceError, s3Copy, s3Delete, s3Download, s3Exists, s3Upload } from "./index.js";
 import { asSecret, cleanEnv, type S3Target, standInTarget } from "./test-helpers.js";
 
 it("the exported tasks follow docs/conventions.md", async () => {
-  expect(await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["s3"] })).toEqual([]);
+  expect(await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["s3"] })).toEqual(
+    [],
+  );
 }, 60_000);
 
 describe("the semantics of docs/conventions.md, against the S3 stand-in", () => {
@@ -41,7 +43,9 @@ describe("the semantics of docs/conventions.md, against the S3 stand-in", () => 
     const conn = { endpoint: target.endpoint, credentials: credentials(), bucket };
     expect(await s3Delete({ ...conn, key: "never/was" })).toEqual({ deleted: ["never/was"] });
     await s3Upload({ ...conn, key: "keep/me", body: "x" });
-    const error = await s3Delete({ ...conn, keys: ["keep/me", "never/was"], mustExist: true }).catch((e) => e);
+    const error = await s3Delete({ ...conn, keys: ["keep/me", "never/was"], mustExist: true }).catch(
+      (e) => e,
+    );
     expect(ServiceError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ code: "NOT_FOUND", reason: "NoSuchKey" });
     expect(await s3Exists({ ...conn, key: "keep/me" })).toBe(true);

@@ -1,4 +1,11 @@
-import { CredentialRejectedError, describeSource, mask, type SecretSource, ServiceError, TributaryError } from "@tributary/auth";
+import {
+  CredentialRejectedError,
+  describeSource,
+  mask,
+  type SecretSource,
+  ServiceError,
+  TributaryError,
+} from "@tributary/auth";
 import { isRetryableStatus, networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
 
 /** AWS error codes that mean the credential itself was refused (not a missing permission). */
@@ -94,7 +101,11 @@ export function toAwsError(
       service,
       `${what} failed: HTTP ${status ?? "?"} with an answer the AWS SDK could not read`,
       status,
-      { cause: error, retryable: isRetryableStatus(status), reason: `HTTP ${status ?? "?"}, unreadable answer` },
+      {
+        cause: error,
+        retryable: isRetryableStatus(status),
+        reason: `HTTP ${status ?? "?"}, unreadable answer`,
+      },
     );
   }
   const throttled = /SlowDown|Throttl|TooManyRequests|RequestLimitExceeded/.test(code);
@@ -110,5 +121,8 @@ export function toAwsError(
 
 /** @internal True when the SDK failed to parse the service's answer rather than being told an error code. */
 export function unreadable(e: SdkErrorShape): boolean {
-  return e.name === "SyntaxError" || /Deserialization error|char '.' is not expected|Unexpected token/i.test(e.message ?? "");
+  return (
+    e.name === "SyntaxError" ||
+    /Deserialization error|char '.' is not expected|Unexpected token/i.test(e.message ?? "")
+  );
 }

@@ -1,4 +1,4 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { clientCache, type SecretSource, ValidationError } from "@tributary/auth";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
@@ -27,10 +27,21 @@ export interface S3ConnectionOptions extends S3ClientOptions {
   client?: S3Client;
 }
 
-/** @internal A client and where its credential came from. */
+/** @internal A client, where its credential came from, and the SDK module (for its commands). */
 export interface S3Connection {
   client: S3Client;
   source: SecretSource;
+  sdk: typeof import("@aws-sdk/client-s3");
+}
+
+let sdkModule: Promise<typeof import("@aws-sdk/client-s3")> | undefined;
+/**
+ * @internal `@aws-sdk/client-s3`, loaded with the first connection: importing `@tributary/aws` then costs less than
+ * importing the SDK, and a flow that never touches S3 never loads it.
+ */
+export function loadS3Sdk(): Promise<typeof import("@aws-sdk/client-s3")> {
+  sdkModule ??= import("@aws-sdk/client-s3");
+  return sdkModule;
 }
 
 /** The AWS SDKs' environment variables for the S3 endpoint, in the order they are honoured. */
@@ -39,10 +50,10 @@ export const S3_ENDPOINT_ENV = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as co
 /** @internal Resolves credentials and returns the cached client for them with their source. */
 export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S3Connection> {
   if (options.client !== undefined) {
-    if (!(options.client instanceof S3Client) && typeof (options.client as S3Client)?.send !== "function") {
+    if (typeof (options.client as S3Client)?.send !== "function") {
       throw new ValidationError("client", "must be an S3Client");
     }
-    return { client: options.client, source: { kind: "argument", detail: "client" } };
+    return { client: options.client, source: { kind: "argument", detail: "client" }, sdk: await loadS3Sdk() };
   }
   const endpoint = pickEndpoint(options.endpoint, S3_ENDPOINT_ENV).url;
   if (
@@ -59,11 +70,12 @@ export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S
   const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
   const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
   const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;
+  const sdk = await loadS3Sdk();
   const key = `s3:${creds.id}:${region}:${endpoint ?? ""}:${forcePathStyle}:${maxAttempts}`;
   const client = clientCache.get(
     key,
     () =>
-      new S3Client({
+      new sdk.S3Client({
         region,
         credentials: creds.provider,
         forcePathStyle,
@@ -73,7 +85,7 @@ export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S
     // No dispose: a client dropped from the cache may still be serving a long transfer; its idle sockets are unref'd.
     expiresAt !== undefined ? { expiresAt } : {},
   );
-  return { client, source: creds.source };
+  return { client, source: creds.source, sdk };
 }
 
 /**

@@ -1,4 +1,3 @@
-import { CopyObjectCommand } from "@aws-sdk/client-s3";
 import { task, taskContext } from "@tributary/flow";
 import { type CopyFrom, type CopyTo, checkCopyEnds } from "@tributary/integration-kit";
 import { toAwsError } from "./errors.js";
@@ -37,11 +36,11 @@ export const s3Copy = task({ name: "s3Copy" }, async (options: S3CopyOptions): P
   const replace = options?.contentType !== undefined || options?.metadata !== undefined;
   const { from, to } = checkCopyEnds(options, checkBucket, checkKey, replace);
   const [sourceBucket, sourceKey, bucket, key] = [from.bucket, from.key, to.bucket, to.key];
-  const { client, source } = await s3Connection(options);
+  const { client, source, sdk } = await s3Connection(options);
   const signal = taskContext()?.signal;
   try {
     const out = await client.send(
-      new CopyObjectCommand({
+      new sdk.CopyObjectCommand({
         Bucket: bucket,
         Key: key,
         CopySource: `${sourceBucket}/${sourceKey.split("/").map(encodeURIComponent).join("/")}`,
@@ -62,4 +61,3 @@ export const s3Copy = task({ name: "s3Copy" }, async (options: S3CopyOptions): P
     );
   }
 });
-

@@ -1,4 +1,3 @@
-import { DeleteObjectCommand, DeleteObjectsCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
 import { toAwsError } from "./errors.js";
@@ -49,14 +48,14 @@ export const s3Delete = task(
     if (options.mustExist !== undefined && typeof options.mustExist !== "boolean") {
       throw new ValidationError("mustExist", "must be true or false");
     }
-    const { client, source } = await s3Connection(options);
+    const { client, source, sdk } = await s3Connection(options);
     const signal = taskContext()?.signal;
     const send = signal ? { abortSignal: signal } : {};
     if (options.mustExist) {
       const missing: string[] = [];
       for (const key of keys) {
         try {
-          await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), send);
+          await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), send);
         } catch (error) {
           if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) {
             throw toAwsError(error, "S3", source, `checking s3://${bucket}/${key}`, signal);
@@ -78,7 +77,7 @@ export const s3Delete = task(
     }
     if (options.key !== undefined) {
       try {
-        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: options.key }), send);
+        await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: options.key }), send);
       } catch (error) {
         throw toAwsError(error, "S3", source, `deleting s3://${bucket}/${options.key}`, signal);
       }
@@ -90,7 +89,7 @@ export const s3Delete = task(
       const batch = keys.slice(i, i + S3_DELETE_BATCH);
       try {
         const out = await client.send(
-          new DeleteObjectsCommand({
+          new sdk.DeleteObjectsCommand({
             Bucket: bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
           }),

@@ -1,8 +1,8 @@
 import type { Readable } from "node:stream";
-import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import type { GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { ServiceError, ValidationError } from "@tributary/auth";
-import { checkDestination, writeFileAtomic } from "@tributary/integration-kit";
 import { type Task, task, taskContext } from "@tributary/flow";
+import { checkDestination, writeFileAtomic } from "@tributary/integration-kit";
 import { isAbort, toAwsError } from "./errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
@@ -92,13 +92,13 @@ export const s3Download = task(
     const destination =
       options.destination !== undefined ? await checkDestination(options.destination) : undefined;
     const range = rangeHeader(options.range);
-    const { client, source } = await s3Connection(options);
+    const { client, source, sdk } = await s3Connection(options);
     const signal = taskContext()?.signal;
     const what = `downloading s3://${bucket}/${key}`;
     let response: GetObjectCommandOutput;
     try {
       response = await client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
+        new sdk.GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
         signal ? { abortSignal: signal } : {},
       );
     } catch (error) {

@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
 import { toAwsError } from "./errors.js";
@@ -78,7 +78,7 @@ export async function* s3ListPages(options: S3ListOptions): AsyncGenerator<S3Lis
   }
   if (options.delimiter === "")
     throw new ValidationError("delimiter", "must not be empty (leave it out instead)");
-  const { client, source } = await s3Connection(options);
+  const { client, source, sdk } = await s3Connection(options);
   const signal = options.signal ?? taskContext()?.signal;
   let token: string | undefined;
   let left = limit ?? Number.POSITIVE_INFINITY;
@@ -86,7 +86,7 @@ export async function* s3ListPages(options: S3ListOptions): AsyncGenerator<S3Lis
     let out: ListObjectsV2CommandOutput;
     try {
       out = await client.send(
-        new ListObjectsV2Command({
+        new sdk.ListObjectsV2Command({
           Bucket: bucket,
           MaxKeys: Math.min(pageSize, left),
           ...(options.prefix ? { Prefix: options.prefix } : {}),

@@ -258,7 +258,14 @@ describe("bad input fails before any request", () => {
     },
     {
       what: "both destination and as",
-      run: () => s3Download({ ...conn(), bucket: "inputs", key: "k", destination: join(dir, "f"), as: "buffer" } as never),
+      run: () =>
+        s3Download({
+          ...conn(),
+          bucket: "inputs",
+          key: "k",
+          destination: join(dir, "f"),
+          as: "buffer",
+        } as never),
       option: "as",
     },
     {
@@ -268,7 +275,10 @@ describe("bad input fails before any request", () => {
     },
     {
       what: "an endpoint from AWS_ENDPOINT_URL_S3 that is not a URL",
-      run: () => withEnv({ AWS_ENDPOINT_URL_S3: "ftp://nowhere" }, () => s3Exists({ credentials: conn().credentials, bucket: "inputs", key: "k" })),
+      run: () =>
+        withEnv({ AWS_ENDPOINT_URL_S3: "ftp://nowhere" }, () =>
+          s3Exists({ credentials: conn().credentials, bucket: "inputs", key: "k" }),
+        ),
       option: "endpoint (from $AWS_ENDPOINT_URL_S3)",
     },
     {

@@ -141,7 +141,9 @@ function backendError(
 ): SecretBackendError {
   const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const unparsed = unreadable(e);
-  const code = unparsed ? `HTTP ${e.$metadata?.httpStatusCode ?? "?"}, unreadable answer` : (e.name ?? "Error");
+  const code = unparsed
+    ? `HTTP ${e.$metadata?.httpStatusCode ?? "?"}, unreadable answer`
+    : (e.name ?? "Error");
   const status = e.$metadata?.httpStatusCode;
   if (code === "AccessDeniedException" || (unparsed && status === 403)) {
     return new SecretBackendError(

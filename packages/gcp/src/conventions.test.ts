@@ -4,7 +4,9 @@ import { gcsExists, gcsUpload } from "./index.js";
 import { useGoogle } from "./test-helpers.js";
 
 it("the exported tasks follow docs/conventions.md", async () => {
-  expect(await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["gcs"] })).toEqual([]);
+  expect(
+    await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["gcs"] }),
+  ).toEqual([]);
 }, 60_000);
 
 const env = useGoogle();

@@ -1,4 +1,12 @@
-import { CredentialRejectedError, describeSource, InvalidSecretError, mask, type SecretSource, ServiceError, TributaryError } from "@tributary/auth";
+import {
+  CredentialRejectedError,
+  describeSource,
+  InvalidSecretError,
+  mask,
+  type SecretSource,
+  ServiceError,
+  TributaryError,
+} from "@tributary/auth";
 import { networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
 import type { GcpAuth } from "./gcp-auth.js";
 

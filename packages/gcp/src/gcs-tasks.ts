@@ -40,7 +40,9 @@ export const gcsUpload: Task<[options: GcsUploadOptions], GcsObjectInfo> = task(
 export type GcsDownloadTask = {
   (options: GcsDownloadOptions & { destination: string; as?: undefined }): Promise<GcsDownloadFileResult>;
   (options: GcsDownloadOptions & { as: "stream"; destination?: undefined }): Promise<GcsDownloadStreamResult>;
-  (options: GcsDownloadOptions & { as?: "buffer"; destination?: undefined }): Promise<GcsDownloadBufferResult>;
+  (
+    options: GcsDownloadOptions & { as?: "buffer"; destination?: undefined },
+  ): Promise<GcsDownloadBufferResult>;
 } & Task<[options: GcsDownloadOptions], GcsDownloadResult>;
 
 /**

@@ -18,13 +18,13 @@ export {
   gcpAuth,
 } from "./gcp-auth.js";
 export { GCS_DEFAULT_ENDPOINT, type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
-export {
-  type GcsDownloadBufferResult,
-  type GcsDownloadFileResult,
-  type GcsDownloadInfo,
-  type GcsDownloadOptions,
-  type GcsDownloadResult,
-  type GcsDownloadStreamResult,
+export type {
+  GcsDownloadBufferResult,
+  GcsDownloadFileResult,
+  GcsDownloadInfo,
+  GcsDownloadOptions,
+  GcsDownloadResult,
+  GcsDownloadStreamResult,
 } from "./gcs-download.js";
 export type { GcsObjectInfo } from "./gcs-object-info.js";
 export {

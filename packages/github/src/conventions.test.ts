@@ -4,7 +4,9 @@ import { githubGetRepo, ServiceError } from "./index.js";
 import { useGitHubTestEnv } from "./test-env.js";
 
 it("the exported tasks follow docs/conventions.md", async () => {
-  expect(await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["github"] })).toEqual([]);
+  expect(
+    await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["github"] }),
+  ).toEqual([]);
 }, 60_000);
 
 const env = useGitHubTestEnv();

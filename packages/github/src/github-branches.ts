@@ -101,34 +101,35 @@ export interface GitHubCreatePullRequestOptions extends GitHubClientOptions {
  * await githubWriteFile({ repo: "acme/app", branch: "bot/update", path: "VERSION", content: "1.2.3\n" });
  * const pr = await githubCreatePullRequest({ repo: "acme/app", head: "bot/update", title: "Bump version" });
  */
-export const githubCreatePullRequest: Task<[options: GitHubCreatePullRequestOptions], GitHubPullRequest> = task(
-  { name: "githubCreatePullRequest" },
-  async (options: GitHubCreatePullRequestOptions): Promise<GitHubPullRequest> => {
-    const { owner, repo, fullName } = parseRepo(options?.repo);
-    const title = checkText("title", options.title, 256);
-    if (typeof options.head !== "string") throw new ValidationError("head", "must be a branch name");
-    const colon = options.head.indexOf(":");
-    checkBranch("head", colon === -1 ? options.head : options.head.slice(colon + 1));
-    const base = options.base === undefined ? undefined : checkBranch("base", options.base);
-    const body = checkOptionalString("body", options.body);
-    if (options.draft !== undefined && typeof options.draft !== "boolean") {
-      throw new ValidationError("draft", "must be true or false");
-    }
-    checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
-    const into = base ?? (await defaultBranch(call, owner, repo));
-    return call.run(`repository ${fullName}`, async (octokit, request) => {
-      const { data } = await octokit.rest.pulls.create({
-        owner,
-        repo,
-        title,
-        head: options.head,
-        base: into,
-        ...(body !== undefined ? { body } : {}),
-        ...(options.draft !== undefined ? { draft: options.draft } : {}),
-        request,
+export const githubCreatePullRequest: Task<[options: GitHubCreatePullRequestOptions], GitHubPullRequest> =
+  task(
+    { name: "githubCreatePullRequest" },
+    async (options: GitHubCreatePullRequestOptions): Promise<GitHubPullRequest> => {
+      const { owner, repo, fullName } = parseRepo(options?.repo);
+      const title = checkText("title", options.title, 256);
+      if (typeof options.head !== "string") throw new ValidationError("head", "must be a branch name");
+      const colon = options.head.indexOf(":");
+      checkBranch("head", colon === -1 ? options.head : options.head.slice(colon + 1));
+      const base = options.base === undefined ? undefined : checkBranch("base", options.base);
+      const body = checkOptionalString("body", options.body);
+      if (options.draft !== undefined && typeof options.draft !== "boolean") {
+        throw new ValidationError("draft", "must be true or false");
+      }
+      checkClientOptions(options);
+      const call = await openGitHubCall(clientOptionsOf(options));
+      const into = base ?? (await defaultBranch(call, owner, repo));
+      return call.run(`repository ${fullName}`, async (octokit, request) => {
+        const { data } = await octokit.rest.pulls.create({
+          owner,
+          repo,
+          title,
+          head: options.head,
+          base: into,
+          ...(body !== undefined ? { body } : {}),
+          ...(options.draft !== undefined ? { draft: options.draft } : {}),
+          request,
+        });
+        return data;
       });
-      return data;
-    });
-  },
-);
+    },
+  );

@@ -12,8 +12,8 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
-import { pickEndpoint } from "@tributary/integration-kit";
 import { taskContext } from "@tributary/flow";
+import { pickEndpoint } from "@tributary/integration-kit";
 import { refreshingAppAuth } from "./app-auth.js";
 
 let octokitClass: Promise<typeof Octokit> | undefined;
@@ -27,7 +27,8 @@ function loadOctokit(): Promise<typeof Octokit> {
     import("@octokit/plugin-retry"),
     import("@octokit/plugin-throttling"),
   ]).then(
-    ([rest, { retry }, { throttling }]) => rest.Octokit.plugin(retry, throttling) as unknown as typeof Octokit,
+    ([rest, { retry }, { throttling }]) =>
+      rest.Octokit.plugin(retry, throttling) as unknown as typeof Octokit,
   );
   return octokitClass;
 }
@@ -218,8 +219,8 @@ export async function connectGitHub(options: GitHubClientOptions = {}): Promise<
   const fingerprint = found.kind === "anonymous" ? "anonymous" : credentialFingerprint(found.value);
   const key = `github:${fingerprint}:${baseUrl}${maxWait === DEFAULT_MAX_RATE_LIMIT_WAIT_MS ? "" : `:wait=${maxWait}`}`;
   const TributaryOctokit = await loadOctokit();
-  const createAppAuth =
-    found.kind === "app" ? (await (appAuthModule ??= import("@octokit/auth-app"))).createAppAuth : undefined;
+  if (found.kind === "app") appAuthModule ??= import("@octokit/auth-app");
+  const createAppAuth = found.kind === "app" ? (await appAuthModule)?.createAppAuth : undefined;
   const octokit = clientCache.get(key, () =>
     makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, key, maxWait),
   );

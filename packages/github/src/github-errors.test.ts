@@ -26,7 +26,11 @@ const env = useGitHubTestEnv();
 
 describe("bad input fails before any request", () => {
   const cases: { name: string; call: (endpoint: string) => Promise<unknown>; option: string }[] = [
-    { name: "repo without owner", call: (endpoint) => githubGetRepo({ repo: "app", endpoint }), option: "repo" },
+    {
+      name: "repo without owner",
+      call: (endpoint) => githubGetRepo({ repo: "app", endpoint }),
+      option: "repo",
+    },
     {
       name: "repo with three parts",
       call: (endpoint) => githubGetRepo({ repo: "a/b/c", endpoint }),
@@ -50,12 +54,14 @@ describe("bad input fails before any request", () => {
     },
     {
       name: "issue number 0",
-      call: (endpoint) => githubCreateIssueComment({ repo: "acme/public", issueNumber: 0, body: "x", endpoint }),
+      call: (endpoint) =>
+        githubCreateIssueComment({ repo: "acme/public", issueNumber: 0, body: "x", endpoint }),
       option: "issueNumber",
     },
     {
       name: "empty comment",
-      call: (endpoint) => githubCreateIssueComment({ repo: "acme/public", issueNumber: 1, body: "", endpoint }),
+      call: (endpoint) =>
+        githubCreateIssueComment({ repo: "acme/public", issueNumber: 1, body: "", endpoint }),
       option: "body",
     },
     ...["has space", "a..b", "-lead", "end/", "x.lock", "a:b", "a@{1}", ".hidden", "a//b", "tilde~1"].map(
@@ -67,7 +73,8 @@ describe("bad input fails before any request", () => {
     ),
     {
       name: "bad head",
-      call: (endpoint) => githubCreatePullRequest({ repo: "acme/public", title: "t", head: "bad branch", endpoint }),
+      call: (endpoint) =>
+        githubCreatePullRequest({ repo: "acme/public", title: "t", head: "bad branch", endpoint }),
       option: "head",
     },
     {
@@ -82,7 +89,8 @@ describe("bad input fails before any request", () => {
     },
     {
       name: "short sha",
-      call: (endpoint) => githubWriteFile({ repo: "acme/public", path: "a", content: "x", sha: "abc", endpoint }),
+      call: (endpoint) =>
+        githubWriteFile({ repo: "acme/public", path: "a", content: "x", sha: "abc", endpoint }),
       option: "sha",
     },
     {
@@ -138,9 +146,11 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
     expect(notFound.code).toBe("NOT_FOUND");
     expect(notFound.message).toMatch(/anonymous/);
     expect(notFound.message).toMatch(/GITHUB_TOKEN/);
-    const write = await githubCreateIssue({ repo: "acme/public", title: "Hi", endpoint: env.github.url }).catch(
-      (e) => e,
-    );
+    const write = await githubCreateIssue({
+      repo: "acme/public",
+      title: "Hi",
+      endpoint: env.github.url,
+    }).catch((e) => e);
     expect(MissingCredentialsError.isInstance(write)).toBe(true);
     expect(write.message).toMatch(/GitHub answered 401 \(Requires authentication\)/);
     for (const place of [
@@ -192,9 +202,12 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
 
   it("conflicts and existing branches are typed", async () => {
     const common = { repo: "acme/public", token: env.token, endpoint: env.github.url };
-    const stale = await githubWriteFile({ ...common, path: "README.md", content: "x", sha: "0".repeat(40) }).catch(
-      (e) => e,
-    );
+    const stale = await githubWriteFile({
+      ...common,
+      path: "README.md",
+      content: "x",
+      sha: "0".repeat(40),
+    }).catch((e) => e);
     expect([stale.code, stale.status]).toEqual(["CONFLICT", 409]);
     const exists = await githubCreateBranch({ ...common, branch: "main" }).catch((e) => e);
     expect([exists.code, exists.reason, exists.message]).toEqual([
@@ -209,7 +222,8 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
 
 describe("a revoked installation token", () => {
   it("is replaced once when GitHub answers 401, and the call succeeds", { timeout: 30_000 }, async () => {
-    const call = () => githubGetRepo({ repo: "acme/public", app: env.appCredentials, endpoint: env.github.url });
+    const call = () =>
+      githubGetRepo({ repo: "acme/public", app: env.appCredentials, endpoint: env.github.url });
     await call();
     const first = env.github.installationTokens[0];
     env.github.revokeToken(first?.token ?? "");

@@ -48,7 +48,9 @@ function githubMessage(error: RequestErrorLike): string {
 /** The `message` of GitHub's error body alone, masked: the service's own reason. */
 function bodyMessage(error: RequestErrorLike): string | undefined {
   const data = error.response?.data as { message?: unknown } | undefined;
-  return typeof data?.message === "string" && data.message !== "" ? mask(data.message.slice(0, 200)) : undefined;
+  return typeof data?.message === "string" && data.message !== ""
+    ? mask(data.message.slice(0, 200))
+    : undefined;
 }
 
 /** @internal True when a 403/429 is one of GitHub's rate limits. */

@@ -70,23 +70,24 @@ export interface GitHubCreateIssueCommentOptions extends GitHubClientOptions {
  * @example
  * await githubCreateIssueComment({ repo: "acme/app", issueNumber: 42, body: "Fixed in #43" });
  */
-export const githubCreateIssueComment: Task<[options: GitHubCreateIssueCommentOptions], GitHubIssueComment> = task(
-  { name: "githubCreateIssueComment" },
-  async (options: GitHubCreateIssueCommentOptions): Promise<GitHubIssueComment> => {
-    const { owner, repo, fullName } = parseRepo(options?.repo);
-    const issueNumber = checkNumber("issueNumber", options.issueNumber);
-    const body = checkText("body", options.body);
-    checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
-    return call.run(`issue #${issueNumber} in ${fullName}`, async (octokit, request) => {
-      const { data } = await octokit.rest.issues.createComment({
-        owner,
-        repo,
-        issue_number: issueNumber,
-        body,
-        request,
+export const githubCreateIssueComment: Task<[options: GitHubCreateIssueCommentOptions], GitHubIssueComment> =
+  task(
+    { name: "githubCreateIssueComment" },
+    async (options: GitHubCreateIssueCommentOptions): Promise<GitHubIssueComment> => {
+      const { owner, repo, fullName } = parseRepo(options?.repo);
+      const issueNumber = checkNumber("issueNumber", options.issueNumber);
+      const body = checkText("body", options.body);
+      checkClientOptions(options);
+      const call = await openGitHubCall(clientOptionsOf(options));
+      return call.run(`issue #${issueNumber} in ${fullName}`, async (octokit, request) => {
+        const { data } = await octokit.rest.issues.createComment({
+          owner,
+          repo,
+          issue_number: issueNumber,
+          body,
+          request,
+        });
+        return data;
       });
-      return data;
-    });
-  },
-);
+    },
+  );

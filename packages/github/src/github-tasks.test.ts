@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  githubClient,
   githubCreateBranch,
   githubCreateIssue,
   githubCreateIssueComment,
   githubCreatePullRequest,
   githubDispatchWorkflow,
   githubGetRepo,
-  githubClient,
   githubReadFile,
   githubWriteFile,
 } from "./index.js";
@@ -93,7 +93,12 @@ describe("GitHub tasks against the stand-in", () => {
       ...on(),
     });
     expect(first.created).toBe(false);
-    const read = await githubReadFile({ repo: "acme/public", path: "README.md", encoding: "base64", ...on() });
+    const read = await githubReadFile({
+      repo: "acme/public",
+      path: "README.md",
+      encoding: "base64",
+      ...on(),
+    });
     expect(Buffer.from(read.content, "base64").toString()).toBe("# Changed\n");
   });
 

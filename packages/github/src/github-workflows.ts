@@ -30,7 +30,10 @@ export interface GitHubDispatchWorkflowResult {
  * @example
  * await githubDispatchWorkflow({ repo: "acme/app", workflow: "deploy.yml", inputs: { environment: "staging" } });
  */
-export const githubDispatchWorkflow: Task<[options: GitHubDispatchWorkflowOptions], GitHubDispatchWorkflowResult> = task(
+export const githubDispatchWorkflow: Task<
+  [options: GitHubDispatchWorkflowOptions],
+  GitHubDispatchWorkflowResult
+> = task(
   { name: "githubDispatchWorkflow" },
   async (options: GitHubDispatchWorkflowOptions): Promise<GitHubDispatchWorkflowResult> => {
     const { owner, repo, fullName } = parseRepo(options?.repo);

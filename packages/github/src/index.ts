@@ -10,14 +10,14 @@ export {
   type GitHubCreateBranchOptions,
   type GitHubCreateBranchResult,
   type GitHubCreatePullRequestOptions,
+  type GitHubPullRequest,
   githubCreateBranch,
   githubCreatePullRequest,
-  type GitHubPullRequest,
 } from "./github-branches.js";
 export {
+  DEFAULT_MAX_RATE_LIMIT_WAIT_MS,
   GITHUB_DEFAULT_ENDPOINT,
   GITHUB_ENDPOINT_ENV,
-  DEFAULT_MAX_RATE_LIMIT_WAIT_MS,
   type GitHubClientOptions,
   type GitHubCredential,
   type GitHubOctokit,
@@ -26,18 +26,18 @@ export {
 export {
   type GitHubReadFileOptions,
   type GitHubReadFileResult,
-  githubReadFile,
   type GitHubWriteFileOptions,
   type GitHubWriteFileResult,
+  githubReadFile,
   githubWriteFile,
 } from "./github-contents.js";
 export {
   type GitHubCreateIssueCommentOptions,
   type GitHubCreateIssueOptions,
-  githubCreateIssue,
-  githubCreateIssueComment,
   type GitHubIssue,
   type GitHubIssueComment,
+  githubCreateIssue,
+  githubCreateIssueComment,
 } from "./github-issues.js";
 export { type GitHubGetRepoOptions, type GitHubRepository, githubGetRepo } from "./github-repo.js";
 export {

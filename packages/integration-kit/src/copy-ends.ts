@@ -35,7 +35,10 @@ export function checkCopyEnds(
       throw new ValidationError(end, 'must be an object such as { bucket: "reports", key: "a.csv" }');
     }
   }
-  const from = { bucket: checkBucket(options.from.bucket, "from.bucket"), key: checkKey(options.from.key, "from.key") };
+  const from = {
+    bucket: checkBucket(options.from.bucket, "from.bucket"),
+    key: checkKey(options.from.key, "from.key"),
+  };
   const to = {
     bucket: checkBucket(options.to.bucket ?? from.bucket, "to.bucket"),
     key: checkKey(options.to.key ?? from.key, "to.key"),

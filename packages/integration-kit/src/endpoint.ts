@@ -38,8 +38,17 @@ export function pickEndpoint(option: string | undefined, envNames: readonly stri
   } catch {
     throw new ValidationError(label, "must be an http(s) base URL such as http://127.0.0.1:9000");
   }
-  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username || url.password) {
-    throw new ValidationError(label, "must be a plain http(s) base URL such as http://127.0.0.1:9000 (no query, no credentials)");
+  if (
+    (url.protocol !== "https:" && url.protocol !== "http:") ||
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password
+  ) {
+    throw new ValidationError(
+      label,
+      "must be a plain http(s) base URL such as http://127.0.0.1:9000 (no query, no credentials)",
+    );
   }
   return { url: url.href.replace(/\/+$/, ""), from };
 }

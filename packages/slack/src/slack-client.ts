@@ -78,7 +78,8 @@ export async function resolveSlackClient(
     argument: "token",
     secretName: options.secretName,
   });
-  const { WebClient } = await (webApi ??= import("@slack/web-api"));
+  webApi ??= import("@slack/web-api");
+  const { WebClient } = await webApi;
   const client = clientCache.get(
     `slack:${credentialFingerprint(token)}:${endpoint}`,
     () =>
@@ -152,7 +153,8 @@ export async function resolveWebhook(
     secretName: options.secretName,
   });
   checkWebhookUrl(url as string, options.secretName ?? "SLACK_WEBHOOK_URL", source);
-  const { IncomingWebhook } = await (webhookModule ??= import("@slack/webhook"));
+  webhookModule ??= import("@slack/webhook");
+  const { IncomingWebhook } = await webhookModule;
   const webhook = clientCache.get(
     `slack-webhook:${credentialFingerprint(url)}`,
     () =>

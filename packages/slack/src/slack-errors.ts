@@ -79,7 +79,12 @@ export function slackErrorCode(reason: string, status: number | undefined): stri
   return status === undefined || status === 200 ? "REQUEST_FAILED" : serviceErrorCode(status);
 }
 
-function serviceError(reason: string, what: string, status: number | undefined, cause: unknown): ServiceError {
+function serviceError(
+  reason: string,
+  what: string,
+  status: number | undefined,
+  cause: unknown,
+): ServiceError {
   const hint = HINTS[reason];
   return new ServiceError(
     slackErrorCode(reason, status),
@@ -130,11 +135,17 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
       });
     }
     if (status >= 500) {
-      return new ServiceError("SERVICE_UNAVAILABLE", "Slack", mask(`${what} failed: HTTP ${status}`), status, {
-        retryable: true,
-        reason: code,
-        cause: safeCause(error),
-      });
+      return new ServiceError(
+        "SERVICE_UNAVAILABLE",
+        "Slack",
+        mask(`${what} failed: HTTP ${status}`),
+        status,
+        {
+          retryable: true,
+          reason: code,
+          cause: safeCause(error),
+        },
+      );
     }
     return serviceError(code, what, status, error);
   }

@@ -85,27 +85,54 @@ describe("slackMessage", () => {
 
   it.each([
     { name: "not_in_channel", channel: "C0RANDOM", fault: undefined, hint: "/invite", code: "ACCESS_DENIED" },
-    { name: "channel_not_found", channel: "C0MISSING", fault: undefined, hint: "channel id", code: "NOT_FOUND" },
-    { name: "invalid_blocks", channel: "C0GENERAL", fault: "invalid_blocks", hint: "Block Kit", code: "BAD_REQUEST" },
-    { name: "token_revoked", channel: "C0GENERAL", fault: "token_revoked", hint: undefined, code: "CREDENTIAL_REJECTED" },
-    { name: "missing_scope", channel: "C0GENERAL", fault: "missing_scope", hint: undefined, code: "CREDENTIAL_REJECTED" },
-  ])("Slack's $name is a typed $code error with Slack's reason, not retried", async ({ name, channel, fault, hint, code }) => {
-    if (fault) env.slack.failNext(1, 200, { body: { ok: false, error: fault, needed: "chat:write" } });
-    const post = task({ name: "post", retries: 2, retryDelayMs: 0 }, () =>
-      slackMessage({ ...base(), channel, text: "x" }),
-    );
-    const error = await post().catch((e) => e);
-    const credential = name === "token_revoked" || name === "missing_scope";
-    expect(credential ? CredentialRejectedError.isInstance(error) : ServiceError.isInstance(error)).toBe(
-      true,
-    );
-    expect([error.code, error.reason]).toEqual([code, name]);
-    expect(error.retryable).toBe(false);
-    expect(error.message).toContain(name);
-    if (hint) expect(error.message).toContain(hint);
-    if (name === "missing_scope") expect(error.message).toContain("chat:write");
-    expect(env.slack.requests).toHaveLength(1);
-  });
+    {
+      name: "channel_not_found",
+      channel: "C0MISSING",
+      fault: undefined,
+      hint: "channel id",
+      code: "NOT_FOUND",
+    },
+    {
+      name: "invalid_blocks",
+      channel: "C0GENERAL",
+      fault: "invalid_blocks",
+      hint: "Block Kit",
+      code: "BAD_REQUEST",
+    },
+    {
+      name: "token_revoked",
+      channel: "C0GENERAL",
+      fault: "token_revoked",
+      hint: undefined,
+      code: "CREDENTIAL_REJECTED",
+    },
+    {
+      name: "missing_scope",
+      channel: "C0GENERAL",
+      fault: "missing_scope",
+      hint: undefined,
+      code: "CREDENTIAL_REJECTED",
+    },
+  ])(
+    "Slack's $name is a typed $code error with Slack's reason, not retried",
+    async ({ name, channel, fault, hint, code }) => {
+      if (fault) env.slack.failNext(1, 200, { body: { ok: false, error: fault, needed: "chat:write" } });
+      const post = task({ name: "post", retries: 2, retryDelayMs: 0 }, () =>
+        slackMessage({ ...base(), channel, text: "x" }),
+      );
+      const error = await post().catch((e) => e);
+      const credential = name === "token_revoked" || name === "missing_scope";
+      expect(credential ? CredentialRejectedError.isInstance(error) : ServiceError.isInstance(error)).toBe(
+        true,
+      );
+      expect([error.code, error.reason]).toEqual([code, name]);
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(name);
+      if (hint) expect(error.message).toContain(hint);
+      if (name === "missing_scope") expect(error.message).toContain("chat:write");
+      expect(env.slack.requests).toHaveLength(1);
+    },
+  );
 
   it("a 429 is retried after Retry-After, then succeeds", async () => {
     env.slack.rateLimitNext(2, { retryAfterSeconds: 0, method: "chat.postMessage" });
@@ -130,7 +157,12 @@ describe("slackMessage", () => {
       maxRateLimitRetries: 2,
     }).catch((e) => e);
     expect(ServiceError.isInstance(error)).toBe(true);
-    expect([error.code, error.reason, error.status, error.retryable]).toEqual(["THROTTLED", "ratelimited", 429, true]);
+    expect([error.code, error.reason, error.status, error.retryable]).toEqual([
+      "THROTTLED",
+      "ratelimited",
+      429,
+      true,
+    ]);
     expect(error.message).toContain("maxRateLimitRetries");
     expect(env.slack.requests).toHaveLength(3);
   });

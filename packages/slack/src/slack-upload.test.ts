@@ -150,7 +150,12 @@ describe("slackUpload", () => {
       filename: "x.txt",
     }).catch((e) => e);
     expect(ServiceError.isInstance(error)).toBe(true);
-    expect([error.code, error.reason, error.status, error.retryable]).toEqual(["SERVICE_UNAVAILABLE", "upload_failed", 503, true]);
+    expect([error.code, error.reason, error.status, error.retryable]).toEqual([
+      "SERVICE_UNAVAILABLE",
+      "upload_failed",
+      503,
+      true,
+    ]);
     expect(error.message).toContain("x.txt");
     expect(env.slack.received.files[0]?.completed).toBe(false);
   });

@@ -2,8 +2,8 @@ import { basename } from "node:path";
 import type { Readable } from "node:stream";
 import type { FilesCompleteUploadExternalArguments } from "@slack/web-api";
 import { ServiceError, ValidationError } from "@tributary/auth";
-import { openUploadSource, serviceErrorCode } from "@tributary/integration-kit";
 import { task, taskContext } from "@tributary/flow";
+import { openUploadSource, serviceErrorCode } from "@tributary/integration-kit";
 import { scopedFetch } from "./call-scope.js";
 import { checkOptionalString } from "./message-input.js";
 import { checkRateLimitOptions, type RateLimitOptions, runSlackCall } from "./slack-call.js";
@@ -151,13 +151,9 @@ export const slackUpload = task(
     );
     const fileId = target.file_id;
     if (!fileId)
-      throw new ServiceError(
-        "BAD_RESPONSE",
-        "Slack",
-        "files.getUploadURLExternal answered no file_id",
-        200,
-        { reason: "invalid_response" },
-      );
+      throw new ServiceError("BAD_RESPONSE", "Slack", "files.getUploadURLExternal answered no file_id", 200, {
+        reason: "invalid_response",
+      });
     const uploadUrl = checkUploadUrl(target.upload_url);
 
     await runSlackCall(

@@ -71,19 +71,46 @@ describe("slackWebhook", () => {
   });
 
   it.each([
-    { status: 400, body: "invalid_payload", retryable: false, code: "BAD_REQUEST", reason: "invalid_payload" },
-    { status: 404, body: "channel_not_found", retryable: false, code: "NOT_FOUND", reason: "channel_not_found" },
-    { status: 410, body: "channel_is_archived", retryable: false, code: "BAD_REQUEST", reason: "channel_is_archived" },
-    { status: 500, body: "<html>oops</html>", retryable: true, code: "SERVICE_UNAVAILABLE", reason: "http_500" },
-  ])("HTTP $status $body is a $code ServiceError (retryable: $retryable)", async ({ status, body, retryable, code, reason }) => {
-    env.slack.failNext(10, status, { body });
-    const error = await slackWebhook({ webhookUrl: env.slack.webhookUrl(HOOK), text: "x" }).catch((e) => e);
-    expect(ServiceError.isInstance(error)).toBe(true);
-    expect([error.status, error.retryable]).toEqual([status, retryable]);
-    expect([error.code, error.reason]).toEqual([code, reason]);
-    expect(error.message).not.toContain(HOOK);
-    expect(env.slack.requests).toHaveLength(retryable ? 3 : 1);
-  });
+    {
+      status: 400,
+      body: "invalid_payload",
+      retryable: false,
+      code: "BAD_REQUEST",
+      reason: "invalid_payload",
+    },
+    {
+      status: 404,
+      body: "channel_not_found",
+      retryable: false,
+      code: "NOT_FOUND",
+      reason: "channel_not_found",
+    },
+    {
+      status: 410,
+      body: "channel_is_archived",
+      retryable: false,
+      code: "BAD_REQUEST",
+      reason: "channel_is_archived",
+    },
+    {
+      status: 500,
+      body: "<html>oops</html>",
+      retryable: true,
+      code: "SERVICE_UNAVAILABLE",
+      reason: "http_500",
+    },
+  ])(
+    "HTTP $status $body is a $code ServiceError (retryable: $retryable)",
+    async ({ status, body, retryable, code, reason }) => {
+      env.slack.failNext(10, status, { body });
+      const error = await slackWebhook({ webhookUrl: env.slack.webhookUrl(HOOK), text: "x" }).catch((e) => e);
+      expect(ServiceError.isInstance(error)).toBe(true);
+      expect([error.status, error.retryable]).toEqual([status, retryable]);
+      expect([error.code, error.reason]).toEqual([code, reason]);
+      expect(error.message).not.toContain(HOOK);
+      expect(env.slack.requests).toHaveLength(retryable ? 3 : 1);
+    },
+  );
 
   it("a 429 honours Retry-After (which the webhook SDK drops) and then succeeds", async () => {
     env.slack.rateLimitNext(1, { retryAfterSeconds: 1 });

@@ -19,7 +19,10 @@ export const STORAGE_OPERATIONS: Readonly<Record<string, StorageOperation>> = {
     options: ["bucket", "key", "destination", "as", "range"],
     result: ["bucket", "key", "size", "etag", "contentType"],
   },
-  List: { options: ["bucket", "prefix", "delimiter", "pageSize", "limit"], result: ["objects", "prefixes", "truncated"] },
+  List: {
+    options: ["bucket", "prefix", "delimiter", "pageSize", "limit"],
+    result: ["objects", "prefixes", "truncated"],
+  },
   Copy: { options: ["from", "to"], result: ["bucket", "key", "etag"] },
   Delete: { options: ["bucket", "key", "keys", "mustExist"], result: ["deleted"] },
   Exists: { options: ["bucket", "key"], result: [] },
@@ -70,7 +73,9 @@ export interface CheckConventionsOptions {
  * expect(await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["s3"] })).toEqual([]);
  */
 export async function checkConventions(options: CheckConventionsOptions): Promise<string[]> {
-  const ts = ((await import("typescript")) as unknown as { default?: typeof TS }).default ?? (await import("typescript"));
+  const ts =
+    ((await import("typescript")) as unknown as { default?: typeof TS }).default ??
+    (await import("typescript"));
   const entry = options.entry instanceof URL ? fileURLToPath(options.entry) : options.entry;
   const program = ts.createProgram([entry], {
     strict: true,
@@ -88,7 +93,8 @@ export async function checkConventions(options: CheckConventionsOptions): Promis
   const exports = checker.getExportsOfModule(moduleSymbol);
   const names = new Set(exports.map((s) => s.getName()));
   for (const error of EXPORTED_ERRORS) {
-    if (!names.has(error)) problems.push(`does not export ${error}: users must be able to catch what it throws`);
+    if (!names.has(error))
+      problems.push(`does not export ${error}: users must be able to catch what it throws`);
   }
 
   const propertyNames = (type: TS.Type): string[] => {
@@ -127,12 +133,15 @@ export async function checkConventions(options: CheckConventionsOptions): Promis
     }
     for (const option of optionNames) {
       const better = Object.hasOwn(OPTION_SYNONYMS, option) ? OPTION_SYNONYMS[option] : undefined;
-      if (better) problems.push(`${name}: option \`${option}\` is spelt \`${better}\` in docs/conventions.md`);
+      if (better)
+        problems.push(`${name}: option \`${option}\` is spelt \`${better}\` in docs/conventions.md`);
     }
     const action = name.slice(prefix.length);
     const operation = STORAGE_OPERATIONS[action];
     if (action === "Upload" && optionNames.includes("content"))
-      problems.push(`${name}: an upload's bytes or text are \`body\` (and a path is \`file\`), not \`content\``);
+      problems.push(
+        `${name}: an upload's bytes or text are \`body\` (and a path is \`file\`), not \`content\``,
+      );
     // Storage tasks are the ones addressing a bucket; `slackUpload` follows only the rules above.
     if (!operation || (action !== "Copy" && !optionNames.includes("bucket"))) continue;
     if (optionNames.includes("name")) problems.push(`${name}: the object's key is \`key\`, not \`name\``);
@@ -150,7 +159,8 @@ export async function checkConventions(options: CheckConventionsOptions): Promis
         }
         const keys = checker.getPropertiesOfType(member).map((p) => p.getName());
         for (const key of operation.result) {
-          if (!keys.includes(key)) problems.push(`${name}: result ${checker.typeToString(member)} lacks \`${key}\``);
+          if (!keys.includes(key))
+            problems.push(`${name}: result ${checker.typeToString(member)} lacks \`${key}\``);
         }
         if (action === "Download" && !keys.includes("path") && !keys.includes("body")) {
           problems.push(`${name}: a download result has \`path\` (a file) or \`body\``);
