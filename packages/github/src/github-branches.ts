@@ -1,4 +1,4 @@
-import type { RestEndpointMethodTypes } from "@octokit/rest" with { "resolution-mode": "import" };
+import type { RestEndpointMethodTypes } from "@octokit/rest";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { type Task, task } from "@tributary/flow";
 import { checkClientOptions, clientOptionsOf, type GitHubCall, openGitHubCall } from "./github-call.js";

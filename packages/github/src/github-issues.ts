@@ -1,4 +1,4 @@
-import type { RestEndpointMethodTypes } from "@octokit/rest" with { "resolution-mode": "import" };
+import type { RestEndpointMethodTypes } from "@octokit/rest";
 import { type Task, task } from "@tributary/flow";
 import { checkClientOptions, clientOptionsOf, openGitHubCall } from "./github-call.js";
 import type { GitHubClientOptions } from "./github-client.js";
