@@ -10,7 +10,7 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 
 /** Credentials in the AWS SDK's own shape. */
 export interface SdkCredentials {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { checkConventions } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { asSecret, cleanEnv, type S3Target, standInTarget } from "../test/helpers.js";
 import { ServiceError, s3Copy, s3Delete, s3Download, s3Exists, s3Upload } from "./index.js";
-import { asSecret, cleanEnv, type S3Target, standInTarget } from "./test-helpers.js";
 
 it("the exported tasks follow docs/conventions.md", async () => {
   expect(await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["s3"] })).toEqual(

@@ -1,6 +1,6 @@
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 

@@ -3,7 +3,7 @@ import type { GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { type Task, task, taskContext } from "@tributary/flow";
 import { checkDestination, writeFileAtomic } from "@tributary/integration-kit";
-import { isAbort, toAwsError } from "./errors.js";
+import { isAbort, toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 

@@ -1,5 +1,5 @@
 import { task, taskContext } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 

@@ -1,7 +1,7 @@
 import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket } from "./validate.js";
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { CredentialRejectedError, ServiceError, ValidationError } from "@tributary/auth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { asSecret, cleanEnv, motoTarget, type S3Target, standInTarget } from "../test/helpers.js";
 import {
   type S3UploadProgress,
   s3Copy,
@@ -15,7 +16,6 @@ import {
   s3ListPages,
   s3Upload,
 } from "./index.js";
-import { asSecret, cleanEnv, motoTarget, type S3Target, standInTarget } from "./test-helpers.js";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 

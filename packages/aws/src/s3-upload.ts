@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
 import { openUploadSource } from "@tributary/integration-kit";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 

@@ -7,8 +7,8 @@ import {
   startSecretsManagerStandIn,
 } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { cleanEnv } from "../test/helpers.js";
 import { awsSecretsManagerBackend } from "./index.js";
-import { cleanEnv } from "./test-helpers.js";
 
 let sm: SecretsManagerStandIn;
 let reader: AwsKeyPair;

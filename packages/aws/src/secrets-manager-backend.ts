@@ -14,7 +14,7 @@ import {
   type ResolvedAwsCredentials,
   resolveAwsCredentials,
 } from "./aws-credentials.js";
-import { CREDENTIAL_ERROR_CODES, unreadable } from "./errors.js";
+import { CREDENTIAL_ERROR_CODES, unreadable } from "./aws-errors.js";
 
 /** The options of `awsSecretsManagerBackend`. */
 export interface AwsSecretsManagerBackendOptions {

@@ -1,7 +1,7 @@
 import { checkConventions } from "@tributary/testing";
 import { expect, it } from "vitest";
+import { useGoogle } from "../test/helpers.js";
 import { gcsExists, gcsUpload } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
 
 it("the exported tasks follow docs/conventions.md", async () => {
   expect(

@@ -10,8 +10,8 @@ import {
   withSecrets,
 } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
+import { useGoogle } from "../test/helpers.js";
 import { gcpAuth, gcsExists, gcsUpload } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
 
 const env = useGoogle();
 

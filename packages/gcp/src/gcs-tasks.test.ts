@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { CredentialRejectedError, ServiceError, ValidationError } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
+import { useGoogle } from "../test/helpers.js";
 import {
   type GcsProgress,
   gcsCopy,
@@ -14,7 +15,6 @@ import {
   gcsListPages,
   gcsUpload,
 } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
 
 const env = useGoogle();
 const KiB = 1024;

@@ -8,9 +8,9 @@ import {
   withSecrets,
 } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
+import { useGoogle } from "../test/helpers.js";
 import { uploadObject } from "./gcs-upload.js";
 import { gcpSecretManagerBackend } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
 
 const env = useGoogle();
 const backend = (extra: object = {}) =>

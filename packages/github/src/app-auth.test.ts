@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { useGitHubTestEnv } from "../test/helpers.js";
 import { githubGetRepo } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
 
 const env = useGitHubTestEnv({ tokenTtlMs: 1500 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 import { clientCache, withSecrets } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
+import { useGitHubTestEnv } from "../test/helpers.js";
 import { githubGetRepo } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
 
 const env = useGitHubTestEnv();
 

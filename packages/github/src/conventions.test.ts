@@ -1,7 +1,7 @@
 import { checkConventions } from "@tributary/testing";
 import { expect, it } from "vitest";
+import { useGitHubTestEnv } from "../test/helpers.js";
 import { githubGetRepo, ServiceError } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
 
 it("the exported tasks follow docs/conventions.md", async () => {
   expect(

@@ -1,8 +1,8 @@
 import { localStore, MissingCredentialsError, withSecrets } from "@tributary/auth";
 import { flow } from "@tributary/flow";
 import { describe, expect, it } from "vitest";
+import { authorizations, useGitHubTestEnv } from "../test/helpers.js";
 import { githubGetRepo } from "./index.js";
-import { authorizations, useGitHubTestEnv } from "./test-env.js";
 
 const env = useGitHubTestEnv();
 const E = "TRIBUTARY__CONTEXT__SECRETS__";

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+import { useGitHubTestEnv } from "../test/helpers.js";
 import {
   githubCreateBranch,
   githubCreateIssue,
@@ -20,7 +21,6 @@ import {
   githubReadFile,
   githubWriteFile,
 } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
 
 const env = useGitHubTestEnv();
 

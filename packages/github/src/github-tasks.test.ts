@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { useGitHubTestEnv } from "../test/helpers.js";
 import {
   githubClient,
   githubCreateBranch,
@@ -10,7 +11,6 @@ import {
   githubReadFile,
   githubWriteFile,
 } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
 
 const env = useGitHubTestEnv();
 const on = () => ({ token: env.token, endpoint: env.github.url });

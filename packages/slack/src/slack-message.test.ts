@@ -2,8 +2,8 @@ import { CredentialRejectedError, ServiceError, TributaryError, ValidationError 
 import { flow, TaskTimeoutError, task } from "@tributary/flow";
 import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackMessage } from "./slack-message.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const TOKEN = fakeSlackToken("message");
 const env = useSlackTestEnv({ tokens: [TOKEN] });

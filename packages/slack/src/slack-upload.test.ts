@@ -4,8 +4,8 @@ import { Readable } from "node:stream";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackUpload } from "./slack-upload.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const TOKEN = fakeSlackToken("upload");
 const env = useSlackTestEnv({

@@ -1,8 +1,8 @@
 import { CredentialRejectedError, InvalidSecretError, ServiceError, TributaryError } from "@tributary/auth";
 import { task } from "@tributary/flow";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackWebhook } from "./slack-webhook.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const HOOK = "T0HOOK/B0HOOK/webhook-secret-1234";
 const env = useSlackTestEnv({ webhooks: [HOOK] });
