@@ -21,7 +21,10 @@ interface Manifest {
 }
 const packages = readdirSync(join(root, "packages"))
   .map((dir) => ({ dir: join(root, "packages", dir) }))
-  .map(({ dir }) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Manifest }))
+  .map(({ dir }) => ({
+    dir,
+    manifest: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Manifest,
+  }))
   .filter(({ manifest }) => manifest.name.startsWith("@tributary/") && !manifest.private);
 const names = packages.map((p) => p.manifest.name);
 
@@ -39,7 +42,11 @@ const step = (what: string, run: () => void) => {
     console.log(`FAIL ${what}\n${output.replace(/^/gm, "     ")}`);
   }
 };
-const run = (command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
+const run = (
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+) =>
   execFileSync(command, args, {
     cwd: options.cwd ?? scratch,
     env: { ...process.env, ...options.env },
@@ -70,21 +77,32 @@ try {
 
   for (const name of names) {
     step(`ESM: import("${name}")`, () => {
-      run(process.execPath, ["--input-type=module", "-e", `const m = await import(${JSON.stringify(name)}); if (Object.keys(m).length === 0) throw new Error("no exports");`], { cwd: project });
+      run(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `const m = await import(${JSON.stringify(name)}); if (Object.keys(m).length === 0) throw new Error("no exports");`,
+        ],
+        { cwd: project },
+      );
     });
     for (const requireEsm of [true, false]) {
-      step(`CJS: require("${name}")${requireEsm ? "" : " with require(esm) off (Node 20 before 20.19)"}`, () => {
-        run(
-          process.execPath,
-          [
-            ...(requireEsm ? [] : ["--no-experimental-require-module"]),
-            "--input-type=commonjs",
-            "-e",
-            `const m = require(${JSON.stringify(name)}); if (Object.keys(m).length === 0) throw new Error("no exports");`,
-          ],
-          { cwd: project },
-        );
-      });
+      step(
+        `CJS: require("${name}")${requireEsm ? "" : " with require(esm) off (Node 20 before 20.19)"}`,
+        () => {
+          run(
+            process.execPath,
+            [
+              ...(requireEsm ? [] : ["--no-experimental-require-module"]),
+              "--input-type=commonjs",
+              "-e",
+              `const m = require(${JSON.stringify(name)}); if (Object.keys(m).length === 0) throw new Error("no exports");`,
+            ],
+            { cwd: project },
+          );
+        },
+      );
     }
   }
 
@@ -105,10 +123,30 @@ export async function example(): Promise<string> {
 }
 `;
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-  const consumers: { name: string; dir: string; type: "module" | "commonjs"; options: Record<string, unknown> }[] = [
-    { name: "node16, ESM", dir: "esm-node16", type: "module", options: { module: "node16", moduleResolution: "node16" } },
-    { name: "node16, CommonJS", dir: "cjs-node16", type: "commonjs", options: { module: "node16", moduleResolution: "node16" } },
-    { name: "bundler", dir: "bundler", type: "module", options: { module: "esnext", moduleResolution: "bundler" } },
+  const consumers: {
+    name: string;
+    dir: string;
+    type: "module" | "commonjs";
+    options: Record<string, unknown>;
+  }[] = [
+    {
+      name: "node16, ESM",
+      dir: "esm-node16",
+      type: "module",
+      options: { module: "node16", moduleResolution: "node16" },
+    },
+    {
+      name: "node16, CommonJS",
+      dir: "cjs-node16",
+      type: "commonjs",
+      options: { module: "node16", moduleResolution: "node16" },
+    },
+    {
+      name: "bundler",
+      dir: "bundler",
+      type: "module",
+      options: { module: "esnext", moduleResolution: "bundler" },
+    },
   ];
   for (const consumer of consumers) {
     const dir = join(project, consumer.dir);
@@ -118,7 +156,14 @@ export async function example(): Promise<string> {
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { ...consumer.options, target: "es2022", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] },
+        compilerOptions: {
+          ...consumer.options,
+          target: "es2022",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ["node"],
+        },
         files: ["index.ts"],
       }),
     );
@@ -172,7 +217,10 @@ try {
 }
 `,
     );
-    const out = run(process.execPath, ["run-readme.mjs"], { cwd: project, env: { TRIBUTARY_HOME: join(scratch, "home") } });
+    const out = run(process.execPath, ["run-readme.mjs"], {
+      cwd: project,
+      env: { TRIBUTARY_HOME: join(scratch, "home") },
+    });
     if (!out.includes("completed")) throw new Error(`the example printed:\n${out}`);
   });
 } finally {

@@ -11,7 +11,11 @@ for (const name of packages) {
   const quoted = `'${name}'`;
   const pattern = new RegExp(`^(import [^;]*? from ${quoted.replace(/[/.@]/g, "\\$&")});$`, "gm");
   const before = text;
-  text = text.replace(pattern, (_, statement) => `${statement.replace(/^import (?!type )/, "import type ")} with { "resolution-mode": "import" };`);
+  text = text.replace(
+    pattern,
+    (_, statement) =>
+      `${statement.replace(/^import (?!type )/, "import type ")} with { "resolution-mode": "import" };`,
+  );
   if (text === before) throw new Error(`${file}: no import of ${name} to mark`);
 }
 writeFileSync(file, text);
