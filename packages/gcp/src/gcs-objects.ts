@@ -119,6 +119,10 @@ export async function* gcsListPages(
   if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket }");
   const bucket = checkBucket(options.bucket);
   const retries = checkRetries(options.retries);
+  const limit = options.limit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new ValidationError("limit", "must be a whole number of 1 or more");
+  let left = limit ?? Number.POSITIVE_INFINITY;
   if (options.prefix !== undefined && typeof options.prefix !== "string")
     throw new ValidationError("prefix", "must be a string");
   if (
@@ -155,12 +159,15 @@ export async function* gcsListPages(
       { retries, signal: context.signal },
     );
     const data: storage_v1.Schema$Objects = res.data;
+    const items = data.items ?? [];
+    const objects = items.slice(0, left).map((o) => toObjectInfo(o, { bucket, key: o.name ?? "" }));
+    left -= objects.length;
     yield {
-      objects: (data.items ?? []).map((o) => toObjectInfo(o, { bucket, key: o.name ?? "" })),
+      objects,
       prefixes: data.prefixes ?? [],
-      more: Boolean(data.nextPageToken),
+      more: Boolean(data.nextPageToken) || objects.length < items.length,
     };
-    pageToken = data.nextPageToken ?? undefined;
+    pageToken = left > 0 ? (data.nextPageToken ?? undefined) : undefined;
   } while (pageToken);
 }
 

@@ -269,6 +269,14 @@ describe("gcsList, gcsExists, gcsCopy, gcsDelete", () => {
     const limited = await gcsList({ ...opts(), prefix: "l/", pageSize: 2, limit: 3 });
     expect(limited.objects).toHaveLength(3);
     expect(limited.truncated).toBe(true);
+    const limitedPages: Array<[string[], boolean]> = [];
+    for await (const page of gcsListPages({ ...opts(), prefix: "l/", pageSize: 2, limit: 3 })) {
+      limitedPages.push([page.objects.map((o) => o.key), page.more]);
+    }
+    expect(limitedPages).toEqual([
+      [["l/a.txt", "l/b.txt"], true],
+      [["l/c.txt"], true],
+    ]);
   });
 
   it("tells existence, copies across buckets and deletes", async () => {

@@ -11,7 +11,7 @@ import {
   ValidationError,
   withSecrets,
 } from "@tributary/auth";
-import { type GcpAuth, type GcpCredentialOptions, gcpAuth } from "./gcp-auth.js";
+import { type GcpAuth, type GcpCredentialOptions, resolveGcpAuth } from "./gcp-auth.js";
 import { callGoogle } from "./gcp-errors.js";
 import { checkEndpoint } from "./gcs-client.js";
 
@@ -72,7 +72,11 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
         // Backends are switched off while finding the backend's own credential, so it never asks itself.
         auth = await withSecrets(
           {},
-          () => gcpAuth({ credentials: options.credentials, secretName: options.secretName }),
+          () =>
+            resolveGcpAuth(
+              { credentials: options.credentials, secretName: options.secretName },
+              "gcpSecretManagerBackend({ credentials })",
+            ),
           {
             backends: [],
           },
