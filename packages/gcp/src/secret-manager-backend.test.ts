@@ -70,7 +70,7 @@ describe("gcpSecretManagerBackend", () => {
       },
       name: "LOCKED",
       code: "SECRET_BACKEND_ACCESS_DENIED",
-      text: /denied access to secret LOCKED .*argument \(gcpSecretManagerBackend\(\{ credentials \}\)\).*secretAccessor/
+      text: /denied access to secret LOCKED .*argument \(gcpSecretManagerBackend\(\{ credentials \}\)\).*secretAccessor/,
       retryable: false,
     },
     {
