@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { link, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { link, open, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { SecretStoreError } from "./errors.js";
@@ -52,27 +53,35 @@ interface Found {
 }
 
 async function inspect(path: string): Promise<Found | undefined> {
-  let st: import("node:fs").Stats;
+  // The file's times and its content must come from one inode: a lock replaced between a stat and a read would
+  // otherwise pair a new holder with an old time, and look stale.
+  let st: Stats;
+  let text = "";
   try {
-    st = await stat(path);
+    const handle = await open(path, "r");
+    try {
+      st = await handle.stat();
+      if (st.isFile()) text = await handle.readFile("utf8");
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code !== "EISDIR" && code !== "EACCES" && code !== "EPERM") throw error;
+    const found = await stat(path).catch(() => undefined);
+    if (!found) return undefined;
+    st = found;
   }
   let holder: Holder | undefined;
-  if (st.isFile()) {
-    const text = await readFile(path, "utf8").catch(() => "");
-    try {
-      const data = JSON.parse(text) as Partial<Holder>;
-      if (typeof data.pid === "number" && typeof data.host === "string" && typeof data.token === "string") {
-        holder = { pid: data.pid, host: data.host, token: data.token, time: Number(data.time) || st.mtimeMs };
-      }
-    } catch {
-      // Earlier versions wrote the pid alone.
-      if (/^\d+$/.test(text.trim())) {
-        holder = { pid: Number(text.trim()), host: HOST, token: "", time: st.mtimeMs };
-      }
+  try {
+    const data = JSON.parse(text) as Partial<Holder>;
+    if (typeof data.pid === "number" && typeof data.host === "string" && typeof data.token === "string") {
+      holder = { pid: data.pid, host: data.host, token: data.token, time: Number(data.time) || st.mtimeMs };
     }
+  } catch {
+    // Earlier versions wrote the pid alone.
+    if (/^\d+$/.test(text.trim())) holder = { pid: Number(text.trim()), host: HOST, token: "", time: st.mtimeMs };
   }
   const time = holder?.time ?? st.mtimeMs;
   return {
@@ -142,11 +151,19 @@ export interface HeldLock {
   assertHeld(): Promise<void>;
 }
 
+/** Writes this process's candidate lock file: complete before it is linked to the lock's name. */
+async function claim(lock: string): Promise<Claim> {
+  const holder: Holder = { pid: process.pid, host: HOST, token: randomBytes(8).toString("hex"), time: Date.now() };
+  const path = `${lock}.${holder.token}`;
+  await writeFile(path, JSON.stringify(holder), { mode: 0o600, flag: "wx" });
+  return { path, holder };
+}
+
 /**
  * Runs `fn` holding the lock file `lock` (beside the store), across processes and hosts sharing the folder.
  * The lock is created atomically, complete with its holder's pid, host and a random token (written to a private
  * candidate file, then hard-linked to the lock's name). A lock is taken over only when its holder is gone (on
- * this host: its pid is not alive) or older than `STALE_LOCK_MS`. Waiting backs off up to 100 ms between tries
+ * this host: its pid is not alive) or older than `STALE_LOCK_MS`. Waiting backs off up to 50 ms between tries
  * and never passes `timeoutMs`. The lock is removed only by its holder, and only while it is still its own.
  */
 export async function withFileLock<R>(
@@ -154,14 +171,16 @@ export async function withFileLock<R>(
   timeoutMs: number,
   fn: (held: HeldLock) => Promise<R>,
 ): Promise<R> {
-  const token = randomBytes(8).toString("hex");
-  const holder: Holder = { pid: process.pid, host: HOST, token, time: Date.now() };
-  const mine: Claim = { path: `${lock}.${token}`, holder };
-  await writeFile(mine.path, JSON.stringify(holder), { mode: 0o600, flag: "wx" });
+  let mine = await claim(lock);
   const deadline = Date.now() + timeoutMs;
   let lastProblem: string | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
+      if (Date.now() - mine.holder.time > STALE_LOCK_MS / 4) {
+        // The lock's age counts from its candidate's time: a long wait must not produce a lock born stale.
+        await unlink(mine.path).catch(() => undefined);
+        mine = await claim(lock);
+      }
       try {
         await link(mine.path, lock);
         break;
@@ -191,12 +210,13 @@ export async function withFileLock<R>(
           lock.replace(/\.lock$/, ""),
         );
       }
-      const backoff = Math.min(100, 2 ** Math.min(attempt, 7)) * (0.5 + Math.random());
+      const backoff = Math.min(50, 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
       await sleep(Math.min(backoff, left));
     }
   } finally {
     await unlink(mine.path).catch(() => undefined);
   }
+  const token = mine.holder.token;
   const held: HeldLock = {
     async assertHeld() {
       const now = await inspect(lock);

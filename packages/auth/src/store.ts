@@ -274,7 +274,7 @@ export function localStore(options: LocalStoreOptions = {}): LocalStore {
         return true;
       });
     },
-    remove: (name) => {
+    remove: async (name) => {
       assertSecretName(name);
       return update((s) => s.delete(name));
     },
