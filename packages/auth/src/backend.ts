@@ -51,7 +51,8 @@ export function directoryBackend(path: string): SecretBackend {
         const bytes = await readFile(join(path, name));
         return utf8.decode(bytes).replace(/\r?\n$/, "");
       } catch (error) {
-        const code = error instanceof TypeError ? "not valid UTF-8 text" : (error as NodeJS.ErrnoException).code;
+        const code =
+          error instanceof TypeError ? "not valid UTF-8 text" : (error as NodeJS.ErrnoException).code;
         if (code === "ENOENT") return undefined;
         throw new SecretBackendError(
           "SECRET_BACKEND_FAILED",

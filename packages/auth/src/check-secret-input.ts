@@ -52,7 +52,10 @@ export function secretValueIssues(value: unknown): SecretFieldIssue[] {
     const item = stack.pop() as { value: unknown; field: string; depth: number };
     if (typeof item.value === "string") {
       if (!isWellFormedText(item.value)) {
-        issues.push({ field: item.field, message: "is not well-formed Unicode text (it holds a lone surrogate)" });
+        issues.push({
+          field: item.field,
+          message: "is not well-formed Unicode text (it holds a lone surrogate)",
+        });
       }
       continue;
     }

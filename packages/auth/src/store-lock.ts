@@ -81,7 +81,8 @@ async function inspect(path: string): Promise<Found | undefined> {
     }
   } catch {
     // Earlier versions wrote the pid alone.
-    if (/^\d+$/.test(text.trim())) holder = { pid: Number(text.trim()), host: HOST, token: "", time: st.mtimeMs };
+    if (/^\d+$/.test(text.trim()))
+      holder = { pid: Number(text.trim()), host: HOST, token: "", time: st.mtimeMs };
   }
   const time = holder?.time ?? st.mtimeMs;
   return {
@@ -153,7 +154,12 @@ export interface HeldLock {
 
 /** Writes this process's candidate lock file: complete before it is linked to the lock's name. */
 async function claim(lock: string): Promise<Claim> {
-  const holder: Holder = { pid: process.pid, host: HOST, token: randomBytes(8).toString("hex"), time: Date.now() };
+  const holder: Holder = {
+    pid: process.pid,
+    host: HOST,
+    token: randomBytes(8).toString("hex"),
+    time: Date.now(),
+  };
   const path = `${lock}.${holder.token}`;
   await writeFile(path, JSON.stringify(holder), { mode: 0o600, flag: "wx" });
   return { path, holder };
@@ -163,7 +169,7 @@ async function claim(lock: string): Promise<Claim> {
  * Runs `fn` holding the lock file `lock` (beside the store), across processes and hosts sharing the folder.
  * The lock is created atomically, complete with its holder's pid, host and a random token (written to a private
  * candidate file, then hard-linked to the lock's name). A lock is taken over only when its holder is gone (on
- * this host: its pid is not alive) or older than `STALE_LOCK_MS`. Waiting backs off up to 50 ms between tries
+ * this host: its pid is not alive) or older than `STALE_LOCK_MS`. Waiting backs off up to 25 ms between tries
  * and never passes `timeoutMs`. The lock is removed only by its holder, and only while it is still its own.
  */
 export async function withFileLock<R>(
@@ -210,7 +216,7 @@ export async function withFileLock<R>(
           lock.replace(/\.lock$/, ""),
         );
       }
-      const backoff = Math.min(50, 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
+      const backoff = Math.min(25, 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
       await sleep(Math.min(backoff, left));
     }
   } finally {

@@ -51,7 +51,9 @@ describe("the local store trusts only what its user owns", () => {
     chmodSync(home, 0o1777);
     const path = join(home, "secrets.json");
     const planted = { ACCESS_KEY: "AKIAPLANTEDBYNOBODY1", SECRET_ACCESS_KEY: "planted-secret-key-value" };
-    writeFileSync(path, JSON.stringify({ version: 1, secrets: { AWS_CREDENTIALS: planted } }), { mode: 0o600 });
+    writeFileSync(path, JSON.stringify({ version: 1, secrets: { AWS_CREDENTIALS: planted } }), {
+      mode: 0o600,
+    });
     chownSync(path, NOBODY, NOBODY);
 
     const error = await resolveSecret("AWS_CREDENTIALS").catch((e) => e);
@@ -80,7 +82,9 @@ describe("the local store trusts only what its user owns", () => {
       expect(() => store.get("SLACK_BOT_TOKEN"), mode.toString(8)).toThrow(
         new RegExp(`can be written by other users \\(mode ${mode.toString(8)}\\)`),
       );
-      await expect(store.remove("SLACK_BOT_TOKEN")).rejects.toMatchObject({ code: "STORE_UNSAFE_PERMISSIONS" });
+      await expect(store.remove("SLACK_BOT_TOKEN")).rejects.toMatchObject({
+        code: "STORE_UNSAFE_PERMISSIONS",
+      });
     }
     chmodSync(home, 0o755);
     chownSync(home, NOBODY, NOBODY);
@@ -107,7 +111,9 @@ describe("the local store trusts only what its user owns", () => {
     ]);
     writeFileSync(store.path, bytes, { mode: 0o600 });
     expect(() => store.get("CUSTOM_NOTE")).toThrow(/is not valid UTF-8 text/);
-    await expect(store.set("SLACK_BOT_TOKEN", fakeSlackToken())).rejects.toMatchObject({ code: "STORE_CORRUPT" });
+    await expect(store.set("SLACK_BOT_TOKEN", fakeSlackToken())).rejects.toMatchObject({
+      code: "STORE_CORRUPT",
+    });
     expect(readFileSync(store.path).equals(bytes)).toBe(true);
   });
 

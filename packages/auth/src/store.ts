@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { checkSecretValue } from "./check-secret-input.js";
 import { SecretStoreError } from "./errors.js";
 import { assertSecretName } from "./secret-definition.js";
-import { HOST_ID, type HeldLock, pidAlive, STALE_LOCK_MS, withFileLock } from "./store-lock.js";
+import { type HeldLock, HOST_ID, pidAlive, STALE_LOCK_MS, withFileLock } from "./store-lock.js";
 
 /** The options of `localStore`. */
 export interface LocalStoreOptions {
@@ -118,7 +118,13 @@ function parseStore(path: string, bytes: Uint8Array): StoreFile {
     corrupt(error instanceof SyntaxError ? "is not valid JSON" : "is not valid UTF-8 text");
   }
   const secrets = (data as { secrets?: unknown } | null | undefined)?.secrets;
-  if (!data || typeof data !== "object" || !secrets || typeof secrets !== "object" || Array.isArray(secrets)) {
+  if (
+    !data ||
+    typeof data !== "object" ||
+    !secrets ||
+    typeof secrets !== "object" ||
+    Array.isArray(secrets)
+  ) {
     corrupt("is not a valid Tributary store file");
   }
   const map = new Map<string, unknown>();
