@@ -63,7 +63,8 @@ export function secretValueIssues(value: unknown): SecretFieldIssue[] {
     if (seen.has(item.value)) continue;
     seen.add(item.value);
     if (item.depth >= MAX_SECRET_DEPTH) {
-      issues.push({ field: item.field, message: `nests deeper than ${MAX_SECRET_DEPTH} levels` });
+      const field = item.field.length > 60 ? `${item.field.slice(0, 60)}…` : item.field;
+      issues.push({ field, message: `nests deeper than ${MAX_SECRET_DEPTH} levels` });
       continue;
     }
     const entries: [string | number, unknown][] = Array.isArray(item.value)
