@@ -107,7 +107,7 @@ function parseStore(path: string, bytes: Uint8Array): StoreFile {
   const corrupt = (why: string): never => {
     throw new SecretStoreError(
       "STORE_CORRUPT",
-      `The secret store ${path} ${why}. It was left as it is; move it away or repair it, then set the secrets again.`,
+      `The secret store ${path} is not a valid Tributary store file: ${why}. It was left as it is; move it away or repair it, then set the secrets again.`,
       path,
     );
   };
@@ -115,7 +115,7 @@ function parseStore(path: string, bytes: Uint8Array): StoreFile {
   try {
     data = JSON.parse(utf8.decode(bytes));
   } catch (error) {
-    corrupt(error instanceof SyntaxError ? "is not valid JSON" : "is not valid UTF-8 text");
+    corrupt(error instanceof SyntaxError ? "it is not valid JSON" : "it is not valid UTF-8 text");
   }
   const secrets = (data as { secrets?: unknown } | null | undefined)?.secrets;
   if (
@@ -125,14 +125,16 @@ function parseStore(path: string, bytes: Uint8Array): StoreFile {
     typeof secrets !== "object" ||
     Array.isArray(secrets)
   ) {
-    corrupt("is not a valid Tributary store file");
+    corrupt('it has no "secrets" object');
   }
   const map = new Map<string, unknown>();
   for (const [name, value] of Object.entries(secrets as object)) {
     try {
       assertSecretName(name);
     } catch {
-      corrupt(`holds an entry whose name is not a valid secret name (${JSON.stringify(name.slice(0, 64))})`);
+      corrupt(
+        `it holds an entry whose name is not a valid secret name (${JSON.stringify(name.slice(0, 64))})`,
+      );
     }
     map.set(name, value);
   }

@@ -53,7 +53,9 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
       } catch (error) {
         if (!InvalidSecretError.isInstance(error)) throw error;
         issues = error.issues.map((i) =>
-          i.message === "is not valid JSON" ? { ...i, message: `${i.message} (${name} is a JSON-shaped secret)` } : i,
+          i.message === "is not valid JSON"
+            ? { ...i, message: `${i.message} (${name} is a JSON-shaped secret)` }
+            : i,
         );
       }
     }
