@@ -34,7 +34,7 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
   }
   const name = checkSecretName(parsed.positionals[0], SET_USAGE);
   const store = localStore();
-  store.names(); // An unsafe or corrupt store fails here, before anyone types a value.
+  store.check(); // An unsafe or corrupt store (or store folder) fails here, before anyone types a value.
 
   const text = await readSecretInput(ctx.stdin(), ctx.output, name);
   registerSecretValue(text);
