@@ -60,6 +60,9 @@ export function secretValueIssues(value: unknown): SecretFieldIssue[] {
       continue;
     }
     if (item.value === null || typeof item.value !== "object") continue;
+    // Only the shapes a secret has (JSON objects and arrays); a client or a buffer given as a value is not walked.
+    const proto = Object.getPrototypeOf(item.value);
+    if (!Array.isArray(item.value) && proto !== Object.prototype && proto !== null) continue;
     if (seen.has(item.value)) continue;
     seen.add(item.value);
     if (item.depth >= MAX_SECRET_DEPTH) {
