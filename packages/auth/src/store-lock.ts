@@ -120,7 +120,7 @@ async function takeOver(path: string, found: Found, mine: Claim, depth = 0): Pro
     const now = await inspect(path);
     if (!now) return true;
     if (now.id !== found.id) return false;
-    const dead = `${path}.dead-${mine.holder.token}`;
+    const dead = `${path}.dead.${HOST_ID}.${process.pid}.${mine.holder.token}`;
     await rename(path, dead);
     await rm(dead, { recursive: true, force: true });
     return true;
@@ -129,20 +129,40 @@ async function takeOver(path: string, found: Found, mine: Claim, depth = 0): Pro
   }
 }
 
-/** Lock-like files this module leaves behind only when a process dies: removed by the next holder. */
-const LEFTOVER = /\.(?:[0-9a-f]{16}|reap-[\w-]+|dead-[0-9a-f]{16})$/;
+/**
+ * Whether a file named with its creator's host id and pid was left behind by a process that is gone: on this host,
+ * its pid is not alive; from another host, it is older than `STALE_LOCK_MS`. The name says who made the file even
+ * when the process died before writing anything in it.
+ */
+export async function leftBehind(hostId: string | undefined, pid: number, path: string): Promise<boolean> {
+  if (hostId === undefined || hostId === HOST_ID) return !pidAlive(pid);
+  const st = await stat(path).catch(() => undefined);
+  return st !== undefined && Date.now() - st.mtimeMs > STALE_LOCK_MS;
+}
+
+/** Candidates (`<lock>.<host id>.<pid>.<token>`) and renamed stale locks (`<lock>.dead.<host id>.<pid>.<token>`). */
+const OWNED = /^(?:dead\.)?([0-9a-f]{8})\.(\d+)\.[0-9a-f]{16}$/;
+/** Guards (`<lock>.reap-<id>`, also nested): hard links of a complete candidate, so they name their holder inside. */
+const GUARD = /^reap-[\w.-]+$/;
 
 /**
- * Removes what dead processes left beside the lock (their lock candidates, guards, renamed locks). Called by the
+ * Removes what dead processes left beside the lock: their candidates, guards and renamed stale locks. Called by the
  * lock's holder. Files of live processes are left alone.
  */
 async function removeLeftovers(lock: string): Promise<void> {
   const prefix = `${basename(lock)}.`;
   for (const name of await readdir(dirname(lock))) {
-    if (!name.startsWith(prefix) || !LEFTOVER.test(name)) continue;
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
     const path = join(dirname(lock), name);
-    const found = await inspect(path).catch(() => undefined);
-    if (found && isStale(found)) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    const owned = OWNED.exec(rest);
+    let gone = false;
+    if (owned) gone = await leftBehind(owned[1], Number(owned[2]), path);
+    else if (GUARD.test(rest)) {
+      const found = await inspect(path).catch(() => undefined);
+      gone = found !== undefined && isStale(found);
+    }
+    if (gone) await rm(path, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
@@ -160,7 +180,7 @@ async function claim(lock: string): Promise<Claim> {
     token: randomBytes(8).toString("hex"),
     time: Date.now(),
   };
-  const path = `${lock}.${holder.token}`;
+  const path = `${lock}.${HOST_ID}.${process.pid}.${holder.token}`;
   await writeFile(path, JSON.stringify(holder), { mode: 0o600, flag: "wx" });
   return { path, holder };
 }

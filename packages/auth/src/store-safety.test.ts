@@ -196,7 +196,7 @@ describe("the store's lock", () => {
     expect((used.user + used.system) / 1000).toBeLessThan(400);
   });
 
-  it("removes temporary copies left by dead writers, keeping a live writer's", async () => {
+  it("removes temporary copies and lock files left by dead writers, keeping a live writer's", async () => {
     const store = localStore();
     await store.set("SLACK_BOT_TOKEN", fakeSlackToken());
     const dead = await deadPid();
@@ -206,12 +206,16 @@ describe("the store's lock", () => {
         dead: `.secrets.json.${HOST_ID}.${dead}.aaaaaaaaaaaa.tmp`,
         older: `.secrets.json.${dead}.k3j4h5.tmp`,
         live: `.secrets.json.${HOST_ID}.${child.pid}.bbbbbbbbbbbb.tmp`,
-        candidate: `secrets.json.lock.${"c".repeat(16)}`,
+        // Killed before it wrote a byte: who made it is in its name.
+        candidate: `secrets.json.lock.${HOST_ID}.${dead}.${"c".repeat(16)}`,
+        renamed: `secrets.json.lock.dead.${HOST_ID}.${dead}.${"f".repeat(16)}`,
       };
-      for (const name of Object.values(names)) writeFileSync(join(env.home(), name), "{}", { mode: 0o600 });
+      for (const name of Object.values(names)) writeFileSync(join(env.home(), name), "", { mode: 0o600 });
+      // A guard is a link of a complete candidate: its holder is read from inside.
+      const guard = join(env.home(), `secrets.json.lock.reap-${"d".repeat(16)}`);
       writeFileSync(
-        join(env.home(), names.candidate),
-        JSON.stringify({ pid: dead, host: hostname(), token: "c".repeat(16), time: Date.now() }),
+        guard,
+        JSON.stringify({ pid: dead, host: hostname(), token: "e".repeat(16), time: Date.now() }),
       );
       await store.remove("SLACK_BOT_TOKEN");
       expect(readdirSync(env.home()).sort()).toEqual([names.live, "secrets.json"].sort());

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { checkSecretValue } from "./check-secret-input.js";
 import { SecretStoreError } from "./errors.js";
 import { assertSecretName } from "./secret-definition.js";
-import { type HeldLock, HOST_ID, pidAlive, STALE_LOCK_MS, withFileLock } from "./store-lock.js";
+import { type HeldLock, HOST_ID, leftBehind, withFileLock } from "./store-lock.js";
 
 /** The options of `localStore`. */
 export interface LocalStoreOptions {
@@ -190,24 +190,16 @@ const TEMP = /^\.secrets\.json\.(?:([0-9a-f]{8})\.)?(\d+)\.[0-9a-z]+\.tmp$/;
 
 /**
  * Removes the temporary copies that writers killed mid-write left behind (each may hold every secret, including
- * ones since removed). Called under the lock, so no live writer of this host is writing one, except a writer paused
- * past the lock's stale time.
+ * ones since removed). Called under the lock; a live writer's copy is left alone.
  */
 async function removeStaleTemps(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
     const match = TEMP.exec(name);
     if (!match) continue;
-    const [, host, pid] = match;
     const path = join(dir, name);
-    const sameHost = host === undefined || host === HOST_ID;
-    if (sameHost ? pidAlive(Number(pid)) && Number(pid) !== process.pid : await isRecent(path)) continue;
-    await rm(path, { force: true }).catch(() => undefined);
+    if (await leftBehind(match[1], Number(match[2]), path))
+      await rm(path, { force: true }).catch(() => undefined);
   }
-}
-
-async function isRecent(path: string): Promise<boolean> {
-  const st = await stat(path).catch(() => undefined);
-  return st !== undefined && Date.now() - st.mtimeMs < STALE_LOCK_MS;
 }
 
 async function writeAtomic(path: string, data: StoreFile, held: HeldLock): Promise<void> {
