@@ -20,8 +20,8 @@ interface Holder {
   time: number;
 }
 
-/** One of this process's lock files on disk: its path and what it records. */
-interface Claim {
+/** @internal One of this process's candidate lock files on disk: its path and what it records. */
+export interface Claim {
   path: string;
   holder: Holder;
 }
@@ -44,15 +44,16 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** A lock-like file as found: its holder when it records one, and how old it is. */
-interface Found {
+/** @internal A lock-like file as found: its holder when it records one, and how old it is. */
+export interface Found {
   holder: Holder | undefined;
   /** An identity that no later lock at the same path shares: the holder's token, else inode and time. */
   id: string;
   ageMs: number;
 }
 
-async function inspect(path: string): Promise<Found | undefined> {
+/** @internal Reads a lock-like file: its holder, identity and age; `undefined` when it does not exist. */
+export async function inspect(path: string): Promise<Found | undefined> {
   // The file's times and its content must come from one inode: a lock replaced between a stat and a read would
   // otherwise pair a new holder with an old time, and look stale.
   let st: Stats;
@@ -106,7 +107,7 @@ function isStale(found: Found): boolean {
  * it away. A later taker of the same stale lock finds it gone. A guard whose holder died is itself taken over the
  * same way. Returns whether `path` may be free now.
  */
-async function takeOver(path: string, found: Found, mine: Claim, depth = 0): Promise<boolean> {
+export async function takeOver(path: string, found: Found, mine: Claim, depth = 0): Promise<boolean> {
   const guard = `${path}.reap-${found.id.replace(/[^\w-]/g, "")}`;
   try {
     await link(mine.path, guard);
@@ -172,8 +173,8 @@ export interface HeldLock {
   assertHeld(): Promise<void>;
 }
 
-/** Writes this process's candidate lock file: complete before it is linked to the lock's name. */
-async function claim(lock: string): Promise<Claim> {
+/** @internal Writes this process's candidate lock file: complete before it is linked to the lock's name. */
+export async function claim(lock: string): Promise<Claim> {
   const holder: Holder = {
     pid: process.pid,
     host: HOST,
