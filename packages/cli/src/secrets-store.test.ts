@@ -62,7 +62,8 @@ describe("the local store through the tributary command", () => {
   it("refuses a value nested 5,000 deep, leaving nothing behind", async () => {
     const home = tempHome();
     // A valid authorized_user key with one extra field nested 5,000 deep.
-    const key = '{"type":"authorized_user","client_id":"id","client_secret":"s3cr3t","refresh_token":"1//tok"';
+    const key =
+      '{"type":"authorized_user","client_id":"id","client_secret":"s3cr3t","refresh_token":"1//tok"';
     const deep = `${key},"extra":${"[".repeat(5000)}${"]".repeat(5000)}}`;
     const set = await runBin(["secrets", "set", "GCP_CREDENTIALS"], { home, input: deep });
     expect(set.code).toBe(1);
