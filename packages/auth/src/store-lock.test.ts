@@ -33,7 +33,7 @@ describe("taking over a stale lock", () => {
     const late = await claim(lock);
     // The first taker removes the stale lock, and a live writer takes the lock...
     expect(await takeOver(lock, stale, first)).toBe(true);
-    const live = writeHolder(lock, process.pid);
+    const live = writeHolder(lock, process.ppid);
     // ...then the late taker acts on what it saw before: it must leave the live lock alone.
     expect(await takeOver(lock, stale, late)).toBe(false);
     expect(JSON.parse(readFileSync(lock, "utf8")).token).toBe(live);
@@ -48,7 +48,7 @@ describe("taking over a stale lock", () => {
     const guard = `${lock}.reap-${token}`;
     const mine = await claim(lock);
 
-    writeHolder(guard, process.pid); // a live taker is at work
+    writeHolder(guard, process.ppid); // a live taker is at work
     expect(await takeOver(lock, stale, mine)).toBe(false);
     expect(existsSync(lock)).toBe(true);
 

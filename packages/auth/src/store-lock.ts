@@ -30,10 +30,13 @@ const HOST = hostname();
 /** A short, file-name-safe digest of the host name, for temporary files' names. */
 export const HOST_ID = createHash("sha256").update(HOST).digest("hex").slice(0, 8);
 
+/** Tokens of this process's candidates and held locks: a file naming this pid with another token is a dead namesake's. */
+const ownTokens = new Set<string>();
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** True when `pid` is a live process on this host (or might be: one we may not signal is alive). */
-export function pidAlive(pid: number): boolean {
+function pidAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
@@ -97,7 +100,16 @@ export async function inspect(path: string): Promise<Found | undefined> {
 function isStale(found: Found): boolean {
   if (found.ageMs > STALE_LOCK_MS) return true;
   const h = found.holder;
-  return h !== undefined && h.host === HOST && !pidAlive(h.pid);
+  return h !== undefined && h.host === HOST && holderGone(h.pid, h.token);
+}
+
+/**
+ * On this host: a holder is gone when its pid is not alive, or when it is this process's pid with a token this
+ * process never made (an earlier process that had the same pid, as happens in containers).
+ */
+function holderGone(pid: number, token: string | undefined): boolean {
+  if (pid === process.pid) return token === undefined || !ownTokens.has(token);
+  return !pidAlive(pid);
 }
 
 /**
@@ -135,14 +147,19 @@ export async function takeOver(path: string, found: Found, mine: Claim, depth = 
  * its pid is not alive; from another host, it is older than `STALE_LOCK_MS`. The name says who made the file even
  * when the process died before writing anything in it.
  */
-export async function leftBehind(hostId: string | undefined, pid: number, path: string): Promise<boolean> {
-  if (hostId === undefined || hostId === HOST_ID) return !pidAlive(pid);
+export async function leftBehind(
+  hostId: string | undefined,
+  pid: number,
+  path: string,
+  token?: string,
+): Promise<boolean> {
+  if (hostId === undefined || hostId === HOST_ID) return holderGone(pid, token);
   const st = await stat(path).catch(() => undefined);
   return st !== undefined && Date.now() - st.mtimeMs > STALE_LOCK_MS;
 }
 
 /** Candidates (`<lock>.<host id>.<pid>.<token>`) and renamed stale locks (`<lock>.dead.<host id>.<pid>.<token>`). */
-const OWNED = /^(?:dead\.)?([0-9a-f]{8})\.(\d+)\.[0-9a-f]{16}$/;
+const OWNED = /^(?:dead\.)?([0-9a-f]{8})\.(\d+)\.([0-9a-f]{16})$/;
 /** Guards (`<lock>.reap-<id>`, also nested): hard links of a complete candidate, so they name their holder inside. */
 const GUARD = /^reap-[\w.-]+$/;
 
@@ -158,7 +175,7 @@ async function removeLeftovers(lock: string): Promise<void> {
     const path = join(dirname(lock), name);
     const owned = OWNED.exec(rest);
     let gone = false;
-    if (owned) gone = await leftBehind(owned[1], Number(owned[2]), path);
+    if (owned) gone = await leftBehind(owned[1], Number(owned[2]), path, owned[3]);
     else if (GUARD.test(rest)) {
       const found = await inspect(path).catch(() => undefined);
       gone = found !== undefined && isStale(found);
@@ -182,6 +199,7 @@ export async function claim(lock: string): Promise<Claim> {
     time: Date.now(),
   };
   const path = `${lock}.${HOST_ID}.${process.pid}.${holder.token}`;
+  ownTokens.add(holder.token);
   await writeFile(path, JSON.stringify(holder), { mode: 0o600, flag: "wx" });
   return { path, holder };
 }
@@ -199,6 +217,7 @@ export async function withFileLock<R>(
   fn: (held: HeldLock) => Promise<R>,
 ): Promise<R> {
   let mine = await claim(lock);
+  let acquired = false;
   const deadline = Date.now() + timeoutMs;
   let lastProblem: string | undefined;
   try {
@@ -206,10 +225,12 @@ export async function withFileLock<R>(
       if (Date.now() - mine.holder.time > STALE_LOCK_MS / 4) {
         // The lock's age counts from its candidate's time: a long wait must not produce a lock born stale.
         await unlink(mine.path).catch(() => undefined);
+        ownTokens.delete(mine.holder.token);
         mine = await claim(lock);
       }
       try {
         await link(mine.path, lock);
+        acquired = true;
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
@@ -242,6 +263,7 @@ export async function withFileLock<R>(
     }
   } finally {
     await unlink(mine.path).catch(() => undefined);
+    if (!acquired) ownTokens.delete(mine.holder.token);
   }
   const token = mine.holder.token;
   const held: HeldLock = {
@@ -263,5 +285,6 @@ export async function withFileLock<R>(
   } finally {
     const now = await inspect(lock).catch(() => undefined);
     if (now?.id === token) await unlink(lock).catch(() => undefined);
+    ownTokens.delete(token);
   }
 }

@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { ValidationError } from "./errors.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { localStore } from "./store.js";
@@ -177,13 +177,23 @@ describe("the store's lock", () => {
     await store.set("SLACK_BOT_TOKEN", fakeSlackToken());
   });
 
+  it("takes over at once a lock naming this process's pid with a token it never made (a reused pid)", async () => {
+    const store = localStore({ lockTimeoutMs: 500 });
+    plantLock(store.path, { pid: process.pid });
+    await store.set("SLACK_BOT_TOKEN", fakeSlackToken());
+  });
+
   it.each([
-    ["a live holder", (path: string) => plantLock(path, { pid: process.pid })],
+    ["a live holder", (path: string, pid: number) => plantLock(path, { pid })],
     ["a fresh lock that records no holder", (path: string) => mkdirSync(`${path}.lock`)],
   ])("waits for %s until its deadline, sleeping, then fails", async (_, plant) => {
     const store = localStore({ lockTimeoutMs: 1500 });
     mkdirSync(env.home(), { recursive: true });
-    plant(store.path);
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    onTestFinished(() => {
+      holder.kill("SIGKILL");
+    });
+    plant(store.path, holder.pid as number);
     const cpu = process.cpuUsage();
     const started = Date.now();
     const error = await store.set("SLACK_BOT_TOKEN", fakeSlackToken()).catch((e) => e);
