@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Stats } from "node:fs";
-import { link, open, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { link, lstat, open, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { SecretStoreError } from "./errors.js";
@@ -71,9 +71,9 @@ export async function inspect(path: string): Promise<Found | undefined> {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return undefined;
-    if (code !== "EISDIR" && code !== "EACCES" && code !== "EPERM") throw error;
-    const found = await stat(path).catch(() => undefined);
+    if (!["ENOENT", "ELOOP", "EISDIR", "EACCES", "EPERM"].includes(code ?? "")) throw error;
+    // A folder, an unreadable file or a dangling symlink still holds the name: judged by its age alone.
+    const found = await lstat(path).catch(() => undefined);
     if (!found) return undefined;
     st = found;
   }

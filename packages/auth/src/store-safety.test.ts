@@ -7,6 +7,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
@@ -186,6 +187,10 @@ describe("the store's lock", () => {
   it.each([
     ["a live holder", (path: string, pid: number) => plantLock(path, { pid })],
     ["a fresh lock that records no holder", (path: string) => mkdirSync(`${path}.lock`)],
+    [
+      "a dangling symlink in the lock's place",
+      (path: string) => symlinkSync(`${path}.nowhere`, `${path}.lock`),
+    ],
   ])("waits for %s until its deadline, sleeping, then fails", async (_, plant) => {
     const store = localStore({ lockTimeoutMs: 1500 });
     mkdirSync(env.home(), { recursive: true });
