@@ -12,7 +12,7 @@ describe("GCP credentials that cannot be sent", () => {
     ["client_secret with a non-ASCII character", "client_secret", "\u00e4"],
   ])("%s", async (_, field, ch) => {
     const google = env.google();
-    const user = google.createAuthorizedUser() as Record<string, string>;
+    const user = google.createAuthorizedUser() as unknown as Record<string, string>;
     const bad = { ...user, [field]: `${user[field]}${ch}x` };
     const before = google.tokensIssued;
     const error = await gcsUpload({
