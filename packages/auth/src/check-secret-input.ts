@@ -44,7 +44,7 @@ function fieldPath(parent: string, key: string | number): string {
  * surrogate), in a value or a key, and objects nested deeper than `MAX_SECRET_DEPTH`. Walks without recursion, so
  * no value can exhaust the stack. The issues never quote the value.
  */
-export function secretValueIssues(value: unknown): SecretFieldIssue[] {
+export function secretInputIssues(value: unknown): SecretFieldIssue[] {
   const issues: SecretFieldIssue[] = [];
   const stack: { value: unknown; field: string; depth: number }[] = [{ value, field: "", depth: 0 }];
   const seen = new Set<object>();
@@ -85,9 +85,9 @@ export function secretValueIssues(value: unknown): SecretFieldIssue[] {
   return issues;
 }
 
-/** Throws `InvalidSecretError` (naming the field and the source) when `secretValueIssues` finds anything. */
-export function checkSecretValue(name: string, value: unknown, source: SecretSource): void {
-  const issues = secretValueIssues(value);
+/** Throws `InvalidSecretError` (naming the field and the source) when `secretInputIssues` finds anything. */
+export function checkSecretInput(name: string, value: unknown, source: SecretSource): void {
+  const issues = secretInputIssues(value);
   if (issues.length > 0) throw new InvalidSecretError(name, source, issues);
 }
 
@@ -113,7 +113,7 @@ function jsonDepth(text: string, limit: number): number {
 
 /**
  * Parses a JSON-shaped secret given as text, with the same checks at every entry point: the depth limit (checked
- * before parsing), valid JSON, then `secretValueIssues`. Throws `InvalidSecretError`; the message never quotes the
+ * before parsing), valid JSON, then `secretInputIssues`. Throws `InvalidSecretError`; the message never quotes the
  * text.
  */
 export function parseSecretJson(name: string, text: string, source: SecretSource): unknown {
@@ -128,6 +128,6 @@ export function parseSecretJson(name: string, text: string, source: SecretSource
   } catch {
     throw new InvalidSecretError(name, source, [{ field: "", message: "is not valid JSON" }]);
   }
-  checkSecretValue(name, value, source);
+  checkSecretInput(name, value, source);
   return value;
 }

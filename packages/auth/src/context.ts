@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { SecretBackend } from "./backend.js";
-import { checkSecretValue } from "./check-secret-input.js";
+import { checkSecretInput } from "./check-secret-input.js";
 import { registerSecretValue } from "./mask.js";
 import { processSingleton } from "./process-singleton.js";
 import { Secret } from "./secret.js";
@@ -69,7 +69,7 @@ export function withSecrets<R>(
     if (raw === undefined) continue;
     assertSecretName(name);
     const value = raw instanceof Secret ? raw.reveal() : raw;
-    checkSecretValue(name, value, { kind: "run", detail: "flow.run({ secrets }) / withSecrets" });
+    checkSecretInput(name, value, { kind: "run", detail: "flow.run({ secrets }) / withSecrets" });
     registerSecretValue(value);
     secrets.set(name, value);
   }

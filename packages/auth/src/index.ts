@@ -1,12 +1,12 @@
 export type { StandardSchemaV1 } from "@standard-schema/spec";
 export { configureBackends, configuredBackends, directoryBackend, type SecretBackend } from "./backend.js";
 export {
-  checkSecretValue,
+  checkSecretInput,
   headerValueProblem,
   isWellFormedText,
   MAX_SECRET_DEPTH,
   parseSecretJson,
-  secretValueIssues,
+  secretInputIssues,
 } from "./check-secret-input.js";
 export {
   type CacheEntryOptions,

@@ -1,5 +1,5 @@
 import { configuredBackends } from "./backend.js";
-import { checkSecretValue, parseSecretJson } from "./check-secret-input.js";
+import { checkSecretInput, parseSecretJson } from "./check-secret-input.js";
 import { runStorage } from "./context.js";
 import {
   InvalidSecretError,
@@ -59,7 +59,7 @@ function parse(def: SecretDefinition | undefined, name: string, raw: unknown, so
   if (hit && hit.raw === raw) return hit.value;
   let value = raw;
   if (def?.format === "json" && typeof raw === "string") value = parseSecretJson(name, raw, source);
-  else checkSecretValue(name, value, source);
+  else checkSecretInput(name, value, source);
   if (def) {
     if (def.format === "json" && (typeof value !== "object" || value === null || Array.isArray(value))) {
       throw new InvalidSecretError(name, source, [{ field: "", message: "must be a JSON object" }]);

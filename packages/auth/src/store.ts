@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, type Stats, statSync } fr
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
-import { checkSecretValue } from "./check-secret-input.js";
+import { checkSecretInput } from "./check-secret-input.js";
 import { SecretStoreError } from "./errors.js";
 import { assertSecretName } from "./secret-definition.js";
 import { type HeldLock, HOST_ID, leftBehind, withFileLock } from "./store-lock.js";
@@ -268,7 +268,7 @@ export function localStore(options: LocalStoreOptions = {}): LocalStore {
     },
     set: async (name, value) => {
       assertSecretName(name);
-      checkSecretValue(name, value, source);
+      checkSecretInput(name, value, source);
       await update((s) => {
         s.set(name, value);
         return true;
