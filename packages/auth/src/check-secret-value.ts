@@ -1,8 +1,13 @@
+import { checkSecretInput, parseSecretJson } from "./check-secret-input.js";
 import { closestName } from "./did-you-mean.js";
-import { type SecretFieldIssue, ValidationError } from "./errors.js";
+import { InvalidSecretError, type SecretFieldIssue, ValidationError } from "./errors.js";
 import { getSecretDefinition } from "./registry.js";
 import { checkSchema } from "./schema.js";
 import type { SecretDefinition } from "./secret-definition.js";
+import type { SecretSource } from "./source.js";
+
+/** The checks below report issues; where the value came from is added by the caller. */
+const NO_SOURCE: SecretSource = { kind: "argument", detail: "value" };
 
 /** The outcome of `checkSecretValue`: the checked value (and any field renamed from an alias), or the issues. */
 export type SecretValueCheck =
@@ -64,13 +69,14 @@ export function checkSecretValue(
   if (raw === undefined || raw === null) {
     return { ok: false, issues: [{ field: "", message: `is ${raw}: no value was given` }] };
   }
-  let value = raw;
-  if (def?.format === "json" && typeof raw === "string") {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      return { ok: false, issues: [{ field: "", message: "is not valid JSON" }] };
-    }
+  let value: unknown = raw;
+  // The shared input checks: nesting depth, well-formed text, JSON.
+  try {
+    if (def?.format === "json" && typeof raw === "string") value = parseSecretJson(name, raw, NO_SOURCE);
+    else checkSecretInput(name, raw, NO_SOURCE);
+  } catch (error) {
+    if (InvalidSecretError.isInstance(error)) return { ok: false, issues: [...error.issues] };
+    throw error;
   }
   if (!def) {
     if (typeof value === "string" || (typeof value === "object" && value !== null)) {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { SecretBackend } from "./backend.js";
+import { checkSecretInput } from "./check-secret-input.js";
 import { ValidationError } from "./errors.js";
 import { registerSecretValue } from "./mask.js";
 import { processSingleton } from "./process-singleton.js";
@@ -74,6 +75,7 @@ export function withSecrets<R>(
       );
     }
     const value = raw instanceof Secret ? raw.reveal() : raw;
+    checkSecretInput(name, value, { kind: "run", detail: "flow.run({ secrets }) / withSecrets" });
     registerSecretValue(value);
     secrets.set(name, value);
   }

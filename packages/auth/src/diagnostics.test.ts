@@ -2,13 +2,13 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fakeSlackToken, isolateEnvironment } from "../test/helpers.js";
 import { withSecrets } from "./context.js";
 import { probeAwsDefaultChain, probeGoogleAdc } from "./default-chain-probe.js";
 import { closestName } from "./did-you-mean.js";
 import { InvalidSecretError, MissingCredentialsError, ValidationError } from "./errors.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { localStore } from "./store.js";
-import { fakeSlackToken, isolateEnvironment } from "./test-env.js";
 
 const env = isolateEnvironment();
 const PREFIX = "TRIBUTARY__CONTEXT__SECRETS__";

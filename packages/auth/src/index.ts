@@ -1,6 +1,14 @@
 export type { StandardSchemaV1 } from "@standard-schema/spec";
 export { configureBackends, configuredBackends, directoryBackend, type SecretBackend } from "./backend.js";
 export {
+  checkSecretInput,
+  headerValueProblem,
+  isWellFormedText,
+  MAX_SECRET_DEPTH,
+  parseSecretJson,
+  secretInputIssues,
+} from "./check-secret-input.js";
+export {
   assertSecretValue,
   checkSecretValue,
   formatIssues,
@@ -59,13 +67,6 @@ export {
   ValidationError,
 } from "./errors.js";
 export {
-  checkDestination,
-  type OpenedUpload,
-  openUploadSource,
-  type UploadSource,
-  writeFileAtomic,
-} from "./files.js";
-export {
   isSensitiveKey,
   MIN_MASKED_LENGTH,
   mask,
@@ -74,7 +75,6 @@ export {
   registerSecretValue,
   resetMasker,
 } from "./mask.js";
-export { networkErrorCode } from "./network-error.js";
 export { processSingleton } from "./process-singleton.js";
 export {
   defineSecret,
@@ -105,3 +105,4 @@ export {
 export { secretsTableMarkdown } from "./secrets-table.js";
 export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
+export { STALE_LOCK_MS } from "./store-lock.js";

@@ -1,4 +1,5 @@
 import { configuredBackends } from "./backend.js";
+import { checkSecretInput, parseSecretJson } from "./check-secret-input.js";
 import { checkSecretValue } from "./check-secret-value.js";
 import { runStorage } from "./context.js";
 import { didYouMeanLines } from "./did-you-mean.js";
@@ -67,7 +68,11 @@ function parse(
   }
   const hit = byName.get(name);
   if (hit && hit.raw === raw) return { value: hit.value, source: withNote(source, hit.renamed) };
-  const check = checkSecretValue(name, raw, def);
+  // The input checks (depth, text, header-safe) first, then the name's own: fields, aliases, schema.
+  let value = raw;
+  if (def?.format === "json" && typeof raw === "string") value = parseSecretJson(name, raw, source);
+  else checkSecretInput(name, value, source);
+  const check = checkSecretValue(name, value, def);
   if (!check.ok) throw new InvalidSecretError(name, source, check.issues);
   registerSecretValue(check.value);
   if (byName.size >= MAX_PARSED) byName.delete(byName.keys().next().value as string);

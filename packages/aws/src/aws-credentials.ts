@@ -3,6 +3,8 @@ import {
   type AwsCredentials,
   clientCache,
   credentialFingerprint,
+  headerValueProblem,
+  InvalidSecretError,
   MissingCredentialsError,
   registerSecretValue,
   resolveSecret,
@@ -10,7 +12,7 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { quietNodeVersionWarning } from "./sdk-noise.js";
 
 /** Credentials in the AWS SDK's own shape. */
@@ -87,6 +89,14 @@ function checkSdkShape(value: SdkCredentials): SdkCredentials {
     (typeof value.sessionToken !== "string" || value.sessionToken === "")
   ) {
     throw new ValidationError("credentials.sessionToken", "must be a non-empty string when given");
+  }
+  // These travel in HTTP headers (or are signed into one): refused before any request, never retried.
+  const issues = (["accessKeyId", "secretAccessKey", "sessionToken"] as const).flatMap((field) => {
+    const problem = value[field] === undefined ? undefined : headerValueProblem(value[field]);
+    return problem ? [{ field, message: problem }] : [];
+  });
+  if (issues.length > 0) {
+    throw new InvalidSecretError("AWS_CREDENTIALS", { kind: "argument", detail: "credentials" }, issues);
   }
   registerSecretValue(value.secretAccessKey);
   if (value.sessionToken) registerSecretValue(value.sessionToken);
@@ -192,9 +202,10 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
  * (`AWS_CREDENTIALS` or `secretName`) → the SDK default chain.
  */
 export async function resolveAwsCredentials(
-  options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean },
+  options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean; argument?: string },
 ): Promise<ResolvedAwsCredentials> {
   quietNodeVersionWarning();
+  const argument = options.argument ?? "credentials";
   const { credentials, profile, secretName } = options;
   if (profile !== undefined && (typeof profile !== "string" || profile === "")) {
     throw new ValidationError("profile", "must be a non-empty profile name");
@@ -210,7 +221,7 @@ export async function resolveAwsCredentials(
     }
     return {
       provider: credentials,
-      source: { kind: "argument", detail: "credentials (SDK provider)" },
+      source: { kind: "argument", detail: `${argument} (SDK provider)` },
       id,
       region: undefined,
     };
@@ -225,7 +236,7 @@ export async function resolveAwsCredentials(
     return {
       provider: async () => identity,
       // The same note as for the SDK's field names in any other source of AWS_CREDENTIALS.
-      source: { kind: "argument", detail: "credentials; AWS SDK field names" },
+      source: { kind: "argument", detail: `${argument}; AWS SDK field names` },
       id: credentialFingerprint(identity),
       region: undefined,
     };
@@ -246,7 +257,7 @@ export async function resolveAwsCredentials(
   }
   const resolution = await resolveSecret("AWS_CREDENTIALS", {
     value: credentials as AwsCredentials | Secret<AwsCredentials> | string | undefined,
-    argument: "credentials",
+    argument,
     ...(secretName !== undefined ? { secretName } : {}),
   });
   if (resolution.value === undefined) {

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type CliResult, removeTempHomes, runBin, tempHome } from "./test-helpers.js";
+import { type CliResult, removeTempHomes, runBin, tempHome } from "../test/helpers.js";
 
 afterAll(removeTempHomes);
 

@@ -41,7 +41,7 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
     return EXIT_CODES.failure;
   }
   const store = localStore();
-  store.names(); // An unsafe or corrupt store fails here, before anyone types a value.
+  store.check(); // An unsafe or corrupt store (or store folder) fails here, before anyone types a value.
 
   const text = await readSecretInput(ctx.stdin(), ctx.output, name);
   registerSecretValue(text);

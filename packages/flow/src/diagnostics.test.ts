@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { resolveSecret } from "@tributary/auth";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { memorySink, useTempHome } from "../test/helpers.js";
 import { flow } from "./flow.js";
 import { task } from "./task.js";
-import { memorySink, useTempHome } from "./test-helpers.js";
 
 useTempHome();
 

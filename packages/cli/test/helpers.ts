@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { CliReadable } from "./cli-io.js";
-import { runCli } from "./run-cli.js";
+import type { CliReadable } from "../src/cli-io.js";
+import { runCli } from "../src/run-cli.js";
 
 /** The built entry point the child-process tests run. */
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");
@@ -50,7 +50,7 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): Record
 /** Runs `node dist/bin.js ...args` in a child process, writing `input` to its stdin (a pipe, never a terminal). */
 export function runBin(
   args: readonly string[],
-  options: { home: string; input?: string; env?: Record<string, string>; cwd?: string },
+  options: { home: string; input?: string | Uint8Array; env?: Record<string, string>; cwd?: string },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
