@@ -143,6 +143,20 @@ describe("runDeployment with file storage", () => {
       },
       "FLOW_NOT_FOUND",
     ],
+    [
+      "a module importing a package that is not installed where it runs",
+      (folder) => {
+        const code = Buffer.from(
+          `import "tributary-test-not-installed";\n${readFileSync(join(folder, BUNDLE_FILE), "utf8")}`,
+        );
+        writeFileSync(join(folder, BUNDLE_FILE), code);
+        rewrite(folder, (m) => ({
+          ...m,
+          bundle: { ...m.bundle, sha256: sha256Hex(code), size: code.length },
+        }));
+      },
+      "DEPENDENCY_MISSING",
+    ],
   ];
 
   it.each(refusals)("refuses %s, naming the address, and runs nothing", async (_, tamper, code) => {
@@ -158,6 +172,21 @@ describe("runDeployment with file storage", () => {
     expect(error).toMatchObject({ code, address });
     expect((error as Error).message.startsWith(`${address}: `)).toBe(true);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it("pulls a bundle once for concurrent first runs", async () => {
+    const address = await deploy(
+      fileStorage({ path: join(dir, "flows") }),
+      "twice",
+      flowModule("twice", join(dir, "m")),
+    );
+    const loads: string[] = [];
+    const kinds = [countingKind(loads)];
+    const reports = await Promise.all(
+      [1, 2, 3].map((n) => runDeployment(address, { params: { n }, kinds, root: REPO, ...quiet })),
+    );
+    expect(reports.map((r) => r.result)).toEqual([{ doubled: 2 }, { doubled: 4 }, { doubled: 6 }]);
+    expect(loads.filter((f) => f === BUNDLE_FILE)).toEqual([BUNDLE_FILE]);
   });
 
   it("fails before fetching anything when a name the storage declares is found nowhere", async () => {

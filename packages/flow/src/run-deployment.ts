@@ -43,13 +43,19 @@ export interface RunDeploymentOptions {
 }
 
 const CACHE_LIMIT = 32;
-/** Flows already imported in this process, by bundle sha256 and flow name: a second run skips the bundle. */
-const imported = new Map<string, Flow>();
+/**
+ * Flows imported (or being imported) in this process, by bundle sha256 and flow name: a second run skips the
+ * bundle, and concurrent first runs share one pull. A failed pull is forgotten.
+ */
+const imported = new Map<string, Promise<Flow>>();
 
-function remember(key: string, flow: Flow): void {
+function remember(key: string, flow: Promise<Flow>): void {
   imported.delete(key);
   imported.set(key, flow);
   if (imported.size > CACHE_LIMIT) imported.delete(imported.keys().next().value as string);
+  flow.catch(() => {
+    if (imported.get(key) === flow) imported.delete(key);
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -89,11 +95,12 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
         );
       }
       const key = `${manifest.bundle.sha256}:${name}`;
-      let flow = imported.get(key);
-      if (!flow) {
-        flow = await pull(address, name, manifest, root, signal, storage.load.bind(storage));
-        remember(key, flow);
+      let pulling = imported.get(key);
+      if (!pulling) {
+        pulling = pull(address, name, manifest, root, signal, storage.load.bind(storage));
+        remember(key, pulling);
       }
+      const flow = await pulling;
       throwIfAborted(signal);
       return flow.run({
         params: options.params,
