@@ -1,5 +1,8 @@
 import { ValidationError } from "@tributary/auth";
+import { s3Storage, s3StorageKind } from "@tributary/aws";
 import { parseDeploymentAddress, parseStorageAddress } from "@tributary/flow";
+import { gcsStorage } from "@tributary/gcp";
+import { githubStorage, githubStorageKind } from "@tributary/github";
 import { describe, expect, it } from "vitest";
 import { allStorageKinds, STORAGE_SCHEMES, storageKindsFor } from "./storage-kinds.js";
 
@@ -65,5 +68,41 @@ describe("the storage kinds the CLI knows", () => {
     expect(ValidationError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toMatch(/0123456789abcdef|ghp_notarealtoken/);
+  });
+
+  const declared: [string, () => readonly string[] | undefined, readonly string[]][] = [
+    ["s3Storage by default", () => s3Storage({ bucket: "flows" }).secrets, ["AWS_CREDENTIALS"]],
+    [
+      "s3Storage with secretName",
+      () => s3Storage({ bucket: "flows", secretName: "PROD_AWS" }).secrets,
+      ["PROD_AWS"],
+    ],
+    ["s3Storage with a profile", () => s3Storage({ bucket: "flows", profile: "prod" }).secrets, []],
+    [
+      "s3Storage with secrets",
+      () => s3Storage({ bucket: "flows", secrets: ["A_B", "C"] }).secrets,
+      ["A_B", "C"],
+    ],
+    ["a configured s3 kind", () => s3StorageKind.configure({ secretName: "PROD_AWS" }).secrets, ["PROD_AWS"]],
+    ["gcsStorage by default", () => gcsStorage({ bucket: "flows" }).secrets, ["GCP_CREDENTIALS"]],
+    [
+      "githubStorage with a token",
+      () => githubStorage({ repo: "acme/flows", token: "x".repeat(20) }).secrets,
+      [],
+    ],
+    [
+      "a github kind for an App",
+      () => githubStorageKind.configure({ appSecretName: "GITHUB_APP_CREDENTIALS" }).secrets,
+      ["GITHUB_APP_CREDENTIALS"],
+    ],
+  ];
+  it.each(declared)("%s declares the right secret names", (_, secrets, expected) => {
+    expect(secrets()).toEqual(expected);
+  });
+
+  it("refuses a storage secret list that is not names", () => {
+    expect(() => s3Storage({ bucket: "flows", secrets: ["not a name"] })).toThrow(
+      /secrets: must be a list of secret names/,
+    );
   });
 });
