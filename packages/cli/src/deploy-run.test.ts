@@ -510,3 +510,30 @@ export const nightly = flow({ name: "nightly", secrets: ["MY_WEBHOOK"], storage:
     expect(badParams.stderr).toContain("--params must be JSON");
   });
 });
+
+describe("the cloud SDKs load only when an address needs them", () => {
+  it("tributary --help and a file:// run load no AWS, Google or GitHub SDK", async () => {
+    const storage = mkdtempSync(join(tmpdir(), "tributary-lazy-"));
+    folders.push(storage);
+    const p = project(`import { fileStorage, flow } from "@tributary/flow";
+export const nightly = flow({ name: "nightly", storage: fileStorage({ path: ${JSON.stringify(storage)} }) }, async () => 1);
+`);
+    const deployed = await node([BIN, "deploy", p.file], p.dir, { TRIBUTARY_HOME: p.home });
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const probe = join(p.dir, "probe.mjs");
+    writeFileSync(
+      probe,
+      `import { createRequire } from "node:module";
+import { runCli } from ${JSON.stringify(join(CLI, "dist", "index.js"))};
+const quiet = { stdout: { write() {} }, stderr: { write() {} } };
+const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((k) => /@aws-sdk|googleapis|google-auth-library|@octokit/.test(k)).length;
+const help = await runCli(["--help"], quiet);
+const afterHelp = loaded();
+const run = await runCli(["run", ${JSON.stringify(`file://${storage}/nightly`)}], quiet);
+process.stdout.write(JSON.stringify({ help, afterHelp, run, afterRun: loaded() }));
+`,
+    );
+    const result = await node([probe], p.dir, { TRIBUTARY_HOME: p.home });
+    expect(JSON.parse(result.stdout)).toEqual({ help: 0, afterHelp: 0, run: 0, afterRun: 0 });
+  });
+});
