@@ -448,6 +448,12 @@ export const nightly = flow({ name: "nightly", storage: fileStorage({ path: ${JS
       /flow "nightly" declares no storage: .* or pass --storage ADDRESS/,
     ],
     [
+      "a module that throws when loaded",
+      'import { flow } from "@tributary/flow";\nthrow new Error("config missing");\nexport const nightly = flow({ name: "nightly" }, async () => 1);\n',
+      [],
+      /nightly\.ts could not be loaded to find its flow: Error: config missing/,
+    ],
+    [
       "a --storage address with a credential in it",
       'import { flow } from "@tributary/flow";\nexport const nightly = flow({ name: "nightly" }, async () => 1);\n',
       ["--storage", "s3://AKIAEXAMPLE:hunter2-secret@flows/prod/"],

@@ -251,7 +251,17 @@ export async function deployFlow(file: string, options: DeployFlowOptions = {}):
   const built = await bundle(path);
   const base = dirname(path);
   await refuseSecrets(built, namesToScan([]), base);
-  const module = await flowModule.importBundle(built.bytes, { root: base });
+  let module: Record<string, unknown>;
+  try {
+    module = await flowModule.importBundle(built.bytes, { root: base });
+  } catch (error) {
+    // The module is imported to find its flow: a missing package or a throw at its top level stops the deploy.
+    throw new DeployError(
+      "IMPORT_FAILED",
+      `${file} could not be loaded to find its flow: ${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`,
+      { cause: error },
+    );
+  }
   const flow = pickFlow(flowModule.exportedFlows(module), options.flow, file);
   const storage: FlowStorage | undefined = given ?? flow.options.storage;
   if (!storage) {
