@@ -14,6 +14,7 @@ import {
   sha256Hex,
 } from "./deployment-manifest.js";
 import { fileStorage, fileStorageKind } from "./file-storage.js";
+import { exportedFlows, importBundle } from "./import-bundle.js";
 import { runDeployment } from "./run-deployment.js";
 import type { FlowStorage, StorageKind } from "./storage.js";
 
@@ -214,6 +215,28 @@ describe("runDeployment with file storage", () => {
       ...quiet,
     });
     expect(report.state).toBe("completed");
+  });
+});
+
+describe("importBundle", () => {
+  it("imports from a private folder (0700, file 0600) under the root's node_modules, removed afterwards", async () => {
+    const code = `import { statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
+import { flow } from "@tributary/flow";
+const file = fileURLToPath(import.meta.url);
+export const where = { folder: dirname(file), folderMode: statSync(dirname(file)).mode & 0o777, fileMode: statSync(file).mode & 0o777 };
+export const f = flow({ name: "f" }, async () => 1);
+`;
+    const module = await importBundle(Buffer.from(code), { root: join(REPO, "packages", "flow", "src") });
+    const where = module.where as { folder: string; folderMode: number; fileMode: number };
+    expect(where.folderMode.toString(8)).toBe("700");
+    expect(where.fileMode.toString(8)).toBe("600");
+    expect(
+      where.folder.startsWith(join(REPO, "packages", "flow", "node_modules", ".cache", "tributary")),
+    ).toBe(true);
+    expect(existsSync(where.folder)).toBe(false);
+    expect(exportedFlows(module).map((f) => f.name)).toEqual(["f"]);
   });
 });
 
