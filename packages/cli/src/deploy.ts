@@ -181,25 +181,17 @@ async function refuseSecrets(built: Built, names: readonly string[], base: strin
   }
 }
 
-/** The version of each `@tributary/*` package, as installed for the flow's folder. */
+/** The version of each `@tributary/*` package the bundle imports, as installed for the flow's folder. */
 async function versions(names: readonly string[], from: string): Promise<Record<string, string>> {
-  const { createRequire } = await import("node:module");
-  const require = createRequire(join(from, "noop.js"));
-  const out: Record<string, string> = {};
-  for (const name of names) {
-    try {
-      const pkg = JSON.parse(readFileSync(require.resolve(`${name}/package.json`), "utf8")) as {
-        version?: unknown;
-      };
-      if (typeof pkg.version === "string") out[name] = pkg.version;
-    } catch {
-      throw new DeployError(
-        "DEPENDENCY_MISSING",
-        `the flow imports ${name}, which is not installed for ${from}: install it (it stays external to the bundle)`,
-      );
-    }
+  const found = (await import("@tributary/flow")).installedVersions(names, from);
+  const missing = names.find((name) => found[name] === undefined);
+  if (missing !== undefined) {
+    throw new DeployError(
+      "DEPENDENCY_MISSING",
+      `the flow imports ${missing}, which is not installed for ${from}: install it (it stays external to the bundle)`,
+    );
   }
-  return out;
+  return found;
 }
 
 function pickFlow(flows: readonly Flow[], wanted: string | undefined, file: string): Flow {
