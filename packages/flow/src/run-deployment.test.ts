@@ -190,6 +190,27 @@ describe("runDeployment with file storage", () => {
     expect(loads.filter((f) => f === BUNDLE_FILE)).toEqual([BUNDLE_FILE]);
   });
 
+  it("stops at once for an aborted signal, and cancels a running flow when aborted", async () => {
+    const storage = fileStorage({ path: join(dir, "flows") });
+    const bundle = `import { flow, task } from "@tributary/flow";
+const wait = task({ name: "wait" }, (ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+export const main = flow({ name: "slow" }, async () => { await wait(10000); });
+`;
+    const address = await deploy(storage, "slow", bundle);
+    const loads: string[] = [];
+    const aborted = AbortSignal.abort(new Error("stopped by the caller"));
+    await expect(
+      runDeployment(address, { kinds: [countingKind(loads)], root: REPO, signal: aborted, ...quiet }),
+    ).rejects.toThrow("stopped by the caller");
+    expect(loads).toEqual([]);
+    const controller = new AbortController();
+    const running = runDeployment(address, { root: REPO, signal: controller.signal, ...quiet });
+    setTimeout(() => controller.abort(new Error("shutting down")), 200);
+    const report = await running;
+    expect(report.state).toBe("cancelled");
+    expect(report.error?.message).toContain("shutting down");
+  });
+
   it("fails before fetching anything when a name the storage declares is found nowhere", async () => {
     const address = await deploy(
       fileStorage({ path: join(dir, "flows") }),
