@@ -62,6 +62,26 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new Error("aborted");
 }
 
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /**
  * Runs a deployment: resolves the secrets its storage declares (run values, env, store, backends: a name found
  * nowhere fails here, before anything is fetched), pulls the manifest and then the bundle with them, checks the
@@ -97,10 +117,11 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
       const key = `${manifest.bundle.sha256}:${name}`;
       let pulling = imported.get(key);
       if (!pulling) {
-        pulling = pull(address, name, manifest, root, signal, storage.load.bind(storage));
+        // Shared by concurrent runs: one caller's abort stops its own wait, not the pull the others wait for.
+        pulling = pull(address, name, manifest, root, storage.load.bind(storage));
         remember(key, pulling);
       }
-      const flow = await pulling;
+      const flow = await untilAborted(pulling, signal);
       throwIfAborted(signal);
       return flow.run({
         params: options.params,
@@ -123,14 +144,12 @@ async function pull(
   name: string,
   manifest: DeploymentManifest,
   root: string,
-  signal: AbortSignal | undefined,
-  load: (name: string, file: string, options?: { signal?: AbortSignal }) => Promise<Uint8Array>,
+  load: (name: string, file: string) => Promise<Uint8Array>,
 ): Promise<Flow> {
   const packageRoot = findPackageRoot(root) ?? root;
   checkCompatible(manifest, installedVersions(Object.keys(manifest.tributary), packageRoot), address);
-  const bytes = await load(name, manifest.bundle.file, signal ? { signal } : {});
+  const bytes = await load(name, manifest.bundle.file);
   checkBundle(bytes, manifest, address);
-  throwIfAborted(signal);
   let module: Record<string, unknown>;
   try {
     module = await importBundle(bytes, { root: packageRoot });
