@@ -1,10 +1,12 @@
-import { createAppAuth } from "@octokit/auth-app";
+import type { createAppAuth } from "@octokit/auth-app";
 
 /** The options Octokit hands an auth strategy, plus the App's credentials. */
 interface RefreshingAppAuthOptions {
   appId: string;
   privateKey: string;
   installationId: string;
+  /** `createAppAuth` from `@octokit/auth-app`, loaded by the caller: only App users pay for importing it. */
+  createAppAuth: typeof createAppAuth;
   request?: unknown;
   log?: unknown;
 }
@@ -29,7 +31,8 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
 ) => Promise<unknown>) & {
   hook: (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest) => Promise<unknown>;
 } {
-  const inner = createAppAuth(options as Parameters<typeof createAppAuth>[0]);
+  const { createAppAuth: create, ...appOptions } = options;
+  const inner = create(appOptions as Parameters<typeof createAppAuth>[0]);
   let issuedAt = 0;
   let expiresAt = 0;
   let pending: Promise<void> | undefined;
