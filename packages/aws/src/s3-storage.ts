@@ -10,7 +10,7 @@ import {
   type StorageCallOptions,
   type StorageKind,
 } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ClientOptions, s3Connection } from "./s3-client.js";
 import { checkBucket } from "./validate.js";
 

@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { githubStorageKind } from "@tributary/github";
 import {
   type AwsKeyPair,
   generateGitHubToken,
@@ -16,7 +15,6 @@ import {
   startS3StandIn,
 } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deployFlow } from "./deploy.js";
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(CLI, "dist", "bin.js");
@@ -73,20 +71,20 @@ function project(flowSource: string): { dir: string; file: string; home: string 
  * The user's flow: it writes a marker file when it runs, and its task reads the deployment's manifest back
  * through the storage, with the credential the run was given for the storage and nothing else.
  */
-function flowSource(storageImport: string, storage: string, taskStorage = "storage"): string {
+function flowSource(storageImport: string, storage: string): string {
   return `${storageImport}
 import { flow, task } from "@tributary/flow";
 import { writeFileSync } from "node:fs";
 
 export const storage = ${storage};
-const readBack = task({ name: "read-back" }, async (params: { api?: string }) => {
-  const bytes = await ${taskStorage}.load("nightly", "manifest.json");
+const readBack = task({ name: "read-back" }, async () => {
+  const bytes = await storage.load("nightly", "manifest.json");
   return bytes.length;
 });
 
-export const nightly = flow({ name: "nightly", storage }, async ({ params }: { params: { marker: string; api?: string } }) => {
+export const nightly = flow({ name: "nightly", storage }, async ({ params }: { params: { marker: string } }) => {
   writeFileSync(params.marker, "ran");
-  return { manifestBytes: await readBack(params) };
+  return { manifestBytes: await readBack() };
 });
 `;
 }
@@ -259,53 +257,19 @@ async function githubTarget(): Promise<Target> {
     tokens: [{ token, repos: ["acme/flows"] }],
     repos: [{ fullName: "acme/flows", private: true, files: { "README.md": "flows\n" } }],
   });
-  const env = { [`${PREFIX}GITHUB_ACCESS_TOKEN`]: token };
-  const kind = githubStorageKind.configure({ baseUrl: github.url });
+  // GITHUB_API_URL points the storage at the stand-in, as at a GitHub Enterprise server: the address is unchanged.
+  const env = { GITHUB_API_URL: github.url, [`${PREFIX}GITHUB_ACCESS_TOKEN`]: token };
   return {
     name: "GitHub (stand-in)",
     source: flowSource(
       'import { githubStorage } from "@tributary/github";',
       'githubStorage({ repo: "acme/flows", path: "prod/", ref: "main" })',
-      'githubStorage({ repo: "acme/flows", path: "prod/", ref: "main", baseUrl: params.api })',
     ),
     env,
-    wrongEnv: { [`${PREFIX}GITHUB_ACCESS_TOKEN`]: generateGitHubToken() },
+    wrongEnv: { GITHUB_API_URL: github.url, [`${PREFIX}GITHUB_ACCESS_TOKEN`]: generateGitHubToken() },
     variable: `${PREFIX}GITHUB_ACCESS_TOKEN`,
-    deploy: async (p) => {
-      const saved = process.env[`${PREFIX}GITHUB_ACCESS_TOKEN`];
-      process.env[`${PREFIX}GITHUB_ACCESS_TOKEN`] = token;
-      try {
-        const { address } = await deployFlow(p.file, {
-          storage: "github://acme/flows/prod/@main",
-          kinds: [kind],
-        });
-        return address;
-      } finally {
-        if (saved === undefined) delete process.env[`${PREFIX}GITHUB_ACCESS_TOKEN`];
-        else process.env[`${PREFIX}GITHUB_ACCESS_TOKEN`] = saved;
-      }
-    },
-    // The CLI reaches GitHub Enterprise through GITHUB_API_URL; here the kind is configured in a runner script.
-    run: (address, p, runEnv, params) => {
-      const script = join(p.dir, "run-github.mjs");
-      writeFileSync(
-        script,
-        `import { runDeployment } from "@tributary/flow";
-import { githubStorageKind } from "@tributary/github";
-const [address, api, params] = process.argv.slice(2);
-const report = await runDeployment(address, {
-  params: JSON.parse(params),
-  kinds: [githubStorageKind.configure({ baseUrl: api })],
-}).catch((error) => ({ state: "failed", error: { name: error.name, code: error.code, message: error.message } }));
-process.stdout.write(JSON.stringify(report));
-process.exitCode = report.state === "completed" ? 0 : 1;
-`,
-      );
-      return node([script, address, github.url, JSON.stringify({ ...params, api: github.url })], p.dir, {
-        TRIBUTARY_HOME: p.home,
-        ...runEnv,
-      });
-    },
+    deploy: (p) => cliDeploy(p, env),
+    run: cliRun,
     pulls: () =>
       github.requests
         .filter((r) => r.method === "GET" && r.path.includes("/contents/prod/nightly/"))

@@ -2,7 +2,8 @@ import { mkdir, readFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { ServiceError, ValidationError, writeFileAtomic } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { writeFileAtomic } from "@tributary/integration-kit";
 import {
   checkDeploymentFile,
   checkDeploymentName,

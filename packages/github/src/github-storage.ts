@@ -133,7 +133,7 @@ export function githubStorage(options: GitHubStorageOptions): FlowStorage {
 
 /** The `github://` storage kind, with client options applied to every storage it builds. */
 export interface GitHubStorageKind extends StorageKind {
-  /** A kind whose storages use these client options (a `baseUrl` for GitHub Enterprise, a `secretName` …). */
+  /** A kind whose storages use these client options (an `endpoint` for GitHub Enterprise, a `secretName` …). */
   configure(options: GitHubClientOptions): GitHubStorageKind;
 }
 
