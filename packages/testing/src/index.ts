@@ -1,3 +1,9 @@
+export {
+  type IamPolicy,
+  type IamStatement,
+  iamPolicyAllows,
+  parseIamPolicy,
+} from "./aws-policy.js";
 export { fakeSlackToken } from "./fake-credentials.js";
 export {
   type GitHubStandIn,
@@ -21,6 +27,13 @@ export {
   type StandInServiceAccountKey,
   startGoogleStandIn,
 } from "./google-stand-in.js";
+export {
+  createOidcIssuer,
+  type OidcClaims,
+  type OidcIssuer,
+  type OidcRejection,
+  verifyIdentityToken,
+} from "./oidc-issuer.js";
 export { type Moto, type MotoOptions, startMoto } from "./moto.js";
 export {
   type AssumedRole,
