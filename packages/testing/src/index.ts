@@ -20,11 +20,14 @@ export {
   startGitHubStandIn,
 } from "./github-stand-in.js";
 export {
+  type AccessBoundaryRule,
+  accessBoundaryAllows,
   type GoogleStandIn,
   type GoogleStandInOptions,
   type StandInAuthorizedUser,
   type StandInObject,
   type StandInServiceAccountKey,
+  type StandInWorkloadIdentityProvider,
   startGoogleStandIn,
 } from "./google-stand-in.js";
 export {
