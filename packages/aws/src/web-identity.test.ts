@@ -85,7 +85,7 @@ describe("AWS_CREDENTIALS with ROLE_ARN and a web-identity token (no stored key)
     [
       "another audience",
       oidc.token({ subject: "s", audience: "someone-else" }),
-      /InvalidIdentityToken: Incorrect token audience/,
+      /InvalidIdentityTokenException: Incorrect token audience/,
     ],
     [
       "an expired token",
@@ -95,7 +95,7 @@ describe("AWS_CREDENTIALS with ROLE_ARN and a web-identity token (no stored key)
     [
       "another issuer's signature",
       stranger.token({ subject: "s", audience: AUDIENCE }),
-      /InvalidIdentityToken: The signature/,
+      /InvalidIdentityTokenException: The signature/,
     ],
   ])("is refused by STS for %s, with STS's reason and never the token", async (_, token, reason) => {
     const file = await tokenFile("s", token);
