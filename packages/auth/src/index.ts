@@ -59,6 +59,14 @@ export {
   resetMasker,
 } from "./mask.js";
 export { networkErrorCode } from "./network-error.js";
+export {
+  describeIdentity,
+  type Identity,
+  type IdentityProbe,
+  type IdentityProbeOptions,
+  identityProbeNames,
+  registerIdentityProbe,
+} from "./identity.js";
 export { processSingleton } from "./process-singleton.js";
 export {
   defineSecret,

@@ -7,6 +7,7 @@ export {
   type SdkCredentialProvider,
   type SdkCredentials,
 } from "./aws-credentials.js";
+export { type AwsIdentityOptions, awsIdentity } from "./aws-identity.js";
 export { CREDENTIAL_ERROR_CODES } from "./errors.js";
 export { type S3ClientOptions, type S3ConnectionOptions, s3Client } from "./s3-client.js";
 export { type S3CopyOptions, type S3CopyResult, s3Copy } from "./s3-copy.js";

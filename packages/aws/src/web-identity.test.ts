@@ -1,10 +1,16 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CredentialRejectedError, InvalidSecretError, TributaryError, withSecrets } from "@tributary/auth";
+import {
+  CredentialRejectedError,
+  describeIdentity,
+  InvalidSecretError,
+  TributaryError,
+  withSecrets,
+} from "@tributary/auth";
 import { createOidcIssuer, type S3StandIn, startS3StandIn } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { s3Download, s3Exists, s3Upload } from "./index.js";
+import { s3Exists, s3Upload } from "./index.js";
 import { cleanEnv } from "./test-helpers.js";
 
 const oidc = createOidcIssuer();
@@ -147,5 +153,34 @@ describe("AWS_CREDENTIALS with ROLE_ARN and a web-identity token (no stored key)
     expect((error as Error).message).toContain(missing);
     expect((error as Error).message).toContain("ENOENT");
     expect(s3.requests.length).toBe(before);
+  });
+
+  it("describeIdentity names the assumed role's ARN and account, through STS GetCallerIdentity", async () => {
+    const file = await tokenFile("system:serviceaccount:etl:runner");
+    const secrets = { AWS_CREDENTIALS: { ROLE_ARN, WEB_IDENTITY_TOKEN_FILE: file } };
+    const who = await withSecrets(secrets, () => describeIdentity("AWS_CREDENTIALS", { endpoint: s3.url }));
+    expect(who).toMatchObject({
+      name: "AWS_CREDENTIALS",
+      principal: expect.stringMatching(/^arn:aws:sts::123456789012:assumed-role\/etl-runner\/tributary-\d+$/),
+      account: "123456789012",
+      source: { kind: "run" },
+    });
+    const key = s3.keyPairs[0] as { accessKeyId: string; secretAccessKey: string };
+    const plain = await describeIdentity("AWS_CREDENTIALS", { endpoint: s3.url }).catch((e: unknown) => e);
+    expect(TributaryError.isInstance(plain)).toBe(true);
+    const withKey = await withSecrets(
+      { AWS_CREDENTIALS: { ACCESS_KEY: key.accessKeyId, SECRET_ACCESS_KEY: key.secretAccessKey } },
+      () => describeIdentity("AWS_CREDENTIALS", { endpoint: s3.url }),
+    );
+    expect(withKey.principal).toBe(`arn:aws:iam::123456789012:user/${key.accessKeyId}`);
+  });
+
+  it("describeIdentity throws the service's reason for a rejected credential", async () => {
+    const file = await tokenFile("s", stranger.token({ subject: "s", audience: AUDIENCE }));
+    const error = await withSecrets({ AWS_CREDENTIALS: { ROLE_ARN, WEB_IDENTITY_TOKEN_FILE: file } }, () =>
+      describeIdentity("AWS_CREDENTIALS", { endpoint: s3.url }),
+    ).catch((e: unknown) => e);
+    expect(CredentialRejectedError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toContain("does not match its issuer's key");
   });
 });

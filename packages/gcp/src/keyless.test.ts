@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { InvalidSecretError, TributaryError } from "@tributary/auth";
+import { describeIdentity, InvalidSecretError, TributaryError, withSecrets } from "@tributary/auth";
 import { createOidcIssuer } from "@tributary/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gcsExists, gcsUpload } from "./index.js";
@@ -112,5 +112,20 @@ describe("GCP_CREDENTIALS without a stored key", () => {
     expect(InvalidSecretError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain("token_url");
     expect(env.google().requests.length).toBe(before);
+  });
+
+  it("describeIdentity names the account a credential acts as, after a real token exchange", async () => {
+    const google = env.google();
+    const cases: [object, string][] = [
+      [env.key(), env.key().client_email],
+      [externalAccount(oidc.token({ subject, audience: AUDIENCE }), runner), runner],
+      [externalAccount(oidc.token({ subject, audience: AUDIENCE })), `federated identity (${AUDIENCE})`],
+    ];
+    for (const [value, principal] of cases) {
+      const before = google.tokensIssued;
+      const who = await withSecrets({ GCP_CREDENTIALS: value }, () => describeIdentity("GCP_CREDENTIALS"));
+      expect(who).toMatchObject({ name: "GCP_CREDENTIALS", principal, source: { kind: "run" } });
+      expect(google.tokensIssued).toBeGreaterThan(before);
+    }
   });
 });

@@ -1175,7 +1175,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       impersonators.set(serviceAccount, set);
     },
     impersonationUrl(serviceAccount: string) {
-      return `${base}/v1/projects/-/serviceAccounts/${encodeURIComponent(serviceAccount)}:generateAccessToken`;
+      return `${base}/v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`;
     },
     async createServiceAccount(o: { email?: string; projectId?: string } = {}) {
       const { privateKey, publicKey } = await new Promise<{ privateKey: string; publicKey: string }>(
