@@ -12,6 +12,7 @@ import {
   ValidationError,
 } from "@tributary/auth";
 import { toAwsError } from "./errors.js";
+import type { SessionPolicy } from "./s3-scope.js";
 
 /** Credentials in the AWS SDK's own shape. */
 export interface SdkCredentials {
@@ -62,6 +63,8 @@ export interface ResolvedAwsCredentials {
   id: string;
   /** The region named in `AWS_CREDENTIALS`, if any. */
   region: string | undefined;
+  /** True when the credentials carry the session policy asked for with `scope`. */
+  scoped?: boolean;
   /** For assumed roles: fetches credentials now and returns when clients built on them must be dropped. */
   expiresAt?: () => Promise<number | undefined>;
 }
@@ -236,7 +239,7 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
  * (`AWS_CREDENTIALS` or `secretName`) → the SDK default chain.
  */
 export async function resolveAwsCredentials(
-  options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean },
+  options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean; scope?: SessionPolicy },
 ): Promise<ResolvedAwsCredentials> {
   const { credentials, profile, secretName } = options;
   if (profile !== undefined && (typeof profile !== "string" || profile === "")) {
@@ -332,19 +335,27 @@ export async function resolveAwsCredentials(
   const id = credentialFingerprint(value);
   if (value.ROLE_ARN) {
     const region = options.region ?? value.REGION ?? envRegion() ?? "us-east-1";
+    const scope = options.scope;
     const request: RoleRequest = {
       roleArn: value.ROLE_ARN,
       externalId: value.EXTERNAL_ID,
       base,
       webIdentity,
+      policy: scope?.policy,
     };
-    const state = clientCache.get(`aws-role:${id}:${region}:${options.stsEndpoint ?? ""}`, () =>
-      roleProvider(request, region, options.stsEndpoint, resolution.source),
+    const source: SecretSource = scope
+      ? { ...resolution.source, detail: `${resolution.source.detail}, scoped to ${scope.label}` }
+      : resolution.source;
+    // Scoped credentials are cached per scope: the 1,000th call of a task reuses its first exchange.
+    const scopeId = scope ? `:${credentialFingerprint(scope.policy)}` : "";
+    const state = clientCache.get(`aws-role:${id}${scopeId}:${region}:${options.stsEndpoint ?? ""}`, () =>
+      roleProvider(request, region, options.stsEndpoint, source),
     );
     return {
       provider: state.provider,
-      source: resolution.source,
-      id,
+      source,
+      id: `${id}${scopeId}`,
+      scoped: scope !== undefined,
       region: value.REGION,
       expiresAt: roleExpiry(state),
     };

@@ -1,9 +1,16 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { clientCache, type SecretSource, ValidationError } from "@tributary/auth";
+import { clientCache, describeSource, type SecretSource, ValidationError } from "@tributary/auth";
 import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
+import {
+  type LeastPrivilegeOptions,
+  noteScoped,
+  noteUnscoped,
+  type S3Scope,
+  s3SessionPolicy,
+} from "./s3-scope.js";
 
 /** The options of `s3Client`, shared by every S3 task. */
-export interface S3ClientOptions extends AwsCredentialOptions {
+export interface S3ClientOptions extends AwsCredentialOptions, LeastPrivilegeOptions {
   /** The region. Default: `REGION` in `AWS_CREDENTIALS`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`. */
   region?: string;
   /** A base URL for any S3-compatible service (MinIO, R2, moto, the stand-in). */
@@ -35,7 +42,10 @@ function checkEndpoint(endpoint: unknown): string | undefined {
 }
 
 /** @internal Resolves credentials and returns the cached client for them with their source. */
-export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S3Connection> {
+export async function s3Connection(
+  options: S3ConnectionOptions = {},
+  scopes?: readonly S3Scope[],
+): Promise<S3Connection> {
   if (options.client !== undefined) {
     if (!(options.client instanceof S3Client) && typeof (options.client as S3Client)?.send !== "function") {
       throw new ValidationError("client", "must be an S3Client");
@@ -53,7 +63,16 @@ export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new ValidationError("maxAttempts", "must be a whole number of at least 1");
   }
-  const creds = await resolveAwsCredentials(options);
+  const scope = options.leastPrivilege && scopes ? s3SessionPolicy(scopes) : undefined;
+  const creds = await resolveAwsCredentials(scope ? { ...options, scope } : options);
+  if (scope && creds.scoped)
+    noteScoped(options.secretName ?? "AWS_CREDENTIALS", describeSource(creds.source));
+  if (scope && !creds.scoped) {
+    noteUnscoped(
+      options.secretName ?? "AWS_CREDENTIALS",
+      `${describeSource(creds.source)} has no ROLE_ARN to assume with a session policy`,
+    );
+  }
   const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
   const forcePathStyle = options.forcePathStyle ?? false;
   const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;

@@ -38,7 +38,10 @@ export const s3Copy = task({ name: "s3Copy" }, async (options: S3CopyOptions): P
   const sourceKey = checkKey(options.sourceKey, "sourceKey");
   const bucket = checkBucket(options.bucket ?? sourceBucket);
   const key = checkKey(options.key);
-  const { client, source } = await s3Connection(options);
+  const { client, source } = await s3Connection(options, [
+    { actions: ["s3:GetObject"], bucket: sourceBucket, key: sourceKey },
+    { actions: ["s3:PutObject"], bucket, key },
+  ]);
   const signal = taskContext()?.signal;
   const replace = options.contentType !== undefined || options.metadata !== undefined;
   try {
