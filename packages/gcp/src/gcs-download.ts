@@ -101,7 +101,11 @@ export async function downloadObject<O extends GcsDownloadOptions>(
   const destination =
     options.destination !== undefined ? await checkDestination(options.destination) : undefined;
   const signal = context.signal;
-  const client: GcsClient = await gcsClient(options);
+  const client: GcsClient = await gcsClient(options, {
+    bucket: options.bucket,
+    object: options.name,
+    access: "read",
+  });
   const ctx: GoogleCallContext = {
     service: "Cloud Storage",
     source: client.auth.source,

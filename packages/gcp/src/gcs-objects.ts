@@ -4,6 +4,7 @@ import { callGoogle, type GoogleCallContext } from "./gcp-errors.js";
 import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 import { checkBucket, checkObjectName, gsUri } from "./gcs-names.js";
 import { type GcsObjectInfo, toObjectInfo } from "./gcs-object-info.js";
+import type { GcsScope } from "./gcs-scope.js";
 import type { GcsCallContext } from "./gcs-upload.js";
 
 /** Options shared by the object tasks. */
@@ -116,7 +117,7 @@ export async function* gcsListPages(
   ) {
     throw new ValidationError("pageSize", "must be a whole number from 1 to 1000");
   }
-  const client = await gcsClient(options);
+  const client = await gcsClient(options, { bucket, prefix: options.prefix ?? "", access: "read" });
   const ctx = contextFor(client, gsUri(bucket, options.prefix ? `${options.prefix}*` : undefined));
   let pageToken: string | undefined;
   do {
@@ -183,13 +184,14 @@ async function onObject(
   options: GcsObjectOptions,
   context: GcsCallContext,
   allowMissing: boolean,
+  access: GcsScope["access"],
   call: (
     client: Awaited<ReturnType<typeof gcsClient>>,
     params: { bucket: string; object: string },
   ) => Promise<unknown>,
 ): Promise<boolean> {
   const retries = checkObjectOptions(options);
-  const client = await gcsClient(options);
+  const client = await gcsClient(options, { bucket: options.bucket, object: options.name, access });
   try {
     await callGoogle(
       client.auth,
@@ -206,7 +208,7 @@ async function onObject(
 
 /** Tells whether an object exists (a 404 is `false`; other failures are errors). */
 export function objectExists(options: GcsObjectOptions, context: GcsCallContext = {}): Promise<boolean> {
-  return onObject(options, context, true, (client, params) =>
+  return onObject(options, context, true, "read", (client, params) =>
     client.storage.objects.get(params, optionsFor(context.signal)),
   );
 }
@@ -216,8 +218,12 @@ export async function deleteObject(
   options: GcsDeleteOptions,
   context: GcsCallContext = {},
 ): Promise<{ deleted: boolean }> {
-  const deleted = await onObject(options, context, options.ignoreNotFound === true, (client, params) =>
-    client.storage.objects.delete(params, optionsFor(context.signal)),
+  const deleted = await onObject(
+    options,
+    context,
+    options.ignoreNotFound === true,
+    "delete",
+    (client, params) => client.storage.objects.delete(params, optionsFor(context.signal)),
   );
   return { deleted };
 }
@@ -236,7 +242,10 @@ export async function copyObject(
       "the destination is the source; give destinationBucket or destinationName",
     );
   }
-  const client = await gcsClient(options);
+  const client = await gcsClient(options, [
+    { bucket: options.bucket, object: options.name, access: "read" },
+    { bucket: destinationBucket, object: destinationName, access: "write" },
+  ]);
   const ctx = contextFor(
     client,
     `${gsUri(options.bucket, options.name)} → ${gsUri(destinationBucket, destinationName)}`,

@@ -1,6 +1,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describeIdentity, InvalidSecretError, TributaryError, withSecrets } from "@tributary/auth";
+import {
+  describeIdentity,
+  type GcpCredentials,
+  InvalidSecretError,
+  TributaryError,
+  withSecrets,
+} from "@tributary/auth";
 import { createOidcIssuer } from "@tributary/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gcsExists, gcsUpload } from "./index.js";
@@ -20,11 +26,11 @@ beforeAll(() => {
 });
 
 /** An external_account file as `gcloud iam workload-identity-pools create-cred-config` writes it. */
-function externalAccount(token: string, impersonate?: string) {
+function externalAccount(token: string, impersonate?: string): GcpCredentials {
   const file = join(env.dir(), "token");
   writeFileSync(file, token);
   return {
-    type: "external_account",
+    type: "external_account" as const,
     audience: AUDIENCE,
     subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
     token_url: env.google().stsUrl,
@@ -33,7 +39,7 @@ function externalAccount(token: string, impersonate?: string) {
   };
 }
 
-const upload = (credentials: object, name: string) =>
+const upload = (credentials: GcpCredentials, name: string) =>
   gcsUpload({ credentials, endpoint: env.google().url, bucket: env.bucket, name, body: name });
 
 describe("GCP_CREDENTIALS without a stored key", () => {
@@ -58,9 +64,9 @@ describe("GCP_CREDENTIALS without a stored key", () => {
     const before = google.impersonations.length;
     await upload(
       {
-        type: "impersonated_service_account",
+        type: "impersonated_service_account" as const,
         service_account_impersonation_url: google.impersonationUrl(runner),
-        source_credentials: source,
+        source_credentials: { ...source },
       },
       "delegated.txt",
     );
