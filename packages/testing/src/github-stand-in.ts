@@ -124,6 +124,10 @@ export interface GitHubStandInInstallationToken {
   readonly installationId: string;
   readonly token: string;
   readonly expiresAt: Date;
+  /** The repository names the token was restricted to (`repositories` in the request), if any. */
+  readonly repositories?: readonly string[];
+  /** The permissions the token was restricted to (`permissions` in the request), if any. */
+  readonly permissions?: Readonly<Record<string, "read" | "write">>;
 }
 
 /** A running GitHub REST stand-in. */
@@ -208,6 +212,17 @@ interface Identity {
   login: string;
   canSee: (fullName: string) => boolean;
   canWrite: boolean;
+  /** For a restricted installation token: whether it may do `write` (or read) on what `path` is about. */
+  allows?: (path: string, write: boolean) => boolean;
+}
+
+/** The permission a repository route needs, as GitHub names them in installation tokens. */
+function permissionFor(path: string): string {
+  if (/^\/repos\/[^/]+\/[^/]+\/issues/.test(path)) return "issues";
+  if (/^\/repos\/[^/]+\/[^/]+\/pulls/.test(path)) return "pull_requests";
+  if (/^\/repos\/[^/]+\/[^/]+\/(contents|git)\//.test(path)) return "contents";
+  if (/^\/repos\/[^/]+\/[^/]+\/actions\//.test(path)) return "actions";
+  return "metadata";
 }
 
 interface RepoState extends GitHubStandInRepo {
@@ -585,12 +600,25 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (minted && minted.expiresAt.getTime() > Date.now()) {
       const app = apps.find((a) => a.id === minted.appId);
       const visible = app?.repos?.map((r) => r.toLowerCase());
+      const only = minted.repositories?.map((r) => r.toLowerCase());
+      const granted = minted.permissions;
       return {
         kind: "installation",
         key: cred.value,
         login: `app-${minted.appId}[bot]`,
-        canSee: (full) => !visible || visible.includes(full.toLowerCase()),
+        canSee: (full) =>
+          (!visible || visible.includes(full.toLowerCase())) &&
+          (!only || only.includes(full.toLowerCase().split("/")[1] ?? "")),
         canWrite: true,
+        ...(granted
+          ? {
+              allows: (path: string, write: boolean) => {
+                const category = permissionFor(path);
+                const level = granted[category] ?? (category === "metadata" ? "read" : undefined);
+                return level === "write" || (level === "read" && !write);
+              },
+            }
+          : {}),
       };
     }
     return error(401, "Bad credentials");
@@ -616,7 +644,12 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       if (write && who.kind === "anonymous") reply = error(401, "Requires authentication");
       else if (!repo || !visible) reply = error(404, "Not Found");
       else if (write && !who.canWrite) reply = error(403, "Resource not accessible by personal access token");
-      else reply = await handler(req, repo, who);
+      else if (
+        who.kind === "installation" &&
+        ((write && !who.canSee(repo.fullName)) || (who.allows && !who.allows(req.path, write)))
+      ) {
+        reply = error(403, "Resource not accessible by integration");
+      } else reply = await handler(req, repo, who);
       return { ...reply, headers: { ...headers, ...reply.headers } };
     });
 
@@ -634,7 +667,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   const invalid = (field: string) => error(422, `Invalid request.\n\n"${field}" wasn't supplied.`);
 
   /** Checks the App JWT (RS256, signed by the App's key, unexpired, not too far ahead) and mints a token. */
-  const mintInstallationToken = (req: StandInRequest): StandInReply => {
+  const mintInstallationToken = async (req: StandInRequest): Promise<StandInReply> => {
     const cred = credentialOf(req);
     if (cred?.scheme !== "bearer") {
       return error(401, "A JSON web token could not be decoded");
@@ -668,24 +701,54 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
         "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
       );
     if (app.installationId !== req.params.id) return error(404, "Not Found");
+    const asked = await readBody<{ repositories: string[]; permissions: Record<string, "read" | "write"> }>(
+      req,
+    );
+    const all = {
+      contents: "write",
+      issues: "write",
+      pull_requests: "write",
+      actions: "write",
+      metadata: "read",
+    };
+    if (asked.repositories !== undefined) {
+      if (!Array.isArray(asked.repositories)) return error(422, "repositories must be an array of names");
+      const unknown = asked.repositories.find(
+        (name) =>
+          ![...repos.values()].some(
+            (r) =>
+              r.fullName.split("/")[1]?.toLowerCase() === String(name).toLowerCase() &&
+              (!app.repos || app.repos.map((x) => x.toLowerCase()).includes(r.fullName.toLowerCase())),
+          ),
+      );
+      if (unknown !== undefined)
+        return error(
+          422,
+          `There is at least one repository that does not exist or is not accessible to the parent installation.`,
+        );
+    }
+    if (asked.permissions !== undefined) {
+      for (const [name, level] of Object.entries(asked.permissions)) {
+        const max = all[name as keyof typeof all];
+        if (!max || (level === "write" && max !== "write") || (level !== "read" && level !== "write")) {
+          return error(422, `The permissions requested are not granted to this installation.`);
+        }
+      }
+    }
     const minted: GitHubStandInInstallationToken = {
       appId: app.id,
       installationId: app.installationId,
       token: generateGitHubToken("ghs_"),
       expiresAt: new Date(Date.now() + tokenTtlMs),
+      ...(asked.repositories ? { repositories: asked.repositories } : {}),
+      ...(asked.permissions ? { permissions: asked.permissions } : {}),
     };
     installationTokens.push(minted);
     const body: Schemas["installation-token"] = {
       token: minted.token,
       expires_at: minted.expiresAt.toISOString(),
-      permissions: {
-        contents: "write",
-        issues: "write",
-        pull_requests: "write",
-        actions: "write",
-        metadata: "read",
-      },
-      repository_selection: app.repos ? "selected" : "all",
+      permissions: (asked.permissions ?? all) as Schemas["installation-token"]["permissions"],
+      repository_selection: app.repos || asked.repositories ? "selected" : "all",
     };
     return { status: 201, body };
   };
