@@ -39,7 +39,7 @@ export const createIssue: Task<[options: CreateIssueOptions], GitHubIssue> = tas
     const labels = checkStringList("labels", options.labels);
     const assignees = checkStringList("assignees", options.assignees);
     checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
+    const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { issues: "write" } });
     return call.run(`repository ${fullName}`, async (octokit, request) => {
       const { data } = await octokit.rest.issues.create({
         owner,
@@ -77,7 +77,7 @@ export const createIssueComment: Task<[options: CreateIssueCommentOptions], GitH
     const issueNumber = checkNumber("issueNumber", options.issueNumber);
     const body = checkText("body", options.body);
     checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
+    const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { issues: "write" } });
     return call.run(`issue #${issueNumber} in ${fullName}`, async (octokit, request) => {
       const { data } = await octokit.rest.issues.createComment({
         owner,

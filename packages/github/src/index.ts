@@ -12,6 +12,7 @@ export {
   type GitHubClientOptions,
   type GitHubCredential,
   type GitHubOctokit,
+  type GitHubScope,
   githubClient,
 } from "./github-client.js";
 export {
