@@ -347,7 +347,7 @@ export async function resolveAwsCredentials(
       ? { ...resolution.source, detail: `${resolution.source.detail}, scoped to ${scope.label}` }
       : resolution.source;
     // Scoped credentials are cached per scope: the 1,000th call of a task reuses its first exchange.
-    const scopeId = scope ? `:${credentialFingerprint(scope.policy)}` : "";
+    const scopeId = scope ? `:${scope.id}` : "";
     const state = clientCache.get(`aws-role:${id}${scopeId}:${region}:${options.stsEndpoint ?? ""}`, () =>
       roleProvider(request, region, options.stsEndpoint, source),
     );

@@ -1,3 +1,4 @@
+import { credentialFingerprint } from "@tributary/auth";
 import { taskContext } from "@tributary/flow";
 
 /** What one S3 task touches: the actions, and the bucket with one key or a key prefix. */
@@ -17,6 +18,8 @@ export interface SessionPolicy {
   policy: string;
   /** Such as `s3:GetObject on reports/exports/2026/*`: never a value. */
   label: string;
+  /** A fingerprint of the policy, for cache keys. */
+  id: string;
 }
 
 /** The least-privilege options every S3 task takes. */
@@ -29,8 +32,23 @@ export interface LeastPrivilegeOptions {
   leastPrivilege?: boolean | undefined;
 }
 
-/** @internal Builds the session policy for the scopes of one task call. */
+const policies = new Map<string, SessionPolicy>();
+
+/** @internal The session policy for the scopes of one task call, built once per distinct scope. */
 export function s3SessionPolicy(scopes: readonly S3Scope[]): SessionPolicy {
+  let key = "";
+  for (const s of scopes)
+    key += `${s.actions.join(",")}\n${s.bucket}\n${s.key ?? ""}\n${s.prefix ?? "\u0000"}\n`;
+  let policy = policies.get(key);
+  if (!policy) {
+    if (policies.size >= 1000) policies.clear();
+    policy = buildPolicy(scopes);
+    policies.set(key, policy);
+  }
+  return policy;
+}
+
+function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
   const statements: object[] = [];
   const labels: string[] = [];
   for (const scope of scopes) {
