@@ -51,13 +51,6 @@ export {
   ValidationError,
 } from "./errors.js";
 export {
-  checkDestination,
-  type OpenedUpload,
-  openUploadSource,
-  type UploadSource,
-  writeFileAtomic,
-} from "./files.js";
-export {
   isSensitiveKey,
   MIN_MASKED_LENGTH,
   mask,
@@ -66,7 +59,6 @@ export {
   registerSecretValue,
   resetMasker,
 } from "./mask.js";
-export { networkErrorCode } from "./network-error.js";
 export {
   describeIdentity,
   type Identity,

@@ -13,7 +13,7 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import type { SessionPolicy } from "./s3-scope.js";
 
 /** Credentials in the AWS SDK's own shape. */
@@ -249,8 +249,14 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
  * (`AWS_CREDENTIALS` or `secretName`) → the SDK default chain.
  */
 export async function resolveAwsCredentials(
-  options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean; scope?: SessionPolicy },
+  options: AwsCredentialOptions & {
+    region?: string;
+    defaultChainOnly?: boolean;
+    argument?: string;
+    scope?: SessionPolicy;
+  },
 ): Promise<ResolvedAwsCredentials> {
+  const argument = options.argument ?? "credentials";
   const { credentials, profile, secretName } = options;
   if (profile !== undefined && (typeof profile !== "string" || profile === "")) {
     throw new ValidationError("profile", "must be a non-empty profile name");
@@ -266,7 +272,7 @@ export async function resolveAwsCredentials(
     }
     return {
       provider: credentials,
-      source: { kind: "argument", detail: "credentials (SDK provider)" },
+      source: { kind: "argument", detail: `${argument} (SDK provider)` },
       id,
       region: undefined,
     };
@@ -280,7 +286,7 @@ export async function resolveAwsCredentials(
     };
     return {
       provider: async () => identity,
-      source: { kind: "argument", detail: "credentials" },
+      source: { kind: "argument", detail: argument },
       id: credentialFingerprint(identity),
       region: undefined,
     };
@@ -301,7 +307,7 @@ export async function resolveAwsCredentials(
   }
   const resolution = await resolveSecret("AWS_CREDENTIALS", {
     value: credentials as AwsCredentials | Secret<AwsCredentials> | string | undefined,
-    argument: "credentials",
+    argument,
     ...(secretName !== undefined ? { secretName } : {}),
   });
   if (resolution.value === undefined) {

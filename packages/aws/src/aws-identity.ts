@@ -1,6 +1,6 @@
 import { type Identity, registerIdentityProbe } from "@tributary/auth";
 import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 
 /** The options of `awsIdentity`. */
 export interface AwsIdentityOptions extends AwsCredentialOptions {

@@ -1,6 +1,7 @@
 import type { storage_v1 } from "@googleapis/storage";
 import { clientCache, credentialFingerprint, describeSource, ValidationError } from "@tributary/auth";
 import { taskContext } from "@tributary/flow";
+import { pickEndpoint } from "@tributary/integration-kit";
 import { type GcpAuth, type GcpAuthOptions, gcpAuth } from "./gcp-auth.js";
 import {
   downscopedClient,
@@ -59,10 +60,7 @@ export async function gcsClient(
   options: GcsClientOptions = {},
   scope?: GcsScope | readonly GcsScope[],
 ): Promise<GcsClient> {
-  const endpoint = checkEndpoint(
-    options.endpoint ?? (process.env.STORAGE_EMULATOR_HOST || undefined),
-    GCS_DEFAULT_ENDPOINT,
-  );
+  const endpoint = pickEndpoint(options.endpoint, ["STORAGE_EMULATOR_HOST"]).url ?? GCS_DEFAULT_ENDPOINT;
   const full = await gcpAuth(options);
   const scopes = scope === undefined ? [] : Array.isArray(scope) ? scope : [scope as GcsScope];
   const auth =

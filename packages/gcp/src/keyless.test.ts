@@ -10,7 +10,7 @@ import {
 import { createOidcIssuer } from "@tributary/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gcsExists, gcsUpload } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
+import { useGoogle } from "../test/helpers.js";
 
 const env = useGoogle();
 const oidc = createOidcIssuer();

@@ -1,4 +1,4 @@
-import { createAppAuth } from "@octokit/auth-app";
+import type { createAppAuth } from "@octokit/auth-app";
 
 /** The options Octokit hands an auth strategy, plus the App's credentials. */
 interface RefreshingAppAuthOptions {
@@ -9,6 +9,8 @@ interface RefreshingAppAuthOptions {
   repositoryNames?: string[];
   /** Restrict installation tokens to these permissions (least privilege). */
   permissions?: Record<string, "read" | "write">;
+  /** `createAppAuth` from `@octokit/auth-app`, loaded by the caller: only App users pay for importing it. */
+  createAppAuth: typeof createAppAuth;
   request?: unknown;
   log?: unknown;
 }
@@ -33,8 +35,8 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
 ) => Promise<unknown>) & {
   hook: (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest) => Promise<unknown>;
 } {
-  const { repositoryNames, permissions, ...appOptions } = options;
-  const inner = createAppAuth(appOptions as Parameters<typeof createAppAuth>[0]);
+  const { createAppAuth: create, repositoryNames, permissions, ...appOptions } = options;
+  const inner = create(appOptions as Parameters<typeof createAppAuth>[0]);
   const restricted = repositoryNames !== undefined || permissions !== undefined;
   let issuedAt = 0;
   let expiresAt = 0;

@@ -1,6 +1,6 @@
 import { taskContext } from "@tributary/flow";
 import {
-  checkBaseUrl,
+  checkEndpoint,
   checkMaxWait,
   connectGitHub,
   type GitHubClientOptions,
@@ -28,7 +28,7 @@ export interface GitHubCall {
 
 /** @internal Checks the client options (before any request), then resolves the credential and its client. */
 export function checkClientOptions(options: GitHubClientOptions): number {
-  checkBaseUrl(options.baseUrl);
+  checkEndpoint(options.endpoint);
   return checkMaxWait(options.maxRateLimitWaitMs);
 }
 
@@ -54,6 +54,6 @@ export async function openGitHubCall(options: GitHubClientOptions, scope?: GitHu
 
 /** @internal The client options out of a task's input, for `openGitHubCall`. */
 export function clientOptionsOf(input: GitHubClientOptions): GitHubClientOptions {
-  const { token, app, secretName, appSecretName, baseUrl, maxRateLimitWaitMs, leastPrivilege } = input;
-  return { token, app, secretName, appSecretName, baseUrl, maxRateLimitWaitMs, leastPrivilege };
+  const { token, app, secretName, appSecretName, endpoint, maxRateLimitWaitMs, leastPrivilege } = input;
+  return { token, app, secretName, appSecretName, endpoint, maxRateLimitWaitMs, leastPrivilege };
 }

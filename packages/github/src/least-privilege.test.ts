@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createIssue, getRepoInfo, readFile, writeFile } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
+import { useGitHubTestEnv } from "../test/helpers.js";
 
 const env = useGitHubTestEnv();
 

@@ -4,6 +4,14 @@ export {
   iamPolicyAllows,
   parseIamPolicy,
 } from "./aws-policy.js";
+export {
+  type CheckConventionsOptions,
+  checkConventions,
+  EXPORTED_ERRORS,
+  OPTION_SYNONYMS,
+  STORAGE_OPERATIONS,
+  type StorageOperation,
+} from "./conventions.js";
 export { fakeSlackToken } from "./fake-credentials.js";
 export {
   type GitHubStandIn,
