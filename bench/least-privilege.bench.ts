@@ -24,7 +24,13 @@ export default async function bench(): Promise<Record<string, string>> {
       ROLE_ARN: "arn:aws:iam::123456789012:role/bench",
       WEB_IDENTITY_TOKEN: oidc.token({ subject: "bench", audience: "sts.amazonaws.com", expiresIn: 3600 }),
     };
-    const base = { endpoint: s3.url, forcePathStyle: true, stsEndpoint: s3.url, credentials, bucket: "bench" };
+    const base = {
+      endpoint: s3.url,
+      forcePathStyle: true,
+      stsEndpoint: s3.url,
+      credentials,
+      bucket: "bench",
+    };
     const first: Record<"scoped" | "unscoped", number[]> = { scoped: [], unscoped: [] };
     for (let i = 0; i < rounds; i++) {
       for (const side of i % 2 ? (["scoped", "unscoped"] as const) : (["unscoped", "scoped"] as const)) {

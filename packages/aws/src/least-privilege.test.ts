@@ -2,8 +2,8 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { flow } from "@tributary/flow";
 import { createOidcIssuer, type S3StandIn, startS3StandIn } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { s3Copy, s3Download, s3Exists, s3List, s3Upload } from "./index.js";
 import { asSecret, cleanEnv } from "../test/helpers.js";
+import { s3Copy, s3Download, s3Exists, s3List, s3Upload } from "./index.js";
 
 const oidc = createOidcIssuer();
 const AUDIENCE = "sts.amazonaws.com";

@@ -71,10 +71,8 @@ function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
     }
     labels.push(`${scope.actions.join(", ")} on ${scope.bucket}/${path}`);
   }
-  return {
-    policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }),
-    label: labels.join("; "),
-  };
+  const policy = JSON.stringify({ Version: "2012-10-17", Statement: statements });
+  return { policy, label: labels.join("; "), id: credentialFingerprint(policy) };
 }
 
 const said = new Set<string>();

@@ -10,8 +10,8 @@ import {
 } from "@tributary/auth";
 import { createOidcIssuer, type S3StandIn, startS3StandIn } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { s3Exists, s3Upload } from "./index.js";
 import { cleanEnv } from "../test/helpers.js";
+import { s3Exists, s3Upload } from "./index.js";
 
 const oidc = createOidcIssuer();
 const stranger = createOidcIssuer();

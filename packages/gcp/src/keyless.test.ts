@@ -9,8 +9,8 @@ import {
 } from "@tributary/auth";
 import { createOidcIssuer } from "@tributary/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { gcsExists, gcsUpload } from "./index.js";
 import { useGoogle } from "../test/helpers.js";
+import { gcsExists, gcsUpload } from "./index.js";
 
 const env = useGoogle();
 const oidc = createOidcIssuer();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { gcsClient, gcsCopy, gcsList, gcsUpload } from "./index.js";
 import { useGoogle } from "../test/helpers.js";
+import { gcsClient, gcsCopy, gcsList, gcsUpload } from "./index.js";
 
 const env = useGoogle();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createIssue, getRepoInfo, readFile, writeFile } from "./index.js";
 import { useGitHubTestEnv } from "../test/helpers.js";
+import { createIssue, getRepoInfo, readFile, writeFile } from "./index.js";
 
 const env = useGitHubTestEnv();
 

@@ -38,6 +38,7 @@ export {
   type StandInWorkloadIdentityProvider,
   startGoogleStandIn,
 } from "./google-stand-in.js";
+export { type Moto, type MotoOptions, startMoto } from "./moto.js";
 export {
   createOidcIssuer,
   type OidcClaims,
@@ -45,7 +46,6 @@ export {
   type OidcRejection,
   verifyIdentityToken,
 } from "./oidc-issuer.js";
-export { type Moto, type MotoOptions, startMoto } from "./moto.js";
 export {
   type AssumedRole,
   type AwsAuthorizeRequest,
