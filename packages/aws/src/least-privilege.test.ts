@@ -82,10 +82,8 @@ describe("leastPrivilege on S3 tasks with a role", () => {
   it("gives a copy read on its source and write on its target only", async () => {
     await s3Copy({
       ...at(role()),
-      sourceBucket: "exports",
-      sourceKey: "2026/a.csv",
-      bucket: "other",
-      key: "in/a.csv",
+      from: { bucket: "exports", key: "2026/a.csv" },
+      to: { bucket: "other", key: "in/a.csv" },
     });
     expect((await s3.readObject("other", "in/a.csv"))?.toString()).toBe("a");
     const scoped = lastIssuedClient();

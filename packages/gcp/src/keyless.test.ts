@@ -40,7 +40,7 @@ function externalAccount(token: string, impersonate?: string): GcpCredentials {
 }
 
 const upload = (credentials: GcpCredentials, name: string) =>
-  gcsUpload({ credentials, endpoint: env.google().url, bucket: env.bucket, name, body: name });
+  gcsUpload({ credentials, endpoint: env.google().url, bucket: env.bucket, key: name, body: name });
 
 describe("GCP_CREDENTIALS without a stored key", () => {
   it("external_account: the workload's OIDC token is exchanged at STS, then used on GCS", async () => {
@@ -100,7 +100,7 @@ describe("GCP_CREDENTIALS without a stored key", () => {
       credentials: credentials(),
       endpoint: env.google().url,
       bucket: env.bucket,
-      name: "x",
+      key: "x",
     }).catch((e: unknown) => e);
     expect(TributaryError.isInstance(error), String(error)).toBe(true);
     expect(String((error as Error).message)).toMatch(reason);
@@ -113,7 +113,7 @@ describe("GCP_CREDENTIALS without a stored key", () => {
       credentials: value,
       endpoint: env.google().url,
       bucket: env.bucket,
-      name: "x",
+      key: "x",
     }).catch((e: unknown) => e);
     expect(InvalidSecretError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain("token_url");

@@ -27,7 +27,7 @@ describe("leastPrivilege on GCS tasks: a downscoped token (Credential Access Bou
     await google.putObject(env.bucket, "exports/2025/old.csv", "old");
     await google.putObject("elsewhere", "exports/2026/a.csv", "x");
     const before = google.downscopedBoundaries.length;
-    await gcsUpload({ ...scopedOptions(), bucket: env.bucket, name: "exports/2026/a.csv", body: "a" });
+    await gcsUpload({ ...scopedOptions(), bucket: env.bucket, key: "exports/2026/a.csv", body: "a" });
     expect((await google.readObject(env.bucket, "exports/2026/a.csv"))?.toString()).toBe("a");
     expect(google.downscopedBoundaries.length - before).toBe(1);
 
@@ -48,7 +48,7 @@ describe("leastPrivilege on GCS tasks: a downscoped token (Credential Access Bou
     const google = env.google();
     await google.putObject(env.bucket, "logs/2026/1.txt", "1");
     const listed = await gcsList({ ...scopedOptions(), bucket: env.bucket, prefix: "logs/2026/" });
-    expect(listed.objects.map((o) => o.name)).toEqual(["logs/2026/1.txt"]);
+    expect(listed.objects.map((o) => o.key)).toEqual(["logs/2026/1.txt"]);
     const { auth } = await gcsClient(scopedOptions(), {
       bucket: env.bucket,
       prefix: "logs/2026/",
@@ -66,7 +66,11 @@ describe("leastPrivilege on GCS tasks: a downscoped token (Credential Access Bou
   it("gives a copy read on its source and create on its target, in one token", async () => {
     const google = env.google();
     await google.putObject(env.bucket, "in/a.csv", "a");
-    await gcsCopy({ ...scopedOptions(), bucket: env.bucket, name: "in/a.csv", destinationName: "out/a.csv" });
+    await gcsCopy({
+      ...scopedOptions(),
+      from: { bucket: env.bucket, key: "in/a.csv" },
+      to: { bucket: env.bucket, key: "out/a.csv" },
+    });
     expect((await google.readObject(env.bucket, "out/a.csv"))?.toString()).toBe("a");
     expect(google.downscopedBoundaries.at(-1)).toHaveLength(2);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { useGitHubTestEnv } from "../test/helpers.js";
-import { createIssue, getRepoInfo, readFile, writeFile } from "./index.js";
+import { githubCreateIssue, githubGetRepo, githubReadFile, githubWriteFile } from "./index.js";
 
 const env = useGitHubTestEnv();
 
@@ -16,10 +16,10 @@ async function status(token: string, method: string, path: string, body?: object
 }
 
 describe("leastPrivilege with a GitHub App: installation tokens for one repository and the task's permissions", () => {
-  const app = () => ({ app: env.appCredentials, baseUrl: env.github.url, leastPrivilege: true });
+  const app = () => ({ app: env.appCredentials, endpoint: env.github.url, leastPrivilege: true });
 
   it("an issue task gets issues:write on its one repository, and its token can do nothing else", async () => {
-    const issue = await createIssue({ ...app(), repo: "acme/private", title: "scoped" });
+    const issue = await githubCreateIssue({ ...app(), repo: "acme/private", title: "scoped" });
     expect(issue.number).toBeGreaterThan(0);
     const minted = env.github.installationTokens.at(-1);
     expect(minted?.repositories).toEqual(["private"]);
@@ -33,24 +33,24 @@ describe("leastPrivilege with a GitHub App: installation tokens for one reposito
   });
 
   it("a read task's token cannot write, and each scope has its own cached token", async () => {
-    await readFile({ ...app(), repo: "acme/private", path: "VERSION" });
-    await readFile({ ...app(), repo: "acme/private", path: "VERSION" });
+    await githubReadFile({ ...app(), repo: "acme/private", path: "VERSION" });
+    await githubReadFile({ ...app(), repo: "acme/private", path: "VERSION" });
     expect(env.github.installationTokens).toHaveLength(1);
     const token = env.github.installationTokens[0]?.token as string;
     expect(env.github.installationTokens[0]?.permissions).toEqual({ contents: "read" });
     expect(
       await status(token, "PUT", "/repos/acme/private/contents/y.txt", { message: "m", content: "eA==" }),
     ).toBe(403);
-    await writeFile({ ...app(), repo: "acme/private", path: "y.txt", content: "y", message: "add y" });
+    await githubWriteFile({ ...app(), repo: "acme/private", path: "y.txt", content: "y", message: "add y" });
     expect(env.github.installationTokens).toHaveLength(2);
     expect(env.github.installationTokens[1]?.permissions).toEqual({ contents: "write" });
   });
 
   it("a personal access token cannot be restricted: said once at info, and the task still runs", async () => {
     for (let i = 0; i < 2; i++) {
-      const info = await getRepoInfo({
+      const info = await githubGetRepo({
         token: env.token,
-        baseUrl: env.github.url,
+        endpoint: env.github.url,
         repo: "acme/public",
         leastPrivilege: true,
       });
