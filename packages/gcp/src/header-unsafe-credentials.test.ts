@@ -1,7 +1,7 @@
 import { InvalidSecretError } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
 import { gcsUpload } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
+import { useGoogle } from "../test/helpers.js";
 
 const env = useGoogle();
 

@@ -1,7 +1,7 @@
 import { InvalidSecretError, localStore } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
 import { getRepoInfo } from "./github-repo.js";
-import { useGitHubTestEnv } from "./test-env.js";
+import { useGitHubTestEnv } from "../test/helpers.js";
 
 const env = useGitHubTestEnv();
 

@@ -32,6 +32,7 @@ export {
   githubReadFile,
   githubWriteFile,
 } from "./github-contents.js";
+export { githubIdentity } from "./github-identity.js";
 export {
   type GitHubCreateIssueCommentOptions,
   type GitHubCreateIssueOptions,

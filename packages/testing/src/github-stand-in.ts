@@ -202,6 +202,11 @@ function gitSha(kind: string, content: Buffer): string {
   return createHash("sha1").update(`${kind} ${content.length}\u0000`).update(content).digest("hex");
 }
 
+/** Whether a check returned its error reply rather than what it checked. */
+function isReply(value: object): value is StandInReply {
+  return "status" in value && "body" in value;
+}
+
 function error(status: number, message: string, headers: Record<string, string> = {}): StandInReply {
   return { status, headers, body: { message, documentation_url: DOCS, status: String(status) } };
 }
@@ -667,7 +672,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   const invalid = (field: string) => error(422, `Invalid request.\n\n"${field}" wasn't supplied.`);
 
   /** Checks the App JWT (RS256, signed by the App's key, unexpired, not too far ahead) and mints a token. */
-  const mintInstallationToken = async (req: StandInRequest): Promise<StandInReply> => {
+  /** Checks an App JWT (RS256, signed by the App's key, unexpired, not too far ahead): the App, or the reply. */
+  const verifyAppJwt = (req: StandInRequest): (typeof apps)[number] | StandInReply => {
     const cred = credentialOf(req);
     if (cred?.scheme !== "bearer") {
       return error(401, "A JSON web token could not be decoded");
@@ -700,6 +706,12 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
         401,
         "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
       );
+    return app;
+  };
+
+  const mintInstallationToken = async (req: StandInRequest): Promise<StandInReply> => {
+    const app = verifyAppJwt(req);
+    if (isReply(app)) return app;
     if (app.installationId !== req.params.id) return error(404, "Not Found");
     const asked = await readBody<{ repositories: string[]; permissions: Record<string, "read" | "write"> }>(
       req,
@@ -763,6 +775,28 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
 
   const routes = [
     route("POST", "/app/installations/:id/access_tokens", mintInstallationToken),
+    route("GET", "/app", (req) => {
+      const app = verifyAppJwt(req);
+      if (isReply(app)) return app;
+      return { body: { id: Number(app.id), slug: `app-${app.id}`, name: `App ${app.id}` } };
+    }),
+    route("GET", "/app/installations/:id", (req) => {
+      const app = verifyAppJwt(req);
+      if (isReply(app)) return app;
+      if (app.installationId !== req.params.id) return error(404, "Not Found");
+      const owner = [...repos.values()][0]?.fullName.split("/")[0] ?? "octocat";
+      return { body: { id: Number(app.installationId), account: { login: owner }, app_id: Number(app.id) } };
+    }),
+    route("GET", "/user", (req) => {
+      const who = identify(req);
+      if (!("kind" in who)) return who;
+      if (who.kind !== "token")
+        return error(
+          who.kind === "anonymous" ? 401 : 403,
+          who.kind === "anonymous" ? "Requires authentication" : "Resource not accessible by integration",
+        );
+      return { body: { login: who.login, id: 1, type: "User" } };
+    }),
     repoRoute("GET", "/repos/:owner/:repo", (_req, repo, who) => ({ body: fullRepository(repo, who) })),
     repoRoute("POST", "/repos/:owner/:repo/issues", async (req, repo, who) => {
       const input = await readBody<{ title: string; body: string; labels: string[]; assignees: string[] }>(
