@@ -172,7 +172,7 @@ describe("AWS_CREDENTIALS with ROLE_ARN and a web-identity token (no stored key)
       { AWS_CREDENTIALS: { ACCESS_KEY: key.accessKeyId, SECRET_ACCESS_KEY: key.secretAccessKey } },
       () => describeIdentity("AWS_CREDENTIALS", { endpoint: s3.url }),
     );
-    expect(withKey.principal).toBe(`arn:aws:iam::123456789012:user/${key.accessKeyId}`);
+    expect(withKey.principal).toBe("arn:aws:iam::123456789012:user/stand-in");
   });
 
   it("describeIdentity throws the service's reason for a rejected credential", async () => {

@@ -365,7 +365,7 @@ export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3
     const ok = (body: string) => ({ headers: { "content-type": "text/xml" }, body });
     if (action === "GetCallerIdentity") {
       const id = accessKeyId as string;
-      const arn = sessions.get(id)?.arn ?? `arn:aws:iam::${ACCOUNT}:user/${id}`;
+      const arn = sessions.get(id)?.arn ?? `arn:aws:iam::${ACCOUNT}:user/stand-in`;
       return ok(
         `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${xmlEscape(arn)}</Arn><UserId>${xmlEscape(id)}</UserId><Account>${arn.split(":")[4]}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
       );
