@@ -79,7 +79,7 @@ export async function s3Connection(
   const scope = options.leastPrivilege && scopes ? s3SessionPolicy(scopes) : undefined;
   const creds = await resolveAwsCredentials(scope ? { ...options, scope } : options);
   if (scope && creds.scoped)
-    noteScoped(options.secretName ?? "AWS_CREDENTIALS", describeSource(creds.source));
+    noteScoped(options.secretName ?? "AWS_CREDENTIALS", creds.id, () => describeSource(creds.source));
   if (scope && !creds.scoped) {
     noteUnscoped(
       options.secretName ?? "AWS_CREDENTIALS",

@@ -78,14 +78,15 @@ function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
 const said = new Set<string>();
 
 /** Logs `message` at `info` once per run for `key`: the flow's logger inside a task, the console outside. */
-function sayOnce(key: string, message: string): void {
+function sayOnce(key: string, message: string | (() => string)): void {
   const context = taskContext();
   const id = `${context?.runId ?? "no-run"}:${key}`;
   if (said.has(id)) return;
   if (said.size > 1000) said.clear();
   said.add(id);
-  if (context) context.log.info(message);
-  else console.info(message);
+  const text = typeof message === "string" ? message : message();
+  if (context) context.log.info(text);
+  else console.info(text);
 }
 
 /** @internal Says once per run (and name) that a credential cannot be scoped. */
@@ -97,6 +98,6 @@ export function noteUnscoped(name: string, why: string): void {
 }
 
 /** @internal Logs the provenance of a scoped credential once per run and scope: the source and the scope. */
-export function noteScoped(name: string, source: string): void {
-  sayOnce(`scoped:${name}:${source}`, `${name} from ${source}`);
+export function noteScoped(name: string, id: string, source: () => string): void {
+  sayOnce(`scoped:${name}:${id}`, () => `${name} from ${source()}`);
 }
