@@ -126,4 +126,20 @@ describe("leastPrivilege on S3 tasks with a role", () => {
       "AWS_CREDENTIALS from argument (credentials, scoped to s3:GetObject on exports/2026/a.csv)",
     );
   });
+
+  it("a flow's leastPrivilege applies to every S3 task in it; a call's own option wins", async () => {
+    const creds = role();
+    const { leastPrivilege: _, ...plain } = at(creds);
+    const etl = flow({ name: "scoped-etl", leastPrivilege: true }, async () => {
+      await s3Exists({ ...plain, bucket: "exports", key: "2026/flow.csv" });
+      const scopedPolicy = s3.assumedRoles.at(-1)?.policy;
+      await s3Exists({ ...plain, leastPrivilege: false, bucket: "exports", key: "2026/flow.csv" });
+      return { scopedPolicy, last: s3.assumedRoles.at(-1)?.policy };
+    });
+    const report = await etl.run();
+    expect(report.state, JSON.stringify(report.error)).toBe("completed");
+    const result = report.result as { scopedPolicy?: unknown; last?: unknown };
+    expect(JSON.stringify(result.scopedPolicy)).toContain("arn:aws:s3:::exports/2026/flow.csv");
+    expect(result.last).toBeUndefined();
+  });
 });

@@ -1,5 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { clientCache, describeSource, type SecretSource, ValidationError } from "@tributary/auth";
+import { taskContext } from "@tributary/flow";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
 import {
@@ -76,7 +77,8 @@ export async function s3Connection(
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new ValidationError("maxAttempts", "must be a whole number of at least 1");
   }
-  const scope = options.leastPrivilege && scopes ? s3SessionPolicy(scopes) : undefined;
+  const scoped = options.leastPrivilege ?? taskContext()?.leastPrivilege;
+  const scope = scoped && scopes ? s3SessionPolicy(scopes) : undefined;
   const creds = await resolveAwsCredentials(scope ? { ...options, scope } : options);
   if (scope && creds.scoped)
     noteScoped(options.secretName ?? "AWS_CREDENTIALS", creds.id, () => describeSource(creds.source));

@@ -33,6 +33,11 @@ export interface FlowOptions {
   secrets?: readonly string[];
   /** The most task calls running at once in a run (default: no limit). Nested task calls share their parent's slot. */
   concurrency?: number;
+  /**
+   * Least privilege for every integration task of the run: S3 tasks assume their role with a session policy, GCS
+   * tasks use downscoped tokens, GitHub App tasks restricted installation tokens (see docs/least-privilege.md).
+   */
+  leastPrivilege?: boolean;
   /** Called when a run fails or is cancelled (`report.state` says which), after every `onTaskFailure` hook. */
   onFailure?: FlowHook | readonly FlowHook[];
   /** Called when a run completes. */
@@ -200,6 +205,7 @@ class HookScope implements RunScope {
 
 class ActiveRun implements RunScope {
   readonly cancel = new AbortFanout();
+  leastPrivilege: boolean | undefined;
   /** The body's signal; tasks are reached through `cancel`, without a listener each. */
   readonly controller = new AbortController();
   readonly signal = this.controller.signal;
@@ -367,6 +373,7 @@ export function flow<P = unknown, R = unknown>(
       runId,
     });
     const active = new ActiveRun(name, runId, log, limit, taskHooks, hookTimeoutMs);
+    active.leastPrivilege = settings.leastPrivilege;
     const external = runOptions.signal;
     let cancelledByCaller = false;
     const onExternalAbort = () => {

@@ -64,7 +64,9 @@ export async function gcsClient(
   const full = await gcpAuth(options);
   const scopes = scope === undefined ? [] : Array.isArray(scope) ? scope : [scope as GcsScope];
   const auth =
-    options.leastPrivilege && scopes.length > 0 ? await scoped(full, scopes, options.stsEndpoint) : full;
+    (options.leastPrivilege ?? taskContext()?.leastPrivilege) && scopes.length > 0
+      ? await scoped(full, scopes, options.stsEndpoint)
+      : full;
   storageModule ??= import("@googleapis/storage");
   const { storage } = await storageModule;
   const client = clientCache.get(`gcs:${auth.cacheKey}:${endpoint}`, () =>

@@ -234,8 +234,9 @@ export async function connectGitHub(
   const baseUrl = checkEndpoint(options.endpoint);
   const maxWait = checkMaxWait(options.maxRateLimitWaitMs);
   const found = await findCredential(options);
-  const scope = options.leastPrivilege && wanted && found.kind === "app" ? wanted : undefined;
-  if (options.leastPrivilege && wanted && found.kind === "token") {
+  const least = options.leastPrivilege ?? taskContext()?.leastPrivilege;
+  const scope = least && wanted && found.kind === "app" ? wanted : undefined;
+  if (least && wanted && found.kind === "token") {
     noteOnce(
       `unscoped:${describeSource(found.source)}`,
       `leastPrivilege: GITHUB_ACCESS_TOKEN from ${describeSource(found.source)} cannot be restricted (a personal access token); the task runs with the whole token`,
