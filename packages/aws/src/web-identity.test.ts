@@ -8,6 +8,7 @@ import {
   TributaryError,
   withSecrets,
 } from "@tributary/auth";
+import { flow } from "@tributary/flow";
 import { createOidcIssuer, type S3StandIn, startS3StandIn } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cleanEnv } from "../test/helpers.js";
@@ -182,5 +183,23 @@ describe("AWS_CREDENTIALS with ROLE_ARN and a web-identity token (no stored key)
     ).catch((e: unknown) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain("does not match its issuer's key");
+  });
+
+  it("a flow with logIdentity logs the principal at run start (AWS_ENDPOINT_URL_STS points the SDK at STS)", async () => {
+    process.env.AWS_ENDPOINT_URL_STS = s3.url;
+    const lines: string[] = [];
+    const file = await tokenFile("system:serviceaccount:etl:runner");
+    const etl = flow(
+      { name: "who", logIdentity: ["AWS_CREDENTIALS"], logger: { sink: (line) => lines.push(line) } },
+      async () => "done",
+    );
+    const report = await etl.run({
+      secrets: { AWS_CREDENTIALS: { ROLE_ARN, WEB_IDENTITY_TOKEN_FILE: file } },
+    });
+    expect(report.state, JSON.stringify(report.error)).toBe("completed");
+    const said = lines.find((l) => l.includes("AWS_CREDENTIALS is "));
+    expect(said).toMatch(
+      /AWS_CREDENTIALS is arn:aws:sts::123456789012:assumed-role\/etl-runner\/tributary-\d+ \(123456789012\) for AWS STS, from run/,
+    );
   });
 });

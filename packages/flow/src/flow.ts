@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { maskValue, resolveSecret, type SecretBackend, ValidationError, withSecrets } from "@tributary/auth";
+import {
+  describeIdentity,
+  describeSource,
+  maskValue,
+  resolveSecret,
+  type SecretBackend,
+  ValidationError,
+  withSecrets,
+} from "@tributary/auth";
 import { AbortFanout, frames, type RunScope, type TaskRecordHandle } from "./context.js";
 import { RunCancelledError } from "./errors.js";
 import { createMaskingLogger, type Logger, type LoggerOptions, type MaskingLogger } from "./logger.js";
@@ -38,6 +46,12 @@ export interface FlowOptions {
    * tasks use downscoped tokens, GitHub App tasks restricted installation tokens (see docs/least-privilege.md).
    */
   leastPrivilege?: boolean;
+  /**
+   * Default secret names whose identity is proven and logged when a run starts, after its declared secrets resolve:
+   * one cheap live call each (`describeIdentity`; the integration's package must be imported), logged at `info`
+   * as the principal the service names. A rejected credential fails the run with the service's reason.
+   */
+  logIdentity?: readonly string[];
   /** Called when a run fails or is cancelled (`report.state` says which), after every `onTaskFailure` hook. */
   onFailure?: FlowHook | readonly FlowHook[];
   /** Called when a run completes. */
@@ -405,6 +419,12 @@ export function flow<P = unknown, R = unknown>(
           const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
           if (failed) throw failed.reason;
           if (active.signal.aborted) throw active.signal.reason;
+          for (const secret of settings.logIdentity ?? []) {
+            const who = await Promise.race([describeIdentity(secret), cancel]);
+            log.info(
+              `${secret} is ${who.principal}${who.account ? ` (${who.account})` : ""} for ${who.service}, from ${describeSource(who.source)}`,
+            );
+          }
           const context: FlowContext<P> = {
             params: runOptions.params as P,
             log,
