@@ -87,7 +87,7 @@ Options:
 Exit codes: 0 removed, 1 NAME was not in the store (or the store cannot be read), 2 wrong command line.`;
 
 /** `tributary doctor --help`. */
-export const DOCTOR_USAGE = `Usage: tributary doctor [--json]
+export const DOCTOR_USAGE = `Usage: tributary doctor [--check] [--json]
 
 Answers "which credentials are being used?": checks the local store file (permissions, contents), then
 resolves every secret name as a task started from this shell would (environment, local store, then the
@@ -96,11 +96,13 @@ whether it is valid, and which other places hold a value that is not used. Never
 Secret backends (AWS Secrets Manager, GCP Secret Manager …) are configured by flows, so doctor does not ask them.
 
 Options:
+  --check               also prove each credential that resolves with one cheap live call, and say whose it
+                        is (STS GetCallerIdentity, a Google token exchange, Slack auth.test, GitHub GET /user)
   --json                print a JSON document instead of a report
   -h, --help            show this help
 
-Exit codes: 0 nothing set is invalid (missing secrets are fine, and reported), 1 a value is invalid or the
-store file has a problem, 2 wrong command line.`;
+Exit codes: 0 nothing set is invalid (missing secrets are fine, and reported), 1 a value is invalid, the
+store file has a problem, or (with --check) a service rejected a credential, 2 wrong command line.`;
 
 /** \`tributary deploy --help\`. */
 export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--json]

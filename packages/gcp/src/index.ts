@@ -17,6 +17,7 @@ export {
   type GcpServiceAccountKey,
   gcpAuth,
 } from "./gcp-auth.js";
+export { gcpIdentity } from "./gcp-identity.js";
 export { GCS_DEFAULT_ENDPOINT, type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 export type {
   GcsDownloadBufferResult,

@@ -21,6 +21,7 @@ export {
   type GitHubClientOptions,
   type GitHubCredential,
   type GitHubOctokit,
+  type GitHubScope,
   githubClient,
 } from "./github-client.js";
 export {
@@ -31,6 +32,7 @@ export {
   githubReadFile,
   githubWriteFile,
 } from "./github-contents.js";
+export { githubIdentity } from "./github-identity.js";
 export {
   type GitHubCreateIssueCommentOptions,
   type GitHubCreateIssueOptions,
