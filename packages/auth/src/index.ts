@@ -67,6 +67,14 @@ export {
   ValidationError,
 } from "./errors.js";
 export {
+  describeIdentity,
+  type Identity,
+  type IdentityProbe,
+  type IdentityProbeOptions,
+  identityProbeNames,
+  registerIdentityProbe,
+} from "./identity.js";
+export {
   isSensitiveKey,
   MIN_MASKED_LENGTH,
   mask,

@@ -3,6 +3,7 @@ import { localStore, SecretStoreError, withSecrets } from "@tributary/auth";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { CONFIG_FILE_NAMES, loadConfig, type TributaryConfig } from "./config-file.js";
+import { checkIdentities, formatIdentityChecks, type IdentityCheck } from "./doctor-check.js";
 import { formatReports, reportToJson } from "./format-report.js";
 import { inspectSecret, namesToReport, type SecretReport, type SecretStatus } from "./inspect-secret.js";
 import { parseCommandArgs, UsageError } from "./parse-command-args.js";
@@ -75,8 +76,10 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
     ctx.output.out(DOCTOR_USAGE);
     return EXIT_CODES.ok;
   }
-  if (parsed.unknown.length > 0)
-    throw new UsageError(`unknown option ${parsed.unknown.join(", ")}`, DOCTOR_USAGE);
+  const check = parsed.unknown.includes("--check");
+  const unknown = parsed.unknown.filter((o) => o !== "--check");
+  if (unknown.length > 0 || (check && parsed.unknownHadValue))
+    throw new UsageError(`unknown option ${unknown.join(", ") || "value for --check"}`, DOCTOR_USAGE);
   if (parsed.positionals.length > 0) throw new UsageError("doctor takes no arguments", DOCTOR_USAGE);
 
   const config = await loadConfig(parsed.config);
@@ -101,10 +104,17 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
   const warnings = reports
     .filter((r) => r.didYouMean)
     .map((r) => `${r.name} is not a registered name: did you mean ${r.didYouMean}?`);
+  const identities: IdentityCheck[] = check
+    ? await checkIdentities(
+        reports.filter((r) => r.status === "ok" || r.status === "default-chain").map((r) => r.name),
+      )
+    : [];
+  const rejected = identities.some((c) => c.status === "rejected");
   const failed =
     summary.invalid > 0 ||
     summary.error > 0 ||
     health.status === "problem" ||
+    rejected ||
     (parsed.strict && warnings.length > 0);
   const exitCode = failed ? EXIT_CODES.failure : EXIT_CODES.ok;
 
@@ -117,6 +127,7 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
       secrets: reports.map(reportToJson),
       warnings,
       summary,
+      ...(check ? { identities } : {}),
     });
     return exitCode;
   }
@@ -138,12 +149,12 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
       : []),
   ];
   const verdict = failed
-    ? "Problems found: fix what is marked INVALID, ERROR, PROBLEM or WARNING above (values are never shown)."
+    ? `Problems found: fix what is marked INVALID, ERROR${check ? ", REJECTED" : ""}, PROBLEM or WARNING above (values are never shown).`
     : notes.length > 0
       ? `Nothing set is invalid. ${notes.join(" ")}`
       : "No problems.";
   ctx.output.out(
-    `${describeStore(health)}\n\n${formatReports(reports, health.error ? [health.error.message] : [])}\n\n${describeScope(config)}\n\n${reports.length} secret names: ${counts.join(", ")}.\n${verdict}`,
+    `${describeStore(health)}\n\n${formatReports(reports, health.error ? [health.error.message] : [])}\n\n${check ? `${formatIdentityChecks(identities)}\n\n` : ""}${describeScope(config)}\n\n${reports.length} secret names: ${counts.join(", ")}.\n${verdict}`,
   );
   return exitCode;
 }

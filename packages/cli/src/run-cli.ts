@@ -1,18 +1,22 @@
 import { TributaryError } from "@tributary/auth";
 import { type CliIo, CliOutput, EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
+import { deployCommand } from "./deploy-command.js";
 import { doctor } from "./doctor.js";
 import { UsageError } from "./parse-command-args.js";
 import { PromptCancelledError } from "./read-secret-input.js";
+import { runCommand } from "./run-command.js";
 import { secretsList } from "./secrets-list.js";
 import { secretsRm } from "./secrets-rm.js";
 import { secretsSet } from "./secrets-set.js";
 import {
   CLI_VERSION,
+  DEPLOY_USAGE,
   DOCTOR_USAGE,
   LIST_USAGE,
   MAIN_USAGE,
   RM_USAGE,
+  RUN_USAGE,
   SECRETS_USAGE,
   SET_USAGE,
 } from "./usage.js";
@@ -26,6 +30,8 @@ const HELP_TOPICS: Record<string, string> = {
   "secrets list": LIST_USAGE,
   "secrets rm": RM_USAGE,
   doctor: DOCTOR_USAGE,
+  deploy: DEPLOY_USAGE,
+  run: RUN_USAGE,
 };
 
 /** A command word is echoed in "unknown command" only when it cannot be a pasted secret. */
@@ -74,6 +80,10 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       return EXIT_CODES.ok;
     case "doctor":
       return doctor(rest, ctx);
+    case "deploy":
+      return deployCommand(rest, ctx);
+    case "run":
+      return runCommand(rest, ctx);
     case "secrets": {
       const [sub, ...args] = rest;
       if (sub === "-h" || sub === "--help") {

@@ -19,6 +19,8 @@ Commands:
   secrets rm NAME       remove a secret from the local store
   doctor                check every secret, the SDK default chains and the store file; exit 1 when
                         something set is invalid
+  deploy FILE           bundle a flow and write it to its storage; prints the deployment's address
+  run ADDRESS           pull a deployment with its storage's secrets and run it here
 
 Options:
   -h, --help            show help (also: tributary <command> --help)
@@ -89,7 +91,7 @@ Options:
 Exit codes: 0 removed, 1 NAME was not in the store (or the store cannot be read), 2 wrong command line.`;
 
 /** `tributary doctor --help`. */
-export const DOCTOR_USAGE = `Usage: tributary doctor [--json] [--strict] [--config FILE]
+export const DOCTOR_USAGE = `Usage: tributary doctor [--check] [--json] [--strict] [--config FILE]
 
 Answers "which credentials are being used?": checks the local store file (permissions, contents), then
 resolves every secret name as a task started from this shell would (environment, local store, the backends
@@ -111,11 +113,54 @@ An unregistered name that looks like a registered one (TRIBUTARY__CONTEXT__SECRE
 a WARNING line.
 
 Options:
+  --check               also prove each credential that resolves with one cheap live call, and say whose it
+                        is (STS GetCallerIdentity, a Google token exchange, Slack auth.test, GitHub GET /user)
   --config FILE         read the backends from FILE instead of looking for tributary.config.*
   --strict              exit 1 on warnings too (misspelled names)
   --json                print a JSON document instead of a report
   -h, --help            show this help
 
 Exit codes: 0 nothing set is invalid (missing secrets are fine, and reported), 1 a value is invalid, the
-store file has a problem, the config file cannot be read, or (--strict) a name looks misspelled, 2 wrong
-command line.`;
+store file has a problem, the config file cannot be read, (with --check) a service rejected a credential, or
+(--strict) a name looks misspelled, 2 wrong command line.`;
+
+/** \`tributary deploy --help\`. */
+export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--json]
+
+Bundles the flow module FILE with esbuild (your code in one ES module; @tributary/*, Node built-ins and the
+packages of your package.json stay external, to be installed where it runs), writes the bundle and its
+manifest (flow name, secret names, sha256, @tributary/* versions) to the flow's storage, and prints the
+deployment's address and the secret names a run needs, never a value.
+Refused: a bundle that contains the value of a secret resolvable here (a token pasted into code), a flow
+without storage and no --storage, a file that does not compile.
+
+Options:
+  --storage ADDRESS     where to deploy, instead of the flow's storage: s3://bucket/prefix/,
+                        gs://bucket/prefix/, github://owner/repo/path@ref, file:///folder
+  --flow NAME           which flow, when the module exports several
+  --json                print { address, flow, secrets, sha256, size } as JSON
+  -h, --help            show this help
+
+Exit codes: 0 deployed, 1 failure (nothing was written), 2 wrong command line.`;
+
+/** \`tributary run --help\`. */
+export const RUN_USAGE = `Usage: tributary run ADDRESS [--params JSON] [--run-id ID] [--json]
+
+Runs a deployment in this process: resolves the secrets its storage declares (run values, environment,
+local store, backends), pulls the manifest and the bundle with them, checks the bundle's sha256 and the
+@tributary/* versions before importing anything, and runs the flow with those secrets. Prints the masked
+run report; logs go to stderr.
+
+  ADDRESS               s3://bucket/prefix/NAME, gs://bucket/prefix/NAME, github://owner/repo/path/NAME@ref,
+                        file:///folder/NAME (as printed by tributary deploy)
+
+Options:
+  --params JSON         the run's parameters, such as '{"day":"2026-11-25"}'
+  --run-id ID           the run's id (default: a random UUID)
+  --json                print the run report as JSON on stdout (also when the pull failed)
+  -h, --help            show this help
+
+Endpoints: AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), STORAGE_EMULATOR_HOST and GITHUB_API_URL point the
+storage at MinIO, moto or an emulator without changing the address.
+
+Exit codes: 0 the run completed, 1 it failed or was cancelled (or the pull failed), 2 wrong command line.`;

@@ -5,6 +5,10 @@ interface RefreshingAppAuthOptions {
   appId: string;
   privateKey: string;
   installationId: string;
+  /** Restrict installation tokens to these repository names (least privilege). */
+  repositoryNames?: string[];
+  /** Restrict installation tokens to these permissions (least privilege). */
+  permissions?: Record<string, "read" | "write">;
   /** `createAppAuth` from `@octokit/auth-app`, loaded by the caller: only App users pay for importing it. */
   createAppAuth: typeof createAppAuth;
   request?: unknown;
@@ -31,15 +35,23 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
 ) => Promise<unknown>) & {
   hook: (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest) => Promise<unknown>;
 } {
-  const { createAppAuth: create, ...appOptions } = options;
+  const { createAppAuth: create, repositoryNames, permissions, ...appOptions } = options;
   const inner = create(appOptions as Parameters<typeof createAppAuth>[0]);
+  const restricted = repositoryNames !== undefined || permissions !== undefined;
   let issuedAt = 0;
   let expiresAt = 0;
+  let token = "";
   let pending: Promise<void> | undefined;
 
   const mint = (force: boolean): Promise<void> => {
     pending ??= (async () => {
-      const auth = (await inner({ type: "installation", refresh: force })) as { expiresAt?: string };
+      const auth = (await inner({
+        type: "installation",
+        refresh: force,
+        ...(repositoryNames ? { repositoryNames } : {}),
+        ...(permissions ? { permissions } : {}),
+      } as never)) as { expiresAt?: string; token?: string };
+      token = auth.token ?? "";
       issuedAt = Date.now();
       expiresAt = auth.expiresAt ? Date.parse(auth.expiresAt) : issuedAt + 3_600_000;
     })().finally(() => {
@@ -63,15 +75,22 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
         .replace(/^https?:\/\/[^/]+/, "")
         .split("?")[0] ?? "";
     if (APP_ROUTE.test(path)) return inner.hook(request, route, parameters);
+    // A restricted token is sent by us: @octokit/auth-app's hook always asks for an unrestricted one.
+    const send = () => {
+      if (!restricted) return inner.hook(request, route, parameters);
+      const withToken = request.endpoint.merge(route, parameters);
+      withToken.headers.authorization = `token ${token}`;
+      return request(withToken);
+    };
     await fresh();
     const minted = issuedAt;
     try {
-      return await inner.hook(request, route, parameters);
+      return await send();
     } catch (error) {
       if ((error as { status?: number }).status !== 401) throw error;
       // Another call may have minted a new token meanwhile; otherwise mint one.
       await (minted === issuedAt ? mint(true) : fresh());
-      return inner.hook(request, route, parameters);
+      return send();
     }
   };
 
