@@ -207,7 +207,8 @@ export const defaultSecrets = [
       probe: probeAwsDefaultChain,
     },
     fields: {
-      known: ["ACCESS_KEY", "SECRET_ACCESS_KEY", "SESSION_TOKEN", "ROLE_ARN", "EXTERNAL_ID", "REGION"],
+      // Read off the schema, so that a field added there is known here too.
+      known: Object.keys(awsCredentialsSchema.pipe[0].entries),
       others: "reject",
       // The AWS SDK's own names, as its credential objects and @tributary/testing hand keys out.
       aliases: {
@@ -278,6 +279,6 @@ export const defaultSecrets = [
     format: "json",
     description: "GitHub App credentials: APP_ID, PRIVATE_KEY (PEM) and INSTALLATION_ID",
     services: ["github"],
-    fields: { known: ["APP_ID", "PRIVATE_KEY", "INSTALLATION_ID"], others: "reject" },
+    fields: { known: Object.keys(githubAppCredentialsSchema.entries), others: "reject" },
   }),
 ] as const;
