@@ -247,6 +247,15 @@ export const defaultSecrets = [
         "client_x509_cert_url",
         "universe_domain",
         "account",
+        // external_account (workload identity federation)
+        "audience",
+        "subject_token_type",
+        "token_url",
+        "credential_source",
+        "service_account_impersonation_url",
+        "service_account_impersonation",
+        "workforce_pool_user_project",
+        "token_info_url",
       ],
       // Key files gain fields over time: others pass, unless they look like a misspelled one.
       others: "allow",

@@ -89,7 +89,7 @@ describe("fields: unknown ones are named, the AWS SDK's names are accepted every
     [
       { ACCESS_KEY: "AKIDX", SECRET_ACCESS_KEY: "s", COLOUR: "blue" },
       "COLOUR",
-      "is not a field of AWS_CREDENTIALS (its fields: ACCESS_KEY, SECRET_ACCESS_KEY, SESSION_TOKEN, ROLE_ARN, EXTERNAL_ID, REGION)",
+      "is not a field of AWS_CREDENTIALS (its fields: ACCESS_KEY, SECRET_ACCESS_KEY, SESSION_TOKEN, ROLE_ARN, EXTERNAL_ID, REGION, WEB_IDENTITY_TOKEN_FILE, WEB_IDENTITY_TOKEN)",
     ],
     [
       { ACCESS_KEY: "AKIDX", accessKeyId: "AKIDY", SECRET_ACCESS_KEY: "s" },
@@ -122,11 +122,11 @@ describe("fields: unknown ones are named, the AWS SDK's names are accepted every
       client_secret: "secret",
       refresh_token: "refresh",
       some_new_field: "x",
-      token_url: "https://oauth2.googleapis.com/token",
+      client_emial: "robot@example.iam.gserviceaccount.com",
     });
     const error = await resolveSecret("GCP_CREDENTIALS").catch((e) => e);
     expect(error.issues).toEqual([
-      { field: "token_url", message: "is not a field of GCP_CREDENTIALS: did you mean token_uri?" },
+      { field: "client_emial", message: "is not a field of GCP_CREDENTIALS: did you mean client_email?" },
     ]);
   });
 });
