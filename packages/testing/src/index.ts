@@ -22,6 +22,7 @@ export {
   startGoogleStandIn,
 } from "./google-stand-in.js";
 export { type Moto, type MotoOptions, startMoto } from "./moto.js";
+export { type RedisServer, type RedisServerOptions, startRedis } from "./redis.js";
 export {
   type AssumedRole,
   type AwsAuthorizeRequest,
