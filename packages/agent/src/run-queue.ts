@@ -186,11 +186,12 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       let pause = 20;
       for (;;) {
         waitOptions.signal?.throwIfAborted();
-        const job = await queue.getJob(runId);
-        if (!job) throw new ValidationError("runId", `no run ${runId} on queue ${queueName}`);
-        const state = await job.getState();
-        if (state === "completed") return maskValue(job.returnvalue) as RunReport;
-        if (state === "failed") return maskValue(failedReport(job, job.data as QueuedRun)) as RunReport;
+        const state = await queue.getJobState(runId);
+        if (state === "unknown") throw new ValidationError("runId", `no run ${runId} on queue ${queueName}`);
+        // Read once it has ended, so the result is there.
+        const job = state === "completed" || state === "failed" ? await queue.getJob(runId) : undefined;
+        if (job && state === "completed") return maskValue(job.returnvalue) as RunReport;
+        if (job && state === "failed") return maskValue(failedReport(job, job.data as QueuedRun)) as RunReport;
         if (Date.now() > deadline) throw new RunWaitTimeoutError(runId, waitOptions.timeoutMs ?? 0);
         await new Promise((r) => setTimeout(r, pause));
         pause = Math.min(pause * 2, 250);
