@@ -62,8 +62,18 @@ describe("agents on one Redis", () => {
     const token = secret("spread");
     const log = join(dir, "spread.log");
     writeFileSync(log, "");
-    const a = await agent({ queue: "spread", isolation: "in-process", concurrency: 8, secrets: { TOKEN: token } });
-    const b = await agent({ queue: "spread", isolation: "in-process", concurrency: 8, secrets: { TOKEN: token } });
+    const a = await agent({
+      queue: "spread",
+      isolation: "in-process",
+      concurrency: 8,
+      secrets: { TOKEN: token },
+    });
+    const b = await agent({
+      queue: "spread",
+      isolation: "in-process",
+      concurrency: 8,
+      secrets: { TOKEN: token },
+    });
     const runs = queue("spread");
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
@@ -147,13 +157,21 @@ describe("agents on one Redis", () => {
     const token = secret("masked");
     await agent({ queue: "mask", secrets: { GIVEN_TOKEN: token } });
     const runs = queue("mask");
-    const ok = await runs.wait((await runs.enqueue({ address: "test://secret", params: { name: "GIVEN_TOKEN" } })).runId);
+    const ok = await runs.wait(
+      (await runs.enqueue({ address: "test://secret", params: { name: "GIVEN_TOKEN" } })).runId,
+    );
     expect(ok.state).toBe("completed");
     expect(ok.result).toEqual({ value: "[redacted]", length: token.length });
 
     const failed = await runs.wait(
-      (await runs.enqueue({ address: "test://fail", params: { name: "GIVEN_TOKEN" }, retries: 1, backoffMs: 10 }))
-        .runId,
+      (
+        await runs.enqueue({
+          address: "test://fail",
+          params: { name: "GIVEN_TOKEN" },
+          retries: 1,
+          backoffMs: 10,
+        })
+      ).runId,
     );
     expect(failed.state).toBe("failed");
     expect(failed.error?.message).toBe("could not use [redacted]");
@@ -179,13 +197,20 @@ describe("agents on one Redis", () => {
     try {
       const runs = queue("refused");
       await expect(
-        runs.enqueue({ address: "test://noop", params: { day: "2026-11-25", auth: { header: `Bearer ${value}` } } }),
+        runs.enqueue({
+          address: "test://noop",
+          params: { day: "2026-11-25", auth: { header: `Bearer ${value}` } },
+        }),
       ).rejects.toMatchObject({ code: "SECRET_IN_PARAMS", path: "params.auth.header" });
-      await expect(runs.enqueue({ address: "test://noop", params: { when: new Date() } })).rejects.toMatchObject({
+      await expect(
+        runs.enqueue({ address: "test://noop", params: { when: new Date() } }),
+      ).rejects.toMatchObject({
         code: "INVALID_INPUT",
         message: expect.stringContaining("params.when"),
       });
-      await expect(runs.enqueue({ address: "", params: {} })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      await expect(runs.enqueue({ address: "", params: {} })).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+      });
       await expect(runs.enqueue({ address: "test://noop", runId: "a b" })).rejects.toMatchObject({
         message: expect.stringContaining("runId"),
       });
@@ -257,12 +282,14 @@ describe("machines failing", () => {
     const before = await Promise.all(
       Array.from({ length: 10 }, (_, i) => runs.enqueue({ address: "test://noop", runId: `before-${i}` })),
     );
-    for (const { runId } of before) expect((await runs.wait(runId, { timeoutMs: 20_000 })).state).toBe("completed");
+    for (const { runId } of before)
+      expect((await runs.wait(runId, { timeoutMs: 20_000 })).state).toBe("completed");
     await redis.restart(2000);
     const after = await Promise.all(
       Array.from({ length: 10 }, (_, i) => runs.enqueue({ address: "test://noop", runId: `after-${i}` })),
     );
-    for (const { runId } of after) expect((await runs.wait(runId, { timeoutMs: 30_000 })).state).toBe("completed");
+    for (const { runId } of after)
+      expect((await runs.wait(runId, { timeoutMs: 30_000 })).state).toBe("completed");
     expect((await runs.counts()).completed).toBe(20);
   });
 });

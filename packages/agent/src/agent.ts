@@ -42,7 +42,9 @@ export interface AgentOptions {
    * The secrets given to every run (the `-e` values), or a function called at the start of each run that
    * returns them (so rotated values are picked up). Values never come from the queue.
    */
-  secrets?: Readonly<Record<string, unknown>> | (() => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>);
+  secrets?:
+    | Readonly<Record<string, unknown>>
+    | (() => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>);
   /** Where runs execute (default `"child-process"`). */
   isolation?: Isolation;
   /** For `child-process`: the command that runs one run and prints its report as JSON on stdout. */
@@ -220,7 +222,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         }
         if (isReport(report)) return resolve(report);
         const how = killedBy ? `was killed by ${killedBy}` : `exited with code ${code}`;
-        reject(new RunFailedError(`The run's process ${how} without a report${tail ? `: ${mask(tail.trim())}` : ""}`));
+        reject(
+          new RunFailedError(
+            `The run's process ${how} without a report${tail ? `: ${mask(tail.trim())}` : ""}`,
+          ),
+        );
       });
     });
 
@@ -259,7 +265,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
             if (abandoning) return new Promise<never>(() => {});
             throw RunFailedError.isInstance(error)
               ? error
-              : new RunFailedError(mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)));
+              : new RunFailedError(
+                  mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+                );
           }
           // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
           if (abandoning) return new Promise<never>(() => {});
@@ -328,7 +336,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const abandoned = active.size;
     if (abandoned > 0) {
       abandoning = true;
-      say(`agent ${id}: ${abandoned} run(s) did not finish within the grace period; leaving them for other agents`);
+      say(
+        `agent ${id}: ${abandoned} run(s) did not finish within the grace period; leaving them for other agents`,
+      );
       for (const controller of active.values()) controller.abort(new Error("the agent is stopping"));
     }
     clearInterval(timer);

@@ -47,7 +47,7 @@ function checkJson(value: unknown, path: string, depth = 0): void {
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => checkJson(v, `${path}[${i}]`, depth + 1));
+    for (const [i, v] of value.entries()) checkJson(v, `${path}[${i}]`, depth + 1);
     return;
   }
   if (typeof value === "object") {
@@ -132,7 +132,9 @@ function findIn(value: unknown, needles: readonly string[], path: string, depth 
  */
 export async function checkParamsHoldNoSecret(params: unknown, extra: readonly string[] = []): Promise<void> {
   if (params === undefined) return;
-  const needles = [...(await resolvableSecretValues()), ...extra].filter((s) => s.length >= MIN_MASKED_LENGTH);
+  const needles = [...(await resolvableSecretValues()), ...extra].filter(
+    (s) => s.length >= MIN_MASKED_LENGTH,
+  );
   const path = findIn(params, needles, "params");
   if (path) throw new SecretInParamsError(path);
 }

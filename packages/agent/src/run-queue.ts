@@ -108,7 +108,11 @@ function failedReport(job: Job, data: QueuedRun): RunReport {
     state: "failed",
     start: new Date(started).toISOString(),
     durationMs: Math.max(0, (job.finishedOn ?? Date.now()) - started),
-    error: { name: "RunFailedError", code: "RUN_FAILED", message: mask(job.failedReason ?? "the run failed") },
+    error: {
+      name: "RunFailedError",
+      code: "RUN_FAILED",
+      message: mask(job.failedReason ?? "the run failed"),
+    },
     tasks: [],
     hookErrors: [],
   };
@@ -169,7 +173,10 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       }
       await checkParamsHoldNoSecret(data.params);
       if (await queue.getJob(data.runId)) {
-        throw new ValidationError("runId", `run ${data.runId} is already on queue ${queueName}; use a new run id`);
+        throw new ValidationError(
+          "runId",
+          `run ${data.runId} is already on queue ${queueName}; use a new run id`,
+        );
       }
       await queue.add("run", data, {
         jobId: data.runId,
@@ -191,7 +198,8 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
         // Read once it has ended, so the result is there.
         const job = state === "completed" || state === "failed" ? await queue.getJob(runId) : undefined;
         if (job && state === "completed") return maskValue(job.returnvalue) as RunReport;
-        if (job && state === "failed") return maskValue(failedReport(job, job.data as QueuedRun)) as RunReport;
+        if (job && state === "failed")
+          return maskValue(failedReport(job, job.data as QueuedRun)) as RunReport;
         if (Date.now() > deadline) throw new RunWaitTimeoutError(runId, waitOptions.timeoutMs ?? 0);
         await new Promise((r) => setTimeout(r, pause));
         pause = Math.min(pause * 2, 250);

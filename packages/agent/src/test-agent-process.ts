@@ -1,12 +1,15 @@
 // Test-only: one agent in its own process, configured by the JSON in TEST_AGENT, the way `tributary agent start`
 // runs one. Prints "ready" once it takes runs; on SIGTERM it closes (grace period) and exits 0.
 import { fileURLToPath } from "node:url";
-import { startAgent } from "./agent.js";
 import type { AgentOptions } from "./agent.js";
+import { startAgent } from "./agent.js";
 // @ts-expect-error: a test-only JavaScript module without types
 import { testFlow } from "./test-flows.mjs";
 
-const config = JSON.parse(process.env.TEST_AGENT ?? "{}") as Omit<AgentOptions, "childCommand" | "runInProcess">;
+const config = JSON.parse(process.env.TEST_AGENT ?? "{}") as Omit<
+  AgentOptions,
+  "childCommand" | "runInProcess"
+>;
 const runner = fileURLToPath(new URL("./test-run-process.mjs", import.meta.url));
 
 const agent = await startAgent({
@@ -14,7 +17,16 @@ const agent = await startAgent({
   log: () => {},
   childCommand: (run) => ({
     command: process.execPath,
-    args: [runner, "run", run.address, "--run-id", run.runId, "--params", JSON.stringify(run.params ?? null), "--json"],
+    args: [
+      runner,
+      "run",
+      run.address,
+      "--run-id",
+      run.runId,
+      "--params",
+      JSON.stringify(run.params ?? null),
+      "--json",
+    ],
   }),
   runInProcess: (run, { secrets, signal }) =>
     testFlow(run.address).run({ params: run.params, runId: run.runId, secrets, signal }),

@@ -38,7 +38,9 @@ export async function startTestAgent(
       const match = /^ready (\S+)$/m.exec(out);
       if (match) resolve(match[1] as string);
     });
-    exited.then((code) => reject(new Error(`the test agent exited (${code}) before it was ready:\n${errors}`)));
+    exited.then((code) =>
+      reject(new Error(`the test agent exited (${code}) before it was ready:\n${errors}`)),
+    );
   });
   return { child, id, exited };
 }
