@@ -67,8 +67,11 @@ export function checkQueuedRun(run: QueuedRun): void {
     throw new ValidationError("address", "a run needs a deployment address, such as s3://flows/prod/nightly");
   }
   if (run.params !== undefined) checkJson(run.params, "params");
-  if (typeof run.runId !== "string" || !RUN_ID.test(run.runId)) {
-    throw new ValidationError("runId", "use 1 to 128 letters, digits, dots, dashes or underscores");
+  if (typeof run.runId !== "string" || !RUN_ID.test(run.runId) || /^\d+$/.test(run.runId)) {
+    throw new ValidationError(
+      "runId",
+      "use 1 to 128 letters, digits, dots, dashes or underscores, not only digits (a queued run's id is its BullMQ job id)",
+    );
   }
   if (!Array.isArray(run.secrets) || run.secrets.some((n) => typeof n !== "string" || !SECRET_NAME.test(n))) {
     throw new ValidationError("secrets", "must be secret names such as AWS_CREDENTIALS");

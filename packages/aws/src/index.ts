@@ -30,5 +30,6 @@ export {
   s3List,
   s3ListPages,
 } from "./s3-list.js";
+export { type S3StorageKind, type S3StorageOptions, s3Storage, s3StorageKind } from "./s3-storage.js";
 export { type S3UploadOptions, type S3UploadProgress, type S3UploadResult, s3Upload } from "./s3-upload.js";
 export { type AwsSecretsManagerBackendOptions, awsSecretsManagerBackend } from "./secrets-manager-backend.js";

@@ -3,23 +3,24 @@ import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { formatTable } from "./format-table.js";
 import { UsageError } from "./parse-command-args.js";
-import { optionValue, parseOptions } from "./parse-options.js";
+import { parseOptions } from "./command-options.js";
+import { stringOption } from "./option-values.js";
 import { AGENT_LS_USAGE } from "./usage.js";
 
 /** `tributary agent ls`: the agents alive now (heartbeat not expired), on one queue or all. */
 export async function agentLs(args: readonly string[], ctx: CommandContext): Promise<number> {
   const parsed = parseOptions(
     args,
-    { queue: { type: "string" }, redis: { type: "string" }, json: { type: "boolean" } },
+    { queue: "string", redis: "string", json: "boolean" },
     AGENT_LS_USAGE,
   );
-  if (parsed.flags.has("help")) {
+  if (parsed.help) {
     ctx.output.out(AGENT_LS_USAGE);
     return EXIT_CODES.ok;
   }
   if (parsed.positionals.length > 0) throw new UsageError("agent ls takes no arguments", AGENT_LS_USAGE);
-  const agents = await listAgents({ redis: optionValue(parsed, "redis"), queue: optionValue(parsed, "queue") });
-  if (parsed.flags.has("json")) {
+  const agents = await listAgents({ redis: stringOption(parsed, "redis"), queue: stringOption(parsed, "queue") });
+  if (parsed.values.json === true) {
     ctx.output.json({ agents });
     return EXIT_CODES.ok;
   }

@@ -4,7 +4,8 @@ import type { CommandContext } from "./command-context.js";
 import { agentSecrets } from "./agent-secrets.js";
 import { inProcessRunner } from "./in-process-runner.js";
 import { UsageError } from "./parse-command-args.js";
-import { integerOption, optionValue, parseOptions } from "./parse-options.js";
+import { parseOptions } from "./command-options.js";
+import { integerOption, listOption, stringOption } from "./option-values.js";
 import { AGENT_START_USAGE } from "./usage.js";
 
 /** The `tributary run` command line that runs one queued run in a child process of the agent. */
@@ -19,39 +20,40 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   const parsed = parseOptions(
     args,
     {
-      queue: { type: "string" },
-      concurrency: { type: "string" },
-      env: { type: "string", short: "e", multiple: true },
-      redis: { type: "string" },
-      grace: { type: "string" },
-      isolation: { type: "string" },
-      name: { type: "string" },
+      queue: "string",
+      concurrency: "string",
+      e: "list",
+      env: "list",
+      redis: "string",
+      grace: "string",
+      isolation: "string",
+      name: "string",
     },
     AGENT_START_USAGE,
   );
-  if (parsed.flags.has("help")) {
+  if (parsed.help) {
     ctx.output.out(AGENT_START_USAGE);
     return EXIT_CODES.ok;
   }
   if (parsed.positionals.length > 0) throw new UsageError("agent start takes no arguments", AGENT_START_USAGE);
-  const queue = optionValue(parsed, "queue");
+  const queue = stringOption(parsed, "queue");
   if (queue === undefined) throw new UsageError("missing --queue", AGENT_START_USAGE);
-  const isolation = (optionValue(parsed, "isolation") ?? "child-process") as Isolation;
+  const isolation = (stringOption(parsed, "isolation") ?? "child-process") as Isolation;
   if (isolation !== "child-process" && isolation !== "in-process") {
     throw new UsageError("--isolation must be child-process or in-process", AGENT_START_USAGE);
   }
   const concurrency = integerOption(parsed, "concurrency", { min: 1, max: 1000 }, 1, AGENT_START_USAGE);
   const graceSeconds = integerOption(parsed, "grace", { min: 0, max: 86_400 }, 30, AGENT_START_USAGE);
-  const secrets = await agentSecrets(parsed.values.get("env") ?? [], AGENT_START_USAGE);
+  const secrets = await agentSecrets([...listOption(parsed, "e"), ...listOption(parsed, "env")], AGENT_START_USAGE);
   const bin = process.argv[1] ?? "tributary";
 
   const agent = await startAgent({
     queue,
-    redis: optionValue(parsed, "redis"),
+    redis: stringOption(parsed, "redis"),
     concurrency,
     isolation,
     graceMs: graceSeconds * 1000,
-    name: optionValue(parsed, "name"),
+    name: stringOption(parsed, "name"),
     secrets: () => secrets.values(),
     log: (line) => ctx.output.err(line),
     childCommand: (run) => ({ command: process.execPath, args: childRunArgs(bin, run) }),

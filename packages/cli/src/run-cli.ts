@@ -7,6 +7,7 @@ import { doctor } from "./doctor.js";
 import { UsageError } from "./parse-command-args.js";
 import { PromptCancelledError } from "./read-secret-input.js";
 import { runsLs } from "./runs-ls.js";
+import { runCommand } from "./run-command.js";
 import { secretsList } from "./secrets-list.js";
 import { secretsRm } from "./secrets-rm.js";
 import { secretsSet } from "./secrets-set.js";
@@ -15,12 +16,14 @@ import {
   AGENT_START_USAGE,
   AGENT_USAGE,
   CLI_VERSION,
+  DEPLOY_USAGE,
   DOCTOR_USAGE,
   LIST_USAGE,
   MAIN_USAGE,
   RM_USAGE,
   RUNS_LS_USAGE,
   RUNS_USAGE,
+  RUN_USAGE,
   SECRETS_USAGE,
   SET_USAGE,
 } from "./usage.js";
@@ -44,6 +47,8 @@ const HELP_TOPICS: Record<string, string> = {
   "agent ls": AGENT_LS_USAGE,
   runs: RUNS_USAGE,
   "runs ls": RUNS_LS_USAGE,
+  deploy: DEPLOY_USAGE,
+  run: RUN_USAGE,
 };
 
 /** A command word is echoed in "unknown command" only when it cannot be a pasted secret. */
@@ -92,6 +97,8 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       return EXIT_CODES.ok;
     case "doctor":
       return doctor(rest, ctx);
+    case "run":
+      return runCommand(rest, ctx);
     case "secrets": {
       const [sub, ...args] = rest;
       if (sub === "-h" || sub === "--help") {

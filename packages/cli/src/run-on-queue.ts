@@ -1,15 +1,45 @@
 import { openRunQueue } from "@tributary/agent";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
-import type { OptionSpec } from "./parse-options.js";
+import type { OptionSpec, ParsedOptions } from "./command-options.js";
+import { integerOption, stringOption } from "./option-values.js";
+import { UsageError } from "./parse-command-args.js";
+import { RUN_USAGE } from "./usage.js";
 
 /** The options `tributary run` takes for the queue path, beside its own. */
-export const QUEUE_RUN_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.freeze({
-  queue: { type: "string" },
-  wait: { type: "boolean" },
-  redis: { type: "string" },
-  retries: { type: "string" },
+export const QUEUE_RUN_OPTIONS: OptionSpec = Object.freeze({
+  queue: "string",
+  wait: "boolean",
+  redis: "string",
+  retries: "string",
 });
+
+/**
+ * The queue path of `tributary run`: when `--queue` was given, queues the run (see `runOnQueue`) and resolves to
+ * the exit code; otherwise resolves to `undefined` and the run happens in this process.
+ */
+export async function runOnQueueIfAsked(
+  parsed: ParsedOptions,
+  run: { address: string; params: unknown; runId: string | undefined; json: boolean },
+  ctx: CommandContext,
+): Promise<number | undefined> {
+  const queue = stringOption(parsed, "queue");
+  if (queue === undefined) {
+    const stray = ["wait", "redis", "retries"].find((o) => o in parsed.values);
+    if (stray) throw new UsageError(`--${stray} goes with --queue`, RUN_USAGE);
+    return undefined;
+  }
+  return runOnQueue(
+    {
+      ...run,
+      queue,
+      wait: parsed.values.wait === true,
+      redis: stringOption(parsed, "redis"),
+      retries: integerOption(parsed, "retries", { min: 0, max: 100 }, 0, RUN_USAGE),
+    },
+    ctx,
+  );
+}
 
 /** What `tributary run ADDRESS --queue Q` queues. */
 export interface QueueRunRequest {

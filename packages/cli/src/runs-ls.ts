@@ -3,7 +3,8 @@ import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { formatTable } from "./format-table.js";
 import { UsageError } from "./parse-command-args.js";
-import { integerOption, optionValue, parseOptions } from "./parse-options.js";
+import { parseOptions } from "./command-options.js";
+import { integerOption, listOption, stringOption } from "./option-values.js";
 import { RUNS_LS_USAGE } from "./usage.js";
 
 const STATES: readonly QueuedRunState[] = ["waiting", "delayed", "running", "completed", "failed"];
@@ -12,31 +13,26 @@ const STATES: readonly QueuedRunState[] = ["waiting", "delayed", "running", "com
 export async function runsLs(args: readonly string[], ctx: CommandContext): Promise<number> {
   const parsed = parseOptions(
     args,
-    {
-      queue: { type: "string" },
-      redis: { type: "string" },
-      state: { type: "string", multiple: true },
-      limit: { type: "string" },
-      json: { type: "boolean" },
-    },
+    { queue: "string", redis: "string", state: "list", limit: "string", json: "boolean" },
     RUNS_LS_USAGE,
   );
-  if (parsed.flags.has("help")) {
+  if (parsed.help) {
     ctx.output.out(RUNS_LS_USAGE);
     return EXIT_CODES.ok;
   }
   if (parsed.positionals.length > 0) throw new UsageError("runs ls takes no arguments", RUNS_LS_USAGE);
-  const queue = optionValue(parsed, "queue");
+  const queue = stringOption(parsed, "queue");
   if (queue === undefined) throw new UsageError("missing --queue", RUNS_LS_USAGE);
-  const states = (parsed.values.get("state") ?? STATES) as QueuedRunState[];
+  const given = listOption(parsed, "state") as QueuedRunState[];
+  const states = given.length > 0 ? given : STATES;
   const wrong = states.find((s) => !STATES.includes(s));
   if (wrong !== undefined) throw new UsageError(`--state must be one of ${STATES.join(", ")}`, RUNS_LS_USAGE);
   const limit = integerOption(parsed, "limit", { min: 1, max: 10_000 }, 20, RUNS_LS_USAGE);
-  const runs = openRunQueue({ queue, redis: optionValue(parsed, "redis") });
+  const runs = openRunQueue({ queue, redis: stringOption(parsed, "redis") });
   try {
     const counts = await runs.counts();
     const list = await runs.list({ states, limit });
-    if (parsed.flags.has("json")) {
+    if (parsed.values.json === true) {
       ctx.output.json({ queue, counts, runs: list });
       return EXIT_CODES.ok;
     }

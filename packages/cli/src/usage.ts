@@ -18,6 +18,8 @@ Commands:
   secrets list          every secret name: where it resolves from, valid or not (never values)
   secrets rm NAME       remove a secret from the local store
   doctor                check every secret and the store file; exit 1 when something set is invalid
+  deploy FILE           bundle a flow and write it to its storage; prints the deployment's address
+  run ADDRESS           pull a deployment with its storage's secrets and run it here (--queue Q: on agents)
   agent start           take flow runs from a queue on Redis and run them with the secrets given by -e
   agent ls              the agents alive now
   runs ls --queue Q     runs waiting, running, completed and failed on a queue
@@ -179,3 +181,50 @@ Options:
   -h, --help              show this help
 
 ${REDIS_ENV}`;
+/** \`tributary deploy --help\`. */
+export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--json]
+
+Bundles the flow module FILE with esbuild (your code in one ES module; @tributary/*, Node built-ins and the
+packages of your package.json stay external, to be installed where it runs), writes the bundle and its
+manifest (flow name, secret names, sha256, @tributary/* versions) to the flow's storage, and prints the
+deployment's address and the secret names a run needs, never a value.
+Refused: a bundle that contains the value of a secret resolvable here (a token pasted into code), a flow
+without storage and no --storage, a file that does not compile.
+
+Options:
+  --storage ADDRESS     where to deploy, instead of the flow's storage: s3://bucket/prefix/,
+                        gs://bucket/prefix/, github://owner/repo/path@ref, file:///folder
+  --flow NAME           which flow, when the module exports several
+  --json                print { address, flow, secrets, sha256, size } as JSON
+  -h, --help            show this help
+
+Exit codes: 0 deployed, 1 failure (nothing was written), 2 wrong command line.`;
+
+/** \`tributary run --help\`. */
+export const RUN_USAGE = `Usage: tributary run ADDRESS [--params JSON] [--run-id ID] [--json]
+       tributary run ADDRESS --queue Q [--wait] [--retries N] [--params JSON] [--run-id ID] [--json]
+
+Runs a deployment in this process: resolves the secrets its storage declares (run values, environment,
+local store, backends), pulls the manifest and the bundle with them, checks the bundle's sha256 and the
+@tributary/* versions before importing anything, and runs the flow with those secrets. Prints the masked
+run report; logs go to stderr.
+
+  ADDRESS               s3://bucket/prefix/NAME, gs://bucket/prefix/NAME, github://owner/repo/path/NAME@ref,
+                        file:///folder/NAME (as printed by tributary deploy)
+
+Options:
+  --params JSON         the run's parameters, such as '{"day":"2026-11-25"}'
+  --run-id ID           the run's id (default: a random UUID)
+  --json                print the run report as JSON on stdout (also when the pull failed)
+  --queue Q             queue the run for the agents of queue Q (BullMQ on Redis) instead of running it here;
+                        prints the run id, which is the runId the flow sees. The params must hold no secret
+                        value: agents pass secrets (tributary agent start -e NAME)
+  --wait                with --queue: follow the run and print its masked report; exit 0 only if it completed
+  --retries N           with --queue: try a failed run up to N more times (exponential backoff from 1 s)
+  --redis URL           with --queue: the Redis URL (default: TRIBUTARY_REDIS_URL)
+  -h, --help            show this help
+
+Endpoints: AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), STORAGE_EMULATOR_HOST and GITHUB_API_URL point the
+storage at MinIO, moto or an emulator without changing the address.
+
+Exit codes: 0 the run completed, 1 it failed or was cancelled (or the pull failed), 2 wrong command line.`;

@@ -176,8 +176,16 @@ function checkFlowOptions(options: FlowOptions): void {
     }
   }
   const storage = options.storage;
-  if (storage !== undefined && (typeof storage !== "object" || typeof storage.describe !== "function")) {
-    throw new ValidationError("storage", "must be a FlowStorage: { kind, secrets?, describe(), load?() }");
+  if (
+    storage !== undefined &&
+    (typeof storage !== "object" ||
+      storage === null ||
+      !(["describe", "address", "save", "load"] as const).every((m) => typeof storage[m] === "function"))
+  ) {
+    throw new ValidationError(
+      "storage",
+      "must be a FlowStorage: { kind, secrets?, describe(), address(), save(), load() }, such as fileStorage({ path })",
+    );
   }
 }
 

@@ -29,6 +29,7 @@ export {
   listObjects,
   objectExists,
 } from "./gcs-objects.js";
+export { type GcsStorageKind, type GcsStorageOptions, gcsStorage, gcsStorageKind } from "./gcs-storage.js";
 export {
   type GcsDownloadTask,
   gcsCopy,

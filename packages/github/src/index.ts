@@ -32,6 +32,12 @@ export {
 } from "./github-issues.js";
 export { type GetRepoInfoOptions, type GitHubRepository, getRepoInfo } from "./github-repo.js";
 export {
+  type GitHubStorageKind,
+  type GitHubStorageOptions,
+  githubStorage,
+  githubStorageKind,
+} from "./github-storage.js";
+export {
   type DispatchWorkflowOptions,
   type DispatchWorkflowResult,
   dispatchWorkflow,
