@@ -8,7 +8,7 @@ import type { RunReport } from "@tributary/flow";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { checkQueuedRun, checkQueueName, type QueuedRun } from "./queued-run.js";
-import { describeRedisUrl, redisUrl } from "./redis-url.js";
+import { checkRedis, describeRedisUrl, redisUrl } from "./redis-url.js";
 import { runEnvironment } from "./run-environment.js";
 
 /** Where a run executes: its own child process (the default), or inside the agent's process. */
@@ -159,6 +159,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     throw new ValidationError("runInProcess", "in-process isolation needs the function that runs one run");
   }
   const concurrency = positive(options.concurrency, "concurrency", 1);
+  await checkRedis(url);
   const graceMs = options.graceMs ?? 30_000;
   const heartbeatMs = positive(options.heartbeatMs, "heartbeatMs", 5_000);
   const id = options.name ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;

@@ -17,7 +17,13 @@ export {
   resolvableSecretValues,
   SecretInParamsError,
 } from "./queued-run.js";
-export { describeRedisUrl, REDIS_URL_ENV, redisUrl } from "./redis-url.js";
+export {
+  checkRedis,
+  describeRedisUrl,
+  REDIS_URL_ENV,
+  RedisUnreachableError,
+  redisUrl,
+} from "./redis-url.js";
 export { isAllowedRunVariable, RUN_ENV_ALLOW_LIST, runEnvironment } from "./run-environment.js";
 export {
   type EnqueueOptions,

@@ -1,4 +1,5 @@
-import { registerSecretValue, ValidationError } from "@tributary/auth";
+import { mask, registerSecretValue, TributaryError, ValidationError } from "@tributary/auth";
+import { Redis } from "ioredis";
 
 /** The environment variable that names the Redis of the queues when `--redis` / `redis` is not given. */
 export const REDIS_URL_ENV = "TRIBUTARY_REDIS_URL";
@@ -43,5 +44,39 @@ export function describeRedisUrl(url: string): string {
     return `${parsed.protocol}//${auth}${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
   } catch {
     return "[redacted]";
+  }
+}
+
+/** Thrown when Redis cannot be reached or refuses the connection; names the URL without its password. */
+export class RedisUnreachableError extends TributaryError {
+  static override readonly errorName: string = "RedisUnreachableError";
+  constructor(url: string, reason: string) {
+    super(
+      "REDIS_UNREACHABLE",
+      `Could not reach Redis at ${describeRedisUrl(url)}: ${mask(reason)}. Check --redis or ${REDIS_URL_ENV}.`,
+      { retryable: true },
+    );
+  }
+}
+
+/** Connects once to `url` and pings it, failing within `timeoutMs` with `RedisUnreachableError`. */
+export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  let last = "";
+  client.on("error", (error: Error & { code?: string }) => {
+    last = error.code ?? error.message;
+  });
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new RedisUnreachableError(url, last || (error as Error).message);
+  } finally {
+    client.disconnect();
   }
 }

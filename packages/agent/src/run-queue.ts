@@ -5,7 +5,7 @@ import { type Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { AGENT_KEY_PREFIX, type AgentInfo, QUEUE_PREFIX } from "./agent.js";
 import { checkParamsHoldNoSecret, checkQueuedRun, checkQueueName, type QueuedRun } from "./queued-run.js";
-import { redisUrl } from "./redis-url.js";
+import { checkRedis, redisUrl } from "./redis-url.js";
 
 /** The options of `openRunQueue`. */
 export interface RunQueueOptions {
@@ -129,8 +129,15 @@ function failedReport(job: Job, data: QueuedRun): RunReport {
 export function openRunQueue(options: RunQueueOptions): RunQueue {
   const queueName = checkQueueName(options.queue);
   const url = redisUrl(options.redis);
-  const queue = new Queue(queueName, { connection: { url }, prefix: QUEUE_PREFIX });
-  queue.on("error", () => {});
+  let queue: Queue | undefined;
+  let opening: Promise<Queue> | undefined;
+  // Checked once, so a wrong URL fails fast instead of BullMQ reconnecting for ever.
+  const open = () =>
+    (opening ??= checkRedis(url).then(() => {
+      queue = new Queue(queueName, { connection: { url }, prefix: QUEUE_PREFIX });
+      queue.on("error", () => {});
+      return queue;
+    }));
 
   const record = async (job: Job, state?: QueuedRunState): Promise<RunRecord> => {
     const data = job.data as QueuedRun;
@@ -172,6 +179,7 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
         throw new ValidationError("backoffMs", "must be a whole number of milliseconds, 0 or more");
       }
       await checkParamsHoldNoSecret(data.params);
+      const queue = await open();
       if (await queue.getJob(data.runId)) {
         throw new ValidationError(
           "runId",
@@ -191,6 +199,7 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
     async wait(runId, waitOptions = {}) {
       const deadline = waitOptions.timeoutMs === undefined ? Infinity : Date.now() + waitOptions.timeoutMs;
       let pause = 20;
+      const queue = await open();
       for (;;) {
         waitOptions.signal?.throwIfAborted();
         const state = await queue.getJobState(runId);
@@ -207,6 +216,7 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
     },
 
     async counts() {
+      const queue = await open();
       const counts = await queue.getJobCounts("wait", "delayed", "active", "completed", "failed");
       return {
         waiting: counts.wait ?? 0,
@@ -220,6 +230,7 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
     async list(listOptions = {}) {
       const limit = listOptions.limit ?? 20;
       const states = listOptions.states ?? (Object.keys(BULL_STATE) as QueuedRunState[]);
+      const queue = await open();
       const out: RunRecord[] = [];
       for (const state of states) {
         const jobs = (await queue.getJobs(BULL_STATE[state], 0, limit - 1, false)) as Job[];
@@ -229,7 +240,8 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
     },
 
     async close() {
-      await queue.close();
+      await opening?.catch(() => {});
+      await queue?.close();
     },
   };
 }
@@ -244,6 +256,7 @@ export async function listAgents(options: { redis?: string; queue?: string } = {
   const pattern = `${AGENT_KEY_PREFIX}${options.queue === undefined ? "" : `${checkQueueName(options.queue)}:`}*`;
   const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on("error", () => {});
+  await checkRedis(url);
   try {
     await redis.connect();
     const agents: AgentInfo[] = [];

@@ -1,11 +1,11 @@
 import { type Isolation, type QueuedRun, startAgent } from "@tributary/agent";
+import { agentSecrets } from "./agent-secrets.js";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
-import { agentSecrets } from "./agent-secrets.js";
-import { inProcessRunner } from "./in-process-runner.js";
-import { UsageError } from "./parse-command-args.js";
 import { parseOptions } from "./command-options.js";
+import { inProcessRunner } from "./in-process-runner.js";
 import { integerOption, listOption, stringOption } from "./option-values.js";
+import { UsageError } from "./parse-command-args.js";
 import { AGENT_START_USAGE } from "./usage.js";
 
 /** The `tributary run` command line that runs one queued run in a child process of the agent. */
@@ -35,7 +35,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     ctx.output.out(AGENT_START_USAGE);
     return EXIT_CODES.ok;
   }
-  if (parsed.positionals.length > 0) throw new UsageError("agent start takes no arguments", AGENT_START_USAGE);
+  if (parsed.positionals.length > 0)
+    throw new UsageError("agent start takes no arguments", AGENT_START_USAGE);
   const queue = stringOption(parsed, "queue");
   if (queue === undefined) throw new UsageError("missing --queue", AGENT_START_USAGE);
   const isolation = (stringOption(parsed, "isolation") ?? "child-process") as Isolation;
@@ -44,7 +45,10 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   }
   const concurrency = integerOption(parsed, "concurrency", { min: 1, max: 1000 }, 1, AGENT_START_USAGE);
   const graceSeconds = integerOption(parsed, "grace", { min: 0, max: 86_400 }, 30, AGENT_START_USAGE);
-  const secrets = await agentSecrets([...listOption(parsed, "e"), ...listOption(parsed, "env")], AGENT_START_USAGE);
+  const secrets = await agentSecrets(
+    [...listOption(parsed, "e"), ...listOption(parsed, "env")],
+    AGENT_START_USAGE,
+  );
   const bin = process.argv[1] ?? "tributary";
 
   const agent = await startAgent({
@@ -61,7 +65,9 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      ctx.output.err(`agent ${agent.id}: ${signal}: taking no more runs; waiting up to ${graceSeconds} s for ${agent.running()} running`);
+      ctx.output.err(
+        `agent ${agent.id}: ${signal}: taking no more runs; waiting up to ${graceSeconds} s for ${agent.running()} running`,
+      );
       resolve();
     };
     process.once("SIGTERM", stop);

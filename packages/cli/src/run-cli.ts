@@ -1,13 +1,13 @@
 import { TributaryError } from "@tributary/auth";
-import { type CliIo, CliOutput, EXIT_CODES } from "./cli-io.js";
-import type { CommandContext } from "./command-context.js";
 import { agentLs } from "./agent-ls.js";
 import { agentStart } from "./agent-start.js";
+import { type CliIo, CliOutput, EXIT_CODES } from "./cli-io.js";
+import type { CommandContext } from "./command-context.js";
 import { doctor } from "./doctor.js";
 import { UsageError } from "./parse-command-args.js";
 import { PromptCancelledError } from "./read-secret-input.js";
-import { runsLs } from "./runs-ls.js";
 import { runCommand } from "./run-command.js";
+import { runsLs } from "./runs-ls.js";
 import { secretsList } from "./secrets-list.js";
 import { secretsRm } from "./secrets-rm.js";
 import { secretsSet } from "./secrets-set.js";
@@ -21,9 +21,9 @@ import {
   LIST_USAGE,
   MAIN_USAGE,
   RM_USAGE,
+  RUN_USAGE,
   RUNS_LS_USAGE,
   RUNS_USAGE,
-  RUN_USAGE,
   SECRETS_USAGE,
   SET_USAGE,
 } from "./usage.js";

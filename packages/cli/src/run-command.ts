@@ -4,8 +4,8 @@ import type { RunReport } from "@tributary/flow";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
-import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
 import { UsageError } from "./parse-command-args.js";
+import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
 import { storageKindsFor } from "./storage-kinds.js";
 import { RUN_USAGE } from "./usage.js";
 

@@ -1,10 +1,10 @@
 import { openRunQueue, type QueuedRunState } from "@tributary/agent";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
-import { formatTable } from "./format-table.js";
-import { UsageError } from "./parse-command-args.js";
 import { parseOptions } from "./command-options.js";
+import { formatTable } from "./format-table.js";
 import { integerOption, listOption, stringOption } from "./option-values.js";
+import { UsageError } from "./parse-command-args.js";
 import { RUNS_LS_USAGE } from "./usage.js";
 
 const STATES: readonly QueuedRunState[] = ["waiting", "delayed", "running", "completed", "failed"];
