@@ -202,10 +202,19 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       const queue = await open();
       for (;;) {
         waitOptions.signal?.throwIfAborted();
-        const state = await queue.getJobState(runId);
+        let state: Awaited<ReturnType<Queue["getJobState"]>> | "away";
+        try {
+          state = await queue.getJobState(runId);
+        } catch {
+          // Redis away for a moment: keep following until the deadline.
+          state = "away";
+        }
         if (state === "unknown") throw new ValidationError("runId", `no run ${runId} on queue ${queueName}`);
         // Read once it has ended, so the result is there.
-        const job = state === "completed" || state === "failed" ? await queue.getJob(runId) : undefined;
+        const job =
+          state === "completed" || state === "failed"
+            ? await queue.getJob(runId).catch(() => undefined)
+            : undefined;
         if (job && state === "completed") return maskValue(job.returnvalue) as RunReport;
         if (job && state === "failed")
           return maskValue(failedReport(job, job.data as QueuedRun)) as RunReport;
