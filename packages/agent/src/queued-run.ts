@@ -119,9 +119,9 @@ function findIn(value: unknown, needles: readonly string[], path: string, depth 
   }
   if (value && typeof value === "object" && depth <= 64) {
     for (const [k, v] of Object.entries(value)) {
-      const where = `${path}${Array.isArray(value) ? `[${k}]` : `.${k}`}`;
-      if (mask(k) !== k || needles.some((n) => k.includes(n))) return where;
-      const found = findIn(v, needles, where, depth + 1);
+      // The key itself is the secret: name the object that holds it, never the key.
+      if (mask(k) !== k || needles.some((n) => k.includes(n))) return `a key of ${path}`;
+      const found = findIn(v, needles, `${path}${Array.isArray(value) ? `[${k}]` : `.${k}`}`, depth + 1);
       if (found) return found;
     }
   }
