@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { openRunQueue, type RunQueue, startAgent } from "@tributary/agent";
 import {
   BUNDLE_FILE,
@@ -168,11 +170,8 @@ export default async function bench(): Promise<Record<string, string>> {
     figures["one `tributary run` of it in a fresh process (for scale)"] = fmt(performance.now() - t, "ms", 0);
 
     // RSS of an in-process agent after 1,000 runs and after RSS_RUNS runs.
-    figures[`in-process agent RSS after 1,000 / ${RSS_RUNS.toLocaleString("en")} runs`] = await rssAfter(
-      redis.url,
-      address,
-      [1000, RSS_RUNS],
-    );
+    figures[`in-process agent RSS after 1,000 / ${RSS_RUNS.toLocaleString("en")} runs (after GC)`] =
+      await rssAfter(redis.url, address, [1000, RSS_RUNS]);
   } finally {
     await redis.close();
     rmSync(dir, { recursive: true, force: true });
@@ -194,6 +193,11 @@ async function rssAfter(url: string, address: string, marks: number[]): Promise<
   });
   const out: string[] = [];
   let queued = 0;
+  setFlagsFromString("--expose-gc");
+  const collect = runInNewContext("gc") as () => void;
+  const gc = () => {
+    for (let i = 0; i < 3; i++) collect();
+  };
   try {
     for (const mark of marks) {
       while (queued < mark) {
@@ -202,7 +206,9 @@ async function rssAfter(url: string, address: string, marks: number[]): Promise<
         queued += n;
       }
       await until(async () => (await runs.counts()).completed >= mark);
-      out.push(fmt(process.memoryUsage().rss / 1024 / 1024, "MB", 0));
+      gc();
+      const { rss, heapUsed } = process.memoryUsage();
+      out.push(`${fmt(rss / 1024 / 1024, "MB", 0)} (heap ${fmt(heapUsed / 1024 / 1024, "MB", 0)})`);
     }
   } finally {
     await agent.close();
