@@ -241,52 +241,65 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const controller = new AbortController();
     active.set(run.runId, controller);
     try {
-      const secrets = await secretsOf();
-      knownNames = Object.keys(secrets);
-      const missing = run.secrets.filter((name) => secrets[name] === undefined);
-      if (missing.length > 0) {
-        throw new UnrecoverableError(
-          `Agent ${id} was not given ${missing.join(", ")}, which the run needs: start agents on queue ${options.queue} with -e ${missing.join(" -e ")}`,
-        );
-      }
-      // The run's values are registered with the masker for this run's scope only.
+      // The run's scope starts before its values are looked up, so values resolved for it (rotated ones too) are
+      // masked for this run and dropped with it; the agent's own values stay masked for the process.
       return await withSecrets(
-        secrets,
+        {},
         async () => {
-          let report: RunReport;
           try {
-            report =
-              isolation === "in-process"
-                ? await (options.runInProcess as NonNullable<AgentOptions["runInProcess"]>)(run, {
-                    secrets,
-                    signal: controller.signal,
-                  })
-                : await runChild(run, secrets, controller.signal);
+            return await perform(job, run, controller);
           } catch (error) {
-            if (abandoning) return new Promise<never>(() => {});
-            throw RunFailedError.isInstance(error)
-              ? error
-              : new RunFailedError(
-                  mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
-                );
+            if (error instanceof UnrecoverableError || RunFailedError.isInstance(error)) throw error;
+            throw new RunFailedError(mask(error instanceof Error ? error.message : String(error)));
           }
-          // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
-          if (abandoning) return new Promise<never>(() => {});
-          const masked = maskValue(report) as RunReport;
-          if (masked.state !== "completed") {
-            await job.updateProgress({ report: masked });
-            throw new RunFailedError(failureOf(masked));
-          }
-          return masked;
         },
         { runId: run.runId },
       );
-    } catch (error) {
-      if (error instanceof UnrecoverableError || RunFailedError.isInstance(error)) throw error;
-      throw new RunFailedError(mask(error instanceof Error ? error.message : String(error)));
     } finally {
       active.delete(run.runId);
     }
+  };
+
+  const perform = async (job: Job, run: QueuedRun, controller: AbortController): Promise<RunReport> => {
+    const secrets = await secretsOf();
+    knownNames = Object.keys(secrets);
+    const missing = run.secrets.filter((name) => secrets[name] === undefined);
+    if (missing.length > 0) {
+      throw new UnrecoverableError(
+        `Agent ${id} was not given ${missing.join(", ")}, which the run needs: start agents on queue ${options.queue} with -e ${missing.join(" -e ")}`,
+      );
+    }
+    return await withSecrets(
+      secrets,
+      async () => {
+        let report: RunReport;
+        try {
+          report =
+            isolation === "in-process"
+              ? await (options.runInProcess as NonNullable<AgentOptions["runInProcess"]>)(run, {
+                  secrets,
+                  signal: controller.signal,
+                })
+              : await runChild(run, secrets, controller.signal);
+        } catch (error) {
+          if (abandoning) return new Promise<never>(() => {});
+          throw RunFailedError.isInstance(error)
+            ? error
+            : new RunFailedError(
+                mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+              );
+        }
+        // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
+        if (abandoning) return new Promise<never>(() => {});
+        const masked = maskValue(report) as RunReport;
+        if (masked.state !== "completed") {
+          await job.updateProgress({ report: masked });
+          throw new RunFailedError(failureOf(masked));
+        }
+        return masked;
+      },
+      { runId: run.runId },
+    );
   };
 
   const worker = new Worker(options.queue, processRun, {

@@ -103,10 +103,15 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
 
   const stop = () =>
     new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve();
-      child.once("exit", () => resolve());
-      process.kill(child.pid, "SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+      // This process, not whichever one `child` names by the time the timer fires (after a restart).
+      const running = child;
+      if (running.exitCode !== null || running.signalCode !== null || running.pid === undefined) return resolve();
+      const timer = setTimeout(() => running.kill("SIGKILL"), 3000);
+      running.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      process.kill(running.pid, "SIGTERM");
     });
 
   await launch();
