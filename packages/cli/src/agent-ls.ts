@@ -1,4 +1,3 @@
-import { listAgents } from "@tributary/agent";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
@@ -15,6 +14,7 @@ export async function agentLs(args: readonly string[], ctx: CommandContext): Pro
     return EXIT_CODES.ok;
   }
   if (parsed.positionals.length > 0) throw new UsageError("agent ls takes no arguments", AGENT_LS_USAGE);
+  const { listAgents } = await import("@tributary/agent");
   const agents = await listAgents({
     redis: stringOption(parsed, "redis"),
     queue: stringOption(parsed, "queue"),

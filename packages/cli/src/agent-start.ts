@@ -1,4 +1,4 @@
-import { type Isolation, type QueuedRun, startAgent } from "@tributary/agent";
+import type { Isolation, QueuedRun } from "@tributary/agent";
 import { agentSecrets } from "./agent-secrets.js";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
@@ -51,6 +51,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   );
   const bin = process.argv[1] ?? "tributary";
 
+  // Loaded only for the commands that use a queue: bullmq and ioredis take a while to import.
+  const { startAgent } = await import("@tributary/agent");
   const agent = await startAgent({
     queue,
     redis: stringOption(parsed, "redis"),

@@ -1,4 +1,3 @@
-import { openRunQueue } from "@tributary/agent";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import type { OptionSpec, ParsedOptions } from "./command-options.js";
@@ -66,6 +65,7 @@ export interface QueueRunRequest {
  * `--wait`, follows it and prints its masked report. Exit 0 when queued (without `--wait`) or completed.
  */
 export async function runOnQueue(request: QueueRunRequest, ctx: CommandContext): Promise<number> {
+  const { openRunQueue } = await import("@tributary/agent");
   const runs = openRunQueue({ queue: request.queue, redis: request.redis });
   try {
     const { runId } = await runs.enqueue({

@@ -1,4 +1,4 @@
-import { openRunQueue, type QueuedRunState } from "@tributary/agent";
+import type { QueuedRunState } from "@tributary/agent";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
@@ -28,6 +28,7 @@ export async function runsLs(args: readonly string[], ctx: CommandContext): Prom
   const wrong = states.find((s) => !STATES.includes(s));
   if (wrong !== undefined) throw new UsageError(`--state must be one of ${STATES.join(", ")}`, RUNS_LS_USAGE);
   const limit = integerOption(parsed, "limit", { min: 1, max: 10_000 }, 20, RUNS_LS_USAGE);
+  const { openRunQueue } = await import("@tributary/agent");
   const runs = openRunQueue({ queue, redis: stringOption(parsed, "redis") });
   try {
     const counts = await runs.counts();
