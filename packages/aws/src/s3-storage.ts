@@ -14,6 +14,12 @@ import { toAwsError } from "./errors.js";
 import { type S3ClientOptions, s3Connection } from "./s3-client.js";
 import { checkBucket } from "./validate.js";
 
+/** The names a storage declares unless told: none with explicit credentials, else `secretName` or `AWS_CREDENTIALS`. */
+function defaultSecrets(connection: S3ClientOptions): readonly string[] {
+  if (connection.credentials !== undefined || connection.profile !== undefined) return Object.freeze([]);
+  return Object.freeze([connection.secretName ?? "AWS_CREDENTIALS"]);
+}
+
 /** The options of `s3Storage`: where deployments live, the secrets to declare, and the S3 client's options. */
 export interface S3StorageOptions extends S3ClientOptions {
   /** The bucket. */
@@ -22,7 +28,7 @@ export interface S3StorageOptions extends S3ClientOptions {
   prefix?: string;
   /**
    * Secret names declared for every run and resolved before the pull. Default: `secretName` when given, else
-   * `AWS_CREDENTIALS`.
+   * `AWS_CREDENTIALS`; none when `credentials` or `profile` is given.
    */
   secrets?: readonly string[];
 }
@@ -44,7 +50,7 @@ export function s3Storage(options: S3StorageOptions): FlowStorage {
   const { bucket: rawBucket, prefix: rawPrefix, secrets: rawSecrets, ...connection } = options;
   const bucket = checkBucket(rawBucket);
   const prefix = normalizePrefix(rawPrefix);
-  const secrets = checkStorageSecrets(rawSecrets, [connection.secretName ?? "AWS_CREDENTIALS"]);
+  const secrets = checkStorageSecrets(rawSecrets, defaultSecrets(connection));
   const key = (name: string, file: string) =>
     `${prefix}${checkDeploymentName(name)}/${checkDeploymentFile(file)}`;
   const uri = (k: string) => `s3://${bucket}/${k}`;
@@ -100,7 +106,7 @@ export interface S3StorageKind extends StorageKind {
 function s3Kind(connection: S3ClientOptions): S3StorageKind {
   return Object.freeze({
     scheme: "s3",
-    secrets: Object.freeze([connection.secretName ?? "AWS_CREDENTIALS"]),
+    secrets: defaultSecrets(connection),
     fromLocation(location: string): FlowStorage {
       const [bucket = "", ...rest] = location.split("/");
       if (bucket === "")

@@ -3,6 +3,7 @@ import { agentLs } from "./agent-ls.js";
 import { agentStart } from "./agent-start.js";
 import { type CliIo, CliOutput, EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
+import { deployCommand } from "./deploy-command.js";
 import { doctor } from "./doctor.js";
 import { UsageError } from "./parse-command-args.js";
 import { PromptCancelledError } from "./read-secret-input.js";
@@ -97,6 +98,8 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       return EXIT_CODES.ok;
     case "doctor":
       return doctor(rest, ctx);
+    case "deploy":
+      return deployCommand(rest, ctx);
     case "run":
       return runCommand(rest, ctx);
     case "secrets": {

@@ -10,6 +10,7 @@ export {
   createManifest,
   DeploymentError,
   type DeploymentManifest,
+  installedVersions,
   MANIFEST_FILE,
   parseManifest,
   sha256Hex,

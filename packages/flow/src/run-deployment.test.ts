@@ -14,6 +14,7 @@ import {
   sha256Hex,
 } from "./deployment-manifest.js";
 import { fileStorage, fileStorageKind } from "./file-storage.js";
+import { exportedFlows, importBundle } from "./import-bundle.js";
 import { runDeployment } from "./run-deployment.js";
 import type { FlowStorage, StorageKind } from "./storage.js";
 
@@ -143,6 +144,20 @@ describe("runDeployment with file storage", () => {
       },
       "FLOW_NOT_FOUND",
     ],
+    [
+      "a module importing a package that is not installed where it runs",
+      (folder) => {
+        const code = Buffer.from(
+          `import "tributary-test-not-installed";\n${readFileSync(join(folder, BUNDLE_FILE), "utf8")}`,
+        );
+        writeFileSync(join(folder, BUNDLE_FILE), code);
+        rewrite(folder, (m) => ({
+          ...m,
+          bundle: { ...m.bundle, sha256: sha256Hex(code), size: code.length },
+        }));
+      },
+      "DEPENDENCY_MISSING",
+    ],
   ];
 
   it.each(refusals)("refuses %s, naming the address, and runs nothing", async (_, tamper, code) => {
@@ -158,6 +173,42 @@ describe("runDeployment with file storage", () => {
     expect(error).toMatchObject({ code, address });
     expect((error as Error).message.startsWith(`${address}: `)).toBe(true);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it("pulls a bundle once for concurrent first runs", async () => {
+    const address = await deploy(
+      fileStorage({ path: join(dir, "flows") }),
+      "twice",
+      flowModule("twice", join(dir, "m")),
+    );
+    const loads: string[] = [];
+    const kinds = [countingKind(loads)];
+    const reports = await Promise.all(
+      [1, 2, 3].map((n) => runDeployment(address, { params: { n }, kinds, root: REPO, ...quiet })),
+    );
+    expect(reports.map((r) => r.result)).toEqual([{ doubled: 2 }, { doubled: 4 }, { doubled: 6 }]);
+    expect(loads.filter((f) => f === BUNDLE_FILE)).toEqual([BUNDLE_FILE]);
+  });
+
+  it("stops at once for an aborted signal, and cancels a running flow when aborted", async () => {
+    const storage = fileStorage({ path: join(dir, "flows") });
+    const bundle = `import { flow, task } from "@tributary/flow";
+const wait = task({ name: "wait" }, (ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+export const main = flow({ name: "slow" }, async () => { await wait(10000); });
+`;
+    const address = await deploy(storage, "slow", bundle);
+    const loads: string[] = [];
+    const aborted = AbortSignal.abort(new Error("stopped by the caller"));
+    await expect(
+      runDeployment(address, { kinds: [countingKind(loads)], root: REPO, signal: aborted, ...quiet }),
+    ).rejects.toThrow("stopped by the caller");
+    expect(loads).toEqual([]);
+    const controller = new AbortController();
+    const running = runDeployment(address, { root: REPO, signal: controller.signal, ...quiet });
+    setTimeout(() => controller.abort(new Error("shutting down")), 200);
+    const report = await running;
+    expect(report.state).toBe("cancelled");
+    expect(report.error?.message).toContain("shutting down");
   });
 
   it("fails before fetching anything when a name the storage declares is found nowhere", async () => {
@@ -185,6 +236,28 @@ describe("runDeployment with file storage", () => {
       ...quiet,
     });
     expect(report.state).toBe("completed");
+  });
+});
+
+describe("importBundle", () => {
+  it("imports from a private folder (0700, file 0600) under the root's node_modules, removed afterwards", async () => {
+    const code = `import { statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
+import { flow } from "@tributary/flow";
+const file = fileURLToPath(import.meta.url);
+export const where = { folder: dirname(file), folderMode: statSync(dirname(file)).mode & 0o777, fileMode: statSync(file).mode & 0o777 };
+export const f = flow({ name: "f" }, async () => 1);
+`;
+    const module = await importBundle(Buffer.from(code), { root: join(REPO, "packages", "flow", "src") });
+    const where = module.where as { folder: string; folderMode: number; fileMode: number };
+    expect(where.folderMode.toString(8)).toBe("700");
+    expect(where.fileMode.toString(8)).toBe("600");
+    expect(
+      where.folder.startsWith(join(REPO, "packages", "flow", "node_modules", ".cache", "tributary")),
+    ).toBe(true);
+    expect(existsSync(where.folder)).toBe(false);
+    expect(exportedFlows(module).map((f) => f.name)).toEqual(["f"]);
   });
 });
 

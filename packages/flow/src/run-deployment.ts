@@ -43,17 +43,43 @@ export interface RunDeploymentOptions {
 }
 
 const CACHE_LIMIT = 32;
-/** Flows already imported in this process, by bundle sha256 and flow name: a second run skips the bundle. */
-const imported = new Map<string, Flow>();
+/**
+ * Flows imported (or being imported) in this process, by bundle sha256 and flow name: a second run skips the
+ * bundle, and concurrent first runs share one pull. A failed pull is forgotten.
+ */
+const imported = new Map<string, Promise<Flow>>();
 
-function remember(key: string, flow: Flow): void {
+function remember(key: string, flow: Promise<Flow>): void {
   imported.delete(key);
   imported.set(key, flow);
   if (imported.size > CACHE_LIMIT) imported.delete(imported.keys().next().value as string);
+  flow.catch(() => {
+    if (imported.get(key) === flow) imported.delete(key);
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
@@ -89,11 +115,13 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
         );
       }
       const key = `${manifest.bundle.sha256}:${name}`;
-      let flow = imported.get(key);
-      if (!flow) {
-        flow = await pull(address, name, manifest, root, signal, storage.load.bind(storage));
-        remember(key, flow);
+      let pulling = imported.get(key);
+      if (!pulling) {
+        // Shared by concurrent runs: one caller's abort stops its own wait, not the pull the others wait for.
+        pulling = pull(address, name, manifest, root, storage.load.bind(storage));
+        remember(key, pulling);
       }
+      const flow = await untilAborted(pulling, signal);
       throwIfAborted(signal);
       return flow.run({
         params: options.params,
@@ -116,14 +144,12 @@ async function pull(
   name: string,
   manifest: DeploymentManifest,
   root: string,
-  signal: AbortSignal | undefined,
-  load: (name: string, file: string, options?: { signal?: AbortSignal }) => Promise<Uint8Array>,
+  load: (name: string, file: string) => Promise<Uint8Array>,
 ): Promise<Flow> {
   const packageRoot = findPackageRoot(root) ?? root;
   checkCompatible(manifest, installedVersions(Object.keys(manifest.tributary), packageRoot), address);
-  const bytes = await load(name, manifest.bundle.file, signal ? { signal } : {});
+  const bytes = await load(name, manifest.bundle.file);
   checkBundle(bytes, manifest, address);
-  throwIfAborted(signal);
   let module: Record<string, unknown>;
   try {
     module = await importBundle(bytes, { root: packageRoot });

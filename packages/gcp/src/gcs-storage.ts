@@ -14,6 +14,12 @@ import { callGoogle, type GoogleCallContext } from "./gcp-errors.js";
 import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 import { checkBucket, gsUri } from "./gcs-names.js";
 
+/** The names a storage declares unless told: none with explicit credentials, else `secretName` or `GCP_CREDENTIALS`. */
+function defaultSecrets(connection: GcsClientOptions): readonly string[] {
+  if (connection.credentials !== undefined) return Object.freeze([]);
+  return Object.freeze([connection.secretName ?? "GCP_CREDENTIALS"]);
+}
+
 /** The options of `gcsStorage`: where deployments live, the secrets to declare, and the GCS client's options. */
 export interface GcsStorageOptions extends GcsClientOptions {
   /** The bucket (without `gs://`). */
@@ -22,7 +28,7 @@ export interface GcsStorageOptions extends GcsClientOptions {
   prefix?: string;
   /**
    * Secret names declared for every run and resolved before the pull. Default: `secretName` when given, else
-   * `GCP_CREDENTIALS`.
+   * `GCP_CREDENTIALS`; none when `credentials` is given.
    */
   secrets?: readonly string[];
 }
@@ -44,7 +50,7 @@ export function gcsStorage(options: GcsStorageOptions): FlowStorage {
   const { bucket: rawBucket, prefix: rawPrefix, secrets: rawSecrets, ...connection } = options;
   const bucket = checkBucket(rawBucket);
   const prefix = normalizePrefix(rawPrefix);
-  const secrets = checkStorageSecrets(rawSecrets, [connection.secretName ?? "GCP_CREDENTIALS"]);
+  const secrets = checkStorageSecrets(rawSecrets, defaultSecrets(connection));
   const object = (name: string, file: string) =>
     `${prefix}${checkDeploymentName(name)}/${checkDeploymentFile(file)}`;
   const context = (client: GcsClient, name: string): GoogleCallContext => ({
@@ -113,7 +119,7 @@ export interface GcsStorageKind extends StorageKind {
 function gcsKind(connection: GcsClientOptions): GcsStorageKind {
   return Object.freeze({
     scheme: "gs",
-    secrets: Object.freeze([connection.secretName ?? "GCP_CREDENTIALS"]),
+    secrets: defaultSecrets(connection),
     fromLocation(location: string): FlowStorage {
       const [bucket = "", ...rest] = location.split("/");
       if (bucket === "") {

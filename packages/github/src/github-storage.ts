@@ -13,6 +13,16 @@ import { checkMaxWait, connectGitHub, type GitHubClientOptions } from "./github-
 import { toGitHubError } from "./github-errors.js";
 import { checkBranch, parseRepo } from "./github-input.js";
 
+/**
+ * The names a storage declares unless told: none with an explicit `token` or `app`; else `secretName` and
+ * `appSecretName` when given; else `GITHUB_ACCESS_TOKEN`.
+ */
+function defaultSecrets(connection: GitHubClientOptions): readonly string[] {
+  if (connection.token !== undefined || connection.app !== undefined) return Object.freeze([]);
+  const named = [connection.secretName, connection.appSecretName].filter((n): n is string => n !== undefined);
+  return Object.freeze(named.length > 0 ? named : ["GITHUB_ACCESS_TOKEN"]);
+}
+
 /** The options of `githubStorage`: a folder in a repository at a ref, the secrets to declare, the client's options. */
 export interface GitHubStorageOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
@@ -22,8 +32,9 @@ export interface GitHubStorageOptions extends GitHubClientOptions {
   /** The branch deployments are committed to and read from. Default: the repository's default branch. */
   ref?: string;
   /**
-   * Secret names declared for every run and resolved before the pull. Default: `secretName` when given, else
-   * `GITHUB_ACCESS_TOKEN`.
+   * Secret names declared for every run and resolved before the pull. Default: `secretName` and `appSecretName`
+   * when given, else `GITHUB_ACCESS_TOKEN`; none when `token` or `app` is given. For a GitHub App, configure the
+   * kind with `appSecretName: "GITHUB_APP_CREDENTIALS"`.
    */
   secrets?: readonly string[];
 }
@@ -47,7 +58,7 @@ export function githubStorage(options: GitHubStorageOptions): FlowStorage {
   const folder = normalizePrefix(rawPath, "path");
   const ref = rawRef === undefined ? undefined : checkBranch("ref", rawRef);
   const maxRateLimitWaitMs = checkMaxWait(connection.maxRateLimitWaitMs);
-  const secrets = checkStorageSecrets(rawSecrets, [connection.secretName ?? "GITHUB_ACCESS_TOKEN"]);
+  const secrets = checkStorageSecrets(rawSecrets, defaultSecrets(connection));
   const at = ref === undefined ? "" : `@${ref}`;
   const filePath = (name: string, file: string) =>
     `${folder}${checkDeploymentName(name)}/${checkDeploymentFile(file)}`;
@@ -136,7 +147,7 @@ function githubKind(connection: GitHubClientOptions): GitHubStorageKind {
   };
   return Object.freeze({
     scheme: "github",
-    secrets: Object.freeze([connection.secretName ?? "GITHUB_ACCESS_TOKEN"]),
+    secrets: defaultSecrets(connection),
     fromLocation(location: string): FlowStorage {
       const { path, ref } = split(location);
       const [owner = "", name = "", ...rest] = path.split("/");

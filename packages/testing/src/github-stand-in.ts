@@ -799,6 +799,10 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       const branch = req.url.searchParams.get("ref") ?? repo.defaultBranch;
       const file = repo.files.get(branch)?.get(path);
       if (!file) return error(404, "Not Found");
+      // `Accept: application/vnd.github.raw` (Octokit's `mediaType: { format: "raw" }`): the bytes themselves.
+      if (/application\/vnd\.github(\.v3)?\.raw/.test(String(req.headers.accept ?? ""))) {
+        return { headers: { "content-type": "application/vnd.github.raw" }, body: file.content };
+      }
       const u = `${base}/repos/${repo.fullName}/contents/${path}?ref=${branch}`;
       const html = `${base}/${repo.fullName}/blob/${branch}/${path}`;
       const git = `${base}/repos/${repo.fullName}/git/blobs/${file.sha}`;
