@@ -105,7 +105,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     new Promise<void>((resolve) => {
       // This process, not whichever one `child` names by the time the timer fires (after a restart).
       const running = child;
-      if (running.exitCode !== null || running.signalCode !== null || running.pid === undefined) return resolve();
+      if (running.exitCode !== null || running.signalCode !== null || running.pid === undefined)
+        return resolve();
       const timer = setTimeout(() => running.kill("SIGKILL"), 3000);
       running.once("exit", () => {
         clearTimeout(timer);
