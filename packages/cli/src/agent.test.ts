@@ -1,9 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { BUNDLE_FILE, createManifest, fileStorage, MANIFEST_FILE } from "@tributary/flow";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, cliEnv, removeTempHomes, runBin, tempHome } from "./test-helpers.js";
+
+const CLI_DIST = join(BIN, "..", "index.js");
 
 // End to end: `tributary agent start` and `tributary run --queue` as users type them, on a real redis-server,
 // running a deployment from file:// storage in the agent's child processes.
@@ -193,5 +197,27 @@ describe("tributary agent start / run --queue", () => {
       expect(r.stderr).toContain("Could not reach Redis at redis://[redacted]@127.0.0.1:1");
       expect(r.stderr + r.stdout).not.toContain(password);
     }
+  });
+
+  it("loads the queue client (bullmq, ioredis) only for the queue commands, so each child run starts fast", () => {
+    const probe = join(tempHome(), "probe.mjs");
+    writeFileSync(
+      probe,
+      `import { createRequire } from "node:module";
+import { runCli } from ${JSON.stringify(CLI_DIST)};
+const quiet = { stdout: { write() {} }, stderr: { write() {} } };
+const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => /ioredis|bullmq/.test(k));
+const run = await runCli(["run", ${JSON.stringify(address)}, "--params", '{"n":1}'], quiet);
+const afterRun = loaded();
+await runCli(["agent", "ls", "--redis", ${JSON.stringify(redis.url)}], quiet);
+process.stdout.write(JSON.stringify({ run, afterRun, afterAgentLs: loaded() }));
+`,
+    );
+    const out = execFileSync(process.execPath, [probe], {
+      env: { ...cliEnv(tempHome()), TRIBUTARY__CONTEXT__SECRETS__AGENT_TOKEN: token },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    expect(JSON.parse(out)).toEqual({ run: 0, afterRun: false, afterAgentLs: true });
   });
 });
