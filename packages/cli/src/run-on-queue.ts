@@ -3,6 +3,7 @@ import type { CommandContext } from "./command-context.js";
 import type { OptionSpec, ParsedOptions } from "./command-options.js";
 import { integerOption, stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
+import { formatRunReport } from "./run-command.js";
 import { RUN_USAGE } from "./usage.js";
 
 /** The options `tributary run` takes for the queue path, beside its own. */
@@ -82,10 +83,7 @@ export async function runOnQueue(request: QueueRunRequest, ctx: CommandContext):
     ctx.output.err(`run ${runId} queued on ${request.queue}; waiting for an agent`);
     const report = await runs.wait(runId);
     if (request.json) ctx.output.json(report);
-    else {
-      const error = report.error ? `: ${report.error.name}: ${report.error.message}` : "";
-      ctx.output.out(`run ${runId} ${report.state} in ${report.durationMs} ms${error}`);
-    }
+    else ctx.output.out(formatRunReport(report));
     return report.state === "completed" ? EXIT_CODES.ok : EXIT_CODES.failure;
   } finally {
     await runs.close();
