@@ -1,4 +1,4 @@
-// Test-only: one agent in its own process, configured by the JSON in TEST_AGENT, the way `tributary agent start`
+// Test-only: one agent in its own process, configured by the JSON in TRIBUTARY_TEST_AGENT, the way `tributary agent start`
 // runs one. Prints "ready" once it takes runs; on SIGTERM it closes (grace period) and exits 0.
 import { fileURLToPath } from "node:url";
 import type { AgentOptions } from "./agent.js";
@@ -6,7 +6,7 @@ import { startAgent } from "./agent.js";
 // @ts-expect-error: a test-only JavaScript module without types
 import { testFlow } from "./test-flows.mjs";
 
-const config = JSON.parse(process.env.TEST_AGENT ?? "{}") as Omit<
+const config = JSON.parse(process.env.TRIBUTARY_TEST_AGENT ?? "{}") as Omit<
   AgentOptions,
   "childCommand" | "runInProcess"
 >;

@@ -21,7 +21,7 @@ export async function startTestAgent(
   env: Record<string, string> = {},
 ): Promise<TestAgent> {
   const child = spawn(process.execPath, ["--import", "tsx", script], {
-    env: { ...process.env, ...env, TEST_AGENT: JSON.stringify(config) },
+    env: { ...process.env, ...env, TRIBUTARY_TEST_AGENT: JSON.stringify(config) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let errors = "";
