@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { SecretBackend } from "./backend.js";
+import { checkSecretInput } from "./check-secret-input.js";
 import { registerSecretValue } from "./mask.js";
 import { processSingleton } from "./process-singleton.js";
 import { Secret } from "./secret.js";
@@ -68,6 +69,7 @@ export function withSecrets<R>(
     if (raw === undefined) continue;
     assertSecretName(name);
     const value = raw instanceof Secret ? raw.reveal() : raw;
+    checkSecretInput(name, value, { kind: "run", detail: "flow.run({ secrets }) / withSecrets" });
     registerSecretValue(value);
     secrets.set(name, value);
   }

@@ -1,6 +1,14 @@
 export type { StandardSchemaV1 } from "@standard-schema/spec";
 export { configureBackends, configuredBackends, directoryBackend, type SecretBackend } from "./backend.js";
 export {
+  checkSecretInput,
+  headerValueProblem,
+  isWellFormedText,
+  MAX_SECRET_DEPTH,
+  parseSecretJson,
+  secretInputIssues,
+} from "./check-secret-input.js";
+export {
   type CacheEntryOptions,
   type ClientCache,
   type ClientCacheOptions,
@@ -87,3 +95,4 @@ export {
 export { secretsTableMarkdown } from "./secrets-table.js";
 export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
+export { STALE_LOCK_MS } from "./store-lock.js";

@@ -1,4 +1,5 @@
 import { configuredBackends } from "./backend.js";
+import { checkSecretInput, parseSecretJson } from "./check-secret-input.js";
 import { runStorage } from "./context.js";
 import {
   InvalidSecretError,
@@ -57,13 +58,8 @@ function parse(def: SecretDefinition | undefined, name: string, raw: unknown, so
   const hit = byName.get(name);
   if (hit && hit.raw === raw) return hit.value;
   let value = raw;
-  if (def?.format === "json" && typeof raw === "string") {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new InvalidSecretError(name, source, [{ field: "", message: "is not valid JSON" }]);
-    }
-  }
+  if (def?.format === "json" && typeof raw === "string") value = parseSecretJson(name, raw, source);
+  else checkSecretInput(name, value, source);
   if (def) {
     if (def.format === "json" && (typeof value !== "object" || value === null || Array.isArray(value))) {
       throw new InvalidSecretError(name, source, [{ field: "", message: "must be a JSON object" }]);

@@ -4,7 +4,9 @@ import {
   checkSchema,
   ENV_PREFIX,
   getSecretDefinition,
+  InvalidSecretError,
   localStore,
+  parseSecretJson,
   registerSecretValue,
   type SecretFieldIssue,
 } from "@tributary/auth";
@@ -32,7 +34,7 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
   }
   const name = checkSecretName(parsed.positionals[0], SET_USAGE);
   const store = localStore();
-  store.names(); // An unsafe or corrupt store fails here, before anyone types a value.
+  store.check(); // An unsafe or corrupt store (or store folder) fails here, before anyone types a value.
 
   const text = await readSecretInput(ctx.stdin(), ctx.output, name);
   registerSecretValue(text);
@@ -46,10 +48,15 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
   } else {
     if (def.format === "json") {
       try {
-        value = JSON.parse(text);
+        value = parseSecretJson(name, text, { kind: "argument", detail: "stdin" });
         registerSecretValue(value);
-      } catch {
-        issues = [{ field: "", message: `is not valid JSON (${name} is a JSON-shaped secret)` }];
+      } catch (error) {
+        if (!InvalidSecretError.isInstance(error)) throw error;
+        issues = error.issues.map((i) =>
+          i.message === "is not valid JSON"
+            ? { ...i, message: `${i.message} (${name} is a JSON-shaped secret)` }
+            : i,
+        );
       }
     }
     if (issues.length === 0) {
