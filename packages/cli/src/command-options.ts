@@ -1,15 +1,18 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./parse-command-args.js";
 
-/** The options a command takes: each a flag (`boolean`) or an option with a value (`string`). */
-export type OptionSpec = Readonly<Record<string, "boolean" | "string">>;
+/**
+ * The options a command takes: each a flag (`boolean`), an option with a value (`string`), or one that may be
+ * given many times (`list`, such as `-e NAME -e NAME2`; a one-letter key is its short form).
+ */
+export type OptionSpec = Readonly<Record<string, "boolean" | "string" | "list">>;
 
 /** What `parseOptions` returns. */
 export interface ParsedOptions {
   /** Whether `--help`/`-h` was given. */
   help: boolean;
-  /** Values by option name: `true` for flags, the text for the others. */
-  values: Record<string, string | true>;
+  /** Values by option name: `true` for flags, the text for the others, every text given for a `list`. */
+  values: Record<string, string | true | string[]>;
   /** The positional arguments. */
   positionals: string[];
 }
@@ -39,7 +42,9 @@ export function parseOptions(args: readonly string[], spec: OptionSpec, usage: s
     }
     const type = spec[token.name];
     if (type === undefined) throw new UsageError(`unknown option ${token.rawName.split("=")[0]}`, usage);
-    if (token.name in parsed.values) throw new UsageError(`${token.rawName} is given twice`, usage);
+    if (token.name in parsed.values && type !== "list") {
+      throw new UsageError(`${token.rawName} is given twice`, usage);
+    }
     if (type === "boolean") {
       if (token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`, usage);
       parsed.values[token.name] = true;
@@ -55,7 +60,10 @@ export function parseOptions(args: readonly string[], spec: OptionSpec, usage: s
       }
     }
     if (value === undefined || value === "") throw new UsageError(`${token.rawName} needs a value`, usage);
-    parsed.values[token.name] = value;
+    if (type === "list") {
+      const values = parsed.values[token.name];
+      parsed.values[token.name] = Array.isArray(values) ? [...values, value] : [value];
+    } else parsed.values[token.name] = value;
   }
   return parsed;
 }

@@ -5,6 +5,7 @@ import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
 import { UsageError } from "./parse-command-args.js";
+import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
 import { storageKindsFor } from "./storage-kinds.js";
 import { RUN_USAGE } from "./usage.js";
 
@@ -47,7 +48,11 @@ export function formatRunReport(report: RunReport): string {
  * secrets and runs it in this process. Exit 0 only when the run completed.
  */
 export async function runCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  const parsed = parseOptions(args, { params: "string", "run-id": "string", json: "boolean" }, RUN_USAGE);
+  const parsed = parseOptions(
+    args,
+    { params: "string", "run-id": "string", json: "boolean", ...QUEUE_RUN_OPTIONS },
+    RUN_USAGE,
+  );
   if (parsed.help) {
     ctx.output.out(RUN_USAGE);
     return EXIT_CODES.ok;
@@ -69,8 +74,14 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
   if (typeof givenId === "string" && !RUN_ID.test(givenId)) {
     throw new UsageError("--run-id takes letters, digits, '.', '_', ':' and '-' (up to 128)", RUN_USAGE);
   }
-  const runId = typeof givenId === "string" ? givenId : randomUUID();
   const json = parsed.values.json === true;
+  const queued = await runOnQueueIfAsked(
+    parsed,
+    { address, params, runId: typeof givenId === "string" ? givenId : undefined, json },
+    ctx,
+  );
+  if (queued !== undefined) return queued;
+  const runId = typeof givenId === "string" ? givenId : randomUUID();
   const started = Date.now();
   const kinds = await storageKindsFor(address);
   const { parseDeploymentAddress, runDeployment } = await import("@tributary/flow");

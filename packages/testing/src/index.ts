@@ -46,6 +46,7 @@ export {
   type OidcRejection,
   verifyIdentityToken,
 } from "./oidc-issuer.js";
+export { type RedisServer, type RedisServerOptions, startRedis } from "./redis.js";
 export {
   type AssumedRole,
   type AwsAuthorizeRequest,
