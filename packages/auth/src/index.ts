@@ -50,11 +50,17 @@ export {
   writeFileAtomic,
 } from "./files.js";
 export {
+  createMaskerScope,
   isSensitiveKey,
+  MaskerScope,
+  type MaskerStats,
   MIN_MASKED_LENGTH,
   mask,
+  maskerStats,
   maskValue,
   REDACTED,
+  RETAINED_SCOPES,
+  type RegisterOptions,
   registerSecretValue,
   resetMasker,
 } from "./mask.js";
@@ -84,6 +90,7 @@ export {
   type SecretFallback,
   secretDefinition,
 } from "./secret-definition.js";
+export { checkSecretValue, MAX_SECRET_VALUE_BYTES } from "./secret-value-limits.js";
 export { secretsTableMarkdown } from "./secrets-table.js";
 export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";

@@ -7,6 +7,7 @@ import {
   type SourceAttempt,
 } from "./errors.js";
 import { registerSecretValue } from "./mask.js";
+import { checkSecretValue } from "./secret-value-limits.js";
 import { getSecretDefinition, type SecretValue } from "./registry.js";
 import { checkSchema } from "./schema.js";
 import { Secret } from "./secret.js";
@@ -55,7 +56,11 @@ function parse(def: SecretDefinition | undefined, name: string, raw: unknown, so
     parsed.set(source.kind, byName);
   }
   const hit = byName.get(name);
-  if (hit && hit.raw === raw) return hit.value;
+  if (hit && hit.raw === raw) {
+    register(hit.value, source);
+    return hit.value;
+  }
+  checkSecretValue(name, source, raw);
   let value = raw;
   if (def?.format === "json" && typeof raw === "string") {
     try {
@@ -77,10 +82,15 @@ function parse(def: SecretDefinition | undefined, name: string, raw: unknown, so
   } else if (typeof value !== "string" && (typeof value !== "object" || value === null)) {
     throw new InvalidSecretError(name, source, [{ field: "", message: "must be text or an object" }]);
   }
-  registerSecretValue(value);
+  register(value, source);
   if (byName.size >= MAX_PARSED) byName.delete(byName.keys().next().value as string);
   byName.set(name, { raw, value });
   return value;
+}
+
+/** Values given to a run (as run secrets or arguments) go with the run; the process's own stay with the process. */
+function register(value: unknown, source: SecretSource): void {
+  registerSecretValue(value, { scope: source.kind === "run" || source.kind === "argument" ? "run" : "process" });
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: string): void {
