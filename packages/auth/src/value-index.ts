@@ -13,15 +13,20 @@ const SPLIT_AT = 8;
 /** Past this many characters of shared prefix, strings stay in one list (only a contrived set gets there). */
 const MAX_DEPTH = 256;
 
-/** Hashes the 4 characters at `at` into a small integer (a V8 Smi, so `Map` lookups stay fast). */
+const BASE = 0x01000193;
+/** BASE³ (mod 2³²), to take the leaving character out of the rolling hash. */
+const BASE3 = Math.imul(Math.imul(BASE, BASE), BASE);
+
+/**
+ * Hashes the 4 characters at `at` into a 30-bit integer (a V8 Smi, so `Map` lookups stay fast). It is a polynomial
+ * hash so that `replace` can roll it along the text, reading each character once; its top bits mix every input bit.
+ */
 function chunkHash(text: string, at: number): number {
-  let h = Math.imul(text.charCodeAt(at), 0x01000193) ^ text.charCodeAt(at + 1);
-  h = Math.imul(h, 0x01000193) ^ text.charCodeAt(at + 2);
-  h = Math.imul(h, 0x01000193) ^ text.charCodeAt(at + 3);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 13;
-  return h & 0x3fffffff;
+  let h = text.charCodeAt(at);
+  h = (Math.imul(h, BASE) + text.charCodeAt(at + 1)) | 0;
+  h = (Math.imul(h, BASE) + text.charCodeAt(at + 2)) | 0;
+  h = (Math.imul(h, BASE) + text.charCodeAt(at + 3)) | 0;
+  return h >>> 2;
 }
 
 class TrieNode {
@@ -41,7 +46,8 @@ class TrieNode {
 export class ValueIndex {
   private readonly roots = new Map<number, TrieNode>();
   private filter = new Uint8Array(1 << 9);
-  private filterMask = (1 << 12) - 1;
+  /** The filter has 2^(30 - filterShift) bits, indexed by the top bits of a chunk's hash. */
+  private filterShift = 30 - 12;
   /** Root keys removed since the filter was built: their bits stay set until the next rebuild. */
   private stale = 0;
   private readonly counts = new Map<string, number>();
@@ -62,7 +68,7 @@ export class ValueIndex {
     if (!root) {
       root = new TrieNode();
       this.roots.set(key, root);
-      if (this.roots.size * 16 > this.filterMask + 1) this.rebuildFilter();
+      if (this.roots.size * 16 > 2 ** (30 - this.filterShift)) this.rebuildFilter();
       else this.setBit(key);
     }
     insert(root, 0, value);
@@ -97,11 +103,18 @@ export class ValueIndex {
     let copied = 0;
     let coverStart = -1;
     let coverEnd = -1;
-    const last = n - CHUNK;
-    for (let i = 0; i <= last; i++) {
-      const key = chunkHash(text, i);
-      if (((this.filter[(key & this.filterMask) >>> 3] as number) & (1 << (key & 7))) === 0) continue;
-      const root = this.roots.get(key);
+    const { filter, filterShift, roots } = this;
+    let h = text.charCodeAt(0);
+    h = (Math.imul(h, BASE) + text.charCodeAt(1)) | 0;
+    h = (Math.imul(h, BASE) + text.charCodeAt(2)) | 0;
+    for (let i = 0; i + CHUNK <= n; i++) {
+      h = (Math.imul(h, BASE) + text.charCodeAt(i + 3)) | 0;
+      const key = h >>> 2;
+      const bit = key >>> filterShift;
+      const hit = ((filter[bit >>> 3] as number) & (1 << (bit & 7))) !== 0;
+      h = (h - Math.imul(text.charCodeAt(i), BASE3)) | 0;
+      if (!hit) continue;
+      const root = roots.get(key);
       if (!root) continue;
       const end = longestMatch(root, text, i);
       if (end <= i) continue;
@@ -121,15 +134,15 @@ export class ValueIndex {
   }
 
   private setBit(key: number): void {
-    const bit = key & this.filterMask;
+    const bit = key >>> this.filterShift;
     this.filter[bit >>> 3] = (this.filter[bit >>> 3] as number) | (1 << (bit & 7));
   }
 
   private rebuildFilter(): void {
-    let bits = 1 << 12;
-    while (bits < this.roots.size * 16) bits *= 2;
-    this.filter = new Uint8Array(bits >>> 3);
-    this.filterMask = bits - 1;
+    let log2 = 12;
+    while (2 ** log2 < this.roots.size * 16 && log2 < 28) log2++;
+    this.filter = new Uint8Array(2 ** (log2 - 3));
+    this.filterShift = 30 - log2;
     this.stale = 0;
     for (const key of this.roots.keys()) this.setBit(key);
   }
