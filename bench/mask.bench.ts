@@ -59,7 +59,8 @@ function microsPerSyncCall(fn: () => unknown, batch = 5000, rounds = 15): number
 }
 
 function lineOf200(secret: string | undefined): string {
-  const words = "Uploaded reports/2026-11-29/part-0007.csv to bucket nightly-exports in 184 ms (attempt 1, task upload) ";
+  const words =
+    "Uploaded reports/2026-11-29/part-0007.csv to bucket nightly-exports in 184 ms (attempt 1, task upload) ";
   const base = secret ? `${words}token=${secret} ` : words;
   return (base + words + words).slice(0, 200);
 }
@@ -83,7 +84,10 @@ export default async function bench(): Promise<Record<string, string>> {
     }
     const goal = count === 1_000 ? " (goal ≤ 2 µs)" : count === 100_000 ? " (goal ≤ 5 µs)" : "";
     const label = `${count.toLocaleString("en")} values`;
-    figures[`mask(), no secret in line, ${label}${goal}`] = fmt(microsPerSyncCall(() => mask(clean)), "µs");
+    figures[`mask(), no secret in line, ${label}${goal}`] = fmt(
+      microsPerSyncCall(() => mask(clean)),
+      "µs",
+    );
     figures[`mask(), one secret in line, ${label}${goal}`] = fmt(
       microsPerSyncCall(() => mask(withSecret)),
       "µs",
@@ -94,7 +98,10 @@ export default async function bench(): Promise<Record<string, string>> {
       const started = performance.now();
       baseline.mask(withSecret);
       const firstMs = performance.now() - started;
-      old = `${fmt(microsPerSyncCall(() => baseline.mask(withSecret), count > 10_000 ? 20 : 2000, 7), "µs")} (first call ${fmt(firstMs, "ms", 1)})`;
+      old = `${fmt(
+        microsPerSyncCall(() => baseline.mask(withSecret), count > 10_000 ? 20 : 2000, 7),
+        "µs",
+      )} (first call ${fmt(firstMs, "ms", 1)})`;
     } catch (error) {
       old = `throws ${(error as Error).name}: ${(error as Error).message.slice(0, 40)}…`;
     }

@@ -81,6 +81,7 @@ export {
   type ResolveOptions,
   resolveSecret,
 } from "./resolve-secret.js";
+export { SanitizedCause, type SanitizedCauseFields, sanitizeCause } from "./sanitize-cause.js";
 export { checkSchema, type SchemaCheck } from "./schema.js";
 export { Secret } from "./secret.js";
 export {

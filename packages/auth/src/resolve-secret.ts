@@ -7,11 +7,11 @@ import {
   type SourceAttempt,
 } from "./errors.js";
 import { registerSecretValue } from "./mask.js";
-import { checkSecretValue } from "./secret-value-limits.js";
 import { getSecretDefinition, type SecretValue } from "./registry.js";
 import { checkSchema } from "./schema.js";
 import { Secret } from "./secret.js";
 import { assertSecretName, type SecretDefinition } from "./secret-definition.js";
+import { checkSecretValue } from "./secret-value-limits.js";
 import type { SecretSource } from "./source.js";
 import { localStore } from "./store.js";
 
@@ -90,7 +90,9 @@ function parse(def: SecretDefinition | undefined, name: string, raw: unknown, so
 
 /** Values given to a run (as run secrets or arguments) go with the run; the process's own stay with the process. */
 function register(value: unknown, source: SecretSource): void {
-  registerSecretValue(value, { scope: source.kind === "run" || source.kind === "argument" ? "run" : "process" });
+  registerSecretValue(value, {
+    scope: source.kind === "run" || source.kind === "argument" ? "run" : "process",
+  });
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: string): void {

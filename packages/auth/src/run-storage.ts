@@ -20,4 +20,3 @@ export interface RunState {
 
 /** @internal One AsyncLocalStorage per process, even with two copies of the package loaded. */
 export const runStorage = processSingleton("auth.context", () => new AsyncLocalStorage<RunState>());
-

@@ -5,6 +5,7 @@ import {
   networkErrorCode,
   type SecretSource,
   ServiceError,
+  sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
 
@@ -54,14 +55,14 @@ export function toAwsError(
   const code = e.name && e.name !== "Error" ? e.name : (e.code ?? "Error");
   const message = mask(e.message ?? String(error));
   if (CREDENTIAL_ERROR_CODES.has(code)) {
-    return new CredentialRejectedError(service, source, code, { cause: error });
+    return new CredentialRejectedError(service, source, code, { cause: sanitizeCause(error) });
   }
   if (status === 403 && (code === "Unknown" || code === "Forbidden" || code === "403")) {
     return new CredentialRejectedError(
       service,
       source,
       `403 Forbidden on ${what} (a HEAD answer carries no error code: the key is wrong or lacks permission)`,
-      { cause: error },
+      { cause: sanitizeCause(error) },
     );
   }
   if (code === "AccessDenied" || code === "AccessDeniedException") {
@@ -70,21 +71,23 @@ export function toAwsError(
       service,
       `access denied to ${what} for the credential from ${describeSource(source)}: grant it the permission, or use another credential`,
       status ?? 403,
-      { cause: error },
+      { cause: sanitizeCause(error) },
     );
   }
   if (code === "NoSuchBucket") {
     return new ServiceError("NOT_FOUND", service, `${what}: the bucket does not exist`, status ?? 404, {
-      cause: error,
+      cause: sanitizeCause(error),
     });
   }
   if (code === "NoSuchKey" || code === "NotFound" || code === "ResourceNotFoundException") {
-    return new ServiceError("NOT_FOUND", service, `${what}: not found`, status ?? 404, { cause: error });
+    return new ServiceError("NOT_FOUND", service, `${what}: not found`, status ?? 404, {
+      cause: sanitizeCause(error),
+    });
   }
   const sysCode = networkErrorCode(error);
   if (sysCode) {
     return new ServiceError("NETWORK_ERROR", service, `${what}: ${sysCode} (${message})`, undefined, {
-      cause: error,
+      cause: sanitizeCause(error),
       retryable: true,
     });
   }
@@ -97,7 +100,7 @@ export function toAwsError(
     `${what} failed: ${code}: ${message}`,
     status,
     {
-      cause: error,
+      cause: sanitizeCause(error),
       retryable,
     },
   );

@@ -4,6 +4,7 @@ import {
   MissingCredentialsError,
   mask,
   ServiceError,
+  sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
 import type { GitHubCredential } from "./github-client.js";
@@ -94,12 +95,12 @@ export function toGitHubError(error: unknown, call: CallDescription): unknown {
   const message = githubMessage(e);
   const url = e.request?.url ?? "";
   const minting = /\/app\/installations\/[^/]+\/access_tokens$/.test(url);
-  const options = { cause: error };
+  const options = { cause: sanitizeCause(error) };
 
   if (credential.kind === "anonymous" && (status === 401 || (status === 403 && !isRateLimit(e)))) {
     return new MissingCredentialsError(credential.missing.secretName, credential.missing.tried, {
       hint: `GitHub answered ${status} (${message}) to an anonymous call for ${what}: it needs a credential. ${HOW_TO_AUTHENTICATE}`,
-      cause: error,
+      cause: sanitizeCause(error),
     });
   }
   if (credential.kind === "app" && minting && (status === 401 || status === 404 || status === 403)) {

@@ -5,6 +5,7 @@ import {
   mask,
   type SecretSource,
   ServiceError,
+  sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
 
@@ -47,19 +48,11 @@ const HINTS: Record<string, string> = {
   posting_to_general_channel_denied: "only admins may post to #general in this workspace",
 };
 
-/** A cause that keeps an SDK error's name and masked message but none of its other fields. */
-function safeCause(error: unknown): Error | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const cause = new Error(mask(error.message));
-  cause.name = error.name;
-  return cause;
-}
-
 function serviceError(code: string, what: string, status: number | undefined, cause: unknown): ServiceError {
   const hint = HINTS[code];
   return new ServiceError(code, "Slack", mask(`${what} failed: ${code}${hint ? ` — ${hint}` : ""}`), status, {
     retryable: TRANSIENT_CODES.has(code),
-    cause: safeCause(cause),
+    cause: sanitizeCause(cause),
   });
 }
 
@@ -87,7 +80,7 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
     if (CREDENTIAL_ERROR_CODES.has(code)) {
       const needed = typeof e.data.needed === "string" ? ` (needs scope ${e.data.needed})` : "";
       return new CredentialRejectedError("Slack", source, `${what}: ${code}${needed}`, {
-        cause: safeCause(error),
+        cause: sanitizeCause(error),
       });
     }
     return serviceError(code, what, 200, error);
@@ -96,12 +89,14 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
     const status = typeof e.statusCode === "number" ? e.statusCode : 0;
     const code = e.code === WebhookErrorCode.HTTPError ? webhookCode(e.body, status) : `http_${status}`;
     if ((status === 403 || status === 404 || status === 401) && CREDENTIAL_ERROR_CODES.has(code)) {
-      return new CredentialRejectedError("Slack", source, `${what}: ${code}`, { cause: safeCause(error) });
+      return new CredentialRejectedError("Slack", source, `${what}: ${code}`, {
+        cause: sanitizeCause(error),
+      });
     }
     if (status >= 500) {
       return new ServiceError(code, "Slack", mask(`${what} failed: HTTP ${status}`), status, {
         retryable: true,
-        cause: safeCause(error),
+        cause: sanitizeCause(error),
       });
     }
     return serviceError(code, what, status, error);
@@ -109,6 +104,6 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
   const message = error instanceof Error ? error.message : String(error);
   return new ServiceError("request_failed", "Slack", mask(`${what} failed: ${message}`), undefined, {
     retryable: true,
-    cause: safeCause(error),
+    cause: sanitizeCause(error),
   });
 }
