@@ -1,4 +1,5 @@
 import { createAppAuth } from "@octokit/auth-app";
+import { registerSecretValue } from "@tributary/auth";
 
 /** The options Octokit hands an auth strategy, plus the App's credentials. */
 interface RefreshingAppAuthOptions {
@@ -36,7 +37,12 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
 
   const mint = (force: boolean): Promise<void> => {
     pending ??= (async () => {
-      const auth = (await inner({ type: "installation", refresh: force })) as { expiresAt?: string };
+      const auth = (await inner({ type: "installation", refresh: force })) as {
+        token?: string;
+        expiresAt?: string;
+      };
+      // The client outlives the run (it is cached), so its tokens are the process's to mask.
+      if (auth.token) registerSecretValue(auth.token, { scope: "process" });
       issuedAt = Date.now();
       expiresAt = auth.expiresAt ? Date.parse(auth.expiresAt) : issuedAt + 3_600_000;
     })().finally(() => {

@@ -31,6 +31,7 @@ export {
   startS3StandIn,
   xmlEscape,
 } from "./s3-stand-in.js";
+export { errorOutputs, findSecretTraces, secretTraces } from "./secret-traces.js";
 export {
   awsJsonErrorReply,
   type SecretsManagerStandIn,
@@ -51,7 +52,9 @@ export {
   startSlackStandIn,
 } from "./slack-stand-in.js";
 export {
+  echoRequestInto,
   type RecordedRequest,
+  type RequestEcho,
   type RequestMatcher,
   route,
   type StandIn,

@@ -1,0 +1,69 @@
+import { flow } from "@tributary/flow";
+import { errorOutputs, findSecretTraces, generateGitHubToken } from "@tributary/testing";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { getRepoInfo } from "./index.js";
+import { useGitHubTestEnv } from "./test-env.js";
+
+const env = useGitHubTestEnv();
+
+/** Runs `call` in a flow run given `secrets`, and returns every text the failure produced. */
+async function failureOutputs(secrets: Record<string, unknown>, call: () => Promise<unknown>) {
+  const lines: string[] = [];
+  let thrown: unknown;
+  const f = flow(
+    { name: "no-leak", logger: { level: "debug", sink: (line) => lines.push(line) } },
+    async () => {
+      thrown = await call().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      if (thrown) throw thrown;
+    },
+  );
+  const report = await f.run({ secrets });
+  expect(thrown).toBeDefined();
+  return { ...errorOutputs(thrown), report: JSON.stringify(report), logs: lines.join("\n") };
+}
+
+const rejection = { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" };
+
+describe("no credential in any output when GitHub rejects it with a body that echoes the request", () => {
+  it("a token", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("ghp_", "github_pat_", "gho_"), fc.nat(), async (prefix) => {
+        const token = generateGitHubToken(prefix);
+        env.github.failNext(1, 401, { echo: true, body: rejection });
+        const outputs = await failureOutputs({ GITHUB_ACCESS_TOKEN: token }, () =>
+          getRepoInfo({ repo: "acme/public", baseUrl: env.github.url }),
+        );
+        expect(outputs["inspect(error, { depth: Infinity })"]).toContain("Bad credentials");
+        expect(findSecretTraces(outputs, { GITHUB_ACCESS_TOKEN: token })).toEqual([]);
+      }),
+      { numRuns: 6 },
+    );
+  });
+
+  it.each([
+    { call: "the installation token", match: "/app/installations", status: 401, body: rejection },
+    {
+      call: "the API call",
+      match: "/repos/",
+      status: 403,
+      body: {
+        message: "Resource not accessible by integration",
+        documentation_url: rejection.documentation_url,
+      },
+    },
+  ])("an App, when $call is refused", async ({ match, status, body }) => {
+    env.github.failNext(1, status, { echo: true, body, match: (r) => r.path.includes(match) });
+    const outputs = await failureOutputs({ GITHUB_APP_CREDENTIALS: env.appCredentials }, () =>
+      getRepoInfo({ repo: "acme/public", baseUrl: env.github.url }),
+    );
+    expect(outputs["inspect(error, { depth: Infinity })"]).toContain(body.message);
+    const secrets: Record<string, string> = { PRIVATE_KEY: env.appCredentials.PRIVATE_KEY };
+    for (const [i, minted] of env.github.installationTokens.entries())
+      secrets[`installation token ${i}`] = minted.token;
+    expect(findSecretTraces(outputs, secrets)).toEqual([]);
+  });
+});
