@@ -29,9 +29,17 @@ export class SanitizedCause extends Error implements SanitizedCauseFields {
   reason?: string;
   requestId?: string;
 
-  constructor(name: string, message: string, fields: SanitizedCauseFields = {}, cause?: SanitizedCause) {
+  constructor(
+    name: string,
+    message: string,
+    fields: SanitizedCauseFields = {},
+    cause?: SanitizedCause,
+    frames: readonly string[] = [],
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     Object.defineProperty(this, "name", { value: name, enumerable: false, configurable: true });
+    // The original error's call frames (where it was thrown), never its own first line, which repeats the message.
+    if (frames.length > 0) this.stack = [`${name}: ${message}`, ...frames].join("\n");
     Object.defineProperty(this, MARK, { value: true, enumerable: false });
     for (const [key, value] of Object.entries(fields)) {
       if (value !== undefined)
@@ -139,11 +147,14 @@ export function sanitizeCause(error: unknown, depth = 0): SanitizedCause | Error
     );
     const inner = depth < MAX_DEPTH ? read(error, "cause") : undefined;
     const cause = inner === undefined ? undefined : sanitizeCause(inner, depth + 1);
+    const stack = read(error, "stack");
+    const frames = typeof stack === "string" ? stack.split("\n").filter((line) => /^\s+at /.test(line)) : [];
     return new SanitizedCause(
       name,
       message,
       { status: statusOf(error), code, reason: reason === code ? undefined : reason, requestId },
       cause as SanitizedCause | undefined,
+      frames.slice(0, 20).map((line) => mask(line)),
     );
   } catch {
     return new SanitizedCause("Error", "[redacted]");

@@ -1,5 +1,5 @@
 import { flow } from "@tributary/flow";
-import { errorOutputs, findSecretTraces, generateGitHubToken } from "@tributary/testing";
+import { failureOutputs, findSecretTraces, generateGitHubToken } from "@tributary/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { getRepoInfo } from "./index.js";
@@ -7,24 +7,12 @@ import { useGitHubTestEnv } from "./test-env.js";
 
 const env = useGitHubTestEnv();
 
-/** Runs `call` in a flow run given `secrets`, and returns every text the failure produced. */
-async function failureOutputs(secrets: Record<string, unknown>, call: () => Promise<unknown>) {
-  const lines: string[] = [];
-  let thrown: unknown;
-  const f = flow(
-    { name: "no-leak", logger: { level: "debug", sink: (line) => lines.push(line) } },
-    async () => {
-      thrown = await call().then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      if (thrown) throw thrown;
-    },
+/** Runs `call` in a flow run given `secrets`, and returns every text its failure produced. */
+const outputsOf = (secrets: Record<string, unknown>, call: () => Promise<unknown>) =>
+  failureOutputs(
+    (body, sink) => flow({ name: "no-leak", logger: { level: "debug", sink } }, body).run({ secrets }),
+    call,
   );
-  const report = await f.run({ secrets });
-  expect(thrown).toBeDefined();
-  return { ...errorOutputs(thrown), report: JSON.stringify(report), logs: lines.join("\n") };
-}
 
 const rejection = { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" };
 
@@ -34,7 +22,7 @@ describe("no credential in any output when GitHub rejects it with a body that ec
       fc.asyncProperty(fc.constantFrom("ghp_", "github_pat_", "gho_"), fc.nat(), async (prefix) => {
         const token = generateGitHubToken(prefix);
         env.github.failNext(1, 401, { echo: true, body: rejection });
-        const outputs = await failureOutputs({ GITHUB_ACCESS_TOKEN: token }, () =>
+        const outputs = await outputsOf({ GITHUB_ACCESS_TOKEN: token }, () =>
           getRepoInfo({ repo: "acme/public", baseUrl: env.github.url }),
         );
         expect(outputs["inspect(error, { depth: Infinity })"]).toContain("Bad credentials");
@@ -57,7 +45,7 @@ describe("no credential in any output when GitHub rejects it with a body that ec
     },
   ])("an App, when $call is refused", async ({ match, status, body }) => {
     env.github.failNext(1, status, { echo: true, body, match: (r) => r.path.includes(match) });
-    const outputs = await failureOutputs({ GITHUB_APP_CREDENTIALS: env.appCredentials }, () =>
+    const outputs = await outputsOf({ GITHUB_APP_CREDENTIALS: env.appCredentials }, () =>
       getRepoInfo({ repo: "acme/public", baseUrl: env.github.url }),
     );
     expect(outputs["inspect(error, { depth: Infinity })"]).toContain(body.message);

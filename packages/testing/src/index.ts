@@ -31,7 +31,7 @@ export {
   startS3StandIn,
   xmlEscape,
 } from "./s3-stand-in.js";
-export { errorOutputs, findSecretTraces, secretTraces } from "./secret-traces.js";
+export { errorOutputs, failureOutputs, findSecretTraces, secretTraces } from "./secret-traces.js";
 export {
   awsJsonErrorReply,
   type SecretsManagerStandIn,

@@ -62,3 +62,34 @@ export function errorOutputs(error: unknown): Record<string, string> {
     "error.stack": String((error as { stack?: unknown } | null)?.stack),
   };
 }
+
+/**
+ * Runs `call` inside a run made by `run` (a flow run, given the body and a log sink), expects it to fail, and
+ * returns every text the failure produced: the error printed every way (`errorOutputs`), the run's report and its
+ * log lines.
+ * @example
+ * const outputs = await failureOutputs(
+ *   (body, sink) => flow({ name: "f", logger: { sink } }, body).run({ secrets: { SLACK_BOT_TOKEN: token } }),
+ *   () => slackMessage({ channel: "#general", text: "x" }),
+ * );
+ * expect(findSecretTraces(outputs, { SLACK_BOT_TOKEN: token })).toEqual([]);
+ */
+export async function failureOutputs(
+  run: (body: () => Promise<void>, sink: (line: string) => void) => Promise<unknown>,
+  call: () => Promise<unknown>,
+): Promise<Record<string, string>> {
+  const lines: string[] = [];
+  let thrown: unknown;
+  const report = await run(
+    async () => {
+      thrown = await call().then(
+        () => undefined,
+        (error: unknown) => error ?? new Error("undefined was thrown"),
+      );
+      if (thrown) throw thrown;
+    },
+    (line) => lines.push(line),
+  );
+  if (thrown === undefined) throw new Error("failureOutputs: the call did not fail");
+  return { ...errorOutputs(thrown), report: JSON.stringify(report), logs: lines.join("\n") };
+}
