@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promise
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { SecretStoreError } from "./errors.js";
+import { checkSecretValue } from "./secret-value-limits.js";
 
 /** The options of `localStore`. */
 export interface LocalStoreOptions {
@@ -204,6 +205,7 @@ export function localStore(options: LocalStoreOptions = {}): LocalStore {
     get: (name) => readSync(path)?.secrets[name],
     names: () => Object.keys(readSync(path)?.secrets ?? {}).sort(),
     set: async (name, value) => {
+      checkSecretValue(name, { kind: "store", detail: path }, value);
       await update((s) => {
         s[name] = value;
         return true;

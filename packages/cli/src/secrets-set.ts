@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
   checkSchema,
+  checkSecretValue,
   ENV_PREFIX,
   getSecretDefinition,
   localStore,
@@ -35,6 +36,7 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
   store.names(); // An unsafe or corrupt store fails here, before anyone types a value.
 
   const text = await readSecretInput(ctx.stdin(), ctx.output, name);
+  checkSecretValue(name, { kind: "store", detail: store.path }, text);
   registerSecretValue(text);
   const def = getSecretDefinition(name);
   let value: unknown = text;
