@@ -24,10 +24,10 @@ export interface SanitizedCauseFields {
  * (no headers, config, body or URL query) nor of the raw response.
  */
 export class SanitizedCause extends Error implements SanitizedCauseFields {
-  status?: number;
-  code?: string;
-  reason?: string;
-  requestId?: string;
+  declare status?: number;
+  declare code?: string;
+  declare reason?: string;
+  declare requestId?: string;
 
   constructor(
     name: string,
