@@ -58,6 +58,11 @@ describe("no credential in any output when Google refuses it with a body that ec
         );
         expect(outputs["inspect(error, { depth: Infinity })"]).toContain(shown);
         const secrets = Object.fromEntries(secretFields.map((field) => [field, value[field] as string]));
+        // The access token the client sent (and the stand-in echoed) is a credential too.
+        for (const request of env.google().requests) {
+          const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ""))?.[1];
+          if (bearer) secrets[`access token ${request.path}`] = bearer;
+        }
         expect(findSecretTraces(outputs, secrets)).toEqual([]);
       }
     });

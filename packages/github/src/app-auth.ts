@@ -34,6 +34,7 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
   let issuedAt = 0;
   let expiresAt = 0;
   let pending: Promise<void> | undefined;
+  let token: string | undefined;
 
   const mint = (force: boolean): Promise<void> => {
     pending ??= (async () => {
@@ -41,8 +42,7 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
         token?: string;
         expiresAt?: string;
       };
-      // The client outlives the run (it is cached), so its tokens are the process's to mask.
-      if (auth.token) registerSecretValue(auth.token, { scope: "process" });
+      token = auth.token;
       issuedAt = Date.now();
       expiresAt = auth.expiresAt ? Date.parse(auth.expiresAt) : issuedAt + 3_600_000;
     })().finally(() => {
@@ -67,6 +67,8 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
         .split("?")[0] ?? "";
     if (APP_ROUTE.test(path)) return inner.hook(request, route, parameters);
     await fresh();
+    // The client is cached and shared by runs: each run that sends the token masks it, and drops it with the run.
+    if (token) registerSecretValue(token);
     const minted = issuedAt;
     try {
       return await inner.hook(request, route, parameters);
@@ -74,6 +76,7 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
       if ((error as { status?: number }).status !== 401) throw error;
       // Another call may have minted a new token meanwhile; otherwise mint one.
       await (minted === issuedAt ? mint(true) : fresh());
+      if (token) registerSecretValue(token);
       return inner.hook(request, route, parameters);
     }
   };
