@@ -113,6 +113,11 @@ export class MaskerScope {
     return maskWith(text, this);
   }
 
+  /** `maskValue` with the process's values and this scope's, even after the scope was dropped. */
+  maskValue(value: unknown): unknown {
+    return maskValueWith(value, (text) => maskWith(text, this));
+  }
+
   /** @internal Masks `text` with this scope's own values, once the process masker has let them go. */
   maskOwn(text: string): string {
     if (!this.#dropped || this.#values.size === 0) return text;
@@ -209,7 +214,12 @@ function bytesAsText(value: object): string | undefined {
   return undefined;
 }
 
-function maskAny(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+function maskAny(
+  value: unknown,
+  depth: number,
+  seen: WeakSet<object>,
+  mask: (text: string) => string,
+): unknown {
   if (typeof value === "string") return mask(value);
   if (value === null || typeof value !== "object") return value;
   if (seen.has(value) || depth > 8) return "[circular]";
@@ -220,17 +230,17 @@ function maskAny(value: unknown, depth: number, seen: WeakSet<object>): unknown 
     const e = value as Error & { code?: unknown };
     return {
       name: mask(String(e.name)),
-      ...(e.code !== undefined ? { code: maskAny(e.code, depth + 1, seen) } : {}),
+      ...(e.code !== undefined ? { code: maskAny(e.code, depth + 1, seen, mask) } : {}),
       message: mask(String(e.message)),
     };
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
-    return maskAny((value as { toJSON: () => unknown }).toJSON(), depth + 1, seen);
+    return maskAny((value as { toJSON: () => unknown }).toJSON(), depth + 1, seen, mask);
   }
-  if (Array.isArray(value)) return value.map((v) => maskAny(v, depth + 1, seen));
+  if (Array.isArray(value)) return value.map((v) => maskAny(v, depth + 1, seen, mask));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[mask(k)] = isSensitiveKey(k) && v != null && v !== "" ? REDACTED : maskAny(v, depth + 1, seen);
+    out[mask(k)] = isSensitiveKey(k) && v != null && v !== "" ? REDACTED : maskAny(v, depth + 1, seen, mask);
   }
   return out;
 }
@@ -241,8 +251,12 @@ function maskAny(value: unknown, depth: number, seen: WeakSet<object>): unknown 
  * `{ name, code, message }` with their messages masked. It never throws: what cannot be read becomes `[redacted]`.
  */
 export function maskValue(value: unknown): unknown {
+  return maskValueWith(value, mask);
+}
+
+function maskValueWith(value: unknown, maskText: (text: string) => string): unknown {
   try {
-    return maskAny(value, 0, new WeakSet());
+    return maskAny(value, 0, new WeakSet(), maskText);
   } catch {
     return REDACTED;
   }

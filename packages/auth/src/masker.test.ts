@@ -113,6 +113,7 @@ describe("masker scopes", () => {
     for (let i = 0; i < RETAINED_SCOPES; i++) createMaskerScope().end();
     expect(mask(token)).toBe(token);
     expect(scope.mask(`late ${token}`)).toBe(`late ${REDACTED}`);
+    expect(scope.maskValue({ late: [token] })).toEqual({ late: [REDACTED] });
     expect(maskerStats()).toMatchObject({ liveScopes: before.liveScopes, retainedScopes: RETAINED_SCOPES });
   });
 });
