@@ -239,7 +239,15 @@ function maskAny(
   }
   if (Array.isArray(value)) return value.map((v) => maskAny(v, depth + 1, seen, mask));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  for (const k of Object.keys(value)) {
+    let v: unknown;
+    try {
+      v = (value as Record<string, unknown>)[k];
+    } catch {
+      // A getter that throws hides only its own field.
+      out[mask(k)] = REDACTED;
+      continue;
+    }
     out[mask(k)] = isSensitiveKey(k) && v != null && v !== "" ? REDACTED : maskAny(v, depth + 1, seen, mask);
   }
   return out;
