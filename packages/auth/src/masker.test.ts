@@ -63,7 +63,16 @@ describe("mask()", () => {
         throw new Error("getter");
       },
     });
-    expect(maskValue(getter)).toBe(REDACTED);
+    expect(maskValue({ ok: "fine", getter })).toEqual({ ok: "fine", getter: { boom: REDACTED } });
+    const unreadable = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error("no keys");
+        },
+      },
+    );
+    expect(maskValue(unreadable)).toBe(REDACTED);
   });
 
   it("masks keys of logged objects, and Buffers and typed arrays as text", () => {
