@@ -44,6 +44,12 @@ describe("mask()", () => {
     expect(masked).not.toContain(form.replace(/^Basic /, ""));
   });
 
+  it("registers a value with a lone surrogate without throwing, and masks it", () => {
+    const value = `lone-\ud800-${fresh("s")}`;
+    expect(() => registerSecretValue(value, { scope: "process" })).not.toThrow();
+    expect(mask(`x ${value} y`)).toBe(`x ${REDACTED} y`);
+  });
+
   it("replaces overlapping values as one stretch, leaving no part of either", () => {
     registerSecretValue("overlap-AAAA-BBBB", { scope: "process" });
     registerSecretValue("BBBB-CCCC-tail", { scope: "process" });
