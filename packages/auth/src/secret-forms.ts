@@ -25,11 +25,12 @@ export function secretForms(value: string): string[] {
   forms.add(bytes.toString("base64url"));
   for (let shift = 0; shift < 3; shift++) {
     const shifted = shift === 0 ? bytes : Buffer.concat([Buffer.alloc(shift), bytes]);
-    const encoded = shifted.toString("base64");
-    const first = shift === 0 ? 0 : 4;
-    const last = Math.floor(shifted.length / 3) * 4;
-    if (last - first < MIN_BASE64_CORE) continue;
-    const core = encoded.slice(first, last);
+    // Whole 3-byte groups that hold only the value's bytes; encoding them alone gives a flat string, where a
+    // slice of the whole encoding would keep all of it alive.
+    const first = shift === 0 ? 0 : 3;
+    const last = Math.floor(shifted.length / 3) * 3;
+    if (((last - first) / 3) * 4 < MIN_BASE64_CORE) continue;
+    const core = shifted.subarray(first, last).toString("base64");
     forms.add(core);
     forms.add(core.replaceAll("+", "-").replaceAll("/", "_"));
   }

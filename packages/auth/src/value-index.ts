@@ -44,7 +44,8 @@ class TrieNode {
 
 /** @internal See the file comment. Counts how many times each string was added: it stays until removed as often. */
 export class ValueIndex {
-  private readonly roots = new Map<number, TrieNode>();
+  /** By the hash of the first chunk: the one string starting with it (most often), or a node of several. */
+  private readonly roots = new Map<number, string | TrieNode>();
   private filter = new Uint8Array(1 << 9);
   /** The filter has 2^(30 - filterShift) bits, indexed by the top bits of a chunk's hash. */
   private filterShift = 30 - 12;
@@ -64,12 +65,19 @@ export class ValueIndex {
     this.counts.set(value, (held ?? 0) + 1);
     if (held !== undefined) return;
     const key = chunkHash(value, 0);
-    let root = this.roots.get(key);
-    if (!root) {
-      root = new TrieNode();
-      this.roots.set(key, root);
+    const root = this.roots.get(key);
+    if (root === undefined) {
+      this.roots.set(key, value);
       if (this.roots.size * 16 > 2 ** (30 - this.filterShift)) this.rebuildFilter();
       else this.setBit(key);
+      return;
+    }
+    if (typeof root === "string") {
+      const node = new TrieNode();
+      insert(node, 0, root);
+      insert(node, 0, value);
+      this.roots.set(key, node);
+      return;
     }
     insert(root, 0, value);
   }
@@ -85,11 +93,14 @@ export class ValueIndex {
     this.counts.delete(value);
     const key = chunkHash(value, 0);
     const root = this.roots.get(key);
-    if (!root || !remove(root, 0, value)) return;
-    if (root.size === 0) {
-      this.roots.delete(key);
-      if (++this.stale > this.roots.size + 64) this.rebuildFilter();
+    if (root === undefined) return;
+    if (typeof root === "string") {
+      if (root !== value) return;
+    } else if (!remove(root, 0, value) || root.size > 0) {
+      return;
     }
+    this.roots.delete(key);
+    if (++this.stale > this.roots.size + 64) this.rebuildFilter();
   }
 
   /**
@@ -115,8 +126,13 @@ export class ValueIndex {
       h = (h - Math.imul(text.charCodeAt(i), BASE3)) | 0;
       if (!hit) continue;
       const root = roots.get(key);
-      if (!root) continue;
-      const end = longestMatch(root, text, i);
+      if (root === undefined) continue;
+      const end =
+        typeof root === "string"
+          ? i + root.length <= n && text.startsWith(root, i)
+            ? i + root.length
+            : -1
+          : longestMatch(root, text, i);
       if (end <= i) continue;
       if (i <= coverEnd) {
         if (end > coverEnd) coverEnd = end;
