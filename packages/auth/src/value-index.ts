@@ -115,16 +115,21 @@ export class ValueIndex {
     let coverStart = -1;
     let coverEnd = -1;
     const { filter, filterShift, roots } = this;
-    let h = text.charCodeAt(0);
-    h = (Math.imul(h, BASE) + text.charCodeAt(1)) | 0;
-    h = (Math.imul(h, BASE) + text.charCodeAt(2)) | 0;
+    // The last three characters read, so each character is read once.
+    let c0 = text.charCodeAt(0);
+    let c1 = text.charCodeAt(1);
+    let c2 = text.charCodeAt(2);
+    let h = (Math.imul((Math.imul(c0, BASE) + c1) | 0, BASE) + c2) | 0;
     for (let i = 0; i + CHUNK <= n; i++) {
-      h = (Math.imul(h, BASE) + text.charCodeAt(i + 3)) | 0;
+      const c3 = text.charCodeAt(i + 3);
+      h = (Math.imul(h, BASE) + c3) | 0;
       const key = h >>> 2;
+      h = (h - Math.imul(c0, BASE3)) | 0;
+      c0 = c1;
+      c1 = c2;
+      c2 = c3;
       const bit = key >>> filterShift;
-      const hit = ((filter[bit >>> 3] as number) & (1 << (bit & 7))) !== 0;
-      h = (h - Math.imul(text.charCodeAt(i), BASE3)) | 0;
-      if (!hit) continue;
+      if (((filter[bit >>> 3] as number) & (1 << (bit & 7))) === 0) continue;
       const root = roots.get(key);
       if (root === undefined) continue;
       const end =
