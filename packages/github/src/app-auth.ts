@@ -21,6 +21,21 @@ const APP_ROUTE =
 const MAX_MARGIN_MS = 5 * 60_000;
 
 /**
+ * Wraps Octokit's `request` so that the credential each request sends — the App's JWT, an installation token —
+ * is registered with the masker. The client is cached and shared by runs: each run whose requests send a token
+ * masks it, and lets it go with the run.
+ */
+function maskingRequest(request: AnyRequest): AnyRequest {
+  return Object.assign((...args: AnyRequest[]) => {
+    for (const arg of args) {
+      const header = arg?.headers?.authorization;
+      if (typeof header === "string") registerSecretValue(header.replace(/^(?:token|bearer)\s+/i, ""));
+    }
+    return request(...args);
+  }, request);
+}
+
+/**
  * An Octokit auth strategy for a GitHub App installation. `@octokit/auth-app` keeps installation tokens for 59
  * minutes whatever their `expires_at`; this one tracks `expires_at` and mints a fresh token before it passes,
  * and mints once more if GitHub answers 401 to a token it considered live (revoked, or expired early).
@@ -30,19 +45,19 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
 ) => Promise<unknown>) & {
   hook: (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest) => Promise<unknown>;
 } {
-  const inner = createAppAuth(options as Parameters<typeof createAppAuth>[0]);
+  const inner = createAppAuth({
+    ...options,
+    ...(options.request ? { request: maskingRequest(options.request) } : {}),
+  } as Parameters<typeof createAppAuth>[0]);
   let issuedAt = 0;
   let expiresAt = 0;
   let pending: Promise<void> | undefined;
-  let token: string | undefined;
 
   const mint = (force: boolean): Promise<void> => {
     pending ??= (async () => {
       const auth = (await inner({ type: "installation", refresh: force })) as {
-        token?: string;
         expiresAt?: string;
       };
-      token = auth.token;
       issuedAt = Date.now();
       expiresAt = auth.expiresAt ? Date.parse(auth.expiresAt) : issuedAt + 3_600_000;
     })().finally(() => {
@@ -65,19 +80,17 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
         .replace(request.endpoint.DEFAULTS.baseUrl, "")
         .replace(/^https?:\/\/[^/]+/, "")
         .split("?")[0] ?? "";
-    if (APP_ROUTE.test(path)) return inner.hook(request, route, parameters);
+    const masked = maskingRequest(request);
+    if (APP_ROUTE.test(path)) return inner.hook(masked, route, parameters);
     await fresh();
-    // The client is cached and shared by runs: each run that sends the token masks it, and drops it with the run.
-    if (token) registerSecretValue(token);
     const minted = issuedAt;
     try {
-      return await inner.hook(request, route, parameters);
+      return await inner.hook(masked, route, parameters);
     } catch (error) {
       if ((error as { status?: number }).status !== 401) throw error;
       // Another call may have minted a new token meanwhile; otherwise mint one.
       await (minted === issuedAt ? mint(true) : fresh());
-      if (token) registerSecretValue(token);
-      return inner.hook(request, route, parameters);
+      return inner.hook(masked, route, parameters);
     }
   };
 

@@ -50,8 +50,12 @@ describe("no credential in any output when GitHub rejects it with a body that ec
     );
     expect(outputs["inspect(error, { depth: Infinity })"]).toContain(body.message);
     const secrets: Record<string, string> = { PRIVATE_KEY: env.appCredentials.PRIVATE_KEY };
-    for (const [i, minted] of env.github.installationTokens.entries())
-      secrets[`installation token ${i}`] = minted.token;
+    // What the client sent is a credential too: the App's JWT, the installation token.
+    for (const [i, request] of env.github.requests.entries()) {
+      const sent = /^(?:token|bearer) (.+)$/i.exec(String(request.headers.authorization ?? ""))?.[1];
+      if (sent) secrets[`credential sent in request ${i}`] = sent;
+    }
+    expect(Object.keys(secrets).length).toBeGreaterThan(1);
     expect(findSecretTraces(outputs, secrets)).toEqual([]);
   });
 });
