@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SecretBackendError } from "./errors.js";
 import { processSingleton } from "./process-singleton.js";
+import { assertSecretName } from "./secret-definition.js";
 
 /** A remote or mounted secret store (AWS Secrets Manager, GCP Secret Manager, a mounted folder …). */
 export interface SecretBackend {
@@ -13,6 +14,8 @@ export interface SecretBackend {
   /** A short description naming the backend and where it reads, such as `directory /var/run/secrets/app`. */
   describe(): string;
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 const holder = processSingleton("auth.backends", () => ({ backends: [] as readonly SecretBackend[] }));
 
@@ -42,11 +45,14 @@ export function directoryBackend(path: string): SecretBackend {
   return {
     describe: () => description,
     async get(name) {
+      // The name becomes a path: only a valid secret name can never leave the folder.
+      assertSecretName(name);
       try {
-        const text = await readFile(join(path, name), "utf8");
-        return text.replace(/\r?\n$/, "");
+        const bytes = await readFile(join(path, name));
+        return utf8.decode(bytes).replace(/\r?\n$/, "");
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
+        const code =
+          error instanceof TypeError ? "not valid UTF-8 text" : (error as NodeJS.ErrnoException).code;
         if (code === "ENOENT") return undefined;
         throw new SecretBackendError(
           "SECRET_BACKEND_FAILED",

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { SecretBackend } from "./backend.js";
+import { checkSecretInput } from "./check-secret-input.js";
 import { createMaskerScope } from "./mask.js";
 import { type RunState, runStorage } from "./run-storage.js";
 import { Secret } from "./secret.js";
 import { assertSecretName } from "./secret-definition.js";
-import { checkSecretValue } from "./secret-value-limits.js";
 import type { SecretSource } from "./source.js";
 
 export { type RunState, runStorage };
@@ -58,7 +58,7 @@ export function withSecrets<R>(
     if (raw === undefined) continue;
     assertSecretName(name);
     const value = raw instanceof Secret ? raw.reveal() : raw;
-    checkSecretValue(name, { kind: "run", detail: "withSecrets / flow.run({ secrets })" }, value);
+    checkSecretInput(name, value, { kind: "run", detail: "flow.run({ secrets }) / withSecrets" });
     given.push([name, value]);
   }
   const masker = parent?.masker ?? createMaskerScope();

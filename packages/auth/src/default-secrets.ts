@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { headerValueProblem } from "./check-secret-input.js";
 import { secretDefinition } from "./secret-definition.js";
 
 const text = (what: string) =>
@@ -12,6 +13,15 @@ const pem = (what: string) =>
       /-----BEGIN (RSA |EC )?PRIVATE KEY-----[\s\S]+-----END (RSA |EC )?PRIVATE KEY-----/,
       `${what} must be a PEM private key (-----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----)`,
     ),
+  );
+/** A token or key: sent in an HTTP header (or signed into one), so printable ASCII only. */
+const headerToken = (what: string) =>
+  v.pipe(
+    text(what),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const problem = dataset.typed ? headerValueProblem(dataset.value) : undefined;
+      if (problem) addIssue({ message: `${what} ${problem}` });
+    }),
   );
 const numericId = (what: string) =>
   v.union(
@@ -44,9 +54,9 @@ const httpsUrl = (what: string) =>
 export const awsCredentialsSchema = v.pipe(
   v.object(
     {
-      ACCESS_KEY: noSpace("ACCESS_KEY"),
-      SECRET_ACCESS_KEY: noSpace("SECRET_ACCESS_KEY"),
-      SESSION_TOKEN: v.optional(noSpace("SESSION_TOKEN")),
+      ACCESS_KEY: headerToken("ACCESS_KEY"),
+      SECRET_ACCESS_KEY: headerToken("SECRET_ACCESS_KEY"),
+      SESSION_TOKEN: v.optional(headerToken("SESSION_TOKEN")),
       ROLE_ARN: v.optional(
         v.pipe(
           v.string("ROLE_ARN must be a string"),
@@ -84,9 +94,9 @@ export const gcpCredentialsSchema = v.variant(
     }),
     v.looseObject({
       type: v.literal("authorized_user"),
-      client_id: noSpace("client_id"),
-      client_secret: noSpace("client_secret"),
-      refresh_token: noSpace("refresh_token"),
+      client_id: headerToken("client_id"),
+      client_secret: headerToken("client_secret"),
+      refresh_token: headerToken("refresh_token"),
       quota_project_id: v.optional(noSpace("quota_project_id")),
       token_uri: v.optional(httpsUrl("token_uri")),
     }),
@@ -100,12 +110,12 @@ export type GcpCredentials = v.InferOutput<typeof gcpCredentialsSchema>;
 export const slackWebhookUrlSchema = httpsUrl("SLACK_WEBHOOK_URL");
 /** Schema of `SLACK_BOT_TOKEN`. */
 export const slackBotTokenSchema = v.pipe(
-  noSpace("SLACK_BOT_TOKEN"),
+  headerToken("SLACK_BOT_TOKEN"),
   v.regex(/^xox[abpe]-/, "SLACK_BOT_TOKEN must be a Slack token starting with xoxb- or xoxp-"),
 );
 /** Schema of `GITHUB_ACCESS_TOKEN`. */
 export const githubAccessTokenSchema = v.pipe(
-  noSpace("GITHUB_ACCESS_TOKEN"),
+  headerToken("GITHUB_ACCESS_TOKEN"),
   v.minLength(8, "GITHUB_ACCESS_TOKEN is too short to be a GitHub token"),
 );
 /** Schema of `GITHUB_APP_CREDENTIALS`. */

@@ -1,6 +1,16 @@
 export type { StandardSchemaV1 } from "@standard-schema/spec";
 export { configureBackends, configuredBackends, directoryBackend, type SecretBackend } from "./backend.js";
 export {
+  checkSecretInput,
+  headerValueProblem,
+  isWellFormedText,
+  MAX_SECRET_DEPTH,
+  MAX_SECRET_VALUE_BYTES,
+  parseSecretJson,
+  secretInputIssues,
+  secretSizeProblem,
+} from "./check-secret-input.js";
+export {
   type CacheEntryOptions,
   type ClientCache,
   type ClientCacheOptions,
@@ -91,7 +101,7 @@ export {
   type SecretFallback,
   secretDefinition,
 } from "./secret-definition.js";
-export { checkSecretValue, MAX_SECRET_VALUE_BYTES } from "./secret-value-limits.js";
 export { secretsTableMarkdown } from "./secrets-table.js";
 export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
+export { STALE_LOCK_MS } from "./store-lock.js";

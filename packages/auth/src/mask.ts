@@ -1,7 +1,8 @@
+import { secretSizeProblem } from "./check-secret-input.js";
+import { InvalidSecretError } from "./errors.js";
 import { processSingleton } from "./process-singleton.js";
 import { runStorage } from "./run-storage.js";
 import { collectStrings, MIN_MASKED_LENGTH, secretForms } from "./secret-forms.js";
-import { checkSecretValue } from "./secret-value-limits.js";
 import { ValueIndex } from "./value-index.js";
 
 export { MIN_MASKED_LENGTH };
@@ -51,7 +52,15 @@ function release(value: string): void {
 
 /** Checks a value given to the masker without a name or source (the sources check with theirs first). */
 function checkRegistered(value: unknown): void {
-  checkSecretValue("(registered value)", { kind: "argument", detail: "registerSecretValue" }, value);
+  let problem: string | undefined;
+  collectStrings(value, (text) => {
+    problem ??= secretSizeProblem(text);
+  });
+  if (problem) {
+    throw new InvalidSecretError("(registered value)", { kind: "argument", detail: "registerSecretValue" }, [
+      { field: "", message: problem },
+    ]);
+  }
 }
 
 /**

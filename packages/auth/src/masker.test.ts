@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { configureBackends, directoryBackend } from "./backend.js";
+import { MAX_SECRET_VALUE_BYTES } from "./check-secret-input.js";
 import { withSecrets } from "./context.js";
 import { InvalidSecretError, ServiceError } from "./errors.js";
 import {
@@ -17,7 +18,6 @@ import {
 } from "./mask.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { SanitizedCause, sanitizeCause } from "./sanitize-cause.js";
-import { MAX_SECRET_VALUE_BYTES } from "./secret-value-limits.js";
 import { localStore } from "./store.js";
 import { isolateEnvironment } from "./test-env.js";
 

@@ -1,4 +1,5 @@
 import { configuredBackends } from "./backend.js";
+import { checkSecretInput, parseSecretJson } from "./check-secret-input.js";
 import { runStorage } from "./context.js";
 import {
   InvalidSecretError,
@@ -11,7 +12,6 @@ import { getSecretDefinition, type SecretValue } from "./registry.js";
 import { checkSchema } from "./schema.js";
 import { Secret } from "./secret.js";
 import { assertSecretName, type SecretDefinition } from "./secret-definition.js";
-import { checkSecretValue } from "./secret-value-limits.js";
 import type { SecretSource } from "./source.js";
 import { localStore } from "./store.js";
 
@@ -60,15 +60,9 @@ function parse(def: SecretDefinition | undefined, name: string, raw: unknown, so
     register(hit.value, source);
     return hit.value;
   }
-  checkSecretValue(name, source, raw);
   let value = raw;
-  if (def?.format === "json" && typeof raw === "string") {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new InvalidSecretError(name, source, [{ field: "", message: "is not valid JSON" }]);
-    }
-  }
+  if (def?.format === "json" && typeof raw === "string") value = parseSecretJson(name, raw, source);
+  else checkSecretInput(name, value, source);
   if (def) {
     if (def.format === "json" && (typeof value !== "object" || value === null || Array.isArray(value))) {
       throw new InvalidSecretError(name, source, [{ field: "", message: "must be a JSON object" }]);

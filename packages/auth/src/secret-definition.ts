@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { ValidationError } from "./errors.js";
 
 /** What stands behind a secret name when it is found nowhere: the service library's own default. */
 export interface SecretFallback {
@@ -44,11 +45,16 @@ export interface DefineSecretOptions<T, N extends string> {
 }
 
 const NAME = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
-/** Throws a `TypeError` unless `name` is a valid secret name. */
+/**
+ * Throws a `ValidationError` unless `name` is a valid secret name. Every entry point applies it (the resolver, run
+ * values, the local store, backends, the CLI), so names such as `__proto__` or `../x` never reach an object or a path.
+ */
 export function assertSecretName(name: string): void {
   if (typeof name !== "string" || !NAME.test(name)) {
-    throw new TypeError(
-      `Invalid secret name ${JSON.stringify(String(name).slice(0, 64))}: use upper case letters, digits and single underscores, such as MY_API_KEY.`,
+    const shown = typeof name === "string" ? name.slice(0, 64) : String(name);
+    throw new ValidationError(
+      "secret name",
+      `${JSON.stringify(shown)}: use upper case letters, digits and single underscores, such as MY_API_KEY.`,
     );
   }
 }

@@ -25,18 +25,22 @@ export class Secret<T = string> {
     return this[VALUE];
   }
 
+  /** `[redacted:NAME]`: the value never shows in text. */
   toString(): string {
     return `[redacted:${this.name}]`;
   }
 
+  /** `JSON.stringify` shows `[redacted:NAME]`. */
   toJSON(): string {
     return this.toString();
   }
 
+  /** Template strings and `+` show `[redacted:NAME]`. */
   [Symbol.toPrimitive](): string {
     return this.toString();
   }
 
+  /** `util.inspect` and `console.log` show `[redacted:NAME]`. */
   [INSPECT](): string {
     return this.toString();
   }

@@ -1,9 +1,12 @@
-import { closeSync, fsyncSync, openSync, readFileSync, statSync } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promises";
-import { homedir } from "node:os";
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, openSync, readFileSync, type Stats, statSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { homedir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
+import { checkSecretInput } from "./check-secret-input.js";
 import { SecretStoreError } from "./errors.js";
-import { checkSecretValue } from "./secret-value-limits.js";
+import { assertSecretName } from "./secret-definition.js";
+import { type HeldLock, HOST_ID, leftBehind, withFileLock } from "./store-lock.js";
 
 /** The options of `localStore`. */
 export interface LocalStoreOptions {
@@ -25,11 +28,16 @@ export interface LocalStore {
   set(name: string, value: unknown): Promise<void>;
   /** Removes `name`; returns whether it was there. */
   remove(name: string): Promise<boolean>;
+  /**
+   * Throws the `SecretStoreError` that reading or writing would throw (unsafe owner or mode, corrupt file); does
+   * nothing when the store and its folder are sound or do not exist yet. `tributary doctor` reports it.
+   */
+  check(): void;
 }
 
 interface StoreFile {
   version: 1;
-  secrets: Record<string, unknown>;
+  secrets: ReadonlyMap<string, unknown>;
 }
 
 /** The folder of the local store, from the options or the environment. */
@@ -43,24 +51,73 @@ export function storeHome(home?: string): string {
 
 const cache = new Map<string, { key: string; data: StoreFile }>();
 
-function checkMode(path: string, mode: number): void {
-  if (process.platform !== "win32" && (mode & 0o077) !== 0) {
-    throw new SecretStoreError(
+function currentUser(uid: number): string {
+  try {
+    return userInfo().username || String(uid);
+  } catch {
+    return String(uid);
+  }
+}
+
+/**
+ * Trusts the store file and its folder as OpenSSH's StrictModes does: each must be owned by the current user (or
+ * root), and neither may be writable by group or others; the file may not be readable by them either. Anything
+ * else is refused with the exact `chown`/`chmod` that fixes it.
+ */
+export function checkStoreSafety(path: string, file: Stats | undefined, folder: Stats): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const dir = dirname(path);
+  const fail = (code: string, message: string) => {
+    throw new SecretStoreError(code, message, path);
+  };
+  const mode = (st: Stats) => (st.mode & 0o7777).toString(8).padStart(3, "0");
+  if (!folder.isDirectory()) fail("STORE_UNREADABLE", `${dir} (the secret store's folder) is not a folder.`);
+  if (folder.uid !== uid && folder.uid !== 0) {
+    fail(
+      "STORE_UNSAFE_OWNER",
+      `The folder of the secret store, ${dir}, belongs to another user (uid ${folder.uid}), who could have put values in it. It is not used. Check it, then run: chown ${currentUser(uid)} ${dir} (or set TRIBUTARY_HOME to a folder of your own).`,
+    );
+  }
+  if ((folder.mode & 0o022) !== 0) {
+    fail(
       "STORE_UNSAFE_PERMISSIONS",
-      `The secret store ${path} can be read by other users (mode ${(mode & 0o777).toString(8)}). Run: chmod 600 ${path}`,
-      path,
+      `The folder of the secret store, ${dir}, can be written by other users (mode ${mode(folder)}), who could replace the store in it. It is not used. Run: chmod go-w ${dir} (or, for a shared folder such as /tmp, set TRIBUTARY_HOME to a folder of your own).`,
+    );
+  }
+  if (!file) return;
+  if (!file.isFile()) fail("STORE_UNREADABLE", `The secret store ${path} is not a regular file.`);
+  if (file.uid !== uid && file.uid !== 0) {
+    fail(
+      "STORE_UNSAFE_OWNER",
+      `The secret store ${path} belongs to another user (uid ${file.uid}), who could have put values in it. It is not read. Check it, then run: chown ${currentUser(uid)} ${path} (or remove it).`,
+    );
+  }
+  if ((file.mode & 0o077) !== 0) {
+    fail(
+      "STORE_UNSAFE_PERMISSIONS",
+      `The secret store ${path} can be read or changed by other users (mode ${mode(file)}). Run: chmod 600 ${path}`,
     );
   }
 }
 
-function parseStore(path: string, text: string): StoreFile {
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function parseStore(path: string, bytes: Uint8Array): StoreFile {
+  const corrupt = (why: string): never => {
+    throw new SecretStoreError(
+      "STORE_CORRUPT",
+      `The secret store ${path} is not a valid Tributary store file: ${why}. It was left as it is; move it away or repair it, then set the secrets again.`,
+      path,
+    );
+  };
   let data: unknown;
   try {
-    data = JSON.parse(text);
-  } catch {
-    data = undefined;
+    data = JSON.parse(utf8.decode(bytes));
+  } catch (error) {
+    corrupt(error instanceof SyntaxError ? "it is not valid JSON" : "it is not valid UTF-8 text");
   }
-  const secrets = (data as { secrets?: unknown } | undefined)?.secrets;
+  const secrets = (data as { secrets?: unknown } | null | undefined)?.secrets;
   if (
     !data ||
     typeof data !== "object" ||
@@ -68,53 +125,58 @@ function parseStore(path: string, text: string): StoreFile {
     typeof secrets !== "object" ||
     Array.isArray(secrets)
   ) {
-    throw new SecretStoreError(
-      "STORE_CORRUPT",
-      `The secret store ${path} is not a valid Tributary store file. It was left as it is; move it away or repair it, then set the secrets again.`,
-      path,
-    );
+    corrupt('it has no "secrets" object');
   }
-  return { version: 1, secrets: secrets as Record<string, unknown> };
+  const map = new Map<string, unknown>();
+  for (const [name, value] of Object.entries(secrets as object)) {
+    try {
+      assertSecretName(name);
+    } catch {
+      corrupt(
+        `it holds an entry whose name is not a valid secret name (${JSON.stringify(name.slice(0, 64))})`,
+      );
+    }
+    map.set(name, value);
+  }
+  return { version: 1, secrets: map };
 }
 
 function readSync(path: string): StoreFile | undefined {
-  let st: import("node:fs").Stats;
+  let st: Stats;
   try {
     st = statSync(path);
+    checkStoreSafety(path, st, statSync(dirname(path)));
   } catch (error) {
+    if (SecretStoreError.isInstance(error)) throw error;
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new SecretStoreError("STORE_UNREADABLE", `Cannot read the secret store ${path}`, path, {
       cause: error,
     });
   }
-  checkMode(path, st.mode);
   const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   const hit = cache.get(path);
   if (hit && hit.key === key) return hit.data;
-  const data = parseStore(path, readFileSync(path, "utf8"));
+  const data = parseStore(path, readFileSync(path));
   cache.set(path, { key, data });
   return data;
 }
 
 async function readAsync(path: string): Promise<StoreFile | undefined> {
-  try {
-    const st = await stat(path);
-    checkMode(path, st.mode);
-    return parseStore(path, await readFile(path, "utf8"));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+  const file = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
     throw error;
-  }
+  });
+  checkStoreSafety(path, file, await stat(dirname(path)));
+  if (!file) return undefined;
+  return parseStore(path, await readFile(path));
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const STALE_LOCK_MS = 30_000;
 const queues = new Map<string, Promise<unknown>>();
 
-async function withLock<R>(path: string, timeoutMs: number, fn: () => Promise<R>): Promise<R> {
-  // Writers in this process queue here; other processes are kept out by the lock file.
+/** Writers in this process queue here; other processes are kept out by the lock file. */
+async function inQueue<R>(path: string, fn: () => Promise<R>): Promise<R> {
   const previous = queues.get(path) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(() => lockFile(path, timeoutMs, fn));
+  const run = previous.catch(() => undefined).then(fn);
   queues.set(path, run);
   try {
     return await run;
@@ -123,50 +185,36 @@ async function withLock<R>(path: string, timeoutMs: number, fn: () => Promise<R>
   }
 }
 
-async function lockFile<R>(path: string, timeoutMs: number, fn: () => Promise<R>): Promise<R> {
-  const lock = `${path}.lock`;
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(lock, "wx", 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const st = await stat(lock).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) {
-        await unlink(lock).catch(() => undefined);
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new SecretStoreError(
-          "STORE_LOCKED",
-          `The secret store ${path} stayed locked for ${timeoutMs} ms. If no other tributary command is running, remove ${lock}.`,
-          path,
-        );
-      }
-      await sleep(Math.min(5 + attempt * 5, 50) * (0.5 + Math.random()));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { force: true });
+/** Temporary copies of the store: `.secrets.json.<host id>.<pid>.<random>.tmp` (older versions: no host id). */
+const TEMP = /^\.secrets\.json\.(?:([0-9a-f]{8})\.)?(\d+)\.[0-9a-z]+\.tmp$/;
+
+/**
+ * Removes the temporary copies that writers killed mid-write left behind (each may hold every secret, including
+ * ones since removed). Called under the lock; a live writer's copy is left alone.
+ */
+async function removeStaleTemps(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const match = TEMP.exec(name);
+    if (!match) continue;
+    const path = join(dir, name);
+    if (await leftBehind(match[1], Number(match[2]), path))
+      await rm(path, { force: true }).catch(() => undefined);
   }
 }
 
-async function writeAtomic(path: string, data: StoreFile): Promise<void> {
+async function writeAtomic(path: string, data: StoreFile, held: HeldLock): Promise<void> {
+  const text = `${JSON.stringify({ version: 1, secrets: Object.fromEntries(data.secrets) }, null, 2)}\n`;
   const dir = dirname(path);
-  const tmp = join(dir, `.secrets.json.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const handle = await open(tmp, "wx", 0o600);
+  const tmp = join(dir, `.secrets.json.${HOST_ID}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(tmp, "wx", 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await held.assertHeld();
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
@@ -189,33 +237,46 @@ async function writeAtomic(path: string, data: StoreFile): Promise<void> {
 export function localStore(options: LocalStoreOptions = {}): LocalStore {
   const path = join(storeHome(options.home), "secrets.json");
   const timeout = options.lockTimeoutMs ?? 10_000;
-  const update = async (change: (secrets: Record<string, unknown>) => boolean) => {
-    // The folder must exist before the lock file can be made in it.
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    return withLock(path, timeout, async () => {
-      const current = (await readAsync(path)) ?? { version: 1 as const, secrets: {} };
-      const secrets = { ...current.secrets };
-      const changed = change(secrets);
-      if (changed) await writeAtomic(path, { version: 1, secrets });
-      return changed;
-    });
+  const source = { kind: "store" as const, detail: path };
+  const update = async (change: (secrets: Map<string, unknown>) => boolean) => {
+    const dir = dirname(path);
+    // The folder must exist before the lock file can be made in it; an existing one is checked, never changed.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    checkStoreSafety(path, undefined, await stat(dir));
+    return inQueue(path, () =>
+      withFileLock(`${path}.lock`, timeout, async (held) => {
+        await removeStaleTemps(dir);
+        const current = await readAsync(path);
+        const secrets = new Map(current?.secrets);
+        const changed = change(secrets);
+        if (changed) await writeAtomic(path, { version: 1, secrets }, held);
+        return changed;
+      }),
+    );
   };
   return {
     path,
-    get: (name) => readSync(path)?.secrets[name],
-    names: () => Object.keys(readSync(path)?.secrets ?? {}).sort(),
+    get: (name) => {
+      assertSecretName(name);
+      return readSync(path)?.secrets.get(name);
+    },
+    names: () => [...(readSync(path)?.secrets.keys() ?? [])].sort(),
+    check: () => {
+      const folder = statSync(dirname(path), { throwIfNoEntry: false });
+      if (folder) checkStoreSafety(path, undefined, folder);
+      readSync(path);
+    },
     set: async (name, value) => {
-      checkSecretValue(name, { kind: "store", detail: path }, value);
+      assertSecretName(name);
+      checkSecretInput(name, value, source);
       await update((s) => {
-        s[name] = value;
+        s.set(name, value);
         return true;
       });
     },
-    remove: (name) =>
-      update((s) => {
-        if (!(name in s)) return false;
-        delete s[name];
-        return true;
-      }),
+    remove: async (name) => {
+      assertSecretName(name);
+      return update((s) => s.delete(name));
+    },
   };
 }

@@ -3,6 +3,8 @@ import {
   type AwsCredentials,
   clientCache,
   credentialFingerprint,
+  headerValueProblem,
+  InvalidSecretError,
   MissingCredentialsError,
   registerSecretValue,
   resolveSecret,
@@ -86,6 +88,14 @@ function checkSdkShape(value: SdkCredentials): SdkCredentials {
     (typeof value.sessionToken !== "string" || value.sessionToken === "")
   ) {
     throw new ValidationError("credentials.sessionToken", "must be a non-empty string when given");
+  }
+  // These travel in HTTP headers (or are signed into one): refused before any request, never retried.
+  const issues = (["accessKeyId", "secretAccessKey", "sessionToken"] as const).flatMap((field) => {
+    const problem = value[field] === undefined ? undefined : headerValueProblem(value[field]);
+    return problem ? [{ field, message: problem }] : [];
+  });
+  if (issues.length > 0) {
+    throw new InvalidSecretError("AWS_CREDENTIALS", { kind: "argument", detail: "credentials" }, issues);
   }
   registerSecretValue(value.secretAccessKey);
   if (value.sessionToken) registerSecretValue(value.sessionToken);

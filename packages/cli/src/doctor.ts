@@ -11,7 +11,7 @@ import { DOCTOR_USAGE } from "./usage.js";
 export interface StoreHealth {
   /** The store file. */
   path: string;
-  /** `ok`, `missing` (nothing stored yet: fine) or `problem` (unsafe permissions, corrupt, unreadable). */
+  /** `ok`, `missing` (nothing stored yet: fine) or `problem` (another user's, unsafe permissions, corrupt, unreadable). */
   status: "ok" | "missing" | "problem";
   /** The file's permission bits in octal, such as `"600"`. */
   mode?: string;
@@ -21,16 +21,20 @@ export interface StoreHealth {
   error?: { code: string; message: string };
 }
 
-/** Checks the local store file: present, private (0600), parseable. */
+/** Checks the local store file and its folder: owned by the user, private (0600 file, folder not writable by others), parseable. */
 export function checkStore(): StoreHealth {
   const store = localStore();
   let mode: string | undefined;
+  let missing = false;
   try {
     mode = (statSync(store.path).mode & 0o777).toString(8);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { path: store.path, status: "missing" };
+    missing = (error as NodeJS.ErrnoException).code === "ENOENT";
   }
   try {
+    // Owner and mode of the file and its folder, even before a file exists there.
+    store.check();
+    if (missing) return { path: store.path, status: "missing" };
     const count = store.names().length;
     return { path: store.path, status: "ok", ...(mode ? { mode } : {}), count };
   } catch (error) {

@@ -43,7 +43,14 @@ async function readAll(stdin: CliReadable): Promise<string> {
     }
     chunks.push(buffer);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new ValidationError(
+      "value",
+      "the value on stdin is not valid UTF-8 text; nothing was stored (it would not read back as it was written).",
+    );
+  }
 }
 
 /**

@@ -2,12 +2,14 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
   checkSchema,
-  checkSecretValue,
   ENV_PREFIX,
   getSecretDefinition,
+  InvalidSecretError,
   localStore,
+  parseSecretJson,
   registerSecretValue,
   type SecretFieldIssue,
+  secretSizeProblem,
 } from "@tributary/auth";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
@@ -33,10 +35,12 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
   }
   const name = checkSecretName(parsed.positionals[0], SET_USAGE);
   const store = localStore();
-  store.names(); // An unsafe or corrupt store fails here, before anyone types a value.
+  store.check(); // An unsafe or corrupt store (or store folder) fails here, before anyone types a value.
 
   const text = await readSecretInput(ctx.stdin(), ctx.output, name);
-  checkSecretValue(name, { kind: "store", detail: store.path }, text);
+  const size = secretSizeProblem(text);
+  if (size)
+    throw new InvalidSecretError(name, { kind: "store", detail: store.path }, [{ field: "", message: size }]);
   registerSecretValue(text);
   const def = getSecretDefinition(name);
   let value: unknown = text;
@@ -48,10 +52,15 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
   } else {
     if (def.format === "json") {
       try {
-        value = JSON.parse(text);
+        value = parseSecretJson(name, text, { kind: "argument", detail: "stdin" });
         registerSecretValue(value);
-      } catch {
-        issues = [{ field: "", message: `is not valid JSON (${name} is a JSON-shaped secret)` }];
+      } catch (error) {
+        if (!InvalidSecretError.isInstance(error)) throw error;
+        issues = error.issues.map((i) =>
+          i.message === "is not valid JSON"
+            ? { ...i, message: `${i.message} (${name} is a JSON-shaped secret)` }
+            : i,
+        );
       }
     }
     if (issues.length === 0) {

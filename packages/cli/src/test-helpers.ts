@@ -40,7 +40,7 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): Record
 /** Runs `node dist/bin.js ...args` in a child process, writing `input` to its stdin (a pipe, never a terminal). */
 export function runBin(
   args: readonly string[],
-  options: { home: string; input?: string; env?: Record<string, string> },
+  options: { home: string; input?: string | Uint8Array; env?: Record<string, string> },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {

@@ -22,7 +22,12 @@ export interface LogRecord {
  * Where lines go: a stream-like object (`process.stderr`, a file stream) that receives each formatted line with
  * its line break, or a function that receives the line (without line break) and the masked record.
  */
-export type LogSink = { write(line: string): unknown } | ((line: string, record: LogRecord) => void);
+export type LogSink =
+  | {
+      /** Receives one formatted line, ending with `\n`. */
+      write(line: string): unknown;
+    }
+  | ((line: string, record: LogRecord) => void);
 
 /** A logger whose every message and field is masked before it is written. */
 export interface Logger {

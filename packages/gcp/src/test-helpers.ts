@@ -42,7 +42,7 @@ export function useGoogle(): {
       if (name.startsWith("TRIBUTARY__") || AMBIENT.includes(name)) delete process.env[name];
     }
     process.env.TRIBUTARY_HOME = join(dir, "home");
-    mkdirSync(process.env.TRIBUTARY_HOME);
+    mkdirSync(process.env.TRIBUTARY_HOME, { mode: 0o700 });
     // ADC must never find this machine's gcloud login or a metadata server.
     process.env.CLOUDSDK_CONFIG = join(dir, "gcloud");
     process.env.METADATA_SERVER_DETECTION = "none";

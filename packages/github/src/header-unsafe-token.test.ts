@@ -1,0 +1,42 @@
+import { InvalidSecretError, localStore } from "@tributary/auth";
+import { describe, expect, it } from "vitest";
+import { getRepoInfo } from "./github-repo.js";
+import { useGitHubTestEnv } from "./test-env.js";
+
+const env = useGitHubTestEnv();
+
+// Characters an HTTP header cannot carry: refused as invalid before any request, never retried as a network error.
+const BAD = [
+  ["a line break", "\n"],
+  ["a NUL", "\u0000"],
+  ["a non-Latin-1 character", "\u2603"],
+] as const;
+const SOURCES = ["argument", "env", "store", "GITHUB_TOKEN"] as const;
+
+describe("a GitHub token holding a character HTTP headers cannot carry", () => {
+  // The environment cannot hold a NUL (the OS cuts the value there), so that case runs from the other sources.
+  const cases = BAD.flatMap(([what, ch]) => SOURCES.map((via) => ({ what, ch, via })));
+  it.each(cases.filter((c) => !(c.ch === "\u0000" && (c.via === "env" || c.via === "GITHUB_TOKEN"))))(
+    "$what, from $via",
+    async ({ ch, via }) => {
+      const token = `${env.token.slice(0, 12)}${ch}${env.token.slice(12)}`;
+      if (via === "env") process.env.TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN = token;
+      if (via === "store") await localStore().set("GITHUB_ACCESS_TOKEN", token);
+      if (via === "GITHUB_TOKEN") process.env.GITHUB_TOKEN = token;
+      const started = Date.now();
+      const error = await getRepoInfo({
+        repo: "acme/private",
+        baseUrl: env.github.url,
+        ...(via === "argument" ? { token } : {}),
+      }).catch((e) => e);
+      expect(InvalidSecretError.isInstance(error), String(error)).toBe(true);
+      expect(error.retryable).toBe(false);
+      expect(error.message).toMatch(
+        /GITHUB_ACCESS_TOKEN .*at position 13, which an HTTP header cannot carry/,
+      );
+      expect(error.message).not.toContain(env.token.slice(12));
+      expect(env.github.requests).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(1000);
+    },
+  );
+});
