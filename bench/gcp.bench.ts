@@ -41,12 +41,12 @@ const options = { credentials: key, endpoint: url };
 let up, down, downSynced;
 if (mode === "ours") {
   // Warm up as the raw run does: modules loaded and a token in hand before the clock starts.
-  await gcsUpload({ ...options, bucket, name: "bench/warm-up", body: "x" });
+  await gcsUpload({ ...options, bucket, key: "bench/warm-up", body: "x" });
   let t = performance.now();
-  await gcsUpload({ ...options, bucket, name, file: source });
+  await gcsUpload({ ...options, bucket, key: name, file: source });
   up = (performance.now() - t) / 1000;
   t = performance.now();
-  await gcsDownload({ ...options, bucket, name, destination: target });
+  await gcsDownload({ ...options, bucket, key: name, destination: target });
   down = (performance.now() - t) / 1000;
 } else {
   // The raw generated client, with the same credential (the token exchange is not what is measured).

@@ -11,7 +11,7 @@ import { s3Download, s3Upload } from "@tributary/aws";
 import { runCli } from "@tributary/cli";
 import { flow, task } from "@tributary/flow";
 import { gcsUpload } from "@tributary/gcp";
-import { createIssue } from "@tributary/github";
+import { githubCreateIssue } from "@tributary/github";
 import { slackNotifier, slackWebhook } from "@tributary/slack";
 import {
   generateGitHubToken,
@@ -87,19 +87,18 @@ const nightly = flow(
       ...s3Options,
       bucket: "raw-exports",
       key: `${day}.csv`,
-      as: "buffer",
     });
     const summary = await summarize(body.toString("utf8"));
     log.info("summarized the export", summary);
     await gcsUpload({
       endpoint: google.url,
       bucket: "warehouse",
-      name: `summaries/${day}.json`,
+      key: `summaries/${day}.json`,
       body: JSON.stringify({ day, ...summary }),
       contentType: "application/json",
     });
-    const issue = await createIssue({
-      baseUrl: github.url,
+    const issue = await githubCreateIssue({
+      endpoint: github.url,
       repo: "acme/data",
       title: `Nightly export ${day}: ${summary.rows} rows`,
       body: `Total amount: ${summary.total}`,

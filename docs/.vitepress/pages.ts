@@ -26,7 +26,7 @@ export const SECTIONS: Section[] = [
   { title: "Integrations", pages: ["aws", "gcp", "slack", "github"] },
   {
     title: "Core",
-    pages: ["auth", "flow", "deployments", "agent", "testing", "conventions", "cli"],
+    pages: ["auth", "flow", "deployments", "agent", "testing", "conventions", "integration-kit", "cli"],
   },
 ];
 

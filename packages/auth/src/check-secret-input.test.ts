@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { isolateEnvironment } from "../test/helpers.js";
 import { directoryBackend } from "./backend.js";
 import { withSecrets } from "./context.js";
 import { InvalidSecretError, SecretBackendError, ValidationError } from "./errors.js";
 import { ENV_PREFIX, resolveSecret } from "./resolve-secret.js";
 import { localStore } from "./store.js";
-import { isolateEnvironment } from "./test-env.js";
 
 const env = isolateEnvironment();
 const hex = () => randomBytes(12).toString("hex");

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
+import { fakeSlackToken, isolateEnvironment } from "../test/helpers.js";
 import { currentRun, withSecrets } from "./context.js";
 import { resolveSecret } from "./resolve-secret.js";
-import { fakeSlackToken, isolateEnvironment } from "./test-env.js";
 
 isolateEnvironment();
 

@@ -9,6 +9,8 @@ export interface TributaryErrorOptions {
   cause?: unknown;
   /** Whether retrying the same call may succeed (a throttled request) or not (a bad credential). */
   retryable?: boolean;
+  /** The service's own word for what happened (`NoSuchKey`, `invalid_auth`): kept on service errors as `reason`. */
+  reason?: string | undefined;
 }
 
 /**
@@ -149,6 +151,8 @@ export class SecretStoreError extends TributaryError {
 /** Thrown when a secret backend fails: not found where required, access denied, throttled, unreachable. */
 export class SecretBackendError extends TributaryError {
   static override readonly errorName: string = "SecretBackendError";
+  /** The backend service's own reason, as it spells it (`AccessDeniedException`, `PERMISSION_DENIED`). */
+  readonly reason: string | undefined;
   constructor(
     code: string,
     message: string,
@@ -157,6 +161,7 @@ export class SecretBackendError extends TributaryError {
     options: TributaryErrorOptions = {},
   ) {
     super(code, message, options);
+    this.reason = options.reason;
   }
 }
 
@@ -175,6 +180,8 @@ export class ValidationError extends TributaryError {
 /** Thrown when a service refused a credential (bad signature, invalid token). Names where the credential came from. */
 export class CredentialRejectedError extends TributaryError {
   static override readonly errorName: string = "CredentialRejectedError";
+  /** The service's own reason, as it spells it (`SignatureDoesNotMatch`, `invalid_auth`, `Bad credentials`). */
+  readonly reason: string | undefined;
   constructor(
     /** The service that refused it, such as `S3`. */
     readonly service: string,
@@ -188,12 +195,15 @@ export class CredentialRejectedError extends TributaryError {
       `${service} rejected the credential from ${describeSource(source)}: ${detail}. Check or replace the value there.`,
       { ...options, retryable: false },
     );
+    this.reason = options.reason;
   }
 }
 
 /** Any other failure answered by a service (not found, denied, throttled past retries, server error). */
 export class ServiceError extends TributaryError {
   static override readonly errorName: string = "ServiceError";
+  /** The service's own reason, as it spells it (`NoSuchKey`, `channel_not_found`, `Not Found`). */
+  readonly reason: string | undefined;
   constructor(
     code: string,
     readonly service: string,
@@ -202,5 +212,6 @@ export class ServiceError extends TributaryError {
     options: TributaryErrorOptions = {},
   ) {
     super(code, `${service}: ${message}`, options);
+    this.reason = options.reason;
   }
 }

@@ -53,13 +53,6 @@ export {
   ValidationError,
 } from "./errors.js";
 export {
-  checkDestination,
-  type OpenedUpload,
-  openUploadSource,
-  type UploadSource,
-  writeFileAtomic,
-} from "./files.js";
-export {
   createMaskerScope,
   isSensitiveKey,
   MaskerScope,
@@ -74,7 +67,6 @@ export {
   registerSecretValue,
   resetMasker,
 } from "./mask.js";
-export { networkErrorCode } from "./network-error.js";
 export { processSingleton } from "./process-singleton.js";
 export {
   defineSecret,

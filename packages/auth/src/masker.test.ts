@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { isolateEnvironment } from "../test/helpers.js";
 import { configureBackends, directoryBackend } from "./backend.js";
 import { MAX_SECRET_VALUE_BYTES } from "./check-secret-input.js";
 import { withSecrets } from "./context.js";
@@ -19,7 +20,6 @@ import {
 import { resolveSecret } from "./resolve-secret.js";
 import { SanitizedCause, sanitizeCause } from "./sanitize-cause.js";
 import { localStore } from "./store.js";
-import { isolateEnvironment } from "./test-env.js";
 
 const env = isolateEnvironment();
 const fresh = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;

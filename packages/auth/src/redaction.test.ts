@@ -1,12 +1,12 @@
 import { inspect } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { isolateEnvironment } from "../test/helpers.js";
 import { withSecrets } from "./context.js";
 import { InvalidSecretError, MissingCredentialsError } from "./errors.js";
 import { mask, maskValue, REDACTED } from "./mask.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { Secret } from "./secret.js";
-import { isolateEnvironment } from "./test-env.js";
 
 isolateEnvironment();
 

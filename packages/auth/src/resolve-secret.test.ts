@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fakeSlackToken, isolateEnvironment } from "../test/helpers.js";
 import { configureBackends, directoryBackend } from "./backend.js";
 import { withSecrets } from "./context.js";
 import { InvalidSecretError, MissingCredentialsError, SecretNotAllowedError } from "./errors.js";
@@ -8,7 +9,6 @@ import { defineSecret } from "./registry.js";
 import { findSecret, resolveSecret } from "./resolve-secret.js";
 import type { SecretSourceKind } from "./source.js";
 import { localStore } from "./store.js";
-import { fakeSlackToken, isolateEnvironment } from "./test-env.js";
 
 const env = isolateEnvironment();
 const NAME = "GITHUB_ACCESS_TOKEN";

@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { isolateEnvironment } from "../test/helpers.js";
 import { claim, inspect, takeOver } from "./store-lock.js";
-import { isolateEnvironment } from "./test-env.js";
 
 // The takeover step, driven by hand into the interleavings that broke unlink-then-create.
 const env = isolateEnvironment();

@@ -14,11 +14,11 @@ import {
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { fakeSlackToken, isolateEnvironment } from "../test/helpers.js";
 import { ValidationError } from "./errors.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { localStore } from "./store.js";
 import { HOST_ID } from "./store-lock.js";
-import { fakeSlackToken, isolateEnvironment } from "./test-env.js";
 
 const env = isolateEnvironment();
 const NOBODY = 65534;

@@ -5,8 +5,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
+import { isolateEnvironment } from "../test/helpers.js";
 import { localStore } from "./store.js";
-import { isolateEnvironment } from "./test-env.js";
 
 // Real child processes writing through the real store code, against stale locks and SIGKILL.
 const env = isolateEnvironment();

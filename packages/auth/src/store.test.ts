@@ -4,10 +4,10 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { fakeSlackToken, isolateEnvironment } from "../test/helpers.js";
 import { SecretStoreError } from "./errors.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { localStore } from "./store.js";
-import { fakeSlackToken, isolateEnvironment } from "./test-env.js";
 
 const env = isolateEnvironment();
 const run = promisify(execFile);

@@ -12,7 +12,7 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 
 /** Credentials in the AWS SDK's own shape. */
 export interface SdkCredentials {
@@ -202,8 +202,9 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
  * (`AWS_CREDENTIALS` or `secretName`) → the SDK default chain.
  */
 export async function resolveAwsCredentials(
-  options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean },
+  options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean; argument?: string },
 ): Promise<ResolvedAwsCredentials> {
+  const argument = options.argument ?? "credentials";
   const { credentials, profile, secretName } = options;
   if (profile !== undefined && (typeof profile !== "string" || profile === "")) {
     throw new ValidationError("profile", "must be a non-empty profile name");
@@ -219,7 +220,7 @@ export async function resolveAwsCredentials(
     }
     return {
       provider: credentials,
-      source: { kind: "argument", detail: "credentials (SDK provider)" },
+      source: { kind: "argument", detail: `${argument} (SDK provider)` },
       id,
       region: undefined,
     };
@@ -233,7 +234,7 @@ export async function resolveAwsCredentials(
     };
     return {
       provider: async () => identity,
-      source: { kind: "argument", detail: "credentials" },
+      source: { kind: "argument", detail: argument },
       id: credentialFingerprint(identity),
       region: undefined,
     };
@@ -254,7 +255,7 @@ export async function resolveAwsCredentials(
   }
   const resolution = await resolveSecret("AWS_CREDENTIALS", {
     value: credentials as AwsCredentials | Secret<AwsCredentials> | string | undefined,
-    argument: "credentials",
+    argument,
     ...(secretName !== undefined ? { secretName } : {}),
   });
   if (resolution.value === undefined) {

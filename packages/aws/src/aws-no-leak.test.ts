@@ -9,8 +9,8 @@ import {
 } from "@tributary/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv } from "../test/helpers.js";
 import { s3List } from "./index.js";
-import { cleanEnv } from "./test-helpers.js";
 
 let s3: S3StandIn;
 let dropHome: () => Promise<void>;

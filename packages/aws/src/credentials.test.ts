@@ -21,8 +21,8 @@ import {
   startSecretsManagerStandIn,
 } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { asSecret, cleanEnv } from "../test/helpers.js";
 import { awsCredentials, awsSecretsManagerBackend, s3Client, s3Exists, s3Upload } from "./index.js";
-import { asSecret, cleanEnv } from "./test-helpers.js";
 
 let s3: S3StandIn;
 let sm: SecretsManagerStandIn;

@@ -6,8 +6,8 @@ import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { ServiceError } from "@tributary/auth";
 import { type S3StandIn, s3ErrorReply, startS3StandIn } from "@tributary/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { asSecret, cleanEnv } from "../test/helpers.js";
 import { s3Delete, s3Download, s3List, s3Upload } from "./index.js";
-import { asSecret, cleanEnv } from "./test-helpers.js";
 
 let s3: S3StandIn;
 let dir: string;

@@ -1,8 +1,8 @@
 import { InvalidSecretError, withSecrets } from "@tributary/auth";
 import { type S3StandIn, startS3StandIn } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { cleanEnv } from "../test/helpers.js";
 import { s3Exists } from "./index.js";
-import { cleanEnv } from "./test-helpers.js";
 
 let s3: S3StandIn;
 let dropHome: () => Promise<void>;

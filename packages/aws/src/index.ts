@@ -1,4 +1,13 @@
 export {
+  CredentialRejectedError,
+  InvalidSecretError,
+  MissingCredentialsError,
+  SecretBackendError,
+  ServiceError,
+  TributaryError,
+  ValidationError,
+} from "@tributary/auth";
+export {
   type AwsCredentialOptions,
   type AwsCredentialProvider,
   type AwsCredentialsInput,
@@ -7,8 +16,8 @@ export {
   type SdkCredentialProvider,
   type SdkCredentials,
 } from "./aws-credentials.js";
-export { CREDENTIAL_ERROR_CODES } from "./errors.js";
-export { type S3ClientOptions, type S3ConnectionOptions, s3Client } from "./s3-client.js";
+export { CREDENTIAL_ERROR_CODES } from "./aws-errors.js";
+export { S3_ENDPOINT_ENV, type S3ClientOptions, type S3ConnectionOptions, s3Client } from "./s3-client.js";
 export { type S3CopyOptions, type S3CopyResult, s3Copy } from "./s3-copy.js";
 export { S3_DELETE_BATCH, type S3DeleteOptions, type S3DeleteResult, s3Delete } from "./s3-delete.js";
 export {

@@ -1,14 +1,21 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { clientCache, type SecretSource, ValidationError } from "@tributary/auth";
+import { pickEndpoint } from "@tributary/integration-kit";
 import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
 
 /** The options of `s3Client`, shared by every S3 task. */
 export interface S3ClientOptions extends AwsCredentialOptions {
   /** The region. Default: `REGION` in `AWS_CREDENTIALS`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`. */
   region?: string;
-  /** A base URL for any S3-compatible service (MinIO, R2, moto, the stand-in). */
+  /**
+   * A base URL for any S3-compatible service (MinIO, R2, moto, the stand-in). Default: `AWS_ENDPOINT_URL_S3`, then
+   * `AWS_ENDPOINT_URL` (the AWS SDKs' own convention), else AWS itself.
+   */
   endpoint?: string;
-  /** Address buckets as `endpoint/bucket` instead of `bucket.endpoint` (MinIO and most stand-ins need it). */
+  /**
+   * Address buckets as `endpoint/bucket` instead of `bucket.endpoint`. Default: true with a custom endpoint (MinIO,
+   * moto and most compatible services need it), false for AWS itself.
+   */
   forcePathStyle?: boolean;
   /** How many attempts the SDK makes per request (default 3: it retries 5xx, `SlowDown` and throttling). */
   maxAttempts?: number;
@@ -20,29 +27,35 @@ export interface S3ConnectionOptions extends S3ClientOptions {
   client?: S3Client;
 }
 
-/** @internal A client and where its credential came from. */
+/** @internal A client, where its credential came from, and the SDK module (for its commands). */
 export interface S3Connection {
   client: S3Client;
   source: SecretSource;
+  sdk: typeof import("@aws-sdk/client-s3");
 }
 
-function checkEndpoint(endpoint: unknown): string | undefined {
-  if (endpoint === undefined) return undefined;
-  if (typeof endpoint !== "string" || !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-    throw new ValidationError("endpoint", "must be an http(s) URL such as http://127.0.0.1:9000");
-  }
-  return endpoint.replace(/\/+$/, "");
+let sdkModule: Promise<typeof import("@aws-sdk/client-s3")> | undefined;
+/**
+ * @internal `@aws-sdk/client-s3`, loaded with the first connection: importing `@tributary/aws` then costs less than
+ * importing the SDK, and a flow that never touches S3 never loads it.
+ */
+export function loadS3Sdk(): Promise<typeof import("@aws-sdk/client-s3")> {
+  sdkModule ??= import("@aws-sdk/client-s3");
+  return sdkModule;
 }
+
+/** The AWS SDKs' environment variables for the S3 endpoint, in the order they are honoured. */
+export const S3_ENDPOINT_ENV = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const;
 
 /** @internal Resolves credentials and returns the cached client for them with their source. */
 export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S3Connection> {
   if (options.client !== undefined) {
-    if (!(options.client instanceof S3Client) && typeof (options.client as S3Client)?.send !== "function") {
+    if (typeof (options.client as S3Client)?.send !== "function") {
       throw new ValidationError("client", "must be an S3Client");
     }
-    return { client: options.client, source: { kind: "argument", detail: "client" } };
+    return { client: options.client, source: { kind: "argument", detail: "client" }, sdk: await loadS3Sdk() };
   }
-  const endpoint = checkEndpoint(options.endpoint);
+  const endpoint = pickEndpoint(options.endpoint, S3_ENDPOINT_ENV).url;
   if (
     options.region !== undefined &&
     (typeof options.region !== "string" || !/^[a-z0-9-]+$/.test(options.region))
@@ -55,13 +68,14 @@ export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S
   }
   const creds = await resolveAwsCredentials(options);
   const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
-  const forcePathStyle = options.forcePathStyle ?? false;
+  const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
   const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;
+  const sdk = await loadS3Sdk();
   const key = `s3:${creds.id}:${region}:${endpoint ?? ""}:${forcePathStyle}:${maxAttempts}`;
   const client = clientCache.get(
     key,
     () =>
-      new S3Client({
+      new sdk.S3Client({
         region,
         credentials: creds.provider,
         forcePathStyle,
@@ -71,7 +85,7 @@ export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S
     // No dispose: a client dropped from the cache may still be serving a long transfer; its idle sockets are unref'd.
     expiresAt !== undefined ? { expiresAt } : {},
   );
-  return { client, source: creds.source };
+  return { client, source: creds.source, sdk };
 }
 
 /**

@@ -1,28 +1,26 @@
-import { CopyObjectCommand } from "@aws-sdk/client-s3";
 import { task, taskContext } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { type CopyFrom, type CopyTo, checkCopyEnds } from "@tributary/integration-kit";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 
 /** The options of `s3Copy`. */
 export interface S3CopyOptions extends S3ConnectionOptions {
-  /** The bucket to copy from. */
-  sourceBucket: string;
-  /** The key to copy from. */
-  sourceKey: string;
-  /** The bucket to copy to. Default: `sourceBucket`. */
-  bucket?: string;
-  /** The key to copy to. */
-  key: string;
+  /** The object to copy. */
+  from: CopyFrom;
+  /** Where to copy it: another bucket, another key, or both. */
+  to: CopyTo;
   /** Replace the Content-Type (and metadata) instead of copying them. */
   contentType?: string;
   /** Replace the user metadata instead of copying it. */
   metadata?: Record<string, string>;
 }
 
-/** What `s3Copy` returns. */
+/** What `s3Copy` returns: the new object. */
 export interface S3CopyResult {
+  /** The destination bucket. */
   bucket: string;
+  /** The destination key. */
   key: string;
   /** The new object's ETag, without quotes. */
   etag: string | undefined;
@@ -31,19 +29,18 @@ export interface S3CopyResult {
 /**
  * Copies an object inside S3 (server-side, up to 5 GB: S3's limit for a single copy).
  * @example
- * await s3Copy({ sourceBucket: "incoming", sourceKey: "a.csv", bucket: "archive", key: "2026/a.csv" });
+ * await s3Copy({ from: { bucket: "incoming", key: "a.csv" }, to: { bucket: "archive", key: "2026/a.csv" } });
  */
 export const s3Copy = task({ name: "s3Copy" }, async (options: S3CopyOptions): Promise<S3CopyResult> => {
-  const sourceBucket = checkBucket(options.sourceBucket, "sourceBucket");
-  const sourceKey = checkKey(options.sourceKey, "sourceKey");
-  const bucket = checkBucket(options.bucket ?? sourceBucket);
-  const key = checkKey(options.key);
-  const { client, source } = await s3Connection(options);
+  // Copying an object onto itself is how S3 replaces its metadata: allowed only then.
+  const replace = options?.contentType !== undefined || options?.metadata !== undefined;
+  const { from, to } = checkCopyEnds(options, checkBucket, checkKey, replace);
+  const [sourceBucket, sourceKey, bucket, key] = [from.bucket, from.key, to.bucket, to.key];
+  const { client, source, sdk } = await s3Connection(options);
   const signal = taskContext()?.signal;
-  const replace = options.contentType !== undefined || options.metadata !== undefined;
   try {
     const out = await client.send(
-      new CopyObjectCommand({
+      new sdk.CopyObjectCommand({
         Bucket: bucket,
         Key: key,
         CopySource: `${sourceBucket}/${sourceKey.split("/").map(encodeURIComponent).join("/")}`,

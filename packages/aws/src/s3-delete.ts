@@ -1,7 +1,6 @@
-import { DeleteObjectCommand, DeleteObjectsCommand } from "@aws-sdk/client-s3";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 
@@ -13,11 +12,13 @@ export interface S3DeleteOptions extends S3ConnectionOptions {
   key?: string;
   /** Many keys: deleted in batches of 1000 (`DeleteObjects`). */
   keys?: readonly string[];
+  /** Fail with `NOT_FOUND`, deleting nothing, when an object does not exist. Default false: a missing object is fine. */
+  mustExist?: boolean;
 }
 
 /** What `s3Delete` returns. */
 export interface S3DeleteResult {
-  /** The keys deleted (S3 counts a key that did not exist as deleted). */
+  /** The keys that no longer exist (with `mustExist` unset, a key that never existed counts). */
   deleted: string[];
 }
 
@@ -25,8 +26,8 @@ export interface S3DeleteResult {
 export const S3_DELETE_BATCH = 1000;
 
 /**
- * Deletes one object, or many in batches of 1000. A key S3 refused to delete fails the task with a `ServiceError`
- * listing the keys and reasons.
+ * Deletes one object, or many in batches of 1000. Idempotent: deleting a missing object succeeds, unless
+ * `mustExist` is set. A key S3 refused to delete fails the task with a `ServiceError` listing the keys and reasons.
  * @example
  * await s3Delete({ bucket: "tmp", keys: ["a.csv", "b.csv"] });
  */
@@ -44,12 +45,39 @@ export const s3Delete = task(
       options.key !== undefined
         ? [checkKey(options.key)]
         : (options.keys as string[]).map((k, i) => checkKey(k, `keys[${i}]`));
-    const { client, source } = await s3Connection(options);
+    if (options.mustExist !== undefined && typeof options.mustExist !== "boolean") {
+      throw new ValidationError("mustExist", "must be true or false");
+    }
+    const { client, source, sdk } = await s3Connection(options);
     const signal = taskContext()?.signal;
     const send = signal ? { abortSignal: signal } : {};
+    if (options.mustExist) {
+      const missing: string[] = [];
+      for (const key of keys) {
+        try {
+          await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), send);
+        } catch (error) {
+          if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) {
+            throw toAwsError(error, "S3", source, `checking s3://${bucket}/${key}`, signal);
+          }
+          missing.push(key);
+        }
+      }
+      if (missing.length > 0) {
+        throw new ServiceError(
+          "NOT_FOUND",
+          "S3",
+          `nothing deleted: ${missing.length} of ${keys.length} objects do not exist in s3://${bucket} (${missing
+            .slice(0, 10)
+            .join(", ")}${missing.length > 10 ? ", …" : ""})`,
+          404,
+          { reason: "NoSuchKey" },
+        );
+      }
+    }
     if (options.key !== undefined) {
       try {
-        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: options.key }), send);
+        await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: options.key }), send);
       } catch (error) {
         throw toAwsError(error, "S3", source, `deleting s3://${bucket}/${options.key}`, signal);
       }
@@ -61,7 +89,7 @@ export const s3Delete = task(
       const batch = keys.slice(i, i + S3_DELETE_BATCH);
       try {
         const out = await client.send(
-          new DeleteObjectsCommand({
+          new sdk.DeleteObjectsCommand({
             Bucket: bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
           }),
@@ -83,6 +111,8 @@ export const s3Delete = task(
           .slice(0, 10)
           .map((f) => `${f.key} (${f.code})`)
           .join(", ")}${failed.length > 10 ? ", …" : ""}`,
+        undefined,
+        { reason: failed[0]?.code },
       );
     }
     return { deleted };

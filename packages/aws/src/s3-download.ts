@@ -1,12 +1,13 @@
 import type { Readable } from "node:stream";
-import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
-import { checkDestination, ServiceError, ValidationError, writeFileAtomic } from "@tributary/auth";
+import type { GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import { ServiceError, ValidationError } from "@tributary/auth";
 import { type Task, task, taskContext } from "@tributary/flow";
-import { isAbort, toAwsError } from "./errors.js";
+import { checkDestination, writeFileAtomic } from "@tributary/integration-kit";
+import { isAbort, toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 
-/** The options of `s3Download`. Give `destination` (a file path) or `as` (`"buffer"` or `"stream"`). */
+/** The options of `s3Download`: `destination` writes a file; otherwise `as` picks a `Buffer` (the default) or a stream. */
 export interface S3DownloadOptions extends S3ConnectionOptions {
   /** The bucket. */
   bucket: string;
@@ -17,7 +18,7 @@ export interface S3DownloadOptions extends S3ConnectionOptions {
    * download never leaves a partial file there. The folder must exist.
    */
   destination?: string;
-  /** Return the object as a `Buffer` or a `Readable` stream instead of writing a file. */
+  /** Without `destination`: `"buffer"` (the default) or `"stream"` (a `Readable`, for large objects). */
   as?: "buffer" | "stream";
   /** Only these bytes (inclusive, from 0), as with an HTTP Range. */
   range?: { start: number; end?: number };
@@ -53,8 +54,8 @@ export type S3DownloadResult = S3DownloadFileResult | S3DownloadBufferResult | S
 /** The `s3Download` task, typed by where the bytes go. */
 export type S3DownloadTask = {
   (options: S3DownloadOptions & { destination: string; as?: undefined }): Promise<S3DownloadFileResult>;
-  (options: S3DownloadOptions & { as: "buffer"; destination?: undefined }): Promise<S3DownloadBufferResult>;
   (options: S3DownloadOptions & { as: "stream"; destination?: undefined }): Promise<S3DownloadStreamResult>;
+  (options: S3DownloadOptions & { as?: "buffer"; destination?: undefined }): Promise<S3DownloadBufferResult>;
 } & Task<[S3DownloadOptions], S3DownloadResult>;
 
 function rangeHeader(range: S3DownloadOptions["range"]): string | undefined {
@@ -75,19 +76,15 @@ function rangeHeader(range: S3DownloadOptions["range"]): string | undefined {
  * Bad input (bucket, key, a destination folder that does not exist) fails before any request.
  * @example
  * const { path } = await s3Download({ bucket: "reports", key: "2026/11/report.csv", destination: "./report.csv" });
- * const { body } = await s3Download({ bucket: "reports", key: "small.json", as: "buffer" });
+ * const { body } = await s3Download({ bucket: "reports", key: "small.json" });
  */
 export const s3Download = task(
   { name: "s3Download" },
   async (options: S3DownloadOptions): Promise<S3DownloadResult> => {
     const bucket = checkBucket(options.bucket);
     const key = checkKey(options.key);
-    const given = (options.destination !== undefined ? 1 : 0) + (options.as !== undefined ? 1 : 0);
-    if (given !== 1) {
-      throw new ValidationError(
-        "destination/as",
-        'give exactly one of `destination` (a file path) or `as` ("buffer" or "stream")',
-      );
+    if (options.destination !== undefined && options.as !== undefined) {
+      throw new ValidationError("as", "give either `destination` (a file) or `as`, not both");
     }
     if (options.as !== undefined && options.as !== "buffer" && options.as !== "stream") {
       throw new ValidationError("as", 'must be "buffer" or "stream"');
@@ -95,13 +92,13 @@ export const s3Download = task(
     const destination =
       options.destination !== undefined ? await checkDestination(options.destination) : undefined;
     const range = rangeHeader(options.range);
-    const { client, source } = await s3Connection(options);
+    const { client, source, sdk } = await s3Connection(options);
     const signal = taskContext()?.signal;
     const what = `downloading s3://${bucket}/${key}`;
     let response: GetObjectCommandOutput;
     try {
       response = await client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
+        new sdk.GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
         signal ? { abortSignal: signal } : {},
       );
     } catch (error) {
@@ -115,10 +112,10 @@ export const s3Download = task(
       contentType: response.ContentType,
       size: response.ContentLength,
     };
-    if (!body) throw new ServiceError("EMPTY_RESPONSE", "S3", `${what}: the answer had no body`);
+    if (!body) throw new ServiceError("BAD_RESPONSE", "S3", `${what}: the answer had no body`);
     if (options.as === "stream") return { ...info, body };
     try {
-      if (options.as === "buffer") {
+      if (destination === undefined) {
         const chunks: Buffer[] = [];
         for await (const chunk of body) chunks.push(chunk as Buffer);
         const bytes = Buffer.concat(chunks);

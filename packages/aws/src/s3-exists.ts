@@ -1,6 +1,5 @@
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { task, taskContext } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 
@@ -21,11 +20,11 @@ export interface S3ExistsOptions extends S3ConnectionOptions {
 export const s3Exists = task({ name: "s3Exists" }, async (options: S3ExistsOptions): Promise<boolean> => {
   const bucket = checkBucket(options.bucket);
   const key = checkKey(options.key);
-  const { client, source } = await s3Connection(options);
+  const { client, source, sdk } = await s3Connection(options);
   const signal = taskContext()?.signal;
   try {
     await client.send(
-      new HeadObjectCommand({ Bucket: bucket, Key: key }),
+      new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }),
       signal ? { abortSignal: signal } : {},
     );
     return true;

@@ -1,7 +1,7 @@
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket } from "./validate.js";
 
@@ -23,9 +23,15 @@ export interface S3ListOptions extends S3ConnectionOptions {
 
 /** One object in a listing. */
 export interface S3ObjectInfo {
+  /** The bucket. */
+  bucket: string;
+  /** The object key. */
   key: string;
+  /** Size in bytes. */
   size: number;
+  /** The ETag, without quotes. */
   etag: string | undefined;
+  /** When it was last written. */
   lastModified: Date | undefined;
 }
 
@@ -72,7 +78,7 @@ export async function* s3ListPages(options: S3ListOptions): AsyncGenerator<S3Lis
   }
   if (options.delimiter === "")
     throw new ValidationError("delimiter", "must not be empty (leave it out instead)");
-  const { client, source } = await s3Connection(options);
+  const { client, source, sdk } = await s3Connection(options);
   const signal = options.signal ?? taskContext()?.signal;
   let token: string | undefined;
   let left = limit ?? Number.POSITIVE_INFINITY;
@@ -80,7 +86,7 @@ export async function* s3ListPages(options: S3ListOptions): AsyncGenerator<S3Lis
     let out: ListObjectsV2CommandOutput;
     try {
       out = await client.send(
-        new ListObjectsV2Command({
+        new sdk.ListObjectsV2Command({
           Bucket: bucket,
           MaxKeys: Math.min(pageSize, left),
           ...(options.prefix ? { Prefix: options.prefix } : {}),
@@ -94,6 +100,7 @@ export async function* s3ListPages(options: S3ListOptions): AsyncGenerator<S3Lis
     }
     const page: S3ListPage = {
       objects: (out.Contents ?? []).map((o) => ({
+        bucket,
         key: o.Key ?? "",
         size: o.Size ?? 0,
         etag: o.ETag?.replace(/"/g, ""),

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { CredentialRejectedError, ServiceError, ValidationError } from "@tributary/auth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { asSecret, cleanEnv, motoTarget, type S3Target, standInTarget } from "../test/helpers.js";
 import {
   type S3UploadProgress,
   s3Copy,
@@ -15,7 +16,6 @@ import {
   s3ListPages,
   s3Upload,
 } from "./index.js";
-import { asSecret, cleanEnv, motoTarget, type S3Target, standInTarget } from "./test-helpers.js";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -156,9 +156,8 @@ describe.each([
     await s3Upload({ ...conn, bucket, key: "copy/src.txt", body: "copy me", contentType: "text/plain" });
     await s3Copy({
       ...conn,
-      sourceBucket: bucket,
-      sourceKey: "copy/src.txt",
-      key: "copy/dir with space/dst.txt",
+      from: { bucket, key: "copy/src.txt" },
+      to: { key: "copy/dir with space/dst.txt" },
     });
     const copied = await s3Download({ ...conn, bucket, key: "copy/dir with space/dst.txt", as: "buffer" });
     expect(copied.body.toString()).toBe("copy me");
@@ -221,6 +220,14 @@ describe("bad input fails before any request", () => {
   });
 
   const conn = () => ({ endpoint: target.endpoint, forcePathStyle: true, credentials: asSecret(target.key) });
+  const withEnv = async <T>(vars: Record<string, string>, run: () => Promise<T>): Promise<T> => {
+    Object.assign(process.env, vars);
+    try {
+      return await run();
+    } finally {
+      for (const name of Object.keys(vars)) delete process.env[name];
+    }
+  };
   it.each([
     {
       what: "a bucket name with capitals",
@@ -250,9 +257,29 @@ describe("bad input fails before any request", () => {
       option: "destination",
     },
     {
-      what: "neither destination nor as",
-      run: () => s3Download({ ...conn(), bucket: "inputs", key: "k" } as never),
-      option: "destination/as",
+      what: "both destination and as",
+      run: () =>
+        s3Download({
+          ...conn(),
+          bucket: "inputs",
+          key: "k",
+          destination: join(dir, "f"),
+          as: "buffer",
+        } as never),
+      option: "as",
+    },
+    {
+      what: "a copy onto its own source",
+      run: () => s3Copy({ ...conn(), from: { bucket: "inputs", key: "k" }, to: {} }),
+      option: "to",
+    },
+    {
+      what: "an endpoint from AWS_ENDPOINT_URL_S3 that is not a URL",
+      run: () =>
+        withEnv({ AWS_ENDPOINT_URL_S3: "ftp://nowhere" }, () =>
+          s3Exists({ credentials: conn().credentials, bucket: "inputs", key: "k" }),
+        ),
+      option: "endpoint (from $AWS_ENDPOINT_URL_S3)",
     },
     {
       what: "a bad range",
@@ -272,7 +299,7 @@ describe("bad input fails before any request", () => {
     },
     {
       what: "a bad endpoint",
-      run: () => s3Exists({ ...conn(), endpoint: "localhost:9000", bucket: "inputs", key: "k" }),
+      run: () => s3Exists({ ...conn(), endpoint: "ftp://localhost:9000", bucket: "inputs", key: "k" }),
       option: "endpoint",
     },
     {

@@ -1,9 +1,9 @@
 import type { Readable } from "node:stream";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import { openUploadSource, ValidationError } from "@tributary/auth";
+
+import { ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
-import { toAwsError } from "./errors.js";
+import { openUploadSource } from "@tributary/integration-kit";
+import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
 import { checkBucket, checkKey } from "./validate.js";
 
@@ -54,6 +54,7 @@ export interface S3UploadResult {
 }
 
 const MiB = 1024 * 1024;
+let libStorage: Promise<typeof import("@aws-sdk/lib-storage")> | undefined;
 
 function checkSize(value: number | undefined, option: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -90,7 +91,7 @@ export const s3Upload = task(
       ...(options.file !== undefined ? { file: options.file } : {}),
       ...(options.body !== undefined ? { body: options.body } : {}),
     });
-    const { client, source } = await s3Connection(options).catch((error) => {
+    const { client, source, sdk } = await s3Connection(options).catch((error) => {
       if (typeof (opened.body as Readable).destroy === "function") (opened.body as Readable).destroy();
       throw error;
     });
@@ -106,12 +107,15 @@ export const s3Upload = task(
     try {
       if (opened.size !== undefined && opened.size < threshold) {
         const out = await client.send(
-          new PutObjectCommand({ ...params, Body: opened.body, ContentLength: opened.size }),
+          new sdk.PutObjectCommand({ ...params, Body: opened.body, ContentLength: opened.size }),
           signal ? { abortSignal: signal } : {},
         );
         progress?.({ loaded: opened.size, total: opened.size, part: undefined });
         return { bucket, key, etag: out.ETag?.replace(/"/g, ""), size: opened.size, multipart: false };
       }
+      // lib-storage loads only for uploads that need it: most programs never send a multipart upload.
+      libStorage ??= import("@aws-sdk/lib-storage");
+      const { Upload } = await libStorage;
       const upload = new Upload({
         client,
         params: {

@@ -7,8 +7,8 @@ import {
   startSecretsManagerStandIn,
 } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { cleanEnv } from "../test/helpers.js";
 import { awsSecretsManagerBackend } from "./index.js";
-import { cleanEnv } from "./test-helpers.js";
 
 let sm: SecretsManagerStandIn;
 let reader: AwsKeyPair;
@@ -49,6 +49,22 @@ describe("awsSecretsManagerBackend", () => {
     expect(resolution.value).toBe("xoxb-1-2-abc");
     expect(resolution.source).toMatchObject({ kind: "backend" });
     expect(resolution.source.detail).toContain("aws-secrets-manager");
+  });
+
+  it("names its own credential as the backend's in the run's resolutions, not as the flow's argument", async () => {
+    const seen: string[] = [];
+    const own = awsSecretsManagerBackend({
+      endpoint: sm.url,
+      prefix: "app/",
+      credentials: { ACCESS_KEY: reader.accessKeyId, SECRET_ACCESS_KEY: reader.secretAccessKey },
+    });
+    await withSecrets({}, () => resolveSecret("SLACK_BOT_TOKEN"), {
+      declare: ["SLACK_BOT_TOKEN"],
+      backends: [own],
+      onResolve: (name, source) => seen.push(`${name} from ${source.kind} (${source.detail})`),
+    });
+    expect(seen).toContain("AWS_CREDENTIALS from argument (awsSecretsManagerBackend({ credentials }))");
+    expect(seen.join("\n")).not.toContain("(credentials)");
   });
 
   it("answers undefined for a secret it does not have", async () => {

@@ -14,7 +14,7 @@ import {
   type ResolvedAwsCredentials,
   resolveAwsCredentials,
 } from "./aws-credentials.js";
-import { CREDENTIAL_ERROR_CODES } from "./errors.js";
+import { CREDENTIAL_ERROR_CODES, unreadable } from "./aws-errors.js";
 
 /** The options of `awsSecretsManagerBackend`. */
 export interface AwsSecretsManagerBackendOptions {
@@ -64,6 +64,8 @@ export function awsSecretsManagerBackend(options: AwsSecretsManagerBackendOption
       options.credentials === undefined && options.profile === undefined
         ? resolveAwsCredentials({ defaultChainOnly: true })
         : resolveAwsCredentials({
+            // Named as the backend's own, so a flow's log never reads as if the flow's credential came from it.
+            argument: "awsSecretsManagerBackend({ credentials })",
             ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
             ...(options.profile !== undefined ? { profile: options.profile } : {}),
           })
@@ -138,15 +140,18 @@ function backendError(
   source: SecretSource,
 ): SecretBackendError {
   const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const code = e.name ?? "Error";
+  const unparsed = unreadable(e);
+  const code = unparsed
+    ? `HTTP ${e.$metadata?.httpStatusCode ?? "?"}, unreadable answer`
+    : (e.name ?? "Error");
   const status = e.$metadata?.httpStatusCode;
-  if (code === "AccessDeniedException") {
+  if (code === "AccessDeniedException" || (unparsed && status === 403)) {
     return new SecretBackendError(
       "SECRET_BACKEND_ACCESS_DENIED",
       `Access denied reading ${secretId} from ${description}: give the backend's identity (${source.kind}: ${source.detail}) secretsmanager:GetSecretValue on it.`,
       description,
       name,
-      { cause: error },
+      { cause: error, reason: code },
     );
   }
   if (CREDENTIAL_ERROR_CODES.has(code)) {
@@ -155,7 +160,7 @@ function backendError(
       `${description} rejected the backend's credential from ${describeSource(source)} reading ${secretId}: ${code}.`,
       description,
       name,
-      { cause: error },
+      { cause: error, reason: code },
     );
   }
   if (/Throttl|TooManyRequests|RequestLimitExceeded/.test(code)) {
@@ -164,7 +169,7 @@ function backendError(
       `${description} kept throttling reads of ${secretId} (${code}) after the SDK's retries; try again later or read fewer secrets at once.`,
       description,
       name,
-      { cause: error, retryable: true },
+      { cause: error, retryable: true, reason: code },
     );
   }
   return new SecretBackendError(
@@ -172,6 +177,6 @@ function backendError(
     `Cannot read ${secretId} from ${description}: ${code}${status ? ` (HTTP ${status})` : ""}.`,
     description,
     name,
-    { cause: error, retryable: status === undefined || status >= 500 },
+    { cause: error, retryable: status === undefined || status >= 500, reason: code },
   );
 }

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import packageJson from "../package.json" with { type: "json" };
-import { BIN, type CliResult, cliEnv, removeTempHomes, runBin, tempHome } from "./test-helpers.js";
+import { BIN, type CliResult, cliEnv, removeTempHomes, runBin, tempHome } from "../test/helpers.js";
 
 /** A Slack-shaped token built at run time, so that no token-shaped string sits in the source. */
 const fakeSlackToken = (label: string) => `xoxb-${label}-${randomBytes(8).toString("hex")}`;

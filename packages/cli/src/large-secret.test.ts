@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { removeTempHomes, runBin, tempHome } from "./test-helpers.js";
+import { removeTempHomes, runBin, tempHome } from "../test/helpers.js";
 
 afterAll(() => removeTempHomes());
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { resetMasker } from "@tributary/auth";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, removeTempHomes, runBin, runInProcess, tempHome } from "./test-helpers.js";
+import { type CliResult, removeTempHomes, runBin, runInProcess, tempHome } from "../test/helpers.js";
 
 afterAll(removeTempHomes);
 

@@ -2,8 +2,8 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { fakeTerminal, removeTempHomes, runInProcess, tempHome } from "../test/helpers.js";
 import { EXIT_CODES } from "./cli-io.js";
-import { fakeTerminal, removeTempHomes, runInProcess, tempHome } from "./test-helpers.js";
 
 afterAll(removeTempHomes);
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type CliResult, removeTempHomes, runBin, tempHome } from "./test-helpers.js";
+import { type CliResult, removeTempHomes, runBin, tempHome } from "../test/helpers.js";
 
 afterAll(removeTempHomes);
 

@@ -10,13 +10,13 @@ import {
   withSecrets,
 } from "@tributary/auth";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { memorySink, useTempHome } from "../test/helpers.js";
 import { taskContext } from "./context.js";
 import { type FlowContext, type FlowOptions, flow } from "./flow.js";
 import { resetLogging } from "./logger.js";
 import type { RunReport, TaskRun } from "./report.js";
 import type { FlowStorage } from "./storage.js";
 import { task } from "./task.js";
-import { memorySink, useTempHome } from "./test-helpers.js";
 
 useTempHome();
 afterEach(() => {

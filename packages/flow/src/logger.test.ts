@@ -1,8 +1,8 @@
 import { PassThrough } from "node:stream";
 import { registerSecretValue, Secret } from "@tributary/auth";
 import { afterEach, describe, expect, it } from "vitest";
+import { memorySink } from "../test/helpers.js";
 import { configureLogging, createLogger, resetLogging } from "./logger.js";
-import { memorySink } from "./test-helpers.js";
 
 afterEach(() => resetLogging());
 

@@ -3,10 +3,10 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { mask, maskerStats, RETAINED_SCOPES, resolveSecret } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
+import { memorySink, useTempHome } from "../test/helpers.js";
 import { taskContext } from "./context.js";
 import { flow } from "./flow.js";
 import { task } from "./task.js";
-import { memorySink, useTempHome } from "./test-helpers.js";
 
 useTempHome();
 

@@ -2,12 +2,12 @@ import { inspect } from "node:util";
 import { MIN_MASKED_LENGTH, resolveSecret } from "@tributary/auth";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { memorySink, useTempHome } from "../test/helpers.js";
 import { taskContext } from "./context.js";
 import { flow } from "./flow.js";
 import { configureLogging, createLogger, type LogFormat, resetLogging } from "./logger.js";
 import type { RunReport } from "./report.js";
 import { task } from "./task.js";
-import { memorySink, useTempHome } from "./test-helpers.js";
 
 useTempHome();
 afterEach(() => resetLogging());

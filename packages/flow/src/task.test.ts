@@ -11,11 +11,11 @@ import {
   withSecrets,
 } from "@tributary/auth";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { memorySink, useTempHome } from "../test/helpers.js";
 import { taskContext } from "./context.js";
 import { TaskTimeoutError } from "./errors.js";
 import { configureLogging, resetLogging } from "./logger.js";
 import { backoffDelay, isRetryable, type TaskOptions, task } from "./task.js";
-import { memorySink, useTempHome } from "./test-helpers.js";
 
 useTempHome();
 beforeEach(() => configureLogging({ sink: () => {} }));

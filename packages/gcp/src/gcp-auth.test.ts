@@ -10,8 +10,8 @@ import {
   withSecrets,
 } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
+import { useGoogle } from "../test/helpers.js";
 import { gcpAuth, gcsExists, gcsUpload } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
 
 const env = useGoogle();
 
@@ -95,7 +95,7 @@ describe("GCP_CREDENTIALS sources, each proven with a real request", () => {
     const name = `sources/${kind}.txt`;
     const { sources } = await recordSources(
       async () => {
-        await gcsUpload({ ...options, endpoint: google.url, bucket: env.bucket, name, body: kind });
+        await gcsUpload({ ...options, endpoint: google.url, bucket: env.bucket, key: name, body: kind });
         expect((await gcpAuth(options)).source.kind).toBe(kind);
       },
       { ...(secrets ? { secrets } : {}), ...(declare ? { declare } : {}) },
@@ -113,7 +113,7 @@ describe("GCP_CREDENTIALS sources, each proven with a real request", () => {
       credentials: user,
       endpoint: google.url,
       bucket: env.bucket,
-      name: "user.txt",
+      key: "user.txt",
       body: "u",
     });
     expect((await google.readObject(env.bucket, "user.txt"))?.toString()).toBe("u");
@@ -129,11 +129,11 @@ describe("GCP_CREDENTIALS sources, each proven with a real request", () => {
       credentials: client,
       endpoint: google.url,
       bucket: env.bucket,
-      name: "client.txt",
+      key: "client.txt",
       body: "c",
     });
     expect(
-      await gcsExists({ credentials: client, endpoint: google.url, bucket: env.bucket, name: "client.txt" }),
+      await gcsExists({ credentials: client, endpoint: google.url, bucket: env.bucket, key: "client.txt" }),
     ).toBe(true);
   });
 
@@ -153,7 +153,7 @@ describe("rejected and missing credentials", () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const forged = { ...key, private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
     process.env.TRIBUTARY__CONTEXT__SECRETS__GCP_CREDENTIALS = JSON.stringify(forged);
-    const error = await gcsUpload({ endpoint: google.url, bucket: env.bucket, name: "x", body: "x" }).catch(
+    const error = await gcsUpload({ endpoint: google.url, bucket: env.bucket, key: "x", body: "x" }).catch(
       (e) => e,
     );
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
@@ -173,7 +173,7 @@ describe("rejected and missing credentials", () => {
       credentials: user,
       endpoint: google.url,
       bucket: env.bucket,
-      name: "x",
+      key: "x",
     }).catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.source.kind).toBe("argument");
@@ -188,7 +188,7 @@ describe("rejected and missing credentials", () => {
       secretName: "PROD_GCP_KEY",
       endpoint: google.url,
       bucket: env.bucket,
-      name: "x",
+      key: "x",
     }).catch((e) => e);
     expect(MissingCredentialsError.isInstance(error)).toBe(true);
     expect(error.message).toContain("PROD_GCP_KEY");
@@ -209,7 +209,7 @@ describe("rejected and missing credentials", () => {
       credentials: { type: "service_account", client_email: "nope" } as never,
       endpoint: google.url,
       bucket: env.bucket,
-      name: "x",
+      key: "x",
     }).catch((e) => e);
     expect(error.name).toBe("InvalidSecretError");
     expect(google.requests).toHaveLength(0);

@@ -216,7 +216,15 @@ function cachedPromise<T>(key: string, create: () => Promise<T>): Promise<T> {
  * console.log(`GCP credentials from ${source.kind} (${source.detail})`);
  * const headers = await client.getRequestHeaders();
  */
-export async function gcpAuth(options: GcpAuthOptions = {}): Promise<GcpAuth> {
+export function gcpAuth(options: GcpAuthOptions = {}): Promise<GcpAuth> {
+  return resolveGcpAuth(options, "credentials");
+}
+
+/**
+ * @internal `gcpAuth`, with the name the `credentials` argument goes by in sources and logs: a backend's own
+ * credential is named as the backend's, so a flow's log never reads as if the flow's credential came from it.
+ */
+export async function resolveGcpAuth(options: GcpAuthOptions, argument: string): Promise<GcpAuth> {
   const scopes = options.scopes ?? DEFAULT_GCP_SCOPES;
   if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== "string" || s === "")) {
     throw new ValidationError("scopes", "must be a list of OAuth scope URLs");
@@ -252,7 +260,7 @@ export async function gcpAuth(options: GcpAuthOptions = {}): Promise<GcpAuth> {
     });
     return {
       client: cached.client,
-      source: { kind: "argument", detail: "credentials (a google-auth-library client)" },
+      source: { kind: "argument", detail: `${argument} (a google-auth-library client)` },
       cacheKey,
       getProjectId: async () => explicitProject ?? (await cached.getProjectId()),
     };
@@ -260,7 +268,7 @@ export async function gcpAuth(options: GcpAuthOptions = {}): Promise<GcpAuth> {
 
   const resolution = await resolveSecret("GCP_CREDENTIALS", {
     value: options.credentials as GcpCredentials | undefined,
-    argument: "credentials",
+    argument,
     secretName: options.secretName,
   });
   const key = resolution.value as GcpCredentials | undefined;

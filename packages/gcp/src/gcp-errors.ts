@@ -3,12 +3,12 @@ import {
   describeSource,
   InvalidSecretError,
   mask,
-  networkErrorCode,
   type SecretSource,
   ServiceError,
   sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
+import { networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
 import type { GcpAuth } from "./gcp-auth.js";
 
 /** How a failed Google request looks to us: a gaxios error, or a plain network error. */
@@ -124,7 +124,7 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
       "Google OAuth",
       ctx.source,
       mask(`${oauth.error}${oauth.description ? `: ${oauth.description}` : ""}`),
-      { cause: sanitizeCause(error) },
+      { cause: sanitizeCause(error), reason: oauth.error },
     );
   }
   const text = String(failure.message ?? "");
@@ -141,13 +141,14 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
   const detail = mask(api?.message ?? text ?? "request failed");
   if (oauth) {
     return new ServiceError(
-      "GOOGLE_OAUTH_FAILED",
+      serviceErrorCode(status ?? 400),
       "Google OAuth",
       mask(`${oauth.error}: ${oauth.description}`),
       status,
       {
         cause: sanitizeCause(error),
         retryable: status === undefined || status === 429 || status >= 500,
+        reason: oauth.error,
       },
     );
   }
@@ -158,20 +159,24 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
       ctx.service,
       `${ctx.resource}: could not reach ${ctx.endpoint ?? "the service"} (${code ?? detail})`,
       undefined,
-      { cause: sanitizeCause(error), retryable: code !== undefined },
+      { cause: sanitizeCause(error), retryable: code !== undefined, reason: code },
     );
   }
+  const reason = api?.status ?? `HTTP ${status}`;
   if (status === 401) {
-    return new CredentialRejectedError(ctx.service, ctx.source, detail, { cause: sanitizeCause(error) });
+    return new CredentialRejectedError(ctx.service, ctx.source, detail, {
+      cause: sanitizeCause(error),
+      reason,
+    });
   }
   const table: Record<number, [string, string]> = {
     400: ["BAD_REQUEST", "the request was refused as invalid"],
-    403: ["PERMISSION_DENIED", `permission denied to the credential from ${describeSource(ctx.source)}`],
+    403: ["ACCESS_DENIED", `permission denied to the credential from ${describeSource(ctx.source)}`],
     404: ["NOT_FOUND", "not found"],
     409: ["CONFLICT", "conflict"],
     412: ["PRECONDITION_FAILED", "a precondition failed (the object changed)"],
     416: ["RANGE_NOT_SATISFIABLE", "the requested range is outside the object"],
-    429: ["RATE_LIMITED", "rate limited; retries were exhausted"],
+    429: ["THROTTLED", "rate limited; retries were exhausted"],
   };
   const [code, summary] =
     table[status] ??
@@ -181,6 +186,7 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
   return new ServiceError(code, ctx.service, `${ctx.resource}: ${summary} — ${detail}`, status, {
     cause: sanitizeCause(error),
     retryable: status === 408 || status === 429 || status >= 500,
+    reason,
   });
 }
 

@@ -1,8 +1,8 @@
 import { flow } from "@tributary/flow";
 import { failureOutputs, findSecretTraces } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useGoogle } from "../test/helpers.js";
 import { gcsDownload } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
 
 const env = useGoogle();
 
@@ -54,7 +54,7 @@ describe("no credential in any output when Google refuses it with a body that ec
         env.google().reset();
         env.google().failNext(times, status, { echo: true, body, match: (r) => match(r.path) });
         const outputs = await outputsOf({ GCP_CREDENTIALS: value }, () =>
-          gcsDownload({ endpoint: env.google().url, bucket: env.bucket, name: `missing-${attempt}` }),
+          gcsDownload({ endpoint: env.google().url, bucket: env.bucket, key: `missing-${attempt}` }),
         );
         expect(outputs["inspect(error, { depth: Infinity })"]).toContain(shown);
         const secrets = Object.fromEntries(secretFields.map((field) => [field, value[field] as string]));

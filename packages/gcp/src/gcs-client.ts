@@ -1,5 +1,6 @@
 import type { storage_v1 } from "@googleapis/storage";
 import { clientCache, ValidationError } from "@tributary/auth";
+import { pickEndpoint } from "@tributary/integration-kit";
 import { type GcpAuth, type GcpAuthOptions, gcpAuth } from "./gcp-auth.js";
 
 /** Cloud Storage's public endpoint. */
@@ -49,10 +50,7 @@ export function checkEndpoint(value: string | undefined, fallback: string, optio
  * const { data } = await storage.objects.list({ bucket: "reports" });
  */
 export async function gcsClient(options: GcsClientOptions = {}): Promise<GcsClient> {
-  const endpoint = checkEndpoint(
-    options.endpoint ?? (process.env.STORAGE_EMULATOR_HOST || undefined),
-    GCS_DEFAULT_ENDPOINT,
-  );
+  const endpoint = pickEndpoint(options.endpoint, ["STORAGE_EMULATOR_HOST"]).url ?? GCS_DEFAULT_ENDPOINT;
   const auth = await gcpAuth(options);
   storageModule ??= import("@googleapis/storage");
   const { storage } = await storageModule;

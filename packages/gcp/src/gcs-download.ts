@@ -1,5 +1,6 @@
 import { PassThrough, type Readable } from "node:stream";
-import { checkDestination, ServiceError, ValidationError, writeFileAtomic } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { checkDestination, writeFileAtomic } from "@tributary/integration-kit";
 import {
   backoffMs,
   callGoogle,
@@ -12,12 +13,12 @@ import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.j
 import { checkBucket, checkObjectName, gsUri } from "./gcs-names.js";
 import type { GcsCallContext, GcsProgress } from "./gcs-upload.js";
 
-/** The options of `gcsDownload`. */
+/** The options of `gcsDownload`: `destination` writes a file; otherwise `as` picks a `Buffer` (the default) or a stream. */
 export interface GcsDownloadOptions extends GcsClientOptions {
   /** The bucket name (without `gs://`). */
   bucket: string;
-  /** The object name. */
-  name: string;
+  /** The object's key. */
+  key: string;
   /**
    * Write to this file: through a temporary file in the same folder, flushed and renamed at the end, so a failed
    * download never leaves a partial file there. Without it the object is returned as a Buffer or a stream (`as`).
@@ -25,6 +26,8 @@ export interface GcsDownloadOptions extends GcsClientOptions {
   destination?: string | undefined;
   /** Without `destination`: `"buffer"` (default) or `"stream"` (a Node `Readable`, for large objects). */
   as?: "buffer" | "stream" | undefined;
+  /** Only these bytes (inclusive, from 0), as with an HTTP Range. */
+  range?: { start: number; end?: number } | undefined;
   /** Read this generation of the object instead of the live one. */
   generation?: string | number | undefined;
   /** Called as bytes arrive. */
@@ -33,24 +36,38 @@ export interface GcsDownloadOptions extends GcsClientOptions {
   retries?: number | undefined;
 }
 
-/** What `gcsDownload` returns with `destination`. */
-export interface GcsDownloadedFile {
-  /** The absolute path written. */
-  path: string;
-  /** Bytes written. */
-  bytes: number;
-  /** The generation read. */
-  generation: string | undefined;
+/** What every download returns. */
+export interface GcsDownloadInfo {
+  /** The bucket. */
+  bucket: string;
+  /** The object's key. */
+  key: string;
+  /** Bytes received (for a stream: announced, when known). */
+  size: number | undefined;
+  /** The object's ETag. */
+  etag: string | undefined;
   /** The object's content type. */
   contentType: string | undefined;
+  /** The generation read. */
+  generation: string | undefined;
 }
-
-/** What `gcsDownload` returns for the given options: a file summary, a Buffer, or a stream. */
-export type GcsDownloadResult<O extends GcsDownloadOptions> = O extends { destination: string }
-  ? GcsDownloadedFile
-  : O extends { as: "stream" }
-    ? Readable
-    : Buffer;
+/** What a download to a file returns. */
+export interface GcsDownloadFileResult extends GcsDownloadInfo {
+  /** The absolute path written. */
+  path: string;
+}
+/** What a download as a Buffer returns. */
+export interface GcsDownloadBufferResult extends GcsDownloadInfo {
+  /** The object's bytes. */
+  body: Buffer;
+}
+/** What a download as a stream returns. */
+export interface GcsDownloadStreamResult extends GcsDownloadInfo {
+  /** The object's bytes, as they arrive. */
+  body: Readable;
+}
+/** Any download result. */
+export type GcsDownloadResult = GcsDownloadFileResult | GcsDownloadBufferResult | GcsDownloadStreamResult;
 
 function headerValue(headers: unknown, name: string): string | undefined {
   if (!headers) return undefined;
@@ -76,16 +93,27 @@ class ShortRead extends Error {
  * Downloads an object from Cloud Storage to a file (atomically), a Buffer or a stream. A connection dropped
  * mid-download resumes from the last byte received, pinned to the same generation.
  * @example
- * await downloadObject({ bucket: "reports", name: "daily.csv", destination: "./daily.csv" });
- * const bytes = await downloadObject({ bucket: "reports", name: "daily.csv" });
+ * await downloadObject({ bucket: "reports", key: "daily.csv", destination: "./daily.csv" });
+ * const { body } = await downloadObject({ bucket: "reports", key: "daily.csv" });
  */
-export async function downloadObject<O extends GcsDownloadOptions>(
-  options: O,
+export async function downloadObject(
+  options: GcsDownloadOptions,
   context: GcsCallContext = {},
-): Promise<GcsDownloadResult<O>> {
-  if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket, name }");
+): Promise<GcsDownloadResult> {
+  if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket, key }");
   const bucket = checkBucket(options.bucket);
-  const name = checkObjectName(options.name);
+  const name = checkObjectName(options.key);
+  const range = options.range;
+  if (
+    range !== undefined &&
+    (typeof range !== "object" ||
+      !Number.isInteger(range.start) ||
+      range.start < 0 ||
+      (range.end !== undefined && (!Number.isInteger(range.end) || range.end < range.start)))
+  ) {
+    throw new ValidationError("range", "give whole numbers with 0 <= start <= end");
+  }
+  const rangeStart = range?.start ?? 0;
   if (options.as !== undefined && options.as !== "buffer" && options.as !== "stream") {
     throw new ValidationError("as", 'must be "buffer" or "stream"');
   }
@@ -120,7 +148,9 @@ export async function downloadObject<O extends GcsDownloadOptions>(
           {
             responseType: "stream",
             retry: false,
-            ...(from > 0 ? { headers: { Range: `bytes=${from}-` } } : {}),
+            ...(rangeStart + from > 0 || range?.end !== undefined
+              ? { headers: { Range: `bytes=${rangeStart + from}-${range?.end ?? ""}` } }
+              : {}),
             ...(signal ? { signal } : {}),
           },
         )) as unknown as MediaResponse,
@@ -135,6 +165,8 @@ export async function downloadObject<O extends GcsDownloadOptions>(
   const lengthHeader = headerValue(first.headers, "content-length");
   const total = encoded || lengthHeader === undefined ? undefined : Number(lengthHeader);
   const contentType = headerValue(first.headers, "content-type");
+  const etag = headerValue(first.headers, "etag");
+  const info = { bucket, key: name, etag, contentType, generation };
   let received = 0;
 
   // Bytes flow through native stream piping (no per-chunk async step); a dropped connection is resumed by
@@ -205,10 +237,11 @@ export async function downloadObject<O extends GcsDownloadOptions>(
 
   if (destination !== undefined) {
     const written = await writeFileAtomic(destination, out, signal ? { signal } : {});
-    return { path: written.path, bytes: written.bytes, generation, contentType } as GcsDownloadResult<O>;
+    return { ...info, size: written.bytes, path: written.path };
   }
-  if (options.as === "stream") return out as unknown as GcsDownloadResult<O>;
+  if (options.as === "stream") return { ...info, size: total, body: out };
   const chunks: Buffer[] = [];
   for await (const chunk of out) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks) as GcsDownloadResult<O>;
+  const body = Buffer.concat(chunks);
+  return { ...info, size: body.length, body };
 }

@@ -30,7 +30,7 @@ export function checkBucket(bucket: unknown, option = "bucket"): string {
 }
 
 /** Checks an object name by Cloud Storage's rules, before any request. */
-export function checkObjectName(name: unknown, option = "name"): string {
+export function checkObjectName(name: unknown, option = "key"): string {
   if (typeof name !== "string" || name === "")
     throw new ValidationError(option, "must be a non-empty object name");
   if (Buffer.byteLength(name, "utf8") > 1024)

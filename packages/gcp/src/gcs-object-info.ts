@@ -1,21 +1,23 @@
 import type { storage_v1 } from "@googleapis/storage";
 
-/** What Tributary returns about a Cloud Storage object. */
+/** What Tributary returns about a Cloud Storage object: the keys of docs/conventions.md, then Cloud Storage's own. */
 export interface GcsObjectInfo {
   /** The bucket. */
   bucket: string;
-  /** The object name. */
-  name: string;
+  /** The object's key (Cloud Storage calls it the object name). */
+  key: string;
   /** Size in bytes. */
   size: number;
+  /** The object's ETag. */
+  etag: string | undefined;
   /** The object's content type. */
   contentType: string | undefined;
+  /** When it was last written. */
+  lastModified: Date | undefined;
   /** The generation (a version number, as a string: it exceeds 2^53). */
   generation: string | undefined;
   /** Base64 MD5 of the content, when Cloud Storage computed one. */
   md5Hash: string | undefined;
-  /** Last update time (ISO 8601). */
-  updated: string | undefined;
   /** Custom metadata. */
   metadata: Record<string, string> | undefined;
 }
@@ -23,16 +25,17 @@ export interface GcsObjectInfo {
 /** Maps a `storage#object` resource onto `GcsObjectInfo`. */
 export function toObjectInfo(
   resource: storage_v1.Schema$Object,
-  fallback: { bucket: string; name: string },
+  fallback: { bucket: string; key: string },
 ): GcsObjectInfo {
   return {
     bucket: resource.bucket ?? fallback.bucket,
-    name: resource.name ?? fallback.name,
+    key: resource.name ?? fallback.key,
     size: Number(resource.size ?? 0),
+    etag: resource.etag ?? undefined,
     contentType: resource.contentType ?? undefined,
+    lastModified: resource.updated ? new Date(resource.updated) : undefined,
     generation: resource.generation ?? undefined,
     md5Hash: resource.md5Hash ?? undefined,
-    updated: resource.updated ?? undefined,
     metadata: (resource.metadata as Record<string, string> | null | undefined) ?? undefined,
   };
 }

@@ -1,5 +1,6 @@
 import type { storage_v1 } from "@googleapis/storage";
 import { ServiceError, ValidationError } from "@tributary/auth";
+import { type CopyFrom, type CopyTo, checkCopyEnds } from "@tributary/integration-kit";
 import { callGoogle, type GoogleCallContext } from "./gcp-errors.js";
 import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 import { checkBucket, checkObjectName, gsUri } from "./gcs-names.js";
@@ -10,8 +11,8 @@ import type { GcsCallContext } from "./gcs-upload.js";
 export interface GcsObjectOptions extends GcsClientOptions {
   /** The bucket name (without `gs://`). */
   bucket: string;
-  /** The object name. */
-  name: string;
+  /** The object's key. */
+  key: string;
   /** Retries for throttling, server errors and dropped connections. Default 3. */
   retries?: number | undefined;
 }
@@ -26,8 +27,8 @@ export interface GcsListOptions extends GcsClientOptions {
   delimiter?: string | undefined;
   /** Objects per page (at most 1000). */
   pageSize?: number | undefined;
-  /** Stop after this many objects in all (`gcsList` only). Default: all of them. */
-  maxResults?: number | undefined;
+  /** Stop after this many objects in all. Default: all of them. */
+  limit?: number | undefined;
   /** Retries for throttling, server errors and dropped connections. Default 3. */
   retries?: number | undefined;
 }
@@ -38,8 +39,8 @@ export interface GcsListPage {
   objects: GcsObjectInfo[];
   /** "Folders" on this page, when `delimiter` is given. */
   prefixes: string[];
-  /** The token of the next page; `undefined` on the last page. */
-  nextPageToken: string | undefined;
+  /** Whether Cloud Storage holds more entries after this page. */
+  more: boolean;
 }
 
 /** What `gcsList` returns. */
@@ -48,22 +49,38 @@ export interface GcsListResult {
   objects: GcsObjectInfo[];
   /** The "folders" found, when `delimiter` is given. */
   prefixes: string[];
-  /** True when `maxResults` stopped the listing before its end. */
+  /** True when `limit` stopped the listing before its end. */
   truncated: boolean;
 }
 
 /** The options of `gcsCopy`. */
-export interface GcsCopyOptions extends GcsObjectOptions {
-  /** The destination bucket. Default: the source bucket. */
-  destinationBucket?: string | undefined;
-  /** The destination object name. Default: the source name. */
-  destinationName?: string | undefined;
+export interface GcsCopyOptions extends GcsClientOptions {
+  /** The object to copy. */
+  from: CopyFrom;
+  /** Where to copy it: another bucket, another key, or both. */
+  to: CopyTo;
+  /** Retries for throttling, server errors and dropped connections. Default 3. */
+  retries?: number | undefined;
 }
 
-/** The options of `gcsDelete`. */
-export interface GcsDeleteOptions extends GcsObjectOptions {
-  /** Treat a missing object as deleted instead of an error. Default false. */
-  ignoreNotFound?: boolean | undefined;
+/** The options of `gcsDelete`. Give `key` or `keys`. */
+export interface GcsDeleteOptions extends GcsClientOptions {
+  /** The bucket name (without `gs://`). */
+  bucket: string;
+  /** One key. */
+  key?: string | undefined;
+  /** Many keys, deleted one after the other. */
+  keys?: readonly string[] | undefined;
+  /** Fail with `NOT_FOUND`, deleting nothing, when an object does not exist. Default false: a missing object is fine. */
+  mustExist?: boolean | undefined;
+  /** Retries for throttling, server errors and dropped connections. Default 3. */
+  retries?: number | undefined;
+}
+
+/** What `gcsDelete` returns. */
+export interface GcsDeleteResult {
+  /** The keys that no longer exist (with `mustExist` unset, a key that never existed counts). */
+  deleted: string[];
 }
 
 function checkRetries(retries: unknown): number {
@@ -74,9 +91,9 @@ function checkRetries(retries: unknown): number {
 }
 
 function checkObjectOptions(options: GcsObjectOptions): number {
-  if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket, name }");
+  if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket, key }");
   checkBucket(options.bucket);
-  checkObjectName(options.name);
+  checkObjectName(options.key);
   return checkRetries(options.retries);
 }
 
@@ -92,7 +109,7 @@ function optionsFor(signal: AbortSignal | undefined): { retry: false; signal?: A
  * Lists a bucket page by page, as an async iterator: only one page is held at a time.
  * @example
  * for await (const page of gcsListPages({ bucket: "reports", prefix: "2024/", delimiter: "/" })) {
- *   for (const o of page.objects) console.log(o.name, o.size);
+ *   for (const o of page.objects) console.log(o.key, o.size);
  * }
  */
 export async function* gcsListPages(
@@ -102,6 +119,10 @@ export async function* gcsListPages(
   if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket }");
   const bucket = checkBucket(options.bucket);
   const retries = checkRetries(options.retries);
+  const limit = options.limit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new ValidationError("limit", "must be a whole number of 1 or more");
+  let left = limit ?? Number.POSITIVE_INFINITY;
   if (options.prefix !== undefined && typeof options.prefix !== "string")
     throw new ValidationError("prefix", "must be a string");
   if (
@@ -138,17 +159,20 @@ export async function* gcsListPages(
       { retries, signal: context.signal },
     );
     const data: storage_v1.Schema$Objects = res.data;
+    const items = data.items ?? [];
+    const objects = items.slice(0, left).map((o) => toObjectInfo(o, { bucket, key: o.name ?? "" }));
+    left -= objects.length;
     yield {
-      objects: (data.items ?? []).map((o) => toObjectInfo(o, { bucket, name: o.name ?? "" })),
+      objects,
       prefixes: data.prefixes ?? [],
-      nextPageToken: data.nextPageToken ?? undefined,
+      more: Boolean(data.nextPageToken) || objects.length < items.length,
     };
-    pageToken = data.nextPageToken ?? undefined;
+    pageToken = left > 0 ? (data.nextPageToken ?? undefined) : undefined;
   } while (pageToken);
 }
 
 /**
- * Lists objects (and, with `delimiter`, "folders") in a bucket, following every page up to `maxResults`.
+ * Lists objects (and, with `delimiter`, "folders") in a bucket, following every page up to `limit`.
  * @example
  * const { objects, prefixes } = await listObjects({ bucket: "reports", prefix: "2024/", delimiter: "/" });
  */
@@ -156,9 +180,9 @@ export async function listObjects(
   options: GcsListOptions,
   context: GcsCallContext = {},
 ): Promise<GcsListResult> {
-  const max = options?.maxResults;
+  const max = options?.limit;
   if (max !== undefined && (!Number.isInteger(max) || max < 1))
-    throw new ValidationError("maxResults", "must be a whole number of 1 or more");
+    throw new ValidationError("limit", "must be a whole number of 1 or more");
   const objects: GcsObjectInfo[] = [];
   const prefixes: string[] = [];
   for await (const page of gcsListPages(options, context)) {
@@ -168,7 +192,7 @@ export async function listObjects(
       return {
         objects: objects.slice(0, max),
         prefixes,
-        truncated: objects.length > max || page.nextPageToken !== undefined,
+        truncated: objects.length > max || page.more,
       };
     }
   }
@@ -193,8 +217,8 @@ async function onObject(
   try {
     await callGoogle(
       client.auth,
-      contextFor(client, gsUri(options.bucket, options.name)),
-      () => call(client, { bucket: options.bucket, object: options.name }),
+      contextFor(client, gsUri(options.bucket, options.key)),
+      () => call(client, { bucket: options.bucket, object: options.key }),
       { retries, signal: context.signal },
     );
     return true;
@@ -211,15 +235,51 @@ export function objectExists(options: GcsObjectOptions, context: GcsCallContext 
   );
 }
 
-/** Deletes an object. Returns `{ deleted: false }` for a missing object when `ignoreNotFound` is set. */
-export async function deleteObject(
+/**
+ * Deletes one object or many, idempotently: a missing object counts as deleted, unless `mustExist` is set, when
+ * every object is looked up first and a missing one fails the call with `NOT_FOUND` before anything is deleted.
+ */
+export async function deleteObjects(
   options: GcsDeleteOptions,
   context: GcsCallContext = {},
-): Promise<{ deleted: boolean }> {
-  const deleted = await onObject(options, context, options.ignoreNotFound === true, (client, params) =>
-    client.storage.objects.delete(params, optionsFor(context.signal)),
-  );
-  return { deleted };
+): Promise<GcsDeleteResult> {
+  if (!options || typeof options !== "object") throw new ValidationError("options", "give { bucket, key }");
+  if ((options.key === undefined) === (options.keys === undefined)) {
+    throw new ValidationError("key/keys", "give exactly one of `key` or `keys`");
+  }
+  if (options.keys !== undefined && !Array.isArray(options.keys)) {
+    throw new ValidationError("keys", "must be an array of object keys");
+  }
+  if (options.mustExist !== undefined && typeof options.mustExist !== "boolean") {
+    throw new ValidationError("mustExist", "must be true or false");
+  }
+  const bucket = checkBucket(options.bucket);
+  const keys =
+    options.key !== undefined
+      ? [checkObjectName(options.key)]
+      : (options.keys as string[]).map((k, i) => checkObjectName(k, `keys[${i}]`));
+  const { key: _key, keys: _keys, mustExist, ...rest } = options;
+  if (mustExist) {
+    const missing: string[] = [];
+    for (const key of keys) if (!(await objectExists({ ...rest, bucket, key }, context))) missing.push(key);
+    if (missing.length > 0) {
+      throw new ServiceError(
+        "NOT_FOUND",
+        "Cloud Storage",
+        `nothing deleted: ${missing.length} of ${keys.length} objects do not exist in ${gsUri(bucket)} (${missing
+          .slice(0, 10)
+          .join(", ")}${missing.length > 10 ? ", …" : ""})`,
+        404,
+        { reason: "notFound" },
+      );
+    }
+  }
+  for (const key of keys) {
+    await onObject({ ...rest, bucket, key }, context, true, (client, params) =>
+      client.storage.objects.delete(params, optionsFor(context.signal)),
+    );
+  }
+  return { deleted: keys };
 }
 
 /** Copies an object, within a bucket or across buckets, with the rewrite API (large objects take several calls). */
@@ -227,20 +287,10 @@ export async function copyObject(
   options: GcsCopyOptions,
   context: GcsCallContext = {},
 ): Promise<GcsObjectInfo> {
-  const retries = checkObjectOptions(options);
-  const destinationBucket = checkBucket(options.destinationBucket ?? options.bucket, "destinationBucket");
-  const destinationName = checkObjectName(options.destinationName ?? options.name, "destinationName");
-  if (destinationBucket === options.bucket && destinationName === options.name) {
-    throw new ValidationError(
-      "destinationName",
-      "the destination is the source; give destinationBucket or destinationName",
-    );
-  }
+  const { from, to } = checkCopyEnds(options, checkBucket, checkObjectName);
+  const retries = checkRetries(options.retries);
   const client = await gcsClient(options);
-  const ctx = contextFor(
-    client,
-    `${gsUri(options.bucket, options.name)} → ${gsUri(destinationBucket, destinationName)}`,
-  );
+  const ctx = contextFor(client, `${gsUri(from.bucket, from.key)} → ${gsUri(to.bucket, to.key)}`);
   let rewriteToken: string | undefined;
   for (;;) {
     const token = rewriteToken;
@@ -250,10 +300,10 @@ export async function copyObject(
       () =>
         client.storage.objects.rewrite(
           {
-            sourceBucket: options.bucket,
-            sourceObject: options.name,
-            destinationBucket,
-            destinationObject: destinationName,
+            sourceBucket: from.bucket,
+            sourceObject: from.key,
+            destinationBucket: to.bucket,
+            destinationObject: to.key,
             ...(token ? { rewriteToken: token } : {}),
           },
           optionsFor(context.signal),
@@ -261,7 +311,7 @@ export async function copyObject(
       { retries, signal: context.signal },
     );
     if (res.data.done && res.data.resource) {
-      return toObjectInfo(res.data.resource, { bucket: destinationBucket, name: destinationName });
+      return toObjectInfo(res.data.resource, to);
     }
     rewriteToken = res.data.rewriteToken ?? undefined;
     if (!rewriteToken) {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { CredentialRejectedError, ServiceError, ValidationError } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
+import { useGoogle } from "../test/helpers.js";
 import {
   type GcsProgress,
   gcsCopy,
@@ -14,7 +15,6 @@ import {
   gcsListPages,
   gcsUpload,
 } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
 
 const env = useGoogle();
 const KiB = 1024;
@@ -63,10 +63,10 @@ describe("gcsUpload", () => {
     async ({ name, source, expected, type }) => {
       const google = env.google();
       const object = `one/${name}`;
-      const info = await gcsUpload({ ...opts(), name: object, ...source() });
+      const info = await gcsUpload({ ...opts(), key: object, ...source() });
       expect(info).toMatchObject({
         bucket: env.bucket,
-        name: object,
+        key: object,
         size: expected.length,
         contentType: type,
       });
@@ -89,7 +89,7 @@ describe("gcsUpload", () => {
     const progress: GcsProgress[] = [];
     const info = await gcsUpload({
       ...opts(),
-      name: `resumable/${kind}`,
+      key: `resumable/${kind}`,
       ...source,
       contentType: "application/x-test",
       metadata: { origin: "test" },
@@ -118,7 +118,7 @@ describe("gcsUpload", () => {
     const file = join(env.dir(), "drop.bin");
     writeFileSync(file, big);
     google.dropUploadAfter(1.3 * MiB);
-    await gcsUpload({ ...opts(), name: "dropped/file", file, resumableThreshold: 0 });
+    await gcsUpload({ ...opts(), key: "dropped/file", file, resumableThreshold: 0 });
     expect((await google.readObject(env.bucket, "dropped/file"))?.equals(big)).toBe(true);
     const puts = google.requests.filter((r) => r.method === "PUT");
     // The cut request, a status query, then the rest from the last whole 256 KiB the stand-in kept (1.25 MiB).
@@ -135,7 +135,7 @@ describe("gcsUpload", () => {
     google.dropUploadAfter(600 * KiB);
     await gcsUpload({
       ...opts(),
-      name: "dropped/stream",
+      key: "dropped/stream",
       body: piecewise(big),
       resumableThreshold: 0,
       chunkSize: 1 * MiB,
@@ -152,16 +152,16 @@ describe("gcsUpload", () => {
   it("refuses bad input before any request", async () => {
     const google = env.google();
     const bad: Array<[object, string]> = [
-      [{ bucket: "Bad_Bucket!", name: "x", body: "x" }, "bucket"],
-      [{ bucket: "gs://test-bucket", name: "x", body: "x" }, "bucket"],
-      [{ name: "", body: "x" }, "name"],
-      [{ name: "a\nb", body: "x" }, "name"],
-      [{ name: "x" }, "file/body"],
-      [{ name: "x", body: "x", file: "/etc/hostname" }, "file/body"],
-      [{ name: "x", file: join(env.dir(), "missing.csv") }, "file"],
-      [{ name: "x", body: "x", chunkSize: 1000 }, "chunkSize"],
-      [{ name: "x", body: "x", contentType: "not a type" }, "contentType"],
-      [{ name: "x", body: "x", endpoint: "ftp://example.com" }, "endpoint"],
+      [{ bucket: "Bad_Bucket!", key: "x", body: "x" }, "bucket"],
+      [{ bucket: "gs://test-bucket", key: "x", body: "x" }, "bucket"],
+      [{ key: "", body: "x" }, "key"],
+      [{ key: "a\nb", body: "x" }, "key"],
+      [{ key: "x" }, "file/body"],
+      [{ key: "x", body: "x", file: "/etc/hostname" }, "file/body"],
+      [{ key: "x", file: join(env.dir(), "missing.csv") }, "file"],
+      [{ key: "x", body: "x", chunkSize: 1000 }, "chunkSize"],
+      [{ key: "x", body: "x", contentType: "not a type" }, "contentType"],
+      [{ key: "x", body: "x", endpoint: "ftp://example.com" }, "endpoint"],
     ];
     for (const [input, option] of bad) {
       const error = await gcsUpload({ ...opts(), ...input } as never).catch((e) => e);
@@ -178,15 +178,16 @@ describe("gcsDownload", () => {
   it("returns a Buffer, a stream, or writes a file", async () => {
     const google = env.google();
     await google.putObject(env.bucket, "dl/data.bin", data);
-    const buffer = await gcsDownload({ ...opts(), name: "dl/data.bin" });
-    expect(buffer.equals(data)).toBe(true);
-    const stream = await gcsDownload({ ...opts(), name: "dl/data.bin", as: "stream" });
+    const buffer = await gcsDownload({ ...opts(), key: "dl/data.bin" });
+    expect(buffer.body.equals(data)).toBe(true);
+    expect(buffer).toMatchObject({ bucket: env.bucket, key: "dl/data.bin", size: data.length });
+    const stream = await gcsDownload({ ...opts(), key: "dl/data.bin", as: "stream" });
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    for await (const chunk of stream.body) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
     const destination = join(env.dir(), "out.bin");
-    const written = await gcsDownload({ ...opts(), name: "dl/data.bin", destination });
-    expect(written).toMatchObject({ path: destination, bytes: data.length });
+    const written = await gcsDownload({ ...opts(), key: "dl/data.bin", destination });
+    expect(written).toMatchObject({ path: destination, size: data.length, key: "dl/data.bin" });
     expect(readFileSync(destination).equals(data)).toBe(true);
   });
 
@@ -195,7 +196,7 @@ describe("gcsDownload", () => {
     await google.putObject(env.bucket, "dl/resume.bin", data);
     google.resetNext(1, { afterBytes: 700 * KiB, match: (r) => r.method === "GET" });
     const destination = join(env.dir(), "resumed.bin");
-    await gcsDownload({ ...opts(), name: "dl/resume.bin", destination });
+    await gcsDownload({ ...opts(), key: "dl/resume.bin", destination });
     expect(readFileSync(destination).equals(data)).toBe(true);
     const gets = google.requests.filter((r) => r.method === "GET");
     expect(gets).toHaveLength(2);
@@ -208,7 +209,7 @@ describe("gcsDownload", () => {
     await google.putObject(env.bucket, "dl/fail.bin", data);
     const destination = join(env.dir(), "failed.bin");
     google.resetNext(2, { afterBytes: 300 * KiB, match: (r) => r.method === "GET" });
-    const error = await gcsDownload({ ...opts(), name: "dl/fail.bin", destination, retries: 1 }).catch(
+    const error = await gcsDownload({ ...opts(), key: "dl/fail.bin", destination, retries: 1 }).catch(
       (e) => e,
     );
     expect(ServiceError.isInstance(error)).toBe(true);
@@ -216,7 +217,7 @@ describe("gcsDownload", () => {
     expect(existsSync(destination)).toBe(false);
     expect(readdirSync(env.dir()).filter((f) => f.includes("failed"))).toEqual([]);
 
-    const missing = await gcsDownload({ ...opts(), name: "dl/none", destination }).catch((e) => e);
+    const missing = await gcsDownload({ ...opts(), key: "dl/none", destination }).catch((e) => e);
     expect(missing).toMatchObject({ code: "NOT_FOUND", status: 404 });
     expect(existsSync(destination)).toBe(false);
   });
@@ -227,7 +228,7 @@ describe("gcsDownload", () => {
     const destination = join(env.dir(), "keep.bin");
     writeFileSync(destination, "previous");
     google.resetNext(1, { afterBytes: 100 * KiB, match: (r) => r.method === "GET" });
-    await expect(gcsDownload({ ...opts(), name: "dl/keep.bin", destination, retries: 0 })).rejects.toThrow();
+    await expect(gcsDownload({ ...opts(), key: "dl/keep.bin", destination, retries: 0 })).rejects.toThrow();
     expect(readFileSync(destination, "utf8")).toBe("previous");
   });
 
@@ -235,7 +236,7 @@ describe("gcsDownload", () => {
     const google = env.google();
     const error = await gcsDownload({
       ...opts(),
-      name: "x",
+      key: "x",
       destination: join(env.dir(), "no/such/dir/f"),
     }).catch((e) => e);
     expect(ValidationError.isInstance(error)).toBe(true);
@@ -250,7 +251,7 @@ describe("gcsList, gcsExists, gcsCopy, gcsDelete", () => {
       await google.putObject(env.bucket, name, name);
     }
     const all = await gcsList({ ...opts(), prefix: "l/" });
-    expect(all.objects.map((o) => o.name)).toEqual([
+    expect(all.objects.map((o) => o.key)).toEqual([
       "l/a.txt",
       "l/b.txt",
       "l/c.txt",
@@ -258,45 +259,50 @@ describe("gcsList, gcsExists, gcsCopy, gcsDelete", () => {
       "l/sub/e.txt",
     ]);
     const folders = await gcsList({ ...opts(), prefix: "l/", delimiter: "/" });
-    expect(folders.objects.map((o) => o.name)).toEqual(["l/a.txt", "l/b.txt", "l/c.txt"]);
+    expect(folders.objects.map((o) => o.key)).toEqual(["l/a.txt", "l/b.txt", "l/c.txt"]);
     expect(folders.prefixes).toEqual(["l/sub/"]);
     const pages: string[][] = [];
     for await (const page of gcsListPages({ ...opts(), prefix: "l/", pageSize: 2 })) {
-      pages.push(page.objects.map((o) => o.name));
+      pages.push(page.objects.map((o) => o.key));
     }
     expect(pages).toEqual([["l/a.txt", "l/b.txt"], ["l/c.txt", "l/sub/d.txt"], ["l/sub/e.txt"]]);
-    const limited = await gcsList({ ...opts(), prefix: "l/", pageSize: 2, maxResults: 3 });
+    const limited = await gcsList({ ...opts(), prefix: "l/", pageSize: 2, limit: 3 });
     expect(limited.objects).toHaveLength(3);
     expect(limited.truncated).toBe(true);
+    const limitedPages: Array<[string[], boolean]> = [];
+    for await (const page of gcsListPages({ ...opts(), prefix: "l/", pageSize: 2, limit: 3 })) {
+      limitedPages.push([page.objects.map((o) => o.key), page.more]);
+    }
+    expect(limitedPages).toEqual([
+      [["l/a.txt", "l/b.txt"], true],
+      [["l/c.txt"], true],
+    ]);
   });
 
   it("tells existence, copies across buckets and deletes", async () => {
     const google = env.google();
     google.createBucket("archive-bucket");
     await google.putObject(env.bucket, "c/src.txt", "copy me", { contentType: "text/plain" });
-    expect(await gcsExists({ ...opts(), name: "c/src.txt" })).toBe(true);
-    expect(await gcsExists({ ...opts(), name: "c/none.txt" })).toBe(false);
+    expect(await gcsExists({ ...opts(), key: "c/src.txt" })).toBe(true);
+    expect(await gcsExists({ ...opts(), key: "c/none.txt" })).toBe(false);
     const copy = await gcsCopy({
       ...opts(),
-      name: "c/src.txt",
-      destinationBucket: "archive-bucket",
-      destinationName: "c/copy.txt",
+      from: { bucket: env.bucket, key: "c/src.txt" },
+      to: { bucket: "archive-bucket", key: "c/copy.txt" },
     });
     expect(copy).toMatchObject({
       bucket: "archive-bucket",
-      name: "c/copy.txt",
+      key: "c/copy.txt",
       size: 7,
       contentType: "text/plain",
     });
     expect((await google.readObject("archive-bucket", "c/copy.txt"))?.toString()).toBe("copy me");
-    expect(await gcsDelete({ ...opts(), name: "c/src.txt" })).toEqual({ deleted: true });
+    expect(await gcsDelete({ ...opts(), key: "c/src.txt" })).toEqual({ deleted: ["c/src.txt"] });
     expect(google.objectNames(env.bucket)).not.toContain("c/src.txt");
-    expect(await gcsDelete({ ...opts(), name: "c/src.txt", ignoreNotFound: true })).toEqual({
-      deleted: false,
-    });
-    const error = await gcsDelete({ ...opts(), name: "c/src.txt" }).catch((e) => e);
-    expect(error).toMatchObject({ code: "NOT_FOUND", status: 404, retryable: false });
-    expect(error.message).toContain("gs://test-bucket/c/src.txt");
+    expect(await gcsDelete({ ...opts(), key: "c/src.txt" })).toEqual({ deleted: ["c/src.txt"] });
+    const error = await gcsDelete({ ...opts(), key: "c/src.txt", mustExist: true }).catch((e) => e);
+    expect(error).toMatchObject({ code: "NOT_FOUND", status: 404, retryable: false, reason: "notFound" });
+    expect(error.message).toContain("c/src.txt");
   });
 
   it("names a missing bucket and a denied credential clearly", async () => {
@@ -305,8 +311,8 @@ describe("gcsList, gcsExists, gcsCopy, gcsDelete", () => {
     expect(missing).toMatchObject({ code: "NOT_FOUND" });
     expect(missing.message).toContain("The specified bucket does not exist");
     google.denyAccess(env.key().client_email, `/storage/v1/b/${env.bucket}/o/secret`);
-    const denied = await gcsExists({ ...opts(), name: "secret/x" }).catch((e) => e);
-    expect(denied).toMatchObject({ code: "PERMISSION_DENIED", status: 403, retryable: false });
+    const denied = await gcsExists({ ...opts(), key: "secret/x" }).catch((e) => e);
+    expect(denied).toMatchObject({ code: "ACCESS_DENIED", status: 403, retryable: false });
     expect(denied.message).toContain("argument (credentials)");
   });
 });
@@ -319,7 +325,7 @@ describe("faults", () => {
       headers: { "Retry-After": "0" },
       match: (r) => r.path.startsWith("/storage/"),
     });
-    expect(await gcsExists({ ...opts(), name: "f/x.txt" })).toBe(true);
+    expect(await gcsExists({ ...opts(), key: "f/x.txt" })).toBe(true);
     expect(google.requests.filter((r) => r.path.startsWith("/storage/")).map((r) => r.status)).toEqual([
       status,
       status,
@@ -330,9 +336,9 @@ describe("faults", () => {
   it("retries a throttled upload and a throttled session start", async () => {
     const google = env.google();
     google.failNext(1, 429, { headers: { "Retry-After": "0" }, match: (r) => r.path.startsWith("/upload/") });
-    await gcsUpload({ ...opts(), name: "f/small", body: "small" });
+    await gcsUpload({ ...opts(), key: "f/small", body: "small" });
     google.failNext(1, 503, { headers: { "Retry-After": "0" }, match: (r) => r.path.startsWith("/upload/") });
-    await gcsUpload({ ...opts(), name: "f/big", body: randomBytes(300 * KiB), resumableThreshold: 0 });
+    await gcsUpload({ ...opts(), key: "f/big", body: randomBytes(300 * KiB), resumableThreshold: 0 });
     expect(google.objectNames(env.bucket)).toEqual(expect.arrayContaining(["f/small", "f/big"]));
   });
 
@@ -342,7 +348,7 @@ describe("faults", () => {
       headers: { "Retry-After": "0" },
       match: (r) => r.path.startsWith("/storage/"),
     });
-    const error = await gcsExists({ ...opts(), name: "f/x.txt", retries: 2 }).catch((e) => e);
+    const error = await gcsExists({ ...opts(), key: "f/x.txt", retries: 2 }).catch((e) => e);
     expect(error).toMatchObject({ code: "SERVICE_UNAVAILABLE", status: 503, retryable: true });
   });
 
@@ -351,7 +357,7 @@ describe("faults", () => {
     google.failNext(5, 401, {
       body: { error: { code: 401, message: "Invalid Credentials", status: "UNAUTHENTICATED" } },
     });
-    const error = await gcsExists({ ...opts(), name: "f/x.txt" }).catch((e) => e);
+    const error = await gcsExists({ ...opts(), key: "f/x.txt" }).catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.service).toBe("Cloud Storage");
   });
@@ -364,7 +370,7 @@ describe("tokens", () => {
     await google.putObject(env.bucket, "t/x.txt", "x");
     const before = google.tokensIssued;
     const call = () =>
-      gcsExists({ credentials: key, endpoint: google.url, bucket: env.bucket, name: "t/x.txt" });
+      gcsExists({ credentials: key, endpoint: google.url, bucket: env.bucket, key: "t/x.txt" });
     const run = async (count: number, concurrency: number) => {
       let next = 0;
       await Promise.all(

@@ -1,11 +1,19 @@
 import { type Task, task, taskContext } from "@tributary/flow";
-import { downloadObject, type GcsDownloadOptions, type GcsDownloadResult } from "./gcs-download.js";
+import {
+  downloadObject,
+  type GcsDownloadBufferResult,
+  type GcsDownloadFileResult,
+  type GcsDownloadOptions,
+  type GcsDownloadResult,
+  type GcsDownloadStreamResult,
+} from "./gcs-download.js";
 import type { GcsObjectInfo } from "./gcs-object-info.js";
 import {
   copyObject,
-  deleteObject,
+  deleteObjects,
   type GcsCopyOptions,
   type GcsDeleteOptions,
+  type GcsDeleteResult,
   type GcsListOptions,
   type GcsListResult,
   type GcsObjectOptions,
@@ -20,7 +28,7 @@ const signal = () => ({ signal: taskContext()?.signal });
  * Task: uploads a file, Buffer, string or stream to Cloud Storage. Streamed, never buffered whole; resumable from
  * `resumableThreshold` (8 MiB) on, so a dropped connection resumes instead of restarting.
  * @example
- * const info = await gcsUpload({ bucket: "reports", name: "2024/daily.csv", file: "./daily.csv" });
+ * const info = await gcsUpload({ bucket: "reports", key: "2024/daily.csv", file: "./daily.csv" });
  * console.log(info.size, info.generation);
  */
 export const gcsUpload: Task<[options: GcsUploadOptions], GcsObjectInfo> = task(
@@ -28,23 +36,28 @@ export const gcsUpload: Task<[options: GcsUploadOptions], GcsObjectInfo> = task(
   (options: GcsUploadOptions) => uploadObject(options, signal()),
 );
 
-/** The type of `gcsDownload`: its result follows its options (`destination` → file summary, `as: "stream"` → stream, else Buffer). */
-export type GcsDownloadTask = (<O extends GcsDownloadOptions>(options: O) => Promise<GcsDownloadResult<O>>) &
-  Task<[options: GcsDownloadOptions], GcsDownloadResult<GcsDownloadOptions>>;
+/** The `gcsDownload` task, typed by where the bytes go (`destination` → `path`, else `body`: a Buffer or a stream). */
+export type GcsDownloadTask = {
+  (options: GcsDownloadOptions & { destination: string; as?: undefined }): Promise<GcsDownloadFileResult>;
+  (options: GcsDownloadOptions & { as: "stream"; destination?: undefined }): Promise<GcsDownloadStreamResult>;
+  (
+    options: GcsDownloadOptions & { as?: "buffer"; destination?: undefined },
+  ): Promise<GcsDownloadBufferResult>;
+} & Task<[options: GcsDownloadOptions], GcsDownloadResult>;
 
 /**
  * Task: downloads an object to a file (through a temporary file and a rename: a failure leaves nothing there), to a
  * Buffer (the default) or to a stream (`as: "stream"`). A dropped connection resumes with a Range request.
  * @example
- * await gcsDownload({ bucket: "reports", name: "2024/daily.csv", destination: "./daily.csv" });
- * const text = (await gcsDownload({ bucket: "reports", name: "notes.txt" })).toString("utf8");
+ * await gcsDownload({ bucket: "reports", key: "2024/daily.csv", destination: "./daily.csv" });
+ * const text = (await gcsDownload({ bucket: "reports", key: "notes.txt" })).body.toString("utf8");
  */
 export const gcsDownload: GcsDownloadTask = task({ name: "gcsDownload" }, (options: GcsDownloadOptions) =>
   downloadObject(options, signal()),
 ) as GcsDownloadTask;
 
 /**
- * Task: lists objects in a bucket (with `prefix` and `delimiter`), following pages up to `maxResults`. For page-by-page
+ * Task: lists objects in a bucket (with `prefix` and `delimiter`), following pages up to `limit`. For page-by-page
  * iteration use `gcsListPages`.
  * @example
  * const { objects, prefixes } = await gcsList({ bucket: "reports", prefix: "2024/", delimiter: "/" });
@@ -55,19 +68,19 @@ export const gcsList: Task<[options: GcsListOptions], GcsListResult> = task(
 );
 
 /**
- * Task: deletes an object (`ignoreNotFound` makes a missing object `{ deleted: false }` instead of an error).
+ * Task: deletes one object or many (`keys`). Idempotent: a missing object is fine, unless `mustExist` is set.
  * @example
- * await gcsDelete({ bucket: "reports", name: "2024/old.csv", ignoreNotFound: true });
+ * await gcsDelete({ bucket: "reports", key: "2024/old.csv" });
  */
-export const gcsDelete: Task<[options: GcsDeleteOptions], { deleted: boolean }> = task(
+export const gcsDelete: Task<[options: GcsDeleteOptions], GcsDeleteResult> = task(
   { name: "gcsDelete" },
-  (options: GcsDeleteOptions) => deleteObject(options, signal()),
+  (options: GcsDeleteOptions) => deleteObjects(options, signal()),
 );
 
 /**
  * Task: copies an object within or across buckets.
  * @example
- * await gcsCopy({ bucket: "incoming", name: "a.csv", destinationBucket: "archive", destinationName: "2024/a.csv" });
+ * await gcsCopy({ from: { bucket: "incoming", key: "a.csv" }, to: { bucket: "archive", key: "2024/a.csv" } });
  */
 export const gcsCopy: Task<[options: GcsCopyOptions], GcsObjectInfo> = task(
   { name: "gcsCopy" },
@@ -77,7 +90,7 @@ export const gcsCopy: Task<[options: GcsCopyOptions], GcsObjectInfo> = task(
 /**
  * Task: tells whether an object exists.
  * @example
- * if (!(await gcsExists({ bucket: "reports", name: "2024/daily.csv" }))) throw new Error("report missing");
+ * if (!(await gcsExists({ bucket: "reports", key: "2024/daily.csv" }))) throw new Error("report missing");
  */
 export const gcsExists: Task<[options: GcsObjectOptions], boolean> = task(
   { name: "gcsExists" },

@@ -2,7 +2,8 @@ import { createReadStream } from "node:fs";
 import { extname } from "node:path";
 import { Readable } from "node:stream";
 import type { storage_v1 } from "@googleapis/storage";
-import { openUploadSource, ServiceError, type UploadSource, ValidationError } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { openUploadSource, type UploadSource } from "@tributary/integration-kit";
 import {
   backoffMs,
   callGoogle,
@@ -32,8 +33,8 @@ export interface GcsProgress {
 export interface GcsUploadOptions extends GcsClientOptions, UploadSource {
   /** The bucket name (without `gs://`). */
   bucket: string;
-  /** The object name, such as `reports/2024-05-01.csv`. */
-  name: string;
+  /** The object's key, such as `reports/2024-05-01.csv`. */
+  key: string;
   /** The object's content type. Default: guessed from the file extension, `text/plain` for a string, else `application/octet-stream`. */
   contentType?: string | undefined;
   /** Custom object metadata. */
@@ -84,7 +85,7 @@ const TYPES: Record<string, string> = {
 function guessType(options: GcsUploadOptions): string {
   if (options.contentType) return options.contentType;
   if (typeof options.body === "string") return "text/plain; charset=utf-8";
-  const from = options.file ?? options.name;
+  const from = options.file ?? options.key;
   return TYPES[extname(from).toLowerCase()] ?? "application/octet-stream";
 }
 
@@ -94,9 +95,9 @@ function checkUploadOptions(options: GcsUploadOptions): {
   retries: number;
 } {
   if (!options || typeof options !== "object")
-    throw new ValidationError("options", "give { bucket, name, file | body }");
+    throw new ValidationError("options", "give { bucket, key, file | body }");
   checkBucket(options.bucket);
-  checkObjectName(options.name);
+  checkObjectName(options.key);
   if (
     options.contentType !== undefined &&
     (typeof options.contentType !== "string" || !/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/.test(options.contentType))
@@ -199,7 +200,7 @@ async function putSession(
  * dropped connection resumes from what Cloud Storage kept. Files are streamed from disk (never read whole); streams
  * of unknown size are sent in `chunkSize` pieces. Bad input is a `ValidationError` before any request.
  * @example
- * const info = await uploadObject({ bucket: "reports", name: "daily.csv", file: "./daily.csv" });
+ * const info = await uploadObject({ bucket: "reports", key: "daily.csv", file: "./daily.csv" });
  */
 export async function uploadObject(
   options: GcsUploadOptions,
@@ -211,7 +212,7 @@ export async function uploadObject(
     ...(options.body !== undefined ? { body: options.body } : {}),
   });
   const bucket = options.bucket;
-  const name = options.name;
+  const name = options.key;
   const signal = context.signal;
   const contentType = guessType(options);
   let stream: Readable | undefined = source.body instanceof Readable ? source.body : undefined;
@@ -255,7 +256,7 @@ export async function uploadObject(
         call,
       );
       progress(bytes.length);
-      return toObjectInfo(res.data, { bucket, name });
+      return toObjectInfo(res.data, { bucket, key: name });
     };
 
     // A small upload of known size, or a stream that ends before the threshold: one request.
@@ -363,7 +364,7 @@ export async function uploadObject(
         }
         if (result.done) {
           progress(size);
-          return toObjectInfo(result.done, { bucket, name });
+          return toObjectInfo(result.done, { bucket, key: name });
         }
         if (result.offset > from) failures = 0;
         offset = result.offset;
@@ -414,7 +415,7 @@ export async function uploadObject(
       }
       if (result.done) {
         progress(total ?? offset + length);
-        return toObjectInfo(result.done, { bucket, name });
+        return toObjectInfo(result.done, { bucket, key: name });
       }
       if (result.offset < from || result.offset > from + length) {
         throw new ServiceError(

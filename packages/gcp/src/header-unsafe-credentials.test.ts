@@ -1,7 +1,7 @@
 import { InvalidSecretError } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
+import { useGoogle } from "../test/helpers.js";
 import { gcsUpload } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
 
 const env = useGoogle();
 
@@ -19,7 +19,7 @@ describe("GCP credentials that cannot be sent", () => {
       credentials: bad as never,
       endpoint: google.url,
       bucket: env.bucket,
-      name: "never.txt",
+      key: "never.txt",
       body: "x",
     }).catch((e) => e);
     expect(InvalidSecretError.isInstance(error), String(error)).toBe(true);
@@ -37,7 +37,7 @@ describe("GCP credentials that cannot be sent", () => {
       credentials: { ...env.key(), extra } as never,
       endpoint: google.url,
       bucket: env.bucket,
-      name: "never.txt",
+      key: "never.txt",
       body: "x",
     }).catch((e) => e);
     expect(InvalidSecretError.isInstance(error), String(error)).toBe(true);

@@ -1,4 +1,13 @@
 export {
+  CredentialRejectedError,
+  InvalidSecretError,
+  MissingCredentialsError,
+  SecretBackendError,
+  ServiceError,
+  TributaryError,
+  ValidationError,
+} from "@tributary/auth";
+export {
   DEFAULT_GCP_SCOPES,
   type GcpAuth,
   type GcpAuthClientLike,
@@ -9,25 +18,24 @@ export {
   gcpAuth,
 } from "./gcp-auth.js";
 export { GCS_DEFAULT_ENDPOINT, type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
-export {
-  downloadObject,
-  type GcsDownloadedFile,
-  type GcsDownloadOptions,
-  type GcsDownloadResult,
+export type {
+  GcsDownloadBufferResult,
+  GcsDownloadFileResult,
+  GcsDownloadInfo,
+  GcsDownloadOptions,
+  GcsDownloadResult,
+  GcsDownloadStreamResult,
 } from "./gcs-download.js";
 export type { GcsObjectInfo } from "./gcs-object-info.js";
 export {
-  copyObject,
-  deleteObject,
   type GcsCopyOptions,
   type GcsDeleteOptions,
+  type GcsDeleteResult,
   type GcsListOptions,
   type GcsListPage,
   type GcsListResult,
   type GcsObjectOptions,
   gcsListPages,
-  listObjects,
-  objectExists,
 } from "./gcs-objects.js";
 export {
   type GcsDownloadTask,
@@ -38,7 +46,7 @@ export {
   gcsList,
   gcsUpload,
 } from "./gcs-tasks.js";
-export { type GcsCallContext, type GcsProgress, type GcsUploadOptions, uploadObject } from "./gcs-upload.js";
+export type { GcsProgress, GcsUploadOptions } from "./gcs-upload.js";
 export {
   type GcpSecretManagerBackendOptions,
   gcpSecretManagerBackend,

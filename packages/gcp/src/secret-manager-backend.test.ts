@@ -8,8 +8,9 @@ import {
   withSecrets,
 } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
-import { gcpSecretManagerBackend, uploadObject } from "./index.js";
-import { useGoogle } from "./test-helpers.js";
+import { useGoogle } from "../test/helpers.js";
+import { uploadObject } from "./gcs-upload.js";
+import { gcpSecretManagerBackend } from "./index.js";
 
 const env = useGoogle();
 const backend = (extra: object = {}) =>
@@ -68,8 +69,8 @@ describe("gcpSecretManagerBackend", () => {
           .denyAccess(env.key().client_email, `/v1/projects/${env.key().project_id}/secrets/LOCKED/`);
       },
       name: "LOCKED",
-      code: "SECRET_BACKEND_DENIED",
-      text: /denied access to secret LOCKED .*argument \(credentials\).*secretAccessor/,
+      code: "SECRET_BACKEND_ACCESS_DENIED",
+      text: /denied access to secret LOCKED .*argument \(gcpSecretManagerBackend\(\{ credentials \}\)\).*secretAccessor/,
       retryable: false,
     },
     {
@@ -122,7 +123,7 @@ describe("gcpSecretManagerBackend", () => {
     const error = await backend({ credentials: user, project: "tributary-test" })
       .get("ANY")
       .catch((e) => e);
-    expect(error).toMatchObject({ code: "SECRET_BACKEND_AUTH" });
+    expect(error).toMatchObject({ code: "SECRET_BACKEND_CREDENTIAL_REJECTED" });
     expect(error.cause.name).toBe("CredentialRejectedError");
   });
 
@@ -141,7 +142,7 @@ describe("gcpSecretManagerBackend", () => {
           secretName: "GCS_WRITER_KEY",
           endpoint: google.url,
           bucket: env.bucket,
-          name: "chain.txt",
+          key: "chain.txt",
           body: "ok",
         }),
       { onResolve: (n, s) => sources.push([n, s.kind]) },

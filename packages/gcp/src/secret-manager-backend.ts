@@ -11,7 +11,7 @@ import {
   ValidationError,
   withSecrets,
 } from "@tributary/auth";
-import { type GcpAuth, type GcpCredentialOptions, gcpAuth } from "./gcp-auth.js";
+import { type GcpAuth, type GcpCredentialOptions, resolveGcpAuth } from "./gcp-auth.js";
 import { callGoogle } from "./gcp-errors.js";
 import { checkEndpoint } from "./gcs-client.js";
 
@@ -72,7 +72,11 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
         // Backends are switched off while finding the backend's own credential, so it never asks itself.
         auth = await withSecrets(
           {},
-          () => gcpAuth({ credentials: options.credentials, secretName: options.secretName }),
+          () =>
+            resolveGcpAuth(
+              { credentials: options.credentials, secretName: options.secretName },
+              "gcpSecretManagerBackend({ credentials })",
+            ),
           {
             backends: [],
           },
@@ -80,7 +84,7 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
       } catch (error) {
         if (TributaryError.isInstance(error) && !ServiceError.isInstance(error)) throw error;
         throw new SecretBackendError(
-          "SECRET_BACKEND_AUTH",
+          "SECRET_BACKEND_CREDENTIAL_REJECTED",
           `${describe()}: no usable credential: ${(error as Error).message}`,
           describe(),
           name,
@@ -116,25 +120,24 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
         payload = res.data.payload?.data;
       } catch (error) {
         const where = describe();
+        const reason = (error as { reason?: string }).reason;
         if (ServiceError.isInstance(error) && error.status === 404) return undefined;
         if (CredentialRejectedError.isInstance(error)) {
           throw new SecretBackendError(
-            "SECRET_BACKEND_AUTH",
+            "SECRET_BACKEND_CREDENTIAL_REJECTED",
             `${where}: cannot read secret ${name}: ${error.message}`,
             where,
             name,
-            {
-              cause: error,
-            },
+            { cause: error, reason },
           );
         }
         if (ServiceError.isInstance(error) && error.status === 403) {
           throw new SecretBackendError(
-            "SECRET_BACKEND_DENIED",
+            "SECRET_BACKEND_ACCESS_DENIED",
             `${where} denied access to secret ${name} for the credential from ${describeSource(auth.source)}. Grant it roles/secretmanager.secretAccessor on ${resource.replace(/\/versions\/.*$/, "")}.`,
             where,
             name,
-            { cause: error },
+            { cause: error, reason },
           );
         }
         if (ServiceError.isInstance(error) && error.status === 429) {
@@ -143,7 +146,7 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
             `${where} throttled reading secret ${name} (quota exceeded); retried ${retries} times. Try again later or raise the Secret Manager quota.`,
             where,
             name,
-            { cause: error, retryable: true },
+            { cause: error, retryable: true, reason },
           );
         }
         if (ServiceError.isInstance(error) && error.status === 400) {
@@ -152,7 +155,7 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
             `${where}: secret ${name} has no readable ${version} version (disabled or destroyed): ${error.message}`,
             where,
             name,
-            { cause: error },
+            { cause: error, reason },
           );
         }
         throw new SecretBackendError(
@@ -162,6 +165,7 @@ export function gcpSecretManagerBackend(options: GcpSecretManagerBackendOptions 
           name,
           {
             cause: error,
+            reason,
             retryable: TributaryError.isInstance(error) ? error.retryable : false,
           },
         );

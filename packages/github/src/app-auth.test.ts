@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { getRepoInfo } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
+import { useGitHubTestEnv } from "../test/helpers.js";
+import { githubGetRepo } from "./index.js";
 
 const env = useGitHubTestEnv({ tokenTtlMs: 1500 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -8,7 +8,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("GitHub App installation tokens", () => {
   it("mints one token, reuses it while it lives, and mints a new one before it expires", async () => {
     const call = () =>
-      getRepoInfo({ repo: "acme/private", app: env.appCredentials, baseUrl: env.github.url });
+      githubGetRepo({ repo: "acme/private", app: env.appCredentials, endpoint: env.github.url });
     await call();
     await call();
     expect(env.github.installationTokens).toHaveLength(1);
@@ -34,7 +34,7 @@ describe("GitHub App installation tokens", () => {
   it("concurrent calls share one token exchange", async () => {
     await Promise.all(
       Array.from({ length: 20 }, () =>
-        getRepoInfo({ repo: "acme/public", app: env.appCredentials, baseUrl: env.github.url }),
+        githubGetRepo({ repo: "acme/public", app: env.appCredentials, endpoint: env.github.url }),
       ),
     );
     expect(env.github.installationTokens).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { createAppAuth } from "@octokit/auth-app";
+import type { createAppAuth } from "@octokit/auth-app";
 import { registerSecretValue } from "@tributary/auth";
 
 /** The options Octokit hands an auth strategy, plus the App's credentials. */
@@ -6,6 +6,8 @@ interface RefreshingAppAuthOptions {
   appId: string;
   privateKey: string;
   installationId: string;
+  /** `createAppAuth` from `@octokit/auth-app`, loaded by the caller: only App users pay for importing it. */
+  createAppAuth: typeof createAppAuth;
   request?: unknown;
   log?: unknown;
 }
@@ -45,9 +47,10 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
 ) => Promise<unknown>) & {
   hook: (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest) => Promise<unknown>;
 } {
-  const inner = createAppAuth({
-    ...options,
-    ...(options.request ? { request: maskingRequest(options.request) } : {}),
+  const { createAppAuth: create, ...appOptions } = options;
+  const inner = create({
+    ...appOptions,
+    ...(appOptions.request ? { request: maskingRequest(appOptions.request) } : {}),
   } as Parameters<typeof createAppAuth>[0]);
   let issuedAt = 0;
   let expiresAt = 0;

@@ -1,7 +1,7 @@
 import { clientCache, withSecrets } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
-import { getRepoInfo } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
+import { useGitHubTestEnv } from "../test/helpers.js";
+import { githubGetRepo } from "./index.js";
 
 const env = useGitHubTestEnv();
 
@@ -13,7 +13,7 @@ describe("one client per credential", () => {
   // Generous timeouts: 1,000 real HTTP round trips on a shared, loaded machine.
   it("1,000 calls with one token make one client", { timeout: 120_000 }, async () => {
     const before = clientCache.stats();
-    await thousand(() => getRepoInfo({ repo: "acme/public", token: env.token, baseUrl: env.github.url }));
+    await thousand(() => githubGetRepo({ repo: "acme/public", token: env.token, endpoint: env.github.url }));
     const after = clientCache.stats();
     expect(after.created - before.created).toBe(1);
     expect(after.hits - before.hits).toBe(999);
@@ -24,7 +24,7 @@ describe("one client per credential", () => {
     const before = clientCache.stats();
     await withSecrets({ GITHUB_APP_CREDENTIALS: env.appCredentials }, () =>
       Promise.all(
-        Array.from({ length: 200 }, () => getRepoInfo({ repo: "acme/private", baseUrl: env.github.url })),
+        Array.from({ length: 200 }, () => githubGetRepo({ repo: "acme/private", endpoint: env.github.url })),
       ),
     );
     expect(clientCache.stats().created - before.created).toBe(1);
@@ -36,10 +36,10 @@ describe("one client per credential", () => {
 
   it("different credentials or endpoints make different clients", async () => {
     const before = clientCache.stats();
-    await getRepoInfo({ repo: "acme/public", token: env.token, baseUrl: env.github.url });
-    await getRepoInfo({ repo: "acme/public", token: env.reader, baseUrl: env.github.url });
-    await getRepoInfo({ repo: "acme/public", token: env.token, baseUrl: `${env.github.url}/` });
-    await getRepoInfo({ repo: "acme/public", baseUrl: env.github.url });
+    await githubGetRepo({ repo: "acme/public", token: env.token, endpoint: env.github.url });
+    await githubGetRepo({ repo: "acme/public", token: env.reader, endpoint: env.github.url });
+    await githubGetRepo({ repo: "acme/public", token: env.token, endpoint: `${env.github.url}/` });
+    await githubGetRepo({ repo: "acme/public", endpoint: env.github.url });
     expect(clientCache.stats().created - before.created).toBe(3);
   });
 });

@@ -1,8 +1,8 @@
 import { localStore, MissingCredentialsError, withSecrets } from "@tributary/auth";
 import { flow } from "@tributary/flow";
 import { describe, expect, it } from "vitest";
-import { getRepoInfo } from "./index.js";
-import { authorizations, useGitHubTestEnv } from "./test-env.js";
+import { authorizations, useGitHubTestEnv } from "../test/helpers.js";
+import { githubGetRepo } from "./index.js";
 
 const env = useGitHubTestEnv();
 const E = "TRIBUTARY__CONTEXT__SECRETS__";
@@ -105,7 +105,7 @@ describe("credential sources, end to end in a flow", () => {
   it.each(cases)("$name", async (c) => {
     const { options = {}, secrets } = await c.setup();
     const check = flow({ name: "check" }, async () =>
-      getRepoInfo({ repo: "acme/private", baseUrl: env.github.url, ...options }),
+      githubGetRepo({ repo: "acme/private", endpoint: env.github.url, ...options }),
     );
     const report = await check.run(secrets ? { secrets } : {});
     expect(report.state, JSON.stringify(report.error)).toBe("completed");
@@ -131,14 +131,14 @@ describe("resolution order", () => {
   it("prefers the argument, then GITHUB_ACCESS_TOKEN over App credentials, then App credentials over GITHUB_TOKEN", async () => {
     process.env.GITHUB_TOKEN = env.outsider;
     process.env[`${E}GITHUB_ACCESS_TOKEN`] = env.reader;
-    const base = { repo: "acme/public", baseUrl: env.github.url };
+    const base = { repo: "acme/public", endpoint: env.github.url };
     await withSecrets({ GITHUB_APP_CREDENTIALS: env.appCredentials }, async () => {
-      await getRepoInfo({ ...base, token: env.token });
-      await getRepoInfo(base);
+      await githubGetRepo({ ...base, token: env.token });
+      await githubGetRepo(base);
       delete process.env[`${E}GITHUB_ACCESS_TOKEN`];
-      await getRepoInfo(base);
+      await githubGetRepo(base);
     });
-    await getRepoInfo(base);
+    await githubGetRepo(base);
     const [installation] = env.github.installationTokens;
     expect(authorizations(env.github).filter((a) => !a?.startsWith("bearer"))).toEqual([
       `token ${env.token}`,
@@ -150,9 +150,9 @@ describe("resolution order", () => {
 
   it("never falls back when a named secret is missing, and sends nothing", async () => {
     process.env.GITHUB_TOKEN = env.token;
-    const error = await getRepoInfo({
+    const error = await githubGetRepo({
       repo: "acme/public",
-      baseUrl: env.github.url,
+      endpoint: env.github.url,
       secretName: "NOPE_TOKEN",
     }).catch((e) => e);
     expect(MissingCredentialsError.isInstance(error)).toBe(true);
@@ -162,7 +162,7 @@ describe("resolution order", () => {
   });
 
   it("goes anonymous with no credential anywhere, and public reads work", async () => {
-    const info = await getRepoInfo({ repo: "acme/public", baseUrl: env.github.url });
+    const info = await githubGetRepo({ repo: "acme/public", endpoint: env.github.url });
     expect(info.full_name).toBe("acme/public");
     expect(authorizations(env.github)).toEqual([undefined]);
   });

@@ -16,8 +16,8 @@ export async function defaultBranch(call: GitHubCall, owner: string, repo: strin
   });
 }
 
-/** The options of `createBranch`. */
-export interface CreateBranchOptions extends GitHubClientOptions {
+/** The options of `githubCreateBranch`. */
+export interface GitHubCreateBranchOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
   repo: string;
   /** The new branch's name (`feature/x`; `refs/heads/` may be left out). */
@@ -26,8 +26,8 @@ export interface CreateBranchOptions extends GitHubClientOptions {
   from?: string;
 }
 
-/** What `createBranch` resolves to. */
-export interface CreateBranchResult {
+/** What `githubCreateBranch` resolves to. */
+export interface GitHubCreateBranchResult {
   /** The branch name. */
   branch: string;
   /** The full ref, `refs/heads/<branch>`. */
@@ -38,13 +38,13 @@ export interface CreateBranchResult {
 
 /**
  * Creates a branch from another branch, a commit, or the default branch. A branch that already exists is a
- * `ServiceError` `ALREADY_EXISTS`.
+ * `ServiceError` `CONFLICT`.
  * @example
- * const { sha } = await createBranch({ repo: "acme/app", branch: "bot/update-deps" });
+ * const { sha } = await githubCreateBranch({ repo: "acme/app", branch: "bot/update-deps" });
  */
-export const createBranch: Task<[options: CreateBranchOptions], CreateBranchResult> = task(
-  { name: "createBranch" },
-  async (options: CreateBranchOptions): Promise<CreateBranchResult> => {
+export const githubCreateBranch: Task<[options: GitHubCreateBranchOptions], GitHubCreateBranchResult> = task(
+  { name: "githubCreateBranch" },
+  async (options: GitHubCreateBranchOptions): Promise<GitHubCreateBranchResult> => {
     const { owner, repo, fullName } = parseRepo(options?.repo);
     const branch = checkBranch("branch", options.branch);
     const from = checkOptionalString("from", options.from);
@@ -67,15 +67,10 @@ export const createBranch: Task<[options: CreateBranchOptions], CreateBranchResu
       });
     } catch (error) {
       if (ServiceError.isInstance(error) && error.status === 422 && /already exists/i.test(error.message)) {
-        throw new ServiceError(
-          "ALREADY_EXISTS",
-          "GitHub",
-          `branch ${branch} already exists in ${fullName}`,
-          422,
-          {
-            cause: error,
-          },
-        );
+        throw new ServiceError("CONFLICT", "GitHub", `branch ${branch} already exists in ${fullName}`, 422, {
+          cause: error,
+          reason: error.reason,
+        });
       }
       throw error;
     }
@@ -83,8 +78,8 @@ export const createBranch: Task<[options: CreateBranchOptions], CreateBranchResu
   },
 );
 
-/** The options of `createPullRequest`. */
-export interface CreatePullRequestOptions extends GitHubClientOptions {
+/** The options of `githubCreatePullRequest`. */
+export interface GitHubCreatePullRequestOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
   repo: string;
   /** The title; must not be empty. */
@@ -102,38 +97,39 @@ export interface CreatePullRequestOptions extends GitHubClientOptions {
 /**
  * Opens a pull request from `head` into `base` (default: the default branch).
  * @example
- * await createBranch({ repo: "acme/app", branch: "bot/update" });
- * await writeFile({ repo: "acme/app", branch: "bot/update", path: "VERSION", content: "1.2.3\n" });
- * const pr = await createPullRequest({ repo: "acme/app", head: "bot/update", title: "Bump version" });
+ * await githubCreateBranch({ repo: "acme/app", branch: "bot/update" });
+ * await githubWriteFile({ repo: "acme/app", branch: "bot/update", path: "VERSION", content: "1.2.3\n" });
+ * const pr = await githubCreatePullRequest({ repo: "acme/app", head: "bot/update", title: "Bump version" });
  */
-export const createPullRequest: Task<[options: CreatePullRequestOptions], GitHubPullRequest> = task(
-  { name: "createPullRequest" },
-  async (options: CreatePullRequestOptions): Promise<GitHubPullRequest> => {
-    const { owner, repo, fullName } = parseRepo(options?.repo);
-    const title = checkText("title", options.title, 256);
-    if (typeof options.head !== "string") throw new ValidationError("head", "must be a branch name");
-    const colon = options.head.indexOf(":");
-    checkBranch("head", colon === -1 ? options.head : options.head.slice(colon + 1));
-    const base = options.base === undefined ? undefined : checkBranch("base", options.base);
-    const body = checkOptionalString("body", options.body);
-    if (options.draft !== undefined && typeof options.draft !== "boolean") {
-      throw new ValidationError("draft", "must be true or false");
-    }
-    checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
-    const into = base ?? (await defaultBranch(call, owner, repo));
-    return call.run(`repository ${fullName}`, async (octokit, request) => {
-      const { data } = await octokit.rest.pulls.create({
-        owner,
-        repo,
-        title,
-        head: options.head,
-        base: into,
-        ...(body !== undefined ? { body } : {}),
-        ...(options.draft !== undefined ? { draft: options.draft } : {}),
-        request,
+export const githubCreatePullRequest: Task<[options: GitHubCreatePullRequestOptions], GitHubPullRequest> =
+  task(
+    { name: "githubCreatePullRequest" },
+    async (options: GitHubCreatePullRequestOptions): Promise<GitHubPullRequest> => {
+      const { owner, repo, fullName } = parseRepo(options?.repo);
+      const title = checkText("title", options.title, 256);
+      if (typeof options.head !== "string") throw new ValidationError("head", "must be a branch name");
+      const colon = options.head.indexOf(":");
+      checkBranch("head", colon === -1 ? options.head : options.head.slice(colon + 1));
+      const base = options.base === undefined ? undefined : checkBranch("base", options.base);
+      const body = checkOptionalString("body", options.body);
+      if (options.draft !== undefined && typeof options.draft !== "boolean") {
+        throw new ValidationError("draft", "must be true or false");
+      }
+      checkClientOptions(options);
+      const call = await openGitHubCall(clientOptionsOf(options));
+      const into = base ?? (await defaultBranch(call, owner, repo));
+      return call.run(`repository ${fullName}`, async (octokit, request) => {
+        const { data } = await octokit.rest.pulls.create({
+          owner,
+          repo,
+          title,
+          head: options.head,
+          base: into,
+          ...(body !== undefined ? { body } : {}),
+          ...(options.draft !== undefined ? { draft: options.draft } : {}),
+          request,
+        });
+        return data;
       });
-      return data;
-    });
-  },
-);
+    },
+  );

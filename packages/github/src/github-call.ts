@@ -1,6 +1,6 @@
 import { taskContext } from "@tributary/flow";
 import {
-  checkBaseUrl,
+  checkEndpoint,
   checkMaxWait,
   connectGitHub,
   type GitHubClientOptions,
@@ -27,7 +27,7 @@ export interface GitHubCall {
 
 /** @internal Checks the client options (before any request), then resolves the credential and its client. */
 export function checkClientOptions(options: GitHubClientOptions): number {
-  checkBaseUrl(options.baseUrl);
+  checkEndpoint(options.endpoint);
   return checkMaxWait(options.maxRateLimitWaitMs);
 }
 
@@ -53,6 +53,6 @@ export async function openGitHubCall(options: GitHubClientOptions): Promise<GitH
 
 /** @internal The client options out of a task's input, for `openGitHubCall`. */
 export function clientOptionsOf(input: GitHubClientOptions): GitHubClientOptions {
-  const { token, app, secretName, appSecretName, baseUrl, maxRateLimitWaitMs } = input;
-  return { token, app, secretName, appSecretName, baseUrl, maxRateLimitWaitMs };
+  const { token, app, secretName, appSecretName, endpoint, maxRateLimitWaitMs } = input;
+  return { token, app, secretName, appSecretName, endpoint, maxRateLimitWaitMs };
 }

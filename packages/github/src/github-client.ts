@@ -1,6 +1,4 @@
-import { retry } from "@octokit/plugin-retry";
-import { throttling } from "@octokit/plugin-throttling";
-import { Octokit } from "@octokit/rest";
+import type { Octokit } from "@octokit/rest";
 import {
   clientCache,
   credentialFingerprint,
@@ -15,15 +13,32 @@ import {
   ValidationError,
 } from "@tributary/auth";
 import { taskContext } from "@tributary/flow";
+import { pickEndpoint } from "@tributary/integration-kit";
 import { refreshingAppAuth } from "./app-auth.js";
 
-/** @internal The Octokit class Tributary builds: `@octokit/rest` with the retry and throttling plugins. */
-const TributaryOctokit: typeof Octokit = Octokit.plugin(retry, throttling) as unknown as typeof Octokit;
+let octokitClass: Promise<typeof Octokit> | undefined;
+/**
+ * @internal The Octokit class Tributary builds: `@octokit/rest` with the retry and throttling plugins, loaded on the
+ * first client so that importing `@tributary/github` costs less than importing `@octokit/rest`.
+ */
+function loadOctokit(): Promise<typeof Octokit> {
+  octokitClass ??= Promise.all([
+    import("@octokit/rest"),
+    import("@octokit/plugin-retry"),
+    import("@octokit/plugin-throttling"),
+  ]).then(
+    ([rest, { retry }, { throttling }]) =>
+      rest.Octokit.plugin(retry, throttling) as unknown as typeof Octokit,
+  );
+  return octokitClass;
+}
+
+let appAuthModule: Promise<typeof import("@octokit/auth-app")> | undefined;
 /** A GitHub client made by `githubClient`: an `@octokit/rest` Octokit with retries and rate-limit handling. */
 export type GitHubOctokit = Octokit;
 
 /** GitHub's public API. */
-export const DEFAULT_BASE_URL = "https://api.github.com";
+export const GITHUB_DEFAULT_ENDPOINT = "https://api.github.com";
 /** The default longest wait for rate limits per call: one minute. */
 export const DEFAULT_MAX_RATE_LIMIT_WAIT_MS = 60_000;
 
@@ -41,12 +56,15 @@ export interface GitHubClientOptions {
   secretName?: string;
   /** Read App credentials from this secret name instead of `GITHUB_APP_CREDENTIALS`; an error when it is found nowhere. */
   appSecretName?: string;
-  /** The API root: `https://HOST/api/v3` for GitHub Enterprise Server, or a stand-in. Default `https://api.github.com`. */
-  baseUrl?: string;
+  /**
+   * The API root: `https://HOST/api/v3` for GitHub Enterprise Server, or a stand-in. Default: `GITHUB_API_URL`
+   * (set in GitHub Actions), else `https://api.github.com`.
+   */
+  endpoint?: string;
   /**
    * The longest a call waits out GitHub rate limits in total (primary: until `x-ratelimit-reset`; secondary:
    * `retry-after`), in milliseconds. A limit that would take longer fails at once with a `ServiceError`
-   * `RATE_LIMITED` (retryable). Default 60000; 0 never waits.
+   * `THROTTLED` (retryable). Default 60000; 0 never waits.
    */
   maxRateLimitWaitMs?: number;
 }
@@ -61,7 +79,7 @@ export type GitHubCredential =
 export interface GitHubConnection {
   readonly octokit: GitHubOctokit;
   readonly credential: GitHubCredential;
-  readonly baseUrl: string;
+  readonly endpoint: string;
 }
 
 const noop = () => undefined;
@@ -71,25 +89,12 @@ const forward = (level: "warn" | "error") => (message: string) => {
 /** The SDK's logger: its warnings and errors go to the calling task's logger, masked; the rest is dropped. */
 const sdkLog = { debug: noop, info: noop, warn: forward("warn"), error: forward("error") };
 
-/** @internal Checks and normalizes `baseUrl`. */
-export function checkBaseUrl(baseUrl: string | undefined): string {
-  if (baseUrl === undefined) return DEFAULT_BASE_URL;
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new ValidationError(
-      "baseUrl",
-      `"${baseUrl}" is not a URL (such as https://github.example.com/api/v3)`,
-    );
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ValidationError("baseUrl", "must be an http(s) URL");
-  }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new ValidationError("baseUrl", "must not hold a query, fragment or user info");
-  }
-  return url.href.replace(/\/+$/, "");
+/** The environment variable GitHub Actions sets to the API root (GitHub Enterprise included): honoured by `githubClient`. */
+export const GITHUB_ENDPOINT_ENV = "GITHUB_API_URL";
+
+/** @internal The API root: the `endpoint` option, else `GITHUB_API_URL`, else `https://api.github.com`. */
+export function checkEndpoint(endpoint: string | undefined): string {
+  return pickEndpoint(endpoint, [GITHUB_ENDPOINT_ENV]).url ?? GITHUB_DEFAULT_ENDPOINT;
 }
 
 /** @internal Checks `maxRateLimitWaitMs`. */
@@ -161,7 +166,14 @@ interface LimitState {
   tributaryWaitedMs?: number;
 }
 
-function makeOctokit(found: Found, baseUrl: string, id: string, defaultMaxWait: number): GitHubOctokit {
+function makeOctokit(
+  TributaryOctokit: typeof Octokit,
+  createAppAuth: typeof import("@octokit/auth-app").createAppAuth | undefined,
+  found: Found,
+  baseUrl: string,
+  id: string,
+  defaultMaxWait: number,
+): GitHubOctokit {
   const allowWait =
     (kind: "primary" | "secondary") =>
     (retryAfterSeconds: number, options: { method: string; url: string; request: unknown }) => {
@@ -192,6 +204,7 @@ function makeOctokit(found: Found, baseUrl: string, id: string, defaultMaxWait: 
         appId: String(found.value.APP_ID),
         privateKey: found.value.PRIVATE_KEY,
         installationId: String(found.value.INSTALLATION_ID),
+        createAppAuth,
       },
     });
   }
@@ -200,12 +213,17 @@ function makeOctokit(found: Found, baseUrl: string, id: string, defaultMaxWait: 
 
 /** @internal Resolves the credential and returns the cached client for it, with the credential's provenance. */
 export async function connectGitHub(options: GitHubClientOptions = {}): Promise<GitHubConnection> {
-  const baseUrl = checkBaseUrl(options.baseUrl);
+  const baseUrl = checkEndpoint(options.endpoint);
   const maxWait = checkMaxWait(options.maxRateLimitWaitMs);
   const found = await findCredential(options);
   const fingerprint = found.kind === "anonymous" ? "anonymous" : credentialFingerprint(found.value);
   const key = `github:${fingerprint}:${baseUrl}${maxWait === DEFAULT_MAX_RATE_LIMIT_WAIT_MS ? "" : `:wait=${maxWait}`}`;
-  const octokit = clientCache.get(key, () => makeOctokit(found, baseUrl, key, maxWait));
+  const TributaryOctokit = await loadOctokit();
+  if (found.kind === "app") appAuthModule ??= import("@octokit/auth-app");
+  const createAppAuth = found.kind === "app" ? (await appAuthModule)?.createAppAuth : undefined;
+  const octokit = clientCache.get(key, () =>
+    makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, key, maxWait),
+  );
   const credential: GitHubCredential =
     found.kind === "token"
       ? { kind: "token", source: found.source }
@@ -217,17 +235,17 @@ export async function connectGitHub(options: GitHubClientOptions = {}): Promise<
             installationId: String(found.value.INSTALLATION_ID),
           }
         : { kind: "anonymous", missing: found.missing };
-  return { octokit, credential, baseUrl };
+  return { octokit, credential, endpoint: baseUrl };
 }
 
 /**
  * Returns an Octokit (`@octokit/rest` with retries and rate-limit handling) for the credential found through
  * Tributary's resolution order: `token` or `app` → the secret `GITHUB_ACCESS_TOKEN` (or `secretName`) → the secret
  * `GITHUB_APP_CREDENTIALS` (installation tokens minted and refreshed before expiry) → env `GITHUB_TOKEN`, then
- * `GH_TOKEN` → anonymous (public data only). Clients are cached per credential fingerprint and `baseUrl`, so
+ * `GH_TOKEN` → anonymous (public data only). Clients are cached per credential fingerprint and endpoint, so
  * calls with the same credential share one client.
  * @example
- * const octokit = await githubClient({ baseUrl: "https://github.example.com/api/v3" });
+ * const octokit = await githubClient({ endpoint: "https://github.example.com/api/v3" });
  * const { data } = await octokit.rest.repos.get({ owner: "acme", repo: "app" });
  */
 export async function githubClient(options: GitHubClientOptions = {}): Promise<GitHubOctokit> {

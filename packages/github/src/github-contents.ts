@@ -4,8 +4,8 @@ import { checkClientOptions, clientOptionsOf, openGitHubCall } from "./github-ca
 import type { GitHubClientOptions } from "./github-client.js";
 import { checkBranch, checkOptionalString, checkPath, checkSha, parseRepo } from "./github-input.js";
 
-/** The options of `readFile`. */
-export interface ReadFileOptions extends GitHubClientOptions {
+/** The options of `githubReadFile`. */
+export interface GitHubReadFileOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
   repo: string;
   /** The file's path in the repository, such as `docs/README.md`. */
@@ -16,11 +16,11 @@ export interface ReadFileOptions extends GitHubClientOptions {
   encoding?: "utf8" | "base64";
 }
 
-/** What `readFile` resolves to. */
-export interface ReadFileResult {
+/** What `githubReadFile` resolves to. */
+export interface GitHubReadFileResult {
   /** The path. */
   path: string;
-  /** The blob sha: pass it to `writeFile` to update exactly this version. */
+  /** The blob sha: pass it to `githubWriteFile` to update exactly this version. */
   sha: string;
   /** The size in bytes. */
   size: number;
@@ -34,11 +34,11 @@ export interface ReadFileResult {
  * Reads a file through the contents API (files up to 1 MB). A missing file is a `ServiceError` `NOT_FOUND`; a
  * directory is `NOT_A_FILE`.
  * @example
- * const { content, sha } = await readFile({ repo: "acme/app", path: "VERSION" });
+ * const { content, sha } = await githubReadFile({ repo: "acme/app", path: "VERSION" });
  */
-export const readFile: Task<[options: ReadFileOptions], ReadFileResult> = task(
-  { name: "readFile" },
-  async (options: ReadFileOptions): Promise<ReadFileResult> => {
+export const githubReadFile: Task<[options: GitHubReadFileOptions], GitHubReadFileResult> = task(
+  { name: "githubReadFile" },
+  async (options: GitHubReadFileOptions): Promise<GitHubReadFileResult> => {
     const { owner, repo, fullName } = parseRepo(options?.repo);
     const path = checkPath(options.path);
     const ref = checkOptionalString("ref", options.ref);
@@ -83,8 +83,8 @@ export const readFile: Task<[options: ReadFileOptions], ReadFileResult> = task(
   },
 );
 
-/** The options of `writeFile`. */
-export interface WriteFileOptions extends GitHubClientOptions {
+/** The options of `githubWriteFile`. */
+export interface GitHubWriteFileOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
   repo: string;
   /** The file's path in the repository. */
@@ -96,14 +96,14 @@ export interface WriteFileOptions extends GitHubClientOptions {
   /** The branch to commit to. Default: the default branch. */
   branch?: string;
   /**
-   * The blob sha of the version being replaced (from `readFile`): the write fails with `CONFLICT` if the file
+   * The blob sha of the version being replaced (from `githubReadFile`): the write fails with `CONFLICT` if the file
    * changed since. Without it the current sha is looked up, so the write replaces whatever is there.
    */
   sha?: string;
 }
 
-/** What `writeFile` resolves to. */
-export interface WriteFileResult {
+/** What `githubWriteFile` resolves to. */
+export interface GitHubWriteFileResult {
   /** The path. */
   path: string;
   /** The new blob sha. */
@@ -115,15 +115,15 @@ export interface WriteFileResult {
 }
 
 /**
- * Creates or updates a file in one commit through the contents API. Give `sha` (from `readFile`) to update only
+ * Creates or updates a file in one commit through the contents API. Give `sha` (from `githubReadFile`) to update only
  * the version you read: a file changed since is a `ServiceError` `CONFLICT`.
  * @example
- * const current = await readFile({ repo: "acme/app", path: "VERSION" });
- * await writeFile({ repo: "acme/app", path: "VERSION", content: "1.2.4\n", sha: current.sha, message: "Bump" });
+ * const current = await githubReadFile({ repo: "acme/app", path: "VERSION" });
+ * await githubWriteFile({ repo: "acme/app", path: "VERSION", content: "1.2.4\n", sha: current.sha, message: "Bump" });
  */
-export const writeFile: Task<[options: WriteFileOptions], WriteFileResult> = task(
-  { name: "writeFile" },
-  async (options: WriteFileOptions): Promise<WriteFileResult> => {
+export const githubWriteFile: Task<[options: GitHubWriteFileOptions], GitHubWriteFileResult> = task(
+  { name: "githubWriteFile" },
+  async (options: GitHubWriteFileOptions): Promise<GitHubWriteFileResult> => {
     const { owner, repo, fullName } = parseRepo(options?.repo);
     const path = checkPath(options.path);
     if (typeof options.content !== "string" && !(options.content instanceof Uint8Array)) {

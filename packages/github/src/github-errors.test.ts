@@ -10,94 +10,102 @@ import { describe, expect, it } from "vitest";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+import { useGitHubTestEnv } from "../test/helpers.js";
 import {
-  createBranch,
-  createIssue,
-  createIssueComment,
-  createPullRequest,
-  dispatchWorkflow,
-  getRepoInfo,
-  readFile,
-  writeFile,
+  githubCreateBranch,
+  githubCreateIssue,
+  githubCreateIssueComment,
+  githubCreatePullRequest,
+  githubDispatchWorkflow,
+  githubGetRepo,
+  githubReadFile,
+  githubWriteFile,
 } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
 
 const env = useGitHubTestEnv();
 
 describe("bad input fails before any request", () => {
-  const cases: { name: string; call: (baseUrl: string) => Promise<unknown>; option: string }[] = [
-    { name: "repo without owner", call: (baseUrl) => getRepoInfo({ repo: "app", baseUrl }), option: "repo" },
+  const cases: { name: string; call: (endpoint: string) => Promise<unknown>; option: string }[] = [
+    {
+      name: "repo without owner",
+      call: (endpoint) => githubGetRepo({ repo: "app", endpoint }),
+      option: "repo",
+    },
     {
       name: "repo with three parts",
-      call: (baseUrl) => getRepoInfo({ repo: "a/b/c", baseUrl }),
+      call: (endpoint) => githubGetRepo({ repo: "a/b/c", endpoint }),
       option: "repo",
     },
     {
       name: "repo as a URL",
-      call: (baseUrl) => getRepoInfo({ repo: "https://github.com/a/b", baseUrl }),
+      call: (endpoint) => githubGetRepo({ repo: "https://github.com/a/b", endpoint }),
       option: "repo",
     },
-    { name: "repo ..", call: (baseUrl) => getRepoInfo({ repo: "acme/..", baseUrl }), option: "repo" },
+    { name: "repo ..", call: (endpoint) => githubGetRepo({ repo: "acme/..", endpoint }), option: "repo" },
     {
       name: "empty title",
-      call: (baseUrl) => createIssue({ repo: "acme/public", title: "  ", baseUrl }),
+      call: (endpoint) => githubCreateIssue({ repo: "acme/public", title: "  ", endpoint }),
       option: "title",
     },
     {
       name: "title too long",
-      call: (baseUrl) => createIssue({ repo: "acme/public", title: "x".repeat(300), baseUrl }),
+      call: (endpoint) => githubCreateIssue({ repo: "acme/public", title: "x".repeat(300), endpoint }),
       option: "title",
     },
     {
       name: "issue number 0",
-      call: (baseUrl) => createIssueComment({ repo: "acme/public", issueNumber: 0, body: "x", baseUrl }),
+      call: (endpoint) =>
+        githubCreateIssueComment({ repo: "acme/public", issueNumber: 0, body: "x", endpoint }),
       option: "issueNumber",
     },
     {
       name: "empty comment",
-      call: (baseUrl) => createIssueComment({ repo: "acme/public", issueNumber: 1, body: "", baseUrl }),
+      call: (endpoint) =>
+        githubCreateIssueComment({ repo: "acme/public", issueNumber: 1, body: "", endpoint }),
       option: "body",
     },
     ...["has space", "a..b", "-lead", "end/", "x.lock", "a:b", "a@{1}", ".hidden", "a//b", "tilde~1"].map(
       (branch) => ({
         name: `branch "${branch}"`,
-        call: (baseUrl: string) => createBranch({ repo: "acme/public", branch, baseUrl }),
+        call: (endpoint: string) => githubCreateBranch({ repo: "acme/public", branch, endpoint }),
         option: "branch",
       }),
     ),
     {
       name: "bad head",
-      call: (baseUrl) => createPullRequest({ repo: "acme/public", title: "t", head: "bad branch", baseUrl }),
+      call: (endpoint) =>
+        githubCreatePullRequest({ repo: "acme/public", title: "t", head: "bad branch", endpoint }),
       option: "head",
     },
     {
       name: "absolute path",
-      call: (baseUrl) => readFile({ repo: "acme/public", path: "/etc/passwd", baseUrl }),
+      call: (endpoint) => githubReadFile({ repo: "acme/public", path: "/etc/passwd", endpoint }),
       option: "path",
     },
     {
       name: "path with ..",
-      call: (baseUrl) => readFile({ repo: "acme/public", path: "a/../b", baseUrl }),
+      call: (endpoint) => githubReadFile({ repo: "acme/public", path: "a/../b", endpoint }),
       option: "path",
     },
     {
       name: "short sha",
-      call: (baseUrl) => writeFile({ repo: "acme/public", path: "a", content: "x", sha: "abc", baseUrl }),
+      call: (endpoint) =>
+        githubWriteFile({ repo: "acme/public", path: "a", content: "x", sha: "abc", endpoint }),
       option: "sha",
     },
     {
       name: "workflow not a file name",
-      call: (baseUrl) => dispatchWorkflow({ repo: "acme/public", workflow: "deploy", baseUrl }),
+      call: (endpoint) => githubDispatchWorkflow({ repo: "acme/public", workflow: "deploy", endpoint }),
       option: "workflow",
     },
     {
-      name: "bad baseUrl",
-      call: () => getRepoInfo({ repo: "acme/public", baseUrl: "ftp://x" }),
-      option: "baseUrl",
+      name: "bad endpoint",
+      call: () => githubGetRepo({ repo: "acme/public", endpoint: "ftp://x" }),
+      option: "endpoint",
     },
     {
       name: "negative maxRateLimitWaitMs",
-      call: (baseUrl) => getRepoInfo({ repo: "acme/public", baseUrl, maxRateLimitWaitMs: -1 }),
+      call: (endpoint) => githubGetRepo({ repo: "acme/public", endpoint, maxRateLimitWaitMs: -1 }),
       option: "maxRateLimitWaitMs",
     },
   ];
@@ -114,7 +122,7 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
   it("401 Bad credentials → CredentialRejectedError naming env GITHUB_TOKEN, without the token", async () => {
     const bad = `ghp_${"x".repeat(36)}`;
     process.env.GITHUB_TOKEN = bad;
-    const error = await getRepoInfo({ repo: "acme/public", baseUrl: env.github.url }).catch((e) => e);
+    const error = await githubGetRepo({ repo: "acme/public", endpoint: env.github.url }).catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.message).toBe(
       "GitHub rejected the credential from default-chain (env GITHUB_TOKEN): Bad credentials. Check or replace the value there.",
@@ -125,7 +133,7 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
 
   it("404 on a private repository → NOT_FOUND saying the token cannot see it", async () => {
     process.env.TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN = env.outsider;
-    const error = await getRepoInfo({ repo: "acme/private", baseUrl: env.github.url }).catch((e) => e);
+    const error = await githubGetRepo({ repo: "acme/private", endpoint: env.github.url }).catch((e) => e);
     expect(ServiceError.isInstance(error)).toBe(true);
     expect([error.code, error.status]).toEqual(["NOT_FOUND", 404]);
     expect(error.message).toBe(
@@ -134,13 +142,15 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
   });
 
   it("anonymous: a private repository says how to set a token; a write is MissingCredentialsError", async () => {
-    const notFound = await getRepoInfo({ repo: "acme/private", baseUrl: env.github.url }).catch((e) => e);
+    const notFound = await githubGetRepo({ repo: "acme/private", endpoint: env.github.url }).catch((e) => e);
     expect(notFound.code).toBe("NOT_FOUND");
     expect(notFound.message).toMatch(/anonymous/);
     expect(notFound.message).toMatch(/GITHUB_TOKEN/);
-    const write = await createIssue({ repo: "acme/public", title: "Hi", baseUrl: env.github.url }).catch(
-      (e) => e,
-    );
+    const write = await githubCreateIssue({
+      repo: "acme/public",
+      title: "Hi",
+      endpoint: env.github.url,
+    }).catch((e) => e);
     expect(MissingCredentialsError.isInstance(write)).toBe(true);
     expect(write.message).toMatch(/GitHub answered 401 \(Requires authentication\)/);
     for (const place of [
@@ -152,14 +162,14 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
     }
   });
 
-  it("a read-only token writing → FORBIDDEN naming its source", async () => {
-    const error = await createIssue({
+  it("a read-only token writing → ACCESS_DENIED naming its source", async () => {
+    const error = await githubCreateIssue({
       repo: "acme/public",
       title: "Hi",
       token: env.reader,
-      baseUrl: env.github.url,
+      endpoint: env.github.url,
     }).catch((e) => e);
-    expect([error.code, error.status]).toEqual(["FORBIDDEN", 403]);
+    expect([error.code, error.status]).toEqual(["ACCESS_DENIED", 403]);
     expect(error.message).toMatch(/token from argument \(token\)/);
   });
 
@@ -170,7 +180,7 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
       PRIVATE_KEY: stranger.privateKey,
       INSTALLATION_ID: stranger.installationId,
     };
-    const error = await getRepoInfo({ repo: "acme/public", app, baseUrl: env.github.url }).catch((e) => e);
+    const error = await githubGetRepo({ repo: "acme/public", app, endpoint: env.github.url }).catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/from argument \(app\).*JWT was refused/);
     expect(error.message).not.toContain("PRIVATE KEY");
@@ -178,37 +188,42 @@ describe("GitHub's refusals are typed errors naming the credential's source", ()
 
   it("an App installation that does not exist → CredentialRejectedError", async () => {
     const app = { ...env.appCredentials, INSTALLATION_ID: env.app.installationId + 1 };
-    const error = await getRepoInfo({ repo: "acme/public", app, baseUrl: env.github.url }).catch((e) => e);
+    const error = await githubGetRepo({ repo: "acme/public", app, endpoint: env.github.url }).catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/installation \d+ of App \d+ was not found/);
   });
 
   it("a server error is retried by the client, then succeeds", async () => {
     env.github.failNext(1, 502);
-    const info = await getRepoInfo({ repo: "acme/public", token: env.token, baseUrl: env.github.url });
+    const info = await githubGetRepo({ repo: "acme/public", token: env.token, endpoint: env.github.url });
     expect(info.name).toBe("public");
     expect(env.github.requests.map((r) => r.status)).toEqual([502, 200]);
   });
 
   it("conflicts and existing branches are typed", async () => {
-    const common = { repo: "acme/public", token: env.token, baseUrl: env.github.url };
-    const stale = await writeFile({ ...common, path: "README.md", content: "x", sha: "0".repeat(40) }).catch(
-      (e) => e,
-    );
+    const common = { repo: "acme/public", token: env.token, endpoint: env.github.url };
+    const stale = await githubWriteFile({
+      ...common,
+      path: "README.md",
+      content: "x",
+      sha: "0".repeat(40),
+    }).catch((e) => e);
     expect([stale.code, stale.status]).toEqual(["CONFLICT", 409]);
-    const exists = await createBranch({ ...common, branch: "main" }).catch((e) => e);
-    expect([exists.code, exists.message]).toEqual([
-      "ALREADY_EXISTS",
+    const exists = await githubCreateBranch({ ...common, branch: "main" }).catch((e) => e);
+    expect([exists.code, exists.reason, exists.message]).toEqual([
+      "CONFLICT",
+      "Reference already exists",
       "GitHub: branch main already exists in acme/public",
     ]);
-    const missing = await readFile({ ...common, path: "nope.txt" }).catch((e) => e);
+    const missing = await githubReadFile({ ...common, path: "nope.txt" }).catch((e) => e);
     expect(missing.message).toMatch(/file nope\.txt in acme\/public not found/);
   });
 });
 
 describe("a revoked installation token", () => {
   it("is replaced once when GitHub answers 401, and the call succeeds", { timeout: 30_000 }, async () => {
-    const call = () => getRepoInfo({ repo: "acme/public", app: env.appCredentials, baseUrl: env.github.url });
+    const call = () =>
+      githubGetRepo({ repo: "acme/public", app: env.appCredentials, endpoint: env.github.url });
     await call();
     const first = env.github.installationTokens[0];
     env.github.revokeToken(first?.token ?? "");

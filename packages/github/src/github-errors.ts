@@ -7,6 +7,7 @@ import {
   sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
+import { serviceErrorCode } from "@tributary/integration-kit";
 import type { GitHubCredential } from "./github-client.js";
 
 interface RequestErrorLike {
@@ -43,6 +44,14 @@ function githubMessage(error: RequestErrorLike): string {
     if (details.length) text += ` (${details.join("; ")})`;
   }
   return mask(text || error.message || `HTTP ${error.status}`);
+}
+
+/** The `message` of GitHub's error body alone, masked: the service's own reason. */
+function bodyMessage(error: RequestErrorLike): string | undefined {
+  const data = error.response?.data as { message?: unknown } | undefined;
+  return typeof data?.message === "string" && data.message !== ""
+    ? mask(data.message.slice(0, 200))
+    : undefined;
 }
 
 /** @internal True when a 403/429 is one of GitHub's rate limits. */
@@ -84,7 +93,7 @@ export interface CallDescription {
 /**
  * @internal Maps an Octokit error onto Tributary's: 401 → `CredentialRejectedError` naming the credential's
  * source (or `MissingCredentialsError` for an anonymous call), 404 → `ServiceError` `NOT_FOUND` saying the
- * credential may not see it, rate limits → `RATE_LIMITED` (retryable), 5xx and network errors → retryable.
+ * credential may not see it, rate limits → `THROTTLED` (retryable), 5xx and network errors → retryable.
  */
 export function toGitHubError(error: unknown, call: CallDescription): unknown {
   if (TributaryError.isInstance(error)) return error;
@@ -95,7 +104,9 @@ export function toGitHubError(error: unknown, call: CallDescription): unknown {
   const message = githubMessage(e);
   const url = e.request?.url ?? "";
   const minting = /\/app\/installations\/[^/]+\/access_tokens$/.test(url);
-  const options = { cause: sanitizeCause(error) };
+  // GitHub's own word for it: the `message` of its error body ("Bad credentials", "Not Found").
+  const reason = bodyMessage(e) ?? `HTTP ${status}`;
+  const options = { cause: sanitizeCause(error), reason };
 
   if (credential.kind === "anonymous" && (status === 401 || (status === 403 && !isRateLimit(e)))) {
     return new MissingCredentialsError(credential.missing.secretName, credential.missing.tried, {
@@ -114,14 +125,14 @@ export function toGitHubError(error: unknown, call: CallDescription): unknown {
     return new CredentialRejectedError("GitHub", credential.source, message, options);
   }
   if (isRateLimit(e)) {
-    return new ServiceError("RATE_LIMITED", "GitHub", rateLimitMessage(e, call.maxRateLimitWaitMs), status, {
+    return new ServiceError("THROTTLED", "GitHub", rateLimitMessage(e, call.maxRateLimitWaitMs), status, {
       ...options,
       retryable: true,
     });
   }
   if (status === 403) {
     return new ServiceError(
-      "FORBIDDEN",
+      "ACCESS_DENIED",
       "GitHub",
       `${message}: the ${describe(credential)} may not do this on ${what}`,
       403,
@@ -136,15 +147,15 @@ export function toGitHubError(error: unknown, call: CallDescription): unknown {
     return new ServiceError("NOT_FOUND", "GitHub", text, 404, options);
   }
   if (status === 409) return new ServiceError("CONFLICT", "GitHub", `${what}: ${message}`, 409, options);
-  if (status === 422) return new ServiceError("UNPROCESSABLE", "GitHub", `${what}: ${message}`, 422, options);
+  if (status === 422) return new ServiceError("BAD_REQUEST", "GitHub", `${what}: ${message}`, 422, options);
   if (status >= 500 || e.response === undefined) {
     return new ServiceError(
-      e.response === undefined ? "NETWORK_ERROR" : "SERVER_ERROR",
+      e.response === undefined ? "NETWORK_ERROR" : "SERVICE_UNAVAILABLE",
       "GitHub",
       `${what}: ${message}`,
       e.response === undefined ? undefined : status,
       { ...options, retryable: true },
     );
   }
-  return new ServiceError(`HTTP_${status}`, "GitHub", `${what}: ${message}`, status, options);
+  return new ServiceError(serviceErrorCode(status), "GitHub", `${what}: ${message}`, status, options);
 }

@@ -9,8 +9,8 @@ export type GitHubIssue = RestEndpointMethodTypes["issues"]["create"]["response"
 /** An issue comment as GitHub returns it. */
 export type GitHubIssueComment = RestEndpointMethodTypes["issues"]["createComment"]["response"]["data"];
 
-/** The options of `createIssue`. */
-export interface CreateIssueOptions extends GitHubClientOptions {
+/** The options of `githubCreateIssue`. */
+export interface GitHubCreateIssueOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
   repo: string;
   /** The title; must not be empty (at most 256 characters). */
@@ -27,12 +27,12 @@ export interface CreateIssueOptions extends GitHubClientOptions {
  * Opens an issue. Needs a credential that can write issues; an anonymous call fails with
  * `MissingCredentialsError` saying how to set a token.
  * @example
- * const issue = await createIssue({ repo: "acme/app", title: "Nightly load failed", labels: ["ops"] });
+ * const issue = await githubCreateIssue({ repo: "acme/app", title: "Nightly load failed", labels: ["ops"] });
  * issue.html_url;
  */
-export const createIssue: Task<[options: CreateIssueOptions], GitHubIssue> = task(
-  { name: "createIssue" },
-  async (options: CreateIssueOptions): Promise<GitHubIssue> => {
+export const githubCreateIssue: Task<[options: GitHubCreateIssueOptions], GitHubIssue> = task(
+  { name: "githubCreateIssue" },
+  async (options: GitHubCreateIssueOptions): Promise<GitHubIssue> => {
     const { owner, repo, fullName } = parseRepo(options?.repo);
     const title = checkText("title", options.title, 256);
     const body = checkOptionalString("body", options.body);
@@ -55,8 +55,8 @@ export const createIssue: Task<[options: CreateIssueOptions], GitHubIssue> = tas
   },
 );
 
-/** The options of `createIssueComment`. */
-export interface CreateIssueCommentOptions extends GitHubClientOptions {
+/** The options of `githubCreateIssueComment`. */
+export interface GitHubCreateIssueCommentOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
   repo: string;
   /** The issue or pull request number. */
@@ -68,25 +68,26 @@ export interface CreateIssueCommentOptions extends GitHubClientOptions {
 /**
  * Comments on an issue or pull request.
  * @example
- * await createIssueComment({ repo: "acme/app", issueNumber: 42, body: "Fixed in #43" });
+ * await githubCreateIssueComment({ repo: "acme/app", issueNumber: 42, body: "Fixed in #43" });
  */
-export const createIssueComment: Task<[options: CreateIssueCommentOptions], GitHubIssueComment> = task(
-  { name: "createIssueComment" },
-  async (options: CreateIssueCommentOptions): Promise<GitHubIssueComment> => {
-    const { owner, repo, fullName } = parseRepo(options?.repo);
-    const issueNumber = checkNumber("issueNumber", options.issueNumber);
-    const body = checkText("body", options.body);
-    checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
-    return call.run(`issue #${issueNumber} in ${fullName}`, async (octokit, request) => {
-      const { data } = await octokit.rest.issues.createComment({
-        owner,
-        repo,
-        issue_number: issueNumber,
-        body,
-        request,
+export const githubCreateIssueComment: Task<[options: GitHubCreateIssueCommentOptions], GitHubIssueComment> =
+  task(
+    { name: "githubCreateIssueComment" },
+    async (options: GitHubCreateIssueCommentOptions): Promise<GitHubIssueComment> => {
+      const { owner, repo, fullName } = parseRepo(options?.repo);
+      const issueNumber = checkNumber("issueNumber", options.issueNumber);
+      const body = checkText("body", options.body);
+      checkClientOptions(options);
+      const call = await openGitHubCall(clientOptionsOf(options));
+      return call.run(`issue #${issueNumber} in ${fullName}`, async (octokit, request) => {
+        const { data } = await octokit.rest.issues.createComment({
+          owner,
+          repo,
+          issue_number: issueNumber,
+          body,
+          request,
+        });
+        return data;
       });
-      return data;
-    });
-  },
-);
+    },
+  );

@@ -2,8 +2,8 @@ import { flow } from "@tributary/flow";
 import { failureOutputs, findSecretTraces, generateGitHubToken } from "@tributary/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { getRepoInfo } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
+import { useGitHubTestEnv } from "../test/helpers.js";
+import { githubGetRepo } from "./index.js";
 
 const env = useGitHubTestEnv();
 
@@ -23,7 +23,7 @@ describe("no credential in any output when GitHub rejects it with a body that ec
         const token = generateGitHubToken(prefix);
         env.github.failNext(1, 401, { echo: true, body: rejection });
         const outputs = await outputsOf({ GITHUB_ACCESS_TOKEN: token }, () =>
-          getRepoInfo({ repo: "acme/public", baseUrl: env.github.url }),
+          githubGetRepo({ repo: "acme/public", endpoint: env.github.url }),
         );
         expect(outputs["inspect(error, { depth: Infinity })"]).toContain("Bad credentials");
         expect(findSecretTraces(outputs, { GITHUB_ACCESS_TOKEN: token })).toEqual([]);
@@ -46,7 +46,7 @@ describe("no credential in any output when GitHub rejects it with a body that ec
   ])("an App, when $call is refused", async ({ match, status, body }) => {
     env.github.failNext(1, status, { echo: true, body, match: (r) => r.path.includes(match) });
     const outputs = await outputsOf({ GITHUB_APP_CREDENTIALS: env.appCredentials }, () =>
-      getRepoInfo({ repo: "acme/public", baseUrl: env.github.url }),
+      githubGetRepo({ repo: "acme/public", endpoint: env.github.url }),
     );
     expect(outputs["inspect(error, { depth: Infinity })"]).toContain(body.message);
     const secrets: Record<string, string> = { PRIVATE_KEY: env.appCredentials.PRIVATE_KEY };

@@ -7,8 +7,8 @@ import { parseRepo } from "./github-input.js";
 /** A repository as GitHub describes it (`GET /repos/{owner}/{repo}`). */
 export type GitHubRepository = RestEndpointMethodTypes["repos"]["get"]["response"]["data"];
 
-/** The options of `getRepoInfo`. */
-export interface GetRepoInfoOptions extends GitHubClientOptions {
+/** The options of `githubGetRepo`. */
+export interface GitHubGetRepoOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
   repo: string;
 }
@@ -18,12 +18,12 @@ export interface GetRepoInfoOptions extends GitHubClientOptions {
  * without a credential; a private one the credential cannot see is a `ServiceError` `NOT_FOUND` naming the
  * credential's source.
  * @example
- * const info = await getRepoInfo({ repo: "acme/app" });
+ * const info = await githubGetRepo({ repo: "acme/app" });
  * info.default_branch; // "main"
  */
-export const getRepoInfo: Task<[options: GetRepoInfoOptions], GitHubRepository> = task(
-  { name: "getRepoInfo" },
-  async (options: GetRepoInfoOptions): Promise<GitHubRepository> => {
+export const githubGetRepo: Task<[options: GitHubGetRepoOptions], GitHubRepository> = task(
+  { name: "githubGetRepo" },
+  async (options: GitHubGetRepoOptions): Promise<GitHubRepository> => {
     const { owner, repo, fullName } = parseRepo(options?.repo);
     checkClientOptions(options);
     const call = await openGitHubCall(clientOptionsOf(options));

@@ -1,28 +1,28 @@
 import { describe, expect, it } from "vitest";
+import { useGitHubTestEnv } from "../test/helpers.js";
 import {
-  createBranch,
-  createIssue,
-  createIssueComment,
-  createPullRequest,
-  dispatchWorkflow,
-  getRepoInfo,
   githubClient,
-  readFile,
-  writeFile,
+  githubCreateBranch,
+  githubCreateIssue,
+  githubCreateIssueComment,
+  githubCreatePullRequest,
+  githubDispatchWorkflow,
+  githubGetRepo,
+  githubReadFile,
+  githubWriteFile,
 } from "./index.js";
-import { useGitHubTestEnv } from "./test-env.js";
 
 const env = useGitHubTestEnv();
-const on = () => ({ token: env.token, baseUrl: env.github.url });
+const on = () => ({ token: env.token, endpoint: env.github.url });
 
 describe("GitHub tasks against the stand-in", () => {
-  it("getRepoInfo returns GitHub's repository description", async () => {
-    const info = await getRepoInfo({ repo: "acme/private", ...on() });
+  it("githubGetRepo returns GitHub's repository description", async () => {
+    const info = await githubGetRepo({ repo: "acme/private", ...on() });
     expect(info).toMatchObject({ full_name: "acme/private", private: true, default_branch: "main" });
   });
 
-  it("createIssue and createIssueComment", async () => {
-    const issue = await createIssue({
+  it("githubCreateIssue and githubCreateIssueComment", async () => {
+    const issue = await githubCreateIssue({
       repo: "acme/public",
       title: "Nightly load failed",
       body: "See the run report",
@@ -30,7 +30,7 @@ describe("GitHub tasks against the stand-in", () => {
       ...on(),
     });
     expect([issue.number, issue.title, issue.user?.login]).toEqual([1, "Nightly load failed", "alice"]);
-    const comment = await createIssueComment({
+    const comment = await githubCreateIssueComment({
       repo: "acme/public",
       issueNumber: issue.number,
       body: "Fixed",
@@ -47,10 +47,10 @@ describe("GitHub tasks against the stand-in", () => {
   it("branch, file create and update with sha, read, pull request", async () => {
     const repo = env.github.repo("acme/private");
     const main = repo?.branches.get("main");
-    const branch = await createBranch({ repo: "acme/private", branch: "bot/bump", ...on() });
+    const branch = await githubCreateBranch({ repo: "acme/private", branch: "bot/bump", ...on() });
     expect(branch).toEqual({ branch: "bot/bump", ref: "refs/heads/bot/bump", sha: main });
 
-    const created = await writeFile({
+    const created = await githubWriteFile({
       repo: "acme/private",
       branch: "bot/bump",
       path: "docs/notes.md",
@@ -58,9 +58,9 @@ describe("GitHub tasks against the stand-in", () => {
       ...on(),
     });
     expect(created.created).toBe(true);
-    const read = await readFile({ repo: "acme/private", path: "VERSION", ref: "bot/bump", ...on() });
+    const read = await githubReadFile({ repo: "acme/private", path: "VERSION", ref: "bot/bump", ...on() });
     expect(read).toMatchObject({ path: "VERSION", content: "1.0.0\n", size: 6 });
-    const updated = await writeFile({
+    const updated = await githubWriteFile({
       repo: "acme/private",
       branch: "bot/bump",
       path: "VERSION",
@@ -75,7 +75,7 @@ describe("GitHub tasks against the stand-in", () => {
     expect(repo?.file("docs/notes.md", "bot/bump")).toBe("hello\n");
     expect(repo?.file("VERSION")).toBe("1.0.0\n");
 
-    const pr = await createPullRequest({
+    const pr = await githubCreatePullRequest({
       repo: "acme/private",
       title: "Bump",
       head: "bot/bump",
@@ -85,29 +85,34 @@ describe("GitHub tasks against the stand-in", () => {
     expect([pr.number, pr.head.ref, pr.base.ref, pr.draft]).toEqual([1, "bot/bump", "main", true]);
   });
 
-  it("writeFile without sha replaces the current version; readFile returns base64 on request", async () => {
-    const first = await writeFile({
+  it("githubWriteFile without sha replaces the current version; githubReadFile returns base64 on request", async () => {
+    const first = await githubWriteFile({
       repo: "acme/public",
       path: "README.md",
       content: "# Changed\n",
       ...on(),
     });
     expect(first.created).toBe(false);
-    const read = await readFile({ repo: "acme/public", path: "README.md", encoding: "base64", ...on() });
+    const read = await githubReadFile({
+      repo: "acme/public",
+      path: "README.md",
+      encoding: "base64",
+      ...on(),
+    });
     expect(Buffer.from(read.content, "base64").toString()).toBe("# Changed\n");
   });
 
-  it("createBranch from a commit sha", async () => {
+  it("githubCreateBranch from a commit sha", async () => {
     const sha = env.github.repo("acme/public")?.branches.get("main") ?? "";
-    const branch = await createBranch({ repo: "acme/public", branch: "from-sha", from: sha, ...on() });
+    const branch = await githubCreateBranch({ repo: "acme/public", branch: "from-sha", from: sha, ...on() });
     expect(branch.sha).toBe(sha);
     expect(env.github.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       "POST /repos/acme/public/git/refs",
     ]);
   });
 
-  it("dispatchWorkflow on the default branch, with inputs", async () => {
-    const result = await dispatchWorkflow({
+  it("githubDispatchWorkflow on the default branch, with inputs", async () => {
+    const result = await githubDispatchWorkflow({
       repo: "acme/public",
       workflow: "ci.yml",
       inputs: { level: "full", dryRun: true },

@@ -5,8 +5,8 @@ import { checkClientOptions, clientOptionsOf, openGitHubCall } from "./github-ca
 import type { GitHubClientOptions } from "./github-client.js";
 import { checkOptionalString, parseRepo } from "./github-input.js";
 
-/** The options of `dispatchWorkflow`. */
-export interface DispatchWorkflowOptions extends GitHubClientOptions {
+/** The options of `githubDispatchWorkflow`. */
+export interface GitHubDispatchWorkflowOptions extends GitHubClientOptions {
   /** The repository, `owner/name`. */
   repo: string;
   /** The workflow's file name (`deploy.yml`) or numeric id. It must have a `workflow_dispatch` trigger. */
@@ -17,8 +17,8 @@ export interface DispatchWorkflowOptions extends GitHubClientOptions {
   inputs?: Record<string, string | number | boolean>;
 }
 
-/** What `dispatchWorkflow` resolves to. */
-export interface DispatchWorkflowResult {
+/** What `githubDispatchWorkflow` resolves to. */
+export interface GitHubDispatchWorkflowResult {
   /** The workflow dispatched. */
   workflow: string | number;
   /** The ref it runs on. */
@@ -28,11 +28,14 @@ export interface DispatchWorkflowResult {
 /**
  * Triggers a GitHub Actions workflow (`workflow_dispatch`). Needs a credential with the Actions write permission.
  * @example
- * await dispatchWorkflow({ repo: "acme/app", workflow: "deploy.yml", inputs: { environment: "staging" } });
+ * await githubDispatchWorkflow({ repo: "acme/app", workflow: "deploy.yml", inputs: { environment: "staging" } });
  */
-export const dispatchWorkflow: Task<[options: DispatchWorkflowOptions], DispatchWorkflowResult> = task(
-  { name: "dispatchWorkflow" },
-  async (options: DispatchWorkflowOptions): Promise<DispatchWorkflowResult> => {
+export const githubDispatchWorkflow: Task<
+  [options: GitHubDispatchWorkflowOptions],
+  GitHubDispatchWorkflowResult
+> = task(
+  { name: "githubDispatchWorkflow" },
+  async (options: GitHubDispatchWorkflowOptions): Promise<GitHubDispatchWorkflowResult> => {
     const { owner, repo, fullName } = parseRepo(options?.repo);
     const { workflow } = options;
     const validWorkflow =

@@ -1,7 +1,7 @@
 import { InvalidSecretError, localStore } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
-import { getRepoInfo } from "./github-repo.js";
-import { useGitHubTestEnv } from "./test-env.js";
+import { useGitHubTestEnv } from "../test/helpers.js";
+import { githubGetRepo } from "./github-repo.js";
 
 const env = useGitHubTestEnv();
 
@@ -24,9 +24,9 @@ describe("a GitHub token holding a character HTTP headers cannot carry", () => {
       if (via === "store") await localStore().set("GITHUB_ACCESS_TOKEN", token);
       if (via === "GITHUB_TOKEN") process.env.GITHUB_TOKEN = token;
       const started = Date.now();
-      const error = await getRepoInfo({
+      const error = await githubGetRepo({
         repo: "acme/private",
-        baseUrl: env.github.url,
+        endpoint: env.github.url,
         ...(via === "argument" ? { token } : {}),
       }).catch((e) => e);
       expect(InvalidSecretError.isInstance(error), String(error)).toBe(true);

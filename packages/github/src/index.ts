@@ -1,38 +1,47 @@
 export {
-  type CreateBranchOptions,
-  type CreateBranchResult,
-  type CreatePullRequestOptions,
-  createBranch,
-  createPullRequest,
+  CredentialRejectedError,
+  InvalidSecretError,
+  MissingCredentialsError,
+  ServiceError,
+  TributaryError,
+  ValidationError,
+} from "@tributary/auth";
+export {
+  type GitHubCreateBranchOptions,
+  type GitHubCreateBranchResult,
+  type GitHubCreatePullRequestOptions,
   type GitHubPullRequest,
+  githubCreateBranch,
+  githubCreatePullRequest,
 } from "./github-branches.js";
 export {
-  DEFAULT_BASE_URL,
   DEFAULT_MAX_RATE_LIMIT_WAIT_MS,
+  GITHUB_DEFAULT_ENDPOINT,
+  GITHUB_ENDPOINT_ENV,
   type GitHubClientOptions,
   type GitHubCredential,
   type GitHubOctokit,
   githubClient,
 } from "./github-client.js";
 export {
-  type ReadFileOptions,
-  type ReadFileResult,
-  readFile,
-  type WriteFileOptions,
-  type WriteFileResult,
-  writeFile,
+  type GitHubReadFileOptions,
+  type GitHubReadFileResult,
+  type GitHubWriteFileOptions,
+  type GitHubWriteFileResult,
+  githubReadFile,
+  githubWriteFile,
 } from "./github-contents.js";
 export {
-  type CreateIssueCommentOptions,
-  type CreateIssueOptions,
-  createIssue,
-  createIssueComment,
+  type GitHubCreateIssueCommentOptions,
+  type GitHubCreateIssueOptions,
   type GitHubIssue,
   type GitHubIssueComment,
+  githubCreateIssue,
+  githubCreateIssueComment,
 } from "./github-issues.js";
-export { type GetRepoInfoOptions, type GitHubRepository, getRepoInfo } from "./github-repo.js";
+export { type GitHubGetRepoOptions, type GitHubRepository, githubGetRepo } from "./github-repo.js";
 export {
-  type DispatchWorkflowOptions,
-  type DispatchWorkflowResult,
-  dispatchWorkflow,
+  type GitHubDispatchWorkflowOptions,
+  type GitHubDispatchWorkflowResult,
+  githubDispatchWorkflow,
 } from "./github-workflows.js";

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { LogLevel, type Logger as SdkLogger } from "@slack/web-api";
+import type { LogLevel, Logger as SdkLogger } from "@slack/web-api";
 import { mask, processSingleton } from "@tributary/auth";
 
 /** The logger a Slack call reports to: the task's masking logger. */
@@ -59,6 +59,7 @@ export const sdkLogger: SdkLogger = {
   warn: forward("warn"),
   error: forward("warn"),
   setLevel: () => undefined,
-  getLevel: () => LogLevel.WARN,
+  // `LogLevel.WARN`, spelt out: a type-only import keeps @slack/web-api from loading before the first client.
+  getLevel: () => "warn" as LogLevel,
   setName: () => undefined,
 };

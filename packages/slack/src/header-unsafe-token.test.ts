@@ -1,8 +1,8 @@
 import { InvalidSecretError, localStore } from "@tributary/auth";
 import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackMessage } from "./slack-message.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const TOKEN = fakeSlackToken("header");
 const env = useSlackTestEnv({ tokens: [TOKEN] });

@@ -1,3 +1,11 @@
+export {
+  CredentialRejectedError,
+  InvalidSecretError,
+  MissingCredentialsError,
+  ServiceError,
+  TributaryError,
+  ValidationError,
+} from "@tributary/auth";
 export type { SlackBlock } from "./message-input.js";
 export type { RateLimitOptions } from "./slack-call.js";
 export {
@@ -7,7 +15,7 @@ export {
   type SlackClientOptions,
   slackClient,
 } from "./slack-client.js";
-export { CREDENTIAL_ERROR_CODES, toSlackError } from "./slack-errors.js";
+export { CREDENTIAL_ERROR_CODES, slackErrorCode, toSlackError } from "./slack-errors.js";
 export { type SlackMessageOptions, type SlackMessageResult, slackMessage } from "./slack-message.js";
 export { type SlackNotifierOptions, type SlackNotifyOn, slackNotifier } from "./slack-notifier.js";
 export {

@@ -6,7 +6,7 @@ import { toSlackError } from "./slack-errors.js";
 export interface RateLimitOptions {
   /**
    * How many times a call that Slack rate-limited (429) is retried after waiting its `Retry-After`. Default 3;
-   * after that it fails with a retryable `ServiceError` (code `ratelimited`).
+   * after that it fails with a retryable `ServiceError` (code `THROTTLED`, reason `ratelimited`).
    */
   maxRateLimitRetries?: number;
   /**
@@ -109,7 +109,8 @@ export async function runSlackCall<T>(call: () => Promise<T>, options: CallOptio
           wait > maxRetryAfterSeconds
             ? `Slack asked to wait ${wait} s, more than maxRetryAfterSeconds (${maxRetryAfterSeconds})`
             : `still rate-limited after ${maxRateLimitRetries} ${maxRateLimitRetries === 1 ? "retry" : "retries"} (raise maxRateLimitRetries to wait longer)`;
-        throw new ServiceError("ratelimited", "Slack", `${what} was rate-limited: ${why}`, 429, {
+        throw new ServiceError("THROTTLED", "Slack", `${what} was rate-limited: ${why}`, 429, {
+          reason: "ratelimited",
           retryable: true,
         });
       }

@@ -2,8 +2,8 @@ import { ErrorCode } from "@slack/web-api";
 import { clientCache, ValidationError } from "@tributary/auth";
 import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackClient } from "./slack-client.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const TOKEN = fakeSlackToken("client");
 const OTHER_TOKEN = fakeSlackToken("client-other");

@@ -1,5 +1,5 @@
-import { type RetryOptions, WebClient } from "@slack/web-api";
-import { IncomingWebhook } from "@slack/webhook";
+import type { RetryOptions, WebClient } from "@slack/web-api";
+import type { IncomingWebhook } from "@slack/webhook";
 import {
   clientCache,
   credentialFingerprint,
@@ -63,6 +63,10 @@ function checkSecretName(secretName: string | undefined): void {
   }
 }
 
+// The SDKs load with the first client: importing @tributary/slack stays cheaper than importing @slack/web-api.
+let webApi: Promise<typeof import("@slack/web-api")> | undefined;
+let webhookModule: Promise<typeof import("@slack/webhook")> | undefined;
+
 /** @internal Resolves the token and returns the cached client with the token's source. */
 export async function resolveSlackClient(
   options: SlackClientOptions = {},
@@ -74,6 +78,8 @@ export async function resolveSlackClient(
     argument: "token",
     secretName: options.secretName,
   });
+  webApi ??= import("@slack/web-api");
+  const { WebClient } = await webApi;
   const client = clientCache.get(
     `slack:${credentialFingerprint(token)}:${endpoint}`,
     () =>
@@ -147,6 +153,8 @@ export async function resolveWebhook(
     secretName: options.secretName,
   });
   checkWebhookUrl(url as string, options.secretName ?? "SLACK_WEBHOOK_URL", source);
+  webhookModule ??= import("@slack/webhook");
+  const { IncomingWebhook } = await webhookModule;
   const webhook = clientCache.get(
     `slack-webhook:${credentialFingerprint(url)}`,
     () =>

@@ -1,5 +1,3 @@
-import { ErrorCode } from "@slack/web-api";
-import { ErrorCode as WebhookErrorCode } from "@slack/webhook";
 import {
   CredentialRejectedError,
   mask,
@@ -8,6 +6,12 @@ import {
   sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
+import { networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
+
+// The SDKs' `ErrorCode` values, spelt out so that mapping an error does not load the SDKs.
+const PLATFORM_ERROR = "slack_webapi_platform_error";
+const HTTP_ERROR = "slack_webapi_http_error";
+const WEBHOOK_HTTP_ERROR = "slack_webhook_http_error";
 
 /** Slack error codes that mean the credential itself was refused: replace or reinstall it. */
 export const CREDENTIAL_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -48,12 +52,40 @@ const HINTS: Record<string, string> = {
   posting_to_general_channel_denied: "only admins may post to #general in this workspace",
 };
 
-function serviceError(code: string, what: string, status: number | undefined, cause: unknown): ServiceError {
-  const hint = HINTS[code];
-  return new ServiceError(code, "Slack", mask(`${what} failed: ${code}${hint ? ` — ${hint}` : ""}`), status, {
-    retryable: TRANSIENT_CODES.has(code),
-    cause: sanitizeCause(cause),
-  });
+const ACCESS_DENIED = new Set([
+  "not_in_channel",
+  "action_prohibited",
+  "posting_to_general_channel_denied",
+  "restricted_action",
+  "restricted_action_read_only_channel",
+  "restricted_action_thread_only_channel",
+]);
+
+/** The code of docs/conventions.md for one of Slack's error strings (which is kept as the error's `reason`). */
+export function slackErrorCode(reason: string, status: number | undefined): string {
+  if (reason.endsWith("_not_found")) return "NOT_FOUND";
+  if (reason === "ratelimited" || reason === "rate_limited") return "THROTTLED";
+  if (TRANSIENT_CODES.has(reason)) return "SERVICE_UNAVAILABLE";
+  if (ACCESS_DENIED.has(reason)) return "ACCESS_DENIED";
+  if (/^(invalid_|no_text$|msg_too_long$|too_many_|is_archived$|channel_is_archived$)/.test(reason))
+    return "BAD_REQUEST";
+  return status === undefined || status === 200 ? "REQUEST_FAILED" : serviceErrorCode(status);
+}
+
+function serviceError(
+  reason: string,
+  what: string,
+  status: number | undefined,
+  cause: unknown,
+): ServiceError {
+  const hint = HINTS[reason];
+  return new ServiceError(
+    slackErrorCode(reason, status),
+    "Slack",
+    mask(`${what} failed: ${reason}${hint ? ` — ${hint}` : ""}`),
+    status,
+    { retryable: TRANSIENT_CODES.has(reason), cause: sanitizeCause(cause), reason },
+  );
 }
 
 /** Slack's plain-text webhook answers are codes such as `no_service`; anything else becomes `http_<status>`. */
@@ -75,35 +107,46 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
     statusCode?: unknown;
     body?: unknown;
   };
-  if (e?.code === ErrorCode.PlatformError && typeof e.data?.error === "string") {
+  if (e?.code === PLATFORM_ERROR && typeof e.data?.error === "string") {
     const code = e.data.error;
     if (CREDENTIAL_ERROR_CODES.has(code)) {
       const needed = typeof e.data.needed === "string" ? ` (needs scope ${e.data.needed})` : "";
       return new CredentialRejectedError("Slack", source, `${what}: ${code}${needed}`, {
         cause: sanitizeCause(error),
+        reason: code,
       });
     }
     return serviceError(code, what, 200, error);
   }
-  if (e?.code === ErrorCode.HTTPError || e?.code === WebhookErrorCode.HTTPError) {
+  if (e?.code === HTTP_ERROR || e?.code === WEBHOOK_HTTP_ERROR) {
     const status = typeof e.statusCode === "number" ? e.statusCode : 0;
-    const code = e.code === WebhookErrorCode.HTTPError ? webhookCode(e.body, status) : `http_${status}`;
+    const code = e.code === WEBHOOK_HTTP_ERROR ? webhookCode(e.body, status) : `http_${status}`;
     if ((status === 403 || status === 404 || status === 401) && CREDENTIAL_ERROR_CODES.has(code)) {
       return new CredentialRejectedError("Slack", source, `${what}: ${code}`, {
         cause: sanitizeCause(error),
+        reason: code,
       });
     }
     if (status >= 500) {
-      return new ServiceError(code, "Slack", mask(`${what} failed: HTTP ${status}`), status, {
-        retryable: true,
-        cause: sanitizeCause(error),
-      });
+      return new ServiceError(
+        "SERVICE_UNAVAILABLE",
+        "Slack",
+        mask(`${what} failed: HTTP ${status}`),
+        status,
+        {
+          retryable: true,
+          reason: code,
+          cause: sanitizeCause(error),
+        },
+      );
     }
     return serviceError(code, what, status, error);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new ServiceError("request_failed", "Slack", mask(`${what} failed: ${message}`), undefined, {
+  const network = networkErrorCode(error);
+  return new ServiceError("NETWORK_ERROR", "Slack", mask(`${what} failed: ${message}`), undefined, {
     retryable: true,
+    reason: network ?? "request_failed",
     cause: sanitizeCause(error),
   });
 }

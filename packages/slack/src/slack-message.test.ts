@@ -2,8 +2,8 @@ import { CredentialRejectedError, ServiceError, TributaryError, ValidationError 
 import { flow, TaskTimeoutError, task } from "@tributary/flow";
 import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackMessage } from "./slack-message.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const TOKEN = fakeSlackToken("message");
 const env = useSlackTestEnv({ tokens: [TOKEN] });
@@ -75,6 +75,7 @@ describe("slackMessage", () => {
       );
       const error = await withRetries().catch((e) => e);
       expect(CredentialRejectedError.isInstance(error)).toBe(true);
+      expect([error.code, error.reason]).toEqual(["CREDENTIAL_REJECTED", code]);
       expect(error.message).toContain(code);
       expect(error.message).toContain("argument (token)");
       expect(error.message).not.toContain(token);
@@ -83,28 +84,55 @@ describe("slackMessage", () => {
   );
 
   it.each([
-    { name: "not_in_channel", channel: "C0RANDOM", fault: undefined, hint: "/invite" },
-    { name: "channel_not_found", channel: "C0MISSING", fault: undefined, hint: "channel id" },
-    { name: "invalid_blocks", channel: "C0GENERAL", fault: "invalid_blocks", hint: "Block Kit" },
-    { name: "token_revoked", channel: "C0GENERAL", fault: "token_revoked", hint: undefined },
-    { name: "missing_scope", channel: "C0GENERAL", fault: "missing_scope", hint: undefined },
-  ])("Slack's $name is a typed error with its code, not retried", async ({ name, channel, fault, hint }) => {
-    if (fault) env.slack.failNext(1, 200, { body: { ok: false, error: fault, needed: "chat:write" } });
-    const post = task({ name: "post", retries: 2, retryDelayMs: 0 }, () =>
-      slackMessage({ ...base(), channel, text: "x" }),
-    );
-    const error = await post().catch((e) => e);
-    const credential = name === "token_revoked" || name === "missing_scope";
-    expect(credential ? CredentialRejectedError.isInstance(error) : ServiceError.isInstance(error)).toBe(
-      true,
-    );
-    if (!credential) expect(error.code).toBe(name);
-    expect(error.retryable).toBe(false);
-    expect(error.message).toContain(name);
-    if (hint) expect(error.message).toContain(hint);
-    if (name === "missing_scope") expect(error.message).toContain("chat:write");
-    expect(env.slack.requests).toHaveLength(1);
-  });
+    { name: "not_in_channel", channel: "C0RANDOM", fault: undefined, hint: "/invite", code: "ACCESS_DENIED" },
+    {
+      name: "channel_not_found",
+      channel: "C0MISSING",
+      fault: undefined,
+      hint: "channel id",
+      code: "NOT_FOUND",
+    },
+    {
+      name: "invalid_blocks",
+      channel: "C0GENERAL",
+      fault: "invalid_blocks",
+      hint: "Block Kit",
+      code: "BAD_REQUEST",
+    },
+    {
+      name: "token_revoked",
+      channel: "C0GENERAL",
+      fault: "token_revoked",
+      hint: undefined,
+      code: "CREDENTIAL_REJECTED",
+    },
+    {
+      name: "missing_scope",
+      channel: "C0GENERAL",
+      fault: "missing_scope",
+      hint: undefined,
+      code: "CREDENTIAL_REJECTED",
+    },
+  ])(
+    "Slack's $name is a typed $code error with Slack's reason, not retried",
+    async ({ name, channel, fault, hint, code }) => {
+      if (fault) env.slack.failNext(1, 200, { body: { ok: false, error: fault, needed: "chat:write" } });
+      const post = task({ name: "post", retries: 2, retryDelayMs: 0 }, () =>
+        slackMessage({ ...base(), channel, text: "x" }),
+      );
+      const error = await post().catch((e) => e);
+      const credential = name === "token_revoked" || name === "missing_scope";
+      expect(credential ? CredentialRejectedError.isInstance(error) : ServiceError.isInstance(error)).toBe(
+        true,
+      );
+      expect([error.code, error.reason]).toEqual([code, name]);
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(name);
+      if (hint) expect(error.message).toContain(hint);
+      if (name === "missing_scope") expect(error.message).toContain("chat:write");
+      expect(env.slack.requests).toHaveLength(1);
+    },
+  );
 
   it("a 429 is retried after Retry-After, then succeeds", async () => {
     env.slack.rateLimitNext(2, { retryAfterSeconds: 0, method: "chat.postMessage" });
@@ -129,7 +157,12 @@ describe("slackMessage", () => {
       maxRateLimitRetries: 2,
     }).catch((e) => e);
     expect(ServiceError.isInstance(error)).toBe(true);
-    expect([error.code, error.status, error.retryable]).toEqual(["ratelimited", 429, true]);
+    expect([error.code, error.reason, error.status, error.retryable]).toEqual([
+      "THROTTLED",
+      "ratelimited",
+      429,
+      true,
+    ]);
     expect(error.message).toContain("maxRateLimitRetries");
     expect(env.slack.requests).toHaveLength(3);
   });
@@ -137,7 +170,7 @@ describe("slackMessage", () => {
   it("a Retry-After longer than maxRetryAfterSeconds fails at once instead of waiting", async () => {
     env.slack.rateLimitNext(1, { retryAfterSeconds: 1800 });
     const error = await slackMessage({ ...base(), channel: "C0GENERAL", text: "x" }).catch((e) => e);
-    expect([error.code, error.retryable]).toEqual(["ratelimited", true]);
+    expect([error.code, error.retryable]).toEqual(["THROTTLED", true]);
     expect(error.message).toContain("1800 s");
     expect(env.slack.requests).toHaveLength(1);
   });
@@ -145,7 +178,7 @@ describe("slackMessage", () => {
   it("the stand-in's own rate limit (a 429 per window) is honoured the same way", async () => {
     const post = () => slackMessage({ ...base(), channel: "C0GENERAL", text: "x", maxRateLimitRetries: 0 });
     env.slack.rateLimitNext(1, { retryAfterSeconds: 0 });
-    expect((await post().catch((e) => e)).code).toBe("ratelimited");
+    expect((await post().catch((e) => e)).code).toBe("THROTTLED");
     await post();
     expect(env.slack.requests.map((r) => r.status)).toEqual([429, 200]);
   });

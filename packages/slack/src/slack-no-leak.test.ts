@@ -2,9 +2,9 @@ import { flow } from "@tributary/flow";
 import { failureOutputs, fakeSlackToken, findSecretTraces } from "@tributary/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackMessage } from "./slack-message.js";
 import { slackWebhook } from "./slack-webhook.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const env = useSlackTestEnv({ webhooks: ["T0HOOK/B0HOOK/known"] });
 

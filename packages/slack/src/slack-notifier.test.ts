@@ -2,8 +2,8 @@ import { registerSecretValue, type ValidationError } from "@tributary/auth";
 import { flow, task } from "@tributary/flow";
 import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { notificationMessage, slackNotifier } from "./slack-notifier.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const TOKEN = fakeSlackToken("notifier");
 const HOOK = "T0NOTE/B0NOTE/notifier-hook-secret";

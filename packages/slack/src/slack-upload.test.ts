@@ -4,8 +4,8 @@ import { Readable } from "node:stream";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackUpload } from "./slack-upload.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const TOKEN = fakeSlackToken("upload");
 const env = useSlackTestEnv({
@@ -23,7 +23,7 @@ describe("slackUpload", () => {
     const result = await slackUpload({
       ...base(),
       channels: "C0GENERAL",
-      content: "id,total\n1,42\n",
+      body: "id,total\n1,42\n",
       filename: "totals.csv",
       title: "Totals",
       initialComment: "Nightly totals",
@@ -56,13 +56,13 @@ describe("slackUpload", () => {
     },
     {
       name: "bytes",
-      make: async () => ({ file: Buffer.from("report body"), filename: "b.txt" }),
+      make: async () => ({ body: Buffer.from("report body"), filename: "b.txt" }),
       filename: "b.txt",
     },
     {
       name: "a stream",
       make: async () => ({
-        file: Readable.from([Buffer.from("report "), Buffer.from("body")]),
+        body: Readable.from([Buffer.from("report "), Buffer.from("body")]),
         filename: "s.txt",
       }),
       filename: "s.txt",
@@ -83,7 +83,7 @@ describe("slackUpload", () => {
     await slackUpload({
       ...base(),
       channels: "C0GENERAL",
-      content: "x",
+      body: "x",
       filename: "x.txt",
       threadTs: "1700000000.000001",
     });
@@ -92,22 +92,22 @@ describe("slackUpload", () => {
 
   it.each([
     {
-      name: "both file and content",
-      options: { file: Buffer.from("a"), content: "a", filename: "a" },
-      option: "file/content",
+      name: "both file and body",
+      options: { file: "/etc/hostname", body: "a", filename: "a" },
+      option: "file/body",
     },
-    { name: "neither file nor content", options: { filename: "a" }, option: "file/content" },
-    { name: "bytes without a filename", options: { file: Buffer.from("a") }, option: "filename" },
+    { name: "neither file nor body", options: { filename: "a" }, option: "file/body" },
+    { name: "bytes without a filename", options: { body: Buffer.from("a") }, option: "filename" },
     { name: "a missing file", options: { file: "/nonexistent/report.csv" }, option: "file" },
-    { name: "empty content", options: { content: "", filename: "a" }, option: "file" },
+    { name: "empty body", options: { body: "", filename: "a" }, option: "body" },
     {
       name: "a channel name",
-      options: { content: "a", filename: "a", channels: "#general" },
+      options: { body: "a", filename: "a", channels: "#general" },
       option: "channels",
     },
     {
       name: "a thread without one channel",
-      options: { content: "a", filename: "a", threadTs: "1.2", channels: ["C0GENERAL", "C0OTHER"] },
+      options: { body: "a", filename: "a", threadTs: "1.2", channels: ["C0GENERAL", "C0OTHER"] },
       option: "threadTs",
     },
   ])("$name is a ValidationError before any request", async ({ options, option }) => {
@@ -121,7 +121,7 @@ describe("slackUpload", () => {
 
   it("a 429 on completion is retried without uploading the bytes again", async () => {
     env.slack.rateLimitNext(1, { retryAfterSeconds: 0, method: "files.completeUploadExternal" });
-    await slackUpload({ ...base(), channels: "C0GENERAL", content: "once", filename: "once.txt" });
+    await slackUpload({ ...base(), channels: "C0GENERAL", body: "once", filename: "once.txt" });
     expect(env.slack.requests.map((r) => [r.path.replace(/F[0-9A-F]+$/, "F…"), r.status])).toEqual([
       ["/api/files.getUploadURLExternal", 200],
       ["/upload/v1/F…", 200],
@@ -134,11 +134,11 @@ describe("slackUpload", () => {
     const error = await slackUpload({
       ...base(),
       channels: "C0RANDOM",
-      content: "x",
+      body: "x",
       filename: "x.txt",
     }).catch((e) => e);
     expect(ServiceError.isInstance(error)).toBe(true);
-    expect([error.code, error.retryable]).toEqual(["not_in_channel", false]);
+    expect([error.code, error.reason, error.retryable]).toEqual(["ACCESS_DENIED", "not_in_channel", false]);
   });
 
   it("a failing upload URL is a ServiceError that says which file", async () => {
@@ -146,11 +146,16 @@ describe("slackUpload", () => {
     const error = await slackUpload({
       ...base(),
       channels: "C0GENERAL",
-      content: "x",
+      body: "x",
       filename: "x.txt",
     }).catch((e) => e);
     expect(ServiceError.isInstance(error)).toBe(true);
-    expect([error.code, error.status, error.retryable]).toEqual(["upload_failed", 503, true]);
+    expect([error.code, error.reason, error.status, error.retryable]).toEqual([
+      "SERVICE_UNAVAILABLE",
+      "upload_failed",
+      503,
+      true,
+    ]);
     expect(error.message).toContain("x.txt");
     expect(env.slack.received.files[0]?.completed).toBe(false);
   });

@@ -1,8 +1,9 @@
 import { basename } from "node:path";
 import type { Readable } from "node:stream";
 import type { FilesCompleteUploadExternalArguments } from "@slack/web-api";
-import { openUploadSource, ServiceError, ValidationError } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
+import { openUploadSource, serviceErrorCode } from "@tributary/integration-kit";
 import { scopedFetch } from "./call-scope.js";
 import { checkOptionalString } from "./message-input.js";
 import { checkRateLimitOptions, type RateLimitOptions, runSlackCall } from "./slack-call.js";
@@ -11,15 +12,15 @@ import { resolveSlackClient, type SlackClientOptions } from "./slack-client.js";
 /** The largest file Slack accepts (1 GB). */
 export const SLACK_MAX_FILE_BYTES = 1024 ** 3;
 
-/** The options of `slackUpload`. Give exactly one of `file` and `content`. */
+/** The options of `slackUpload`. Give exactly one of `file` (a path) and `body` (text, bytes or a stream). */
 export interface SlackUploadOptions extends SlackClientOptions, RateLimitOptions {
   /** Channel ids to share the file in (at most 100). Omitted: the file is uploaded privately, visible to the app only. */
   channels?: string | readonly string[];
-  /** A path to a file, or its bytes, or a stream of them. Read whole before the upload: Slack needs the length first. */
-  file?: string | Uint8Array | Readable;
-  /** Text to upload as the file's contents (UTF-8). */
-  content?: string;
-  /** The file name shown in Slack. Default: the base name of `file` when it is a path; required otherwise. */
+  /** A path to a file. Read whole before the upload: Slack needs the length first. */
+  file?: string;
+  /** The file's contents: text (sent as UTF-8), bytes, or a stream of them. */
+  body?: string | Uint8Array | Readable;
+  /** The file name shown in Slack. Default: the base name of `file`; required with `body`. */
   filename?: string;
   /** The file's title. Default: the file name. */
   title?: string;
@@ -63,7 +64,7 @@ function checkChannels(channels: SlackUploadOptions["channels"]): string[] {
   return [...list];
 }
 
-async function readAll(body: Buffer | Readable): Promise<Buffer> {
+async function readAll(body: Buffer | Readable, option: string): Promise<Buffer> {
   if (Buffer.isBuffer(body)) return body;
   const chunks: Buffer[] = [];
   let size = 0;
@@ -72,7 +73,7 @@ async function readAll(body: Buffer | Readable): Promise<Buffer> {
     size += buf.length;
     if (size > SLACK_MAX_FILE_BYTES) {
       body.destroy();
-      throw new ValidationError("file", "is larger than Slack's 1 GB limit");
+      throw new ValidationError(option, "is larger than Slack's 1 GB limit");
     }
     chunks.push(buf);
   }
@@ -88,10 +89,11 @@ function checkUploadUrl(value: unknown): string {
     // reported below
   }
   throw new ServiceError(
-    "invalid_upload_url",
+    "BAD_RESPONSE",
     "Slack",
     "files.getUploadURLExternal answered no usable https upload URL",
     200,
+    { reason: "invalid_upload_url" },
   );
 }
 
@@ -102,7 +104,7 @@ function checkUploadUrl(value: unknown): string {
  * upload URL. Each step retries a 429 after its `Retry-After`, up to `maxRateLimitRetries` times.
  * @example
  * await slackUpload({ channels: "C0123ABCD", file: "./report.csv", title: "Nightly report" });
- * await slackUpload({ channels: ["C0123ABCD"], content: "id,total\n1,42\n", filename: "totals.csv" });
+ * await slackUpload({ channels: ["C0123ABCD"], body: "id,total\n1,42\n", filename: "totals.csv" });
  */
 export const slackUpload = task(
   { name: "slackUpload" },
@@ -115,29 +117,23 @@ export const slackUpload = task(
     if (options.threadTs !== undefined && channels.length !== 1) {
       throw new ValidationError("threadTs", "a threaded upload needs exactly one channel in `channels`");
     }
-    if ((options.file === undefined) === (options.content === undefined)) {
-      throw new ValidationError(
-        "file/content",
-        "give exactly one of `file` (a path, bytes or a stream) or `content` (text)",
-      );
-    }
-    if (options.content !== undefined && typeof options.content !== "string") {
-      throw new ValidationError("content", "must be a string; pass bytes as `file`");
-    }
     const filename =
       options.filename ?? (typeof options.file === "string" ? basename(options.file) : undefined);
+    const opened = await openUploadSource({
+      ...(options.file !== undefined ? { file: options.file } : {}),
+      ...(options.body !== undefined ? { body: options.body } : {}),
+    });
+    const given = options.file !== undefined ? "file" : "body";
     if (typeof filename !== "string" || filename.trim() === "") {
-      throw new ValidationError("filename", "give a file name (it is required unless `file` is a path)");
+      (opened.body as Readable).destroy?.();
+      throw new ValidationError("filename", "give a file name (it is required with `body`)");
     }
-    const opened = await openUploadSource(
-      typeof options.file === "string" ? { file: options.file } : { body: options.file ?? options.content },
-    );
     if (opened.size !== undefined && opened.size > SLACK_MAX_FILE_BYTES) {
       (opened.body as Readable).destroy?.();
-      throw new ValidationError("file", "is larger than Slack's 1 GB limit");
+      throw new ValidationError(given, "is larger than Slack's 1 GB limit");
     }
-    const data = await readAll(opened.body);
-    if (data.length === 0) throw new ValidationError("file", "is empty; Slack does not accept empty files");
+    const data = await readAll(opened.body, given);
+    if (data.length === 0) throw new ValidationError(given, "is empty; Slack does not accept empty files");
 
     const { client, source } = await resolveSlackClient(options);
     const context = taskContext();
@@ -155,12 +151,9 @@ export const slackUpload = task(
     );
     const fileId = target.file_id;
     if (!fileId)
-      throw new ServiceError(
-        "invalid_response",
-        "Slack",
-        "files.getUploadURLExternal answered no file_id",
-        200,
-      );
+      throw new ServiceError("BAD_RESPONSE", "Slack", "files.getUploadURLExternal answered no file_id", 200, {
+        reason: "invalid_response",
+      });
     const uploadUrl = checkUploadUrl(target.upload_url);
 
     await runSlackCall(
@@ -173,13 +166,11 @@ export const slackUpload = task(
         await response.arrayBuffer().catch(() => undefined);
         if (response.status !== 200) {
           throw new ServiceError(
-            "upload_failed",
+            serviceErrorCode(response.status),
             "Slack",
             `the upload of ${filename} answered HTTP ${response.status}`,
             response.status,
-            {
-              retryable: response.status >= 500,
-            },
+            { retryable: response.status >= 500, reason: "upload_failed" },
           );
         }
       },

@@ -1,8 +1,8 @@
 import { CredentialRejectedError, InvalidSecretError, ServiceError, TributaryError } from "@tributary/auth";
 import { task } from "@tributary/flow";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackWebhook } from "./slack-webhook.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const HOOK = "T0HOOK/B0HOOK/webhook-secret-1234";
 const env = useSlackTestEnv({ webhooks: [HOOK] });
@@ -63,6 +63,7 @@ describe("slackWebhook", () => {
     process.env.TRIBUTARY__CONTEXT__SECRETS__SLACK_WEBHOOK_URL = url;
     const error = await post().catch((e) => e);
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
+    expect(error.reason).toBe(code);
     expect(error.message).toContain(code);
     expect(error.message).toContain("env (TRIBUTARY__CONTEXT__SECRETS__SLACK_WEBHOOK_URL)");
     expect(error.message).not.toContain(path);
@@ -70,19 +71,46 @@ describe("slackWebhook", () => {
   });
 
   it.each([
-    { status: 400, body: "invalid_payload", retryable: false },
-    { status: 404, body: "channel_not_found", retryable: false },
-    { status: 410, body: "channel_is_archived", retryable: false },
-    { status: 500, body: "<html>oops</html>", retryable: true },
-  ])("HTTP $status $body is a ServiceError (retryable: $retryable)", async ({ status, body, retryable }) => {
-    env.slack.failNext(10, status, { body });
-    const error = await slackWebhook({ webhookUrl: env.slack.webhookUrl(HOOK), text: "x" }).catch((e) => e);
-    expect(ServiceError.isInstance(error)).toBe(true);
-    expect([error.status, error.retryable]).toEqual([status, retryable]);
-    expect(error.code).toBe(status === 500 ? "http_500" : body);
-    expect(error.message).not.toContain(HOOK);
-    expect(env.slack.requests).toHaveLength(retryable ? 3 : 1);
-  });
+    {
+      status: 400,
+      body: "invalid_payload",
+      retryable: false,
+      code: "BAD_REQUEST",
+      reason: "invalid_payload",
+    },
+    {
+      status: 404,
+      body: "channel_not_found",
+      retryable: false,
+      code: "NOT_FOUND",
+      reason: "channel_not_found",
+    },
+    {
+      status: 410,
+      body: "channel_is_archived",
+      retryable: false,
+      code: "BAD_REQUEST",
+      reason: "channel_is_archived",
+    },
+    {
+      status: 500,
+      body: "<html>oops</html>",
+      retryable: true,
+      code: "SERVICE_UNAVAILABLE",
+      reason: "http_500",
+    },
+  ])(
+    "HTTP $status $body is a $code ServiceError (retryable: $retryable)",
+    async ({ status, body, retryable, code, reason }) => {
+      env.slack.failNext(10, status, { body });
+      const error = await slackWebhook({ webhookUrl: env.slack.webhookUrl(HOOK), text: "x" }).catch((e) => e);
+      expect(ServiceError.isInstance(error)).toBe(true);
+      expect([error.status, error.retryable]).toEqual([status, retryable]);
+      expect([error.code, error.reason]).toEqual([code, reason]);
+      expect(error.message).not.toContain(HOOK);
+      expect(env.slack.requests).toHaveLength(retryable ? 3 : 1);
+    },
+  );
 
   it("a 429 honours Retry-After (which the webhook SDK drops) and then succeeds", async () => {
     env.slack.rateLimitNext(1, { retryAfterSeconds: 1 });
@@ -99,7 +127,7 @@ describe("slackWebhook", () => {
       maxRateLimitRetries: 3,
     }).catch((e) => e);
     expect(TributaryError.isInstance(error)).toBe(true);
-    expect([error.code, error.retryable]).toEqual(["ratelimited", true]);
+    expect([error.code, error.reason, error.retryable]).toEqual(["THROTTLED", "ratelimited", true]);
     expect(env.slack.requests).toHaveLength(4);
   });
 });

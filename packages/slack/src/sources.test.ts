@@ -2,9 +2,9 @@ import { localStore, MissingCredentialsError } from "@tributary/auth";
 import { flow } from "@tributary/flow";
 import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
+import { useSlackTestEnv } from "../test/helpers.js";
 import { slackMessage } from "./slack-message.js";
 import { slackWebhook } from "./slack-webhook.js";
-import { useSlackTestEnv } from "./test-env.js";
 
 const KINDS = ["argument", "run", "env", "store", "default-chain"] as const;
 type Kind = (typeof KINDS)[number];

@@ -1,3 +1,11 @@
+export {
+  type CheckConventionsOptions,
+  checkConventions,
+  EXPORTED_ERRORS,
+  OPTION_SYNONYMS,
+  STORAGE_OPERATIONS,
+  type StorageOperation,
+} from "./conventions.js";
 export { fakeSlackToken } from "./fake-credentials.js";
 export {
   type GitHubStandIn,

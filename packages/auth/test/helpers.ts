@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach } from "vitest";
-import { configureBackends } from "./backend.js";
+import { configureBackends } from "../src/backend.js";
 
 /** Gives each test a fresh TRIBUTARY_HOME and a clean environment of Tributary variables and backends. */
 export function isolateEnvironment(): { home: () => string } {

@@ -2,12 +2,12 @@ import {
   CredentialRejectedError,
   describeSource,
   mask,
-  networkErrorCode,
   type SecretSource,
   ServiceError,
   sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
+import { isRetryableStatus, networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
 
 /** AWS error codes that mean the credential itself was refused (not a missing permission). */
 export const CREDENTIAL_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -55,14 +55,14 @@ export function toAwsError(
   const code = e.name && e.name !== "Error" ? e.name : (e.code ?? "Error");
   const message = mask(e.message ?? String(error));
   if (CREDENTIAL_ERROR_CODES.has(code)) {
-    return new CredentialRejectedError(service, source, code, { cause: sanitizeCause(error) });
+    return new CredentialRejectedError(service, source, code, { cause: sanitizeCause(error), reason: code });
   }
   if (status === 403 && (code === "Unknown" || code === "Forbidden" || code === "403")) {
     return new CredentialRejectedError(
       service,
       source,
       `403 Forbidden on ${what} (a HEAD answer carries no error code: the key is wrong or lacks permission)`,
-      { cause: sanitizeCause(error) },
+      { cause: sanitizeCause(error), reason: "Forbidden" },
     );
   }
   if (code === "AccessDenied" || code === "AccessDeniedException") {
@@ -71,37 +71,59 @@ export function toAwsError(
       service,
       `access denied to ${what} for the credential from ${describeSource(source)}: grant it the permission, or use another credential`,
       status ?? 403,
-      { cause: sanitizeCause(error) },
+      { cause: sanitizeCause(error), reason: code },
     );
   }
   if (code === "NoSuchBucket") {
     return new ServiceError("NOT_FOUND", service, `${what}: the bucket does not exist`, status ?? 404, {
       cause: sanitizeCause(error),
+      reason: code,
     });
   }
   if (code === "NoSuchKey" || code === "NotFound" || code === "ResourceNotFoundException") {
     return new ServiceError("NOT_FOUND", service, `${what}: not found`, status ?? 404, {
       cause: sanitizeCause(error),
+      reason: code,
     });
   }
   const sysCode = networkErrorCode(error);
-  if (sysCode) {
+  if (sysCode && !unreadable(e)) {
     return new ServiceError("NETWORK_ERROR", service, `${what}: ${sysCode} (${message})`, undefined, {
       cause: sanitizeCause(error),
       retryable: true,
+      reason: sysCode,
     });
   }
+  if (unreadable(e)) {
+    // The SDK could not parse the answer (HTML from a proxy, an empty body): its HTTP status is the best word left.
+    const byStatus = status === undefined ? "BAD_RESPONSE" : serviceErrorCode(status);
+    return new ServiceError(
+      byStatus === "REQUEST_FAILED" ? "BAD_RESPONSE" : byStatus,
+      service,
+      `${what} failed: HTTP ${status ?? "?"} with an answer the AWS SDK could not read`,
+      status,
+      {
+        cause: sanitizeCause(error),
+        retryable: isRetryableStatus(status),
+        reason: `HTTP ${status ?? "?"}, unreadable answer`,
+      },
+    );
+  }
   const throttled = /SlowDown|Throttl|TooManyRequests|RequestLimitExceeded/.test(code);
-  const retryable =
-    throttled || (status !== undefined && status >= 500) || e.$fault === "server" || Boolean(e.$retryable);
+  const retryable = throttled || isRetryableStatus(status) || e.$fault === "server" || Boolean(e.$retryable);
   return new ServiceError(
-    throttled ? "THROTTLED" : code,
+    throttled ? "THROTTLED" : serviceErrorCode(status ?? 400),
     service,
     `${what} failed: ${code}: ${message}`,
     status,
-    {
-      cause: sanitizeCause(error),
-      retryable,
-    },
+    { cause: sanitizeCause(error), retryable, reason: code },
+  );
+}
+
+/** @internal True when the SDK failed to parse the service's answer rather than being told an error code. */
+export function unreadable(e: SdkErrorShape): boolean {
+  return (
+    e.name === "SyntaxError" ||
+    /Deserialization error|char '.' is not expected|Unexpected token/i.test(e.message ?? "")
   );
 }

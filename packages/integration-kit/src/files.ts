@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, fdatasync } from "node:fs";
 import { open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { ValidationError } from "./errors.js";
+import { ValidationError } from "@tributary/auth";
 
 const DEFAULT_FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
 
@@ -103,7 +103,7 @@ export async function writeFileAtomic(
     });
     let flushing: Promise<void> | undefined;
     let flushedAt = 0;
-    // Loaded on first use: most programs importing the auth core never write a file.
+    // Loaded on first use: most programs never write a file.
     const { pipeline } = await import("node:stream/promises");
     await pipeline(
       source,

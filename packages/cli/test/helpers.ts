@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { CliReadable } from "./cli-io.js";
-import { runCli } from "./run-cli.js";
+import type { CliReadable } from "../src/cli-io.js";
+import { runCli } from "../src/run-cli.js";
 
 /** The built entry point the child-process tests run. */
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");

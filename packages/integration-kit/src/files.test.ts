@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { ValidationError } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "./errors.js";
 import { checkDestination, openUploadSource, writeFileAtomic } from "./files.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "tributary-files-"));

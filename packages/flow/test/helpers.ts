@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import type { LogRecord, LogSink } from "./logger.js";
+import type { LogRecord, LogSink } from "../src/logger.js";
 
 /** Points TRIBUTARY_HOME at a fresh temp folder for the file's tests, so none touches the real home. */
 export function useTempHome(): void {
