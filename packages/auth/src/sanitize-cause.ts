@@ -24,9 +24,13 @@ export interface SanitizedCauseFields {
  * (no headers, config, body or URL query) nor of the raw response.
  */
 export class SanitizedCause extends Error implements SanitizedCauseFields {
+  /** The HTTP status the service answered with. */
   declare status?: number;
+  /** The service's or system's error code (`NoSuchBucket`, `invalid_auth`, `ECONNRESET`). */
   declare code?: string;
+  /** The service's finer reason, when it gives one. */
   declare reason?: string;
+  /** The service's request id, to quote to its support. */
   declare requestId?: string;
 
   constructor(

@@ -214,9 +214,13 @@ function resetAfter(res: ServerResponse, afterBytes: number): void {
 
 /** A request as an echoing error body repeats it. */
 export interface RequestEcho {
+  /** The request's method. */
   method: string;
+  /** The path and query, as received. */
   url: string;
+  /** Every header, as received. */
   headers: IncomingHttpHeaders;
+  /** The body, as UTF-8 text. */
   body: string;
 }
 
