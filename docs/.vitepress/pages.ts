@@ -20,6 +20,8 @@ export const SECTIONS: Section[] = [
       "guide/runtime-environment",
       "guide/using-secrets",
       "default-secret-names",
+      "keyless",
+      "least-privilege",
       "guide/troubleshooting",
     ],
   },
@@ -43,6 +45,8 @@ export const LABELS: Record<string, string> = {
   flow: "Flows and tasks",
   testing: "Stand-ins for tests",
   cli: "The tributary command",
+  keyless: "Keyless credentials",
+  "least-privilege": "Least privilege per task",
 };
 
 export const DOCS_DIR: string = join(import.meta.dirname, "..");

@@ -50,12 +50,12 @@ const httpsUrl = (what: string) =>
     }, `${what} must be an https URL (plain http is accepted only for localhost)`),
   );
 
-/** Schema of `AWS_CREDENTIALS`. */
+/** Schema of `AWS_CREDENTIALS`: a key pair, or (keyless) a role and a web-identity token. */
 export const awsCredentialsSchema = v.pipe(
   v.object(
     {
-      ACCESS_KEY: headerToken("ACCESS_KEY"),
-      SECRET_ACCESS_KEY: headerToken("SECRET_ACCESS_KEY"),
+      ACCESS_KEY: v.optional(headerToken("ACCESS_KEY")),
+      SECRET_ACCESS_KEY: v.optional(headerToken("SECRET_ACCESS_KEY")),
       SESSION_TOKEN: v.optional(headerToken("SESSION_TOKEN")),
       ROLE_ARN: v.optional(
         v.pipe(
@@ -68,12 +68,52 @@ export const awsCredentialsSchema = v.pipe(
       ),
       EXTERNAL_ID: v.optional(text("EXTERNAL_ID")),
       REGION: v.optional(noSpace("REGION")),
+      WEB_IDENTITY_TOKEN_FILE: v.optional(text("WEB_IDENTITY_TOKEN_FILE")),
+      WEB_IDENTITY_TOKEN: v.optional(noSpace("WEB_IDENTITY_TOKEN")),
     },
-    objectMessage("AWS_CREDENTIALS must be a JSON object with ACCESS_KEY and SECRET_ACCESS_KEY"),
+    objectMessage(
+      "AWS_CREDENTIALS must be a JSON object with ACCESS_KEY and SECRET_ACCESS_KEY, or with ROLE_ARN and WEB_IDENTITY_TOKEN_FILE",
+    ),
   ),
   v.forward(
     v.check((c) => c.EXTERNAL_ID === undefined || c.ROLE_ARN !== undefined, "EXTERNAL_ID needs ROLE_ARN"),
     ["EXTERNAL_ID"],
+  ),
+  v.forward(
+    v.check(
+      (c) =>
+        (c.WEB_IDENTITY_TOKEN_FILE === undefined && c.WEB_IDENTITY_TOKEN === undefined) ||
+        (c.ROLE_ARN !== undefined && c.ACCESS_KEY === undefined && c.SECRET_ACCESS_KEY === undefined),
+      "a web identity token needs ROLE_ARN and no ACCESS_KEY or SECRET_ACCESS_KEY",
+    ),
+    ["ROLE_ARN"],
+  ),
+  v.forward(
+    v.check(
+      (c) => c.WEB_IDENTITY_TOKEN_FILE === undefined || c.WEB_IDENTITY_TOKEN === undefined,
+      "give WEB_IDENTITY_TOKEN_FILE or WEB_IDENTITY_TOKEN, not both",
+    ),
+    ["WEB_IDENTITY_TOKEN"],
+  ),
+  v.forward(
+    v.check(
+      (c) =>
+        c.ACCESS_KEY !== undefined ||
+        c.WEB_IDENTITY_TOKEN_FILE !== undefined ||
+        c.WEB_IDENTITY_TOKEN !== undefined,
+      "is required",
+    ),
+    ["ACCESS_KEY"],
+  ),
+  v.forward(
+    v.check(
+      (c) =>
+        c.SECRET_ACCESS_KEY !== undefined ||
+        c.WEB_IDENTITY_TOKEN_FILE !== undefined ||
+        c.WEB_IDENTITY_TOKEN !== undefined,
+      "is required",
+    ),
+    ["SECRET_ACCESS_KEY"],
   ),
 );
 /** The value of `AWS_CREDENTIALS`. */
@@ -100,8 +140,30 @@ export const gcpCredentialsSchema = v.variant(
       quota_project_id: v.optional(noSpace("quota_project_id")),
       token_uri: v.optional(httpsUrl("token_uri")),
     }),
+    v.looseObject({
+      type: v.literal("external_account"),
+      audience: text("audience"),
+      subject_token_type: text("subject_token_type"),
+      token_url: httpsUrl("token_url"),
+      credential_source: v.looseObject(
+        {
+          file: v.optional(text("credential_source.file")),
+          url: v.optional(httpsUrl("credential_source.url")),
+          format: v.optional(v.looseObject({ type: v.picklist(["text", "json"]) })),
+        },
+        "credential_source must be an object with `file` or `url`",
+      ),
+      service_account_impersonation_url: v.optional(httpsUrl("service_account_impersonation_url")),
+      quota_project_id: v.optional(noSpace("quota_project_id")),
+    }),
+    v.looseObject({
+      type: v.literal("impersonated_service_account"),
+      service_account_impersonation_url: httpsUrl("service_account_impersonation_url"),
+      source_credentials: v.looseObject({ type: v.picklist(["service_account", "authorized_user"]) }),
+      delegates: v.optional(v.array(text("delegates"))),
+    }),
   ],
-  'GCP_CREDENTIALS must be a JSON key with "type": "service_account" or "authorized_user"',
+  'GCP_CREDENTIALS must be a JSON key with "type": "service_account", "authorized_user", "external_account" or "impersonated_service_account"',
 );
 /** The value of `GCP_CREDENTIALS`. */
 export type GcpCredentials = v.InferOutput<typeof gcpCredentialsSchema>;
@@ -137,7 +199,7 @@ export const defaultSecrets = [
     schema: awsCredentialsSchema,
     format: "json",
     description:
-      "AWS access key pair (ACCESS_KEY, SECRET_ACCESS_KEY, optional SESSION_TOKEN); with ROLE_ARN (and EXTERNAL_ID) a role to assume",
+      "AWS access key pair (ACCESS_KEY, SECRET_ACCESS_KEY, optional SESSION_TOKEN); with ROLE_ARN (and EXTERNAL_ID) a role to assume; keyless: ROLE_ARN with WEB_IDENTITY_TOKEN_FILE (or WEB_IDENTITY_TOKEN)",
     services: ["aws"],
     fallback: {
       description: "AWS SDK default provider chain (AWS_ACCESS_KEY_ID, profiles, SSO, instance roles)",
@@ -147,7 +209,8 @@ export const defaultSecrets = [
     name: "GCP_CREDENTIALS",
     schema: gcpCredentialsSchema,
     format: "json",
-    description: "Google service-account key JSON, or an authorized_user credentials file",
+    description:
+      "Google service-account key JSON, an authorized_user file, or keyless: an external_account (workload identity federation) or impersonated_service_account file",
     services: ["gcp"],
     fallback: {
       description:

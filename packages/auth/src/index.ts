@@ -53,6 +53,14 @@ export {
   ValidationError,
 } from "./errors.js";
 export {
+  describeIdentity,
+  type Identity,
+  type IdentityProbe,
+  type IdentityProbeOptions,
+  identityProbeNames,
+  registerIdentityProbe,
+} from "./identity.js";
+export {
   createMaskerScope,
   isSensitiveKey,
   MaskerScope,

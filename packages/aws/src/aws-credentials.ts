@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { STSClient } from "@aws-sdk/client-sts";
 import {
   type AwsCredentials,
@@ -13,6 +14,7 @@ import {
   ValidationError,
 } from "@tributary/auth";
 import { toAwsError } from "./aws-errors.js";
+import type { SessionPolicy } from "./s3-scope.js";
 
 /** Credentials in the AWS SDK's own shape. */
 export interface SdkCredentials {
@@ -63,6 +65,8 @@ export interface ResolvedAwsCredentials {
   id: string;
   /** The region named in `AWS_CREDENTIALS`, if any. */
   region: string | undefined;
+  /** True when the credentials carry the session policy asked for with `scope`. */
+  scoped?: boolean;
   /** For assumed roles: fetches credentials now and returns when clients built on them must be dropped. */
   expiresAt?: () => Promise<number | undefined>;
 }
@@ -108,10 +112,38 @@ interface RoleState {
   refreshAt: () => number | undefined;
 }
 
-function roleProvider(
-  base: SdkCredentials,
-  roleArn: string,
-  externalId: string | undefined,
+/** What to assume: a role with a key pair (`AssumeRole`) or with a web-identity token (`AssumeRoleWithWebIdentity`). */
+export interface RoleRequest {
+  roleArn: string;
+  externalId?: string | undefined;
+  /** The key pair that signs `AssumeRole`. */
+  base?: SdkCredentials | undefined;
+  /** A web-identity token, or the file it is read from at each refresh (Kubernetes rotates it). */
+  webIdentity?: { file?: string | undefined; token?: string | undefined } | undefined;
+  /** A session policy (JSON): the credentials can do only what both the role and this policy allow. */
+  policy?: string | undefined;
+}
+
+async function webIdentityToken(webIdentity: NonNullable<RoleRequest["webIdentity"]>): Promise<string> {
+  if (webIdentity.token !== undefined) return webIdentity.token;
+  const file = webIdentity.file as string;
+  let token: string;
+  try {
+    token = (await readFile(file, "utf8")).trim();
+  } catch (error) {
+    throw new ValidationError(
+      "AWS_CREDENTIALS.WEB_IDENTITY_TOKEN_FILE",
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"}): ${file}`,
+    );
+  }
+  if (token === "") throw new ValidationError("AWS_CREDENTIALS.WEB_IDENTITY_TOKEN_FILE", `is empty: ${file}`);
+  registerSecretValue(token);
+  return token;
+}
+
+/** @internal Assumes a role through STS, keeps the credentials and refreshes them before they expire. */
+export function roleProvider(
+  request: RoleRequest,
   region: string,
   endpoint: string | undefined,
   source: SecretSource,
@@ -132,18 +164,33 @@ function roleProvider(
       try {
         const started = Date.now();
         // Loaded on first use: only assumed roles need STS.
-        const { AssumeRoleCommand, STSClient } = await import("@aws-sdk/client-sts");
-        sts ??= new STSClient({ region, credentials: base, ...(endpoint ? { endpoint } : {}) });
-        const out = await sts.send(
-          new AssumeRoleCommand({
-            RoleArn: roleArn,
-            RoleSessionName: `tributary-${started}`,
-            ...(externalId ? { ExternalId: externalId } : {}),
-          }),
-        );
+        const lib = await import("@aws-sdk/client-sts");
+        sts ??= new lib.STSClient({
+          region,
+          ...(request.base ? { credentials: request.base } : {}),
+          ...(endpoint ? { endpoint } : {}),
+        });
+        const common = {
+          RoleArn: request.roleArn,
+          RoleSessionName: `tributary-${started}`,
+          ...(request.policy ? { Policy: request.policy } : {}),
+        };
+        const out = request.webIdentity
+          ? await sts.send(
+              new lib.AssumeRoleWithWebIdentityCommand({
+                ...common,
+                WebIdentityToken: await webIdentityToken(request.webIdentity),
+              }),
+            )
+          : await sts.send(
+              new lib.AssumeRoleCommand({
+                ...common,
+                ...(request.externalId ? { ExternalId: request.externalId } : {}),
+              }),
+            );
         const c = out.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey || !c.Expiration) {
-          throw new Error("STS AssumeRole returned no credentials");
+          throw new Error("STS returned no credentials");
         }
         // The SDK keeps these for every run that shares the client: they are the process's to mask.
         registerSecretValue(c.SecretAccessKey, { scope: "process" });
@@ -157,7 +204,8 @@ function roleProvider(
         issuedAt = started;
         return current;
       } catch (error) {
-        throw toAwsError(error, "STS", source, `assuming role ${roleArn}`);
+        if (ValidationError.isInstance(error)) throw error;
+        throw toAwsError(error, "STS", source, `assuming role ${request.roleArn}`);
       } finally {
         pending = undefined;
       }
@@ -202,7 +250,12 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
  * (`AWS_CREDENTIALS` or `secretName`) → the SDK default chain.
  */
 export async function resolveAwsCredentials(
-  options: AwsCredentialOptions & { region?: string; defaultChainOnly?: boolean; argument?: string },
+  options: AwsCredentialOptions & {
+    region?: string;
+    defaultChainOnly?: boolean;
+    argument?: string;
+    scope?: SessionPolicy;
+  },
 ): Promise<ResolvedAwsCredentials> {
   const argument = options.argument ?? "credentials";
   const { credentials, profile, secretName } = options;
@@ -285,27 +338,47 @@ export async function resolveAwsCredentials(
     return { provider, source, id: chain.id, region: undefined };
   }
   const value = resolution.value as AwsCredentials;
-  const base: SdkCredentials = {
-    accessKeyId: value.ACCESS_KEY,
-    secretAccessKey: value.SECRET_ACCESS_KEY,
-    ...(value.SESSION_TOKEN ? { sessionToken: value.SESSION_TOKEN } : {}),
-  };
+  const webIdentity =
+    value.WEB_IDENTITY_TOKEN_FILE !== undefined || value.WEB_IDENTITY_TOKEN !== undefined
+      ? { file: value.WEB_IDENTITY_TOKEN_FILE, token: value.WEB_IDENTITY_TOKEN }
+      : undefined;
+  const base: SdkCredentials | undefined = webIdentity
+    ? undefined
+    : {
+        accessKeyId: value.ACCESS_KEY as string,
+        secretAccessKey: value.SECRET_ACCESS_KEY as string,
+        ...(value.SESSION_TOKEN ? { sessionToken: value.SESSION_TOKEN } : {}),
+      };
   const id = credentialFingerprint(value);
   if (value.ROLE_ARN) {
     const region = options.region ?? value.REGION ?? envRegion() ?? "us-east-1";
-    const roleArn = value.ROLE_ARN;
-    const state = clientCache.get(`aws-role:${id}:${region}:${options.stsEndpoint ?? ""}`, () =>
-      roleProvider(base, roleArn, value.EXTERNAL_ID, region, options.stsEndpoint, resolution.source),
+    const scope = options.scope;
+    const request: RoleRequest = {
+      roleArn: value.ROLE_ARN,
+      externalId: value.EXTERNAL_ID,
+      base,
+      webIdentity,
+      policy: scope?.policy,
+    };
+    const source: SecretSource = scope
+      ? { ...resolution.source, detail: `${resolution.source.detail}, scoped to ${scope.label}` }
+      : resolution.source;
+    // Scoped credentials are cached per scope: the 1,000th call of a task reuses its first exchange.
+    const scopeId = scope ? `:${scope.id}` : "";
+    const state = clientCache.get(`aws-role:${id}${scopeId}:${region}:${options.stsEndpoint ?? ""}`, () =>
+      roleProvider(request, region, options.stsEndpoint, source),
     );
     return {
       provider: state.provider,
-      source: resolution.source,
-      id,
+      source,
+      id: `${id}${scopeId}`,
+      scoped: scope !== undefined,
       region: value.REGION,
       expiresAt: roleExpiry(state),
     };
   }
-  return { provider: async () => base, source: resolution.source, id, region: value.REGION };
+  const keys = base as SdkCredentials;
+  return { provider: async () => keys, source: resolution.source, id, region: value.REGION };
 }
 
 /** @internal AWS_REGION, then AWS_DEFAULT_REGION. */

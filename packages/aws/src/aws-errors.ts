@@ -22,6 +22,13 @@ export const CREDENTIAL_ERROR_CODES: ReadonlySet<string> = new Set([
   "TokenRefreshRequired",
 ]);
 
+/** STS codes for a refused web-identity token; their message says why. */
+const IDENTITY_TOKEN_ERROR_CODES: ReadonlySet<string> = new Set([
+  "InvalidIdentityTokenException",
+  "IDPRejectedClaimException",
+  "IDPCommunicationErrorException",
+]);
+
 /** @internal What an SDK error looks like from the outside. */
 export interface SdkErrorShape {
   name?: string;
@@ -54,6 +61,10 @@ export function toAwsError(
   const status = e.$metadata?.httpStatusCode;
   const code = e.name && e.name !== "Error" ? e.name : (e.code ?? "Error");
   const message = mask(e.message ?? String(error));
+  if (IDENTITY_TOKEN_ERROR_CODES.has(code)) {
+    // The identity provider's reason (audience, expiry, signature) is what the user needs to fix the token.
+    return new CredentialRejectedError(service, source, `${code}: ${message}`, { cause: error });
+  }
   if (CREDENTIAL_ERROR_CODES.has(code)) {
     return new CredentialRejectedError(service, source, code, { cause: sanitizeCause(error), reason: code });
   }

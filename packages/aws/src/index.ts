@@ -17,6 +17,7 @@ export {
   type SdkCredentials,
 } from "./aws-credentials.js";
 export { CREDENTIAL_ERROR_CODES } from "./aws-errors.js";
+export { type AwsIdentityOptions, awsIdentity } from "./aws-identity.js";
 export { S3_ENDPOINT_ENV, type S3ClientOptions, type S3ConnectionOptions, s3Client } from "./s3-client.js";
 export { type S3CopyOptions, type S3CopyResult, s3Copy } from "./s3-copy.js";
 export { S3_DELETE_BATCH, type S3DeleteOptions, type S3DeleteResult, s3Delete } from "./s3-delete.js";
@@ -39,5 +40,6 @@ export {
   s3List,
   s3ListPages,
 } from "./s3-list.js";
+export { type S3StorageKind, type S3StorageOptions, s3Storage, s3StorageKind } from "./s3-storage.js";
 export { type S3UploadOptions, type S3UploadProgress, type S3UploadResult, s3Upload } from "./s3-upload.js";
 export { type AwsSecretsManagerBackendOptions, awsSecretsManagerBackend } from "./secrets-manager-backend.js";

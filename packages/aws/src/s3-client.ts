@@ -1,10 +1,18 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { clientCache, type SecretSource, ValidationError } from "@tributary/auth";
+import { clientCache, describeSource, type SecretSource, ValidationError } from "@tributary/auth";
+import { taskContext } from "@tributary/flow";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
+import {
+  type LeastPrivilegeOptions,
+  noteScoped,
+  noteUnscoped,
+  type S3Scope,
+  s3SessionPolicy,
+} from "./s3-scope.js";
 
 /** The options of `s3Client`, shared by every S3 task. */
-export interface S3ClientOptions extends AwsCredentialOptions {
+export interface S3ClientOptions extends AwsCredentialOptions, LeastPrivilegeOptions {
   /** The region. Default: `REGION` in `AWS_CREDENTIALS`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`. */
   region?: string;
   /**
@@ -48,7 +56,10 @@ export function loadS3Sdk(): Promise<typeof import("@aws-sdk/client-s3")> {
 export const S3_ENDPOINT_ENV = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const;
 
 /** @internal Resolves credentials and returns the cached client for them with their source. */
-export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S3Connection> {
+export async function s3Connection(
+  options: S3ConnectionOptions = {},
+  scopes?: readonly S3Scope[],
+): Promise<S3Connection> {
   if (options.client !== undefined) {
     if (typeof (options.client as S3Client)?.send !== "function") {
       throw new ValidationError("client", "must be an S3Client");
@@ -66,7 +77,17 @@ export async function s3Connection(options: S3ConnectionOptions = {}): Promise<S
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new ValidationError("maxAttempts", "must be a whole number of at least 1");
   }
-  const creds = await resolveAwsCredentials(options);
+  const scoped = options.leastPrivilege ?? taskContext()?.leastPrivilege;
+  const scope = scoped && scopes ? s3SessionPolicy(scopes) : undefined;
+  const creds = await resolveAwsCredentials(scope ? { ...options, scope } : options);
+  if (scope && creds.scoped)
+    noteScoped(options.secretName ?? "AWS_CREDENTIALS", creds.id, () => describeSource(creds.source));
+  if (scope && !creds.scoped) {
+    noteUnscoped(
+      options.secretName ?? "AWS_CREDENTIALS",
+      `${describeSource(creds.source)} has no ROLE_ARN to assume with a session policy`,
+    );
+  }
   const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
   const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
   const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;

@@ -36,7 +36,10 @@ export const s3Copy = task({ name: "s3Copy" }, async (options: S3CopyOptions): P
   const replace = options?.contentType !== undefined || options?.metadata !== undefined;
   const { from, to } = checkCopyEnds(options, checkBucket, checkKey, replace);
   const [sourceBucket, sourceKey, bucket, key] = [from.bucket, from.key, to.bucket, to.key];
-  const { client, source, sdk } = await s3Connection(options);
+  const { client, source, sdk } = await s3Connection(options, [
+    { actions: ["s3:GetObject"], bucket: sourceBucket, key: sourceKey },
+    { actions: ["s3:PutObject"], bucket, key },
+  ]);
   const signal = taskContext()?.signal;
   try {
     const out = await client.send(

@@ -92,7 +92,7 @@ export const s3Download = task(
     const destination =
       options.destination !== undefined ? await checkDestination(options.destination) : undefined;
     const range = rangeHeader(options.range);
-    const { client, source, sdk } = await s3Connection(options);
+    const { client, source, sdk } = await s3Connection(options, [{ actions: ["s3:GetObject"], bucket, key }]);
     const signal = taskContext()?.signal;
     const what = `downloading s3://${bucket}/${key}`;
     let response: GetObjectCommandOutput;

@@ -20,7 +20,7 @@ export interface S3ExistsOptions extends S3ConnectionOptions {
 export const s3Exists = task({ name: "s3Exists" }, async (options: S3ExistsOptions): Promise<boolean> => {
   const bucket = checkBucket(options.bucket);
   const key = checkKey(options.key);
-  const { client, source, sdk } = await s3Connection(options);
+  const { client, source, sdk } = await s3Connection(options, [{ actions: ["s3:GetObject"], bucket, key }]);
   const signal = taskContext()?.signal;
   try {
     await client.send(

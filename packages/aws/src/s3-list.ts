@@ -78,7 +78,9 @@ export async function* s3ListPages(options: S3ListOptions): AsyncGenerator<S3Lis
   }
   if (options.delimiter === "")
     throw new ValidationError("delimiter", "must not be empty (leave it out instead)");
-  const { client, source, sdk } = await s3Connection(options);
+  const { client, source, sdk } = await s3Connection(options, [
+    { actions: ["s3:ListBucket"], bucket, prefix: options.prefix ?? "" },
+  ]);
   const signal = options.signal ?? taskContext()?.signal;
   let token: string | undefined;
   let left = limit ?? Number.POSITIVE_INFINITY;

@@ -91,7 +91,9 @@ export const s3Upload = task(
       ...(options.file !== undefined ? { file: options.file } : {}),
       ...(options.body !== undefined ? { body: options.body } : {}),
     });
-    const { client, source, sdk } = await s3Connection(options).catch((error) => {
+    const { client, source, sdk } = await s3Connection(options, [
+      { actions: ["s3:PutObject", "s3:AbortMultipartUpload"], bucket, key },
+    ]).catch((error) => {
       if (typeof (opened.body as Readable).destroy === "function") (opened.body as Readable).destroy();
       throw error;
     });

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { localStore, SecretStoreError } from "@tributary/auth";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
+import { checkIdentities, formatIdentityChecks, type IdentityCheck } from "./doctor-check.js";
 import { formatReports, reportToJson } from "./format-report.js";
 import { inspectSecret, namesToReport, type SecretStatus } from "./inspect-secret.js";
 import { parseCommandArgs, UsageError } from "./parse-command-args.js";
@@ -65,8 +66,10 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
     ctx.output.out(DOCTOR_USAGE);
     return EXIT_CODES.ok;
   }
-  if (parsed.unknown.length > 0)
-    throw new UsageError(`unknown option ${parsed.unknown.join(", ")}`, DOCTOR_USAGE);
+  const check = parsed.unknown.includes("--check");
+  const unknown = parsed.unknown.filter((o) => o !== "--check");
+  if (unknown.length > 0 || (check && parsed.unknownHadValue))
+    throw new UsageError(`unknown option ${unknown.join(", ") || "value for --check"}`, DOCTOR_USAGE);
   if (parsed.positionals.length > 0) throw new UsageError("doctor takes no arguments", DOCTOR_USAGE);
 
   const health = checkStore();
@@ -82,11 +85,24 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
     error: 0,
   };
   for (const r of reports) summary[r.status]++;
-  const failed = summary.invalid > 0 || summary.error > 0 || health.status === "problem";
+  const identities: IdentityCheck[] = check
+    ? await checkIdentities(
+        reports.filter((r) => r.status === "ok" || r.status === "default-chain").map((r) => r.name),
+      )
+    : [];
+  const rejected = identities.some((c) => c.status === "rejected");
+  const failed = summary.invalid > 0 || summary.error > 0 || health.status === "problem" || rejected;
   const exitCode = failed ? EXIT_CODES.failure : EXIT_CODES.ok;
 
   if (parsed.json) {
-    ctx.output.json({ ok: !failed, exitCode, store: health, secrets: reports.map(reportToJson), summary });
+    ctx.output.json({
+      ok: !failed,
+      exitCode,
+      store: health,
+      secrets: reports.map(reportToJson),
+      summary,
+      ...(check ? { identities } : {}),
+    });
     return exitCode;
   }
   const counts = [
@@ -97,12 +113,12 @@ export async function doctor(args: readonly string[], ctx: CommandContext): Prom
     ...(summary.error ? [`${summary.error} could not be checked`] : []),
   ];
   const verdict = failed
-    ? "Problems found: fix what is marked INVALID, ERROR or PROBLEM above (values are never shown)."
+    ? `Problems found: fix what is marked INVALID, ERROR${check ? ", REJECTED" : ""} or PROBLEM above (values are never shown).`
     : summary.missing > 0
       ? "No problems. Missing secrets are fine until a task needs them."
       : "No problems.";
   ctx.output.out(
-    `${describeStore(health)}\n\n${formatReports(reports, health.error ? [health.error.message] : [])}\n\n${reports.length} secret names: ${counts.join(", ")}.\n${verdict}`,
+    `${describeStore(health)}\n\n${formatReports(reports, health.error ? [health.error.message] : [])}\n\n${check ? `${formatIdentityChecks(identities)}\n\n` : ""}${reports.length} secret names: ${counts.join(", ")}.\n${verdict}`,
   );
   return exitCode;
 }

@@ -1,4 +1,12 @@
 export { type CliIo, type CliReadable, type CliWritable, EXIT_CODES } from "./cli-io.js";
+export {
+  DeployError,
+  type DeployFlowOptions,
+  type DeployFlowResult,
+  deployFlow,
+} from "./deploy.js";
 export type { SecretReport, SecretStatus } from "./inspect-secret.js";
 export { runCli } from "./run-cli.js";
+export { formatRunReport } from "./run-command.js";
+export { allStorageKinds, STORAGE_SCHEMES, storageKindsFor } from "./storage-kinds.js";
 export { CLI_VERSION } from "./usage.js";

@@ -122,7 +122,7 @@ describe("runCli (in process)", () => {
 
   it.each([
     [["--help"], "Usage: tributary <command>"],
-    [["help", "doctor"], "Usage: tributary doctor [--json]"],
+    [["help", "doctor"], "Usage: tributary doctor [--check] [--json]"],
     [["secrets", "--help"], "Usage: tributary secrets <set|list|rm>"],
     [["secrets", "set", "--help"], "Usage: tributary secrets set NAME"],
     [["secrets", "list", "-h"], "Usage: tributary secrets list [--json]"],

@@ -1,18 +1,30 @@
 import { TributaryError } from "@tributary/auth";
+import { agentLs } from "./agent-ls.js";
+import { agentStart } from "./agent-start.js";
 import { type CliIo, CliOutput, EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
+import { deployCommand } from "./deploy-command.js";
 import { doctor } from "./doctor.js";
 import { UsageError } from "./parse-command-args.js";
 import { PromptCancelledError } from "./read-secret-input.js";
+import { runCommand } from "./run-command.js";
+import { runsLs } from "./runs-ls.js";
 import { secretsList } from "./secrets-list.js";
 import { secretsRm } from "./secrets-rm.js";
 import { secretsSet } from "./secrets-set.js";
 import {
+  AGENT_LS_USAGE,
+  AGENT_START_USAGE,
+  AGENT_USAGE,
   CLI_VERSION,
+  DEPLOY_USAGE,
   DOCTOR_USAGE,
   LIST_USAGE,
   MAIN_USAGE,
   RM_USAGE,
+  RUN_USAGE,
+  RUNS_LS_USAGE,
+  RUNS_USAGE,
   SECRETS_USAGE,
   SET_USAGE,
 } from "./usage.js";
@@ -20,12 +32,24 @@ import {
 type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>;
 
 const SECRETS_COMMANDS: Record<string, Command> = { set: secretsSet, list: secretsList, rm: secretsRm };
+/** Commands with subcommands: their usage and their subcommands. */
+const GROUPS: Record<string, { usage: string; commands: Record<string, Command> }> = {
+  agent: { usage: AGENT_USAGE, commands: { start: agentStart, ls: agentLs } },
+  runs: { usage: RUNS_USAGE, commands: { ls: runsLs } },
+};
 const HELP_TOPICS: Record<string, string> = {
   secrets: SECRETS_USAGE,
   "secrets set": SET_USAGE,
   "secrets list": LIST_USAGE,
   "secrets rm": RM_USAGE,
   doctor: DOCTOR_USAGE,
+  agent: AGENT_USAGE,
+  "agent start": AGENT_START_USAGE,
+  "agent ls": AGENT_LS_USAGE,
+  runs: RUNS_USAGE,
+  "runs ls": RUNS_LS_USAGE,
+  deploy: DEPLOY_USAGE,
+  run: RUN_USAGE,
 };
 
 /** A command word is echoed in "unknown command" only when it cannot be a pasted secret. */
@@ -74,6 +98,10 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       return EXIT_CODES.ok;
     case "doctor":
       return doctor(rest, ctx);
+    case "deploy":
+      return deployCommand(rest, ctx);
+    case "run":
+      return runCommand(rest, ctx);
     case "secrets": {
       const [sub, ...args] = rest;
       if (sub === "-h" || sub === "--help") {
@@ -83,6 +111,19 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       if (sub === undefined) throw new UsageError("missing secrets command (set, list or rm)", SECRETS_USAGE);
       const run = SECRETS_COMMANDS[sub];
       if (!run) throw new UsageError(`unknown secrets command${echoable(sub)}`, SECRETS_USAGE);
+      return run(args, ctx);
+    }
+    case "agent":
+    case "runs": {
+      const group = GROUPS[command] as (typeof GROUPS)[string];
+      const [sub, ...args] = rest;
+      if (sub === undefined || sub === "-h" || sub === "--help") {
+        if (sub === undefined) throw new UsageError(`missing ${command} command`, group.usage);
+        output.out(group.usage);
+        return EXIT_CODES.ok;
+      }
+      const run = group.commands[sub];
+      if (!run) throw new UsageError(`unknown ${command} command${echoable(sub)}`, group.usage);
       return run(args, ctx);
     }
     default:

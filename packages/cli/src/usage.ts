@@ -18,6 +18,11 @@ Commands:
   secrets list          every secret name: where it resolves from, valid or not (never values)
   secrets rm NAME       remove a secret from the local store
   doctor                check every secret and the store file; exit 1 when something set is invalid
+  deploy FILE           bundle a flow and write it to its storage; prints the deployment's address
+  run ADDRESS           pull a deployment with its storage's secrets and run it here (--queue Q: on agents)
+  agent start           take flow runs from a queue on Redis and run them with the secrets given by -e
+  agent ls              the agents alive now
+  runs ls --queue Q     runs waiting, running, completed and failed on a queue
 
 Options:
   -h, --help            show help (also: tributary <command> --help)
@@ -85,7 +90,7 @@ Options:
 Exit codes: 0 removed, 1 NAME was not in the store (or the store cannot be read), 2 wrong command line.`;
 
 /** `tributary doctor --help`. */
-export const DOCTOR_USAGE = `Usage: tributary doctor [--json]
+export const DOCTOR_USAGE = `Usage: tributary doctor [--check] [--json]
 
 Answers "which credentials are being used?": checks the local store file (permissions, contents), then
 resolves every secret name as a task started from this shell would (environment, local store, then the
@@ -94,8 +99,134 @@ whether it is valid, and which other places hold a value that is not used. Never
 Secret backends (AWS Secrets Manager, GCP Secret Manager …) are configured by flows, so doctor does not ask them.
 
 Options:
+  --check               also prove each credential that resolves with one cheap live call, and say whose it
+                        is (STS GetCallerIdentity, a Google token exchange, Slack auth.test, GitHub GET /user)
   --json                print a JSON document instead of a report
   -h, --help            show this help
 
-Exit codes: 0 nothing set is invalid (missing secrets are fine, and reported), 1 a value is invalid or the
-store file has a problem, 2 wrong command line.`;
+Exit codes: 0 nothing set is invalid (missing secrets are fine, and reported), 1 a value is invalid, the
+store file has a problem, or (with --check) a service rejected a credential, 2 wrong command line.`;
+
+const REDIS_ENV = `Environment:
+  TRIBUTARY_REDIS_URL                   the Redis of the queues when --redis is not given (redis://[:password@]host:port);
+                                        its password is masked wherever it is printed`;
+
+/** \`tributary agent --help\`. */
+export const AGENT_USAGE = `Usage: tributary agent <start|ls> [options]
+
+  agent start --queue Q   take flow runs from queue Q and run them with the secrets given by -e
+  agent ls [--queue Q]    the agents alive now (by heartbeat)
+
+Run tributary agent <command> --help for details.`;
+
+/** \`tributary agent start --help\`. */
+export const AGENT_START_USAGE = `Usage: tributary agent start --queue Q [-e NAME | -e NAME=VALUE]... [options]
+
+Takes flow runs from queue Q (BullMQ on Redis) and runs each one, until SIGTERM or SIGINT. Start more agents,
+on as many machines as you like, to share a queue. A run gets its secrets from the agent, never from the queue:
+  -e NAME          pass this machine's own value of NAME (environment, then local store), looked up for each run
+  -e NAME=VALUE    pass VALUE as NAME (visible to other users of this machine in ps: prefer -e NAME)
+Each run is its own child process (\`tributary run ADDRESS --json\`) whose environment holds only the -e secrets
+(as TRIBUTARY__CONTEXT__SECRETS__<NAME>) and PATH, HOME, TZ, LANG, LC_*, TMPDIR; it does not see this machine's
+local store. On SIGTERM the agent takes no more runs, lets running ones finish for up to --grace seconds, then
+leaves them for other agents. Runs of an agent that dies are taken by another agent after about 30 seconds.
+
+Options:
+  --queue Q               the queue to take runs from (required)
+  -e, --env NAME[=VALUE]  a secret passed to every run (repeatable)
+  --concurrency N         how many runs at once (default 1)
+  --grace SECONDS         how long running runs may finish after SIGTERM (default 30)
+  --isolation MODE        child-process (default) or in-process: faster, for flows you trust; runs share
+                          this process and its environment
+  --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
+  --name NAME             the agent's name in agent ls (default host:pid:random)
+  -h, --help              show this help
+
+${REDIS_ENV}
+
+Exit codes: 0 stopped by a signal, 1 could not start (a -e secret not found, Redis unreachable), 2 wrong command line.`;
+
+/** \`tributary agent ls --help\`. */
+export const AGENT_LS_USAGE = `Usage: tributary agent ls [--queue Q] [--json]
+
+Lists the agents alive now, from their heartbeats in Redis: name, queue, isolation, runs going, the secret
+names they pass (never values), when last seen.
+
+Options:
+  --queue Q               only the agents of queue Q
+  --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
+  --json                  print a JSON document instead of a table
+  -h, --help              show this help
+
+${REDIS_ENV}`;
+
+/** \`tributary runs --help\`. */
+export const RUNS_USAGE = `Usage: tributary runs ls --queue Q [options]
+
+  runs ls --queue Q       runs waiting, running, completed and failed on queue Q
+
+Run tributary runs ls --help for details.`;
+
+/** \`tributary runs ls --help\`. */
+export const RUNS_LS_USAGE = `Usage: tributary runs ls --queue Q [--state S]... [--limit N] [--json]
+
+Prints how many runs of queue Q are waiting, delayed (between retries), running, completed and failed, then the
+latest runs of each state: run id, attempts, the agent that took it, when it was queued, its address and, for
+failed runs, the masked error.
+
+Options:
+  --queue Q               the queue (required)
+  --state S               only runs in state S: waiting, delayed, running, completed or failed (repeatable)
+  --limit N               at most N runs per state (default 20)
+  --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
+  --json                  print a JSON document instead of a table
+  -h, --help              show this help
+
+${REDIS_ENV}`;
+/** \`tributary deploy --help\`. */
+export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--json]
+
+Bundles the flow module FILE with esbuild (your code in one ES module; @tributary/*, Node built-ins and the
+packages of your package.json stay external, to be installed where it runs), writes the bundle and its
+manifest (flow name, secret names, sha256, @tributary/* versions) to the flow's storage, and prints the
+deployment's address and the secret names a run needs, never a value.
+Refused: a bundle that contains the value of a secret resolvable here (a token pasted into code), a flow
+without storage and no --storage, a file that does not compile.
+
+Options:
+  --storage ADDRESS     where to deploy, instead of the flow's storage: s3://bucket/prefix/,
+                        gs://bucket/prefix/, github://owner/repo/path@ref, file:///folder
+  --flow NAME           which flow, when the module exports several
+  --json                print { address, flow, secrets, sha256, size } as JSON
+  -h, --help            show this help
+
+Exit codes: 0 deployed, 1 failure (nothing was written), 2 wrong command line.`;
+
+/** \`tributary run --help\`. */
+export const RUN_USAGE = `Usage: tributary run ADDRESS [--params JSON] [--run-id ID] [--json]
+       tributary run ADDRESS --queue Q [--wait] [--retries N] [--params JSON] [--run-id ID] [--json]
+
+Runs a deployment in this process: resolves the secrets its storage declares (run values, environment,
+local store, backends), pulls the manifest and the bundle with them, checks the bundle's sha256 and the
+@tributary/* versions before importing anything, and runs the flow with those secrets. Prints the masked
+run report; logs go to stderr.
+
+  ADDRESS               s3://bucket/prefix/NAME, gs://bucket/prefix/NAME, github://owner/repo/path/NAME@ref,
+                        file:///folder/NAME (as printed by tributary deploy)
+
+Options:
+  --params JSON         the run's parameters, such as '{"day":"2026-11-25"}'
+  --run-id ID           the run's id (default: a random UUID)
+  --json                print the run report as JSON on stdout (also when the pull failed)
+  --queue Q             queue the run for the agents of queue Q (BullMQ on Redis) instead of running it here;
+                        prints the run id, which is the runId the flow sees. The params must hold no secret
+                        value: agents pass secrets (tributary agent start -e NAME)
+  --wait                with --queue: follow the run and print its masked report; exit 0 only if it completed
+  --retries N           with --queue: try a failed run up to N more times (exponential backoff from 1 s)
+  --redis URL           with --queue: the Redis URL (default: TRIBUTARY_REDIS_URL)
+  -h, --help            show this help
+
+Endpoints: AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), STORAGE_EMULATOR_HOST and GITHUB_API_URL point the
+storage at MinIO, moto or an emulator without changing the address.
+
+Exit codes: 0 the run completed, 1 it failed or was cancelled (or the pull failed), 2 wrong command line.`;

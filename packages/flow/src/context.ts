@@ -14,6 +14,11 @@ export interface TaskContext {
   readonly log: Logger;
   /** The flow run's id, when the task runs inside a flow. */
   readonly runId?: string;
+  /**
+   * Whether integration tasks called from here narrow their credentials to what each call touches: the task's
+   * own `leastPrivilege`, else its caller's, else the flow's. An integration task's own option wins over it.
+   */
+  readonly leastPrivilege?: boolean | undefined;
 }
 
 /** @internal A task run record, mutated by the task while it is live. */
@@ -66,6 +71,8 @@ export class AbortFanout implements Abortable {
 /** @internal The scope a task call finds itself in: a flow run, or a hook of one. */
 export interface RunScope {
   readonly id: string;
+  /** The flow's `leastPrivilege` default. */
+  readonly leastPrivilege?: boolean | undefined;
   /** Aborts on cancellation (and when the run ends, for tasks it did not await). */
   readonly cancel: AbortFanout;
   readonly log: MaskingLogger;

@@ -381,6 +381,9 @@ describe("declared secrets", () => {
       kind: "test",
       secrets: ["MY_STORAGE_KEY"],
       describe: () => "test storage",
+      address: (name) => `test://${name}`,
+      save: async () => {},
+      load: async () => new Uint8Array(),
     };
     const f = flow({ name: "stored", storage, ...quiet }, () => readSecret("MY_STORAGE_KEY"));
     const report = await f.run({ backends: [directoryBackend(dir)] });

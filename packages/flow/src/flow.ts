@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { maskValue, resolveSecret, type SecretBackend, ValidationError, withSecrets } from "@tributary/auth";
+import {
+  describeIdentity,
+  describeSource,
+  maskValue,
+  resolveSecret,
+  type SecretBackend,
+  ValidationError,
+  withSecrets,
+} from "@tributary/auth";
 import { AbortFanout, frames, type RunScope, type TaskRecordHandle } from "./context.js";
 import { RunCancelledError } from "./errors.js";
 import { createMaskingLogger, type Logger, type LoggerOptions, type MaskingLogger } from "./logger.js";
@@ -33,6 +41,17 @@ export interface FlowOptions {
   secrets?: readonly string[];
   /** The most task calls running at once in a run (default: no limit). Nested task calls share their parent's slot. */
   concurrency?: number;
+  /**
+   * Least privilege for every integration task of the run: S3 tasks assume their role with a session policy, GCS
+   * tasks use downscoped tokens, GitHub App tasks restricted installation tokens (see docs/least-privilege.md).
+   */
+  leastPrivilege?: boolean;
+  /**
+   * Default secret names whose identity is proven and logged when a run starts, after its declared secrets resolve:
+   * one cheap live call each (`describeIdentity`; the integration's package must be imported), logged at `info`
+   * as the principal the service names. A rejected credential fails the run with the service's reason.
+   */
+  logIdentity?: readonly string[];
   /** Called when a run fails or is cancelled (`report.state` says which), after every `onTaskFailure` hook. */
   onFailure?: FlowHook | readonly FlowHook[];
   /** Called when a run completes. */
@@ -176,8 +195,16 @@ function checkFlowOptions(options: FlowOptions): void {
     }
   }
   const storage = options.storage;
-  if (storage !== undefined && (typeof storage !== "object" || typeof storage.describe !== "function")) {
-    throw new ValidationError("storage", "must be a FlowStorage: { kind, secrets?, describe(), load?() }");
+  if (
+    storage !== undefined &&
+    (typeof storage !== "object" ||
+      storage === null ||
+      !(["describe", "address", "save", "load"] as const).every((m) => typeof storage[m] === "function"))
+  ) {
+    throw new ValidationError(
+      "storage",
+      "must be a FlowStorage: { kind, secrets?, describe(), address(), save(), load() }, such as fileStorage({ path })",
+    );
   }
 }
 
@@ -200,6 +227,7 @@ class HookScope implements RunScope {
 
 class ActiveRun implements RunScope {
   readonly cancel = new AbortFanout();
+  leastPrivilege: boolean | undefined;
   /** The body's signal; tasks are reached through `cancel`, without a listener each. */
   readonly controller = new AbortController();
   readonly signal = this.controller.signal;
@@ -367,6 +395,7 @@ export function flow<P = unknown, R = unknown>(
       runId,
     });
     const active = new ActiveRun(name, runId, log, limit, taskHooks, hookTimeoutMs);
+    active.leastPrivilege = settings.leastPrivilege;
     const external = runOptions.signal;
     let cancelledByCaller = false;
     const onExternalAbort = () => {
@@ -398,6 +427,12 @@ export function flow<P = unknown, R = unknown>(
           const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
           if (failed) throw failed.reason;
           if (active.signal.aborted) throw active.signal.reason;
+          for (const secret of settings.logIdentity ?? []) {
+            const who = await Promise.race([describeIdentity(secret), cancel]);
+            log.info(
+              `${secret} is ${who.principal}${who.account ? ` (${who.account})` : ""} for ${who.service}, from ${describeSource(who.source)}`,
+            );
+          }
           const context: FlowContext<P> = {
             params: runOptions.params as P,
             log,

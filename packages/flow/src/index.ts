@@ -1,5 +1,22 @@
 export { type TaskContext, taskContext } from "./context.js";
+export {
+  type ParsedDeploymentAddress,
+  parseDeploymentAddress,
+  parseStorageAddress,
+} from "./deployment-address.js";
+export {
+  BUNDLE_FILE,
+  checkBundle,
+  createManifest,
+  DeploymentError,
+  type DeploymentManifest,
+  installedVersions,
+  MANIFEST_FILE,
+  parseManifest,
+  sha256Hex,
+} from "./deployment-manifest.js";
 export { RunCancelledError, TaskTimeoutError } from "./errors.js";
+export { type FileStorageOptions, fileStorage, fileStorageKind } from "./file-storage.js";
 export {
   type Flow,
   type FlowContext,
@@ -9,6 +26,7 @@ export {
   type RunOptions,
   type TaskFailureHook,
 } from "./flow.js";
+export { exportedFlows, importBundle, isFlow } from "./import-bundle.js";
 export {
   configureLogging,
   createLogger,
@@ -27,5 +45,16 @@ export type {
   TaskRun,
   TaskRunState,
 } from "./report.js";
-export type { FlowStorage } from "./storage.js";
+export { type RunDeploymentOptions, runDeployment } from "./run-deployment.js";
+export {
+  checkDeploymentFile,
+  checkDeploymentName,
+  checkStorageSecrets,
+  type DeploymentFile,
+  type FlowStorage,
+  joinKey,
+  normalizePrefix,
+  type StorageCallOptions,
+  type StorageKind,
+} from "./storage.js";
 export { isRetryable, type Task, type TaskOptions, task } from "./task.js";

@@ -42,6 +42,8 @@ export interface TaskOptions {
    * `SecretNotAllowedError`. When absent the task may read any name its caller may.
    */
   secrets?: readonly string[];
+  /** Least privilege for the integration tasks this task calls (inherited by nested calls; see `FlowOptions`). */
+  leastPrivilege?: boolean;
 }
 
 /** A function made by `task()`: call it like the function it wraps. */
@@ -93,6 +95,9 @@ function checkOptions(options: TaskOptions): void {
   checkCount("retryDelayMs", options.retryDelayMs, true);
   checkCount("maxRetryDelayMs", options.maxRetryDelayMs, true);
   checkCount("timeoutMs", options.timeoutMs, false);
+  if (options.leastPrivilege !== undefined && typeof options.leastPrivilege !== "boolean") {
+    throw new ValidationError("leastPrivilege", "must be true or false");
+  }
   if (options.retryOn !== undefined && typeof options.retryOn !== "function") {
     throw new ValidationError("retryOn", "must be a function of the error returning a boolean");
   }
@@ -129,6 +134,7 @@ class AttemptContext extends AbortFanout implements ActiveTask {
     readonly name: string,
     readonly attempt: number,
     private readonly scope: RunScope | undefined,
+    readonly leastPrivilege: boolean | undefined,
   ) {
     super();
   }
@@ -215,7 +221,12 @@ export function task<A extends unknown[], R>(
     attempt: number,
     args: A,
   ): Promise<Awaited<R>> {
-    const context = new AttemptContext(name, attempt, scope);
+    const context = new AttemptContext(
+      name,
+      attempt,
+      scope,
+      settings.leastPrivilege ?? frames.getStore()?.task?.leastPrivilege ?? scope?.leastPrivilege,
+    );
     const invoke = (): Promise<Awaited<R>> => {
       // Not an async arrow: that would wrap `fn`'s own promise in a second one, resolved a tick later.
       try {

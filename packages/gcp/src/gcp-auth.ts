@@ -138,7 +138,36 @@ function maskAccessTokens(client: AuthClient): void {
 }
 
 async function clientFromKey(key: GcpCredentials, scopes: readonly string[]): Promise<AuthClient> {
-  const { JWT, UserRefreshClient } = await loadGoogleAuthLibrary();
+  const { ExternalAccountClient, Impersonated, JWT, UserRefreshClient } = await loadGoogleAuthLibrary();
+  if (key.type === "external_account") {
+    // token_url and service_account_impersonation_url come from the file: the library honours both itself.
+    const client = ExternalAccountClient.fromJSON({
+      ...(key as Parameters<typeof ExternalAccountClient.fromJSON>[0]),
+      scopes: [...scopes],
+    });
+    if (!client)
+      throw new ValidationError("GCP_CREDENTIALS", "is not an external_account file the library accepts");
+    return client;
+  }
+  if (key.type === "impersonated_service_account") {
+    const url = new URL(key.service_account_impersonation_url);
+    const target = /\/serviceAccounts\/([^/]+):generateAccessToken$/.exec(url.pathname)?.[1];
+    if (!target) {
+      throw new ValidationError(
+        "GCP_CREDENTIALS.service_account_impersonation_url",
+        "must end in /serviceAccounts/EMAIL:generateAccessToken",
+      );
+    }
+    const sourceClient = await clientFromKey(key.source_credentials as GcpCredentials, DEFAULT_GCP_SCOPES);
+    return new Impersonated({
+      sourceClient,
+      targetPrincipal: decodeURIComponent(target),
+      targetScopes: [...scopes],
+      delegates: key.delegates ?? [],
+      // The IAM Credentials endpoint is the one the file names (Google's own, or a stand-in).
+      endpoint: url.origin,
+    });
+  }
   let client: AuthClient;
   if (key.type === "service_account") {
     client = new JWT({
@@ -292,7 +321,12 @@ export async function resolveGcpAuth(options: GcpAuthOptions, argument: string):
   }
   const cacheKey = credentialFingerprint(key);
   const client = await cachedPromise(`gauth:${cacheKey}:${scopeKey}`, () => clientFromKey(key, scopes));
-  const keyProject = key.type === "service_account" ? key.project_id : key.quota_project_id;
+  const keyProject =
+    key.type === "service_account"
+      ? key.project_id
+      : key.type === "impersonated_service_account"
+        ? undefined
+        : key.quota_project_id;
   return {
     client,
     source: resolution.source,

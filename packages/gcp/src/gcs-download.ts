@@ -129,7 +129,7 @@ export async function downloadObject(
   const destination =
     options.destination !== undefined ? await checkDestination(options.destination) : undefined;
   const signal = context.signal;
-  const client: GcsClient = await gcsClient(options);
+  const client: GcsClient = await gcsClient(options, { bucket, object: name, access: "read" });
   const ctx: GoogleCallContext = {
     service: "Cloud Storage",
     source: client.auth.source,

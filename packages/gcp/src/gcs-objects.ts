@@ -5,6 +5,7 @@ import { callGoogle, type GoogleCallContext } from "./gcp-errors.js";
 import { type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 import { checkBucket, checkObjectName, gsUri } from "./gcs-names.js";
 import { type GcsObjectInfo, toObjectInfo } from "./gcs-object-info.js";
+import type { GcsScope } from "./gcs-scope.js";
 import type { GcsCallContext } from "./gcs-upload.js";
 
 /** Options shared by the object tasks. */
@@ -137,7 +138,7 @@ export async function* gcsListPages(
   ) {
     throw new ValidationError("pageSize", "must be a whole number from 1 to 1000");
   }
-  const client = await gcsClient(options);
+  const client = await gcsClient(options, { bucket, prefix: options.prefix ?? "", access: "read" });
   const ctx = contextFor(client, gsUri(bucket, options.prefix ? `${options.prefix}*` : undefined));
   let pageToken: string | undefined;
   do {
@@ -207,13 +208,14 @@ async function onObject(
   options: GcsObjectOptions,
   context: GcsCallContext,
   allowMissing: boolean,
+  access: GcsScope["access"],
   call: (
     client: Awaited<ReturnType<typeof gcsClient>>,
     params: { bucket: string; object: string },
   ) => Promise<unknown>,
 ): Promise<boolean> {
   const retries = checkObjectOptions(options);
-  const client = await gcsClient(options);
+  const client = await gcsClient(options, { bucket: options.bucket, object: options.key, access });
   try {
     await callGoogle(
       client.auth,
@@ -230,7 +232,7 @@ async function onObject(
 
 /** Tells whether an object exists (a 404 is `false`; other failures are errors). */
 export function objectExists(options: GcsObjectOptions, context: GcsCallContext = {}): Promise<boolean> {
-  return onObject(options, context, true, (client, params) =>
+  return onObject(options, context, true, "read", (client, params) =>
     client.storage.objects.get(params, optionsFor(context.signal)),
   );
 }
@@ -275,7 +277,7 @@ export async function deleteObjects(
     }
   }
   for (const key of keys) {
-    await onObject({ ...rest, bucket, key }, context, true, (client, params) =>
+    await onObject({ ...rest, bucket, key }, context, true, "delete", (client, params) =>
       client.storage.objects.delete(params, optionsFor(context.signal)),
     );
   }
@@ -289,7 +291,10 @@ export async function copyObject(
 ): Promise<GcsObjectInfo> {
   const { from, to } = checkCopyEnds(options, checkBucket, checkObjectName);
   const retries = checkRetries(options.retries);
-  const client = await gcsClient(options);
+  const client = await gcsClient(options, [
+    { bucket: from.bucket, object: from.key, access: "read" },
+    { bucket: to.bucket, object: to.key, access: "write" },
+  ]);
   const ctx = contextFor(client, `${gsUri(from.bucket, from.key)} → ${gsUri(to.bucket, to.key)}`);
   let rewriteToken: string | undefined;
   for (;;) {

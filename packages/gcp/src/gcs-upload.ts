@@ -222,7 +222,7 @@ export async function uploadObject(
     stream = undefined;
   }
   try {
-    const client = await gcsClient(options);
+    const client = await gcsClient(options, { bucket, object: name, access: "write" });
     const ctx: GoogleCallContext = {
       service: "Cloud Storage",
       source: client.auth.source,

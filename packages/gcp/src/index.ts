@@ -17,6 +17,7 @@ export {
   type GcpServiceAccountKey,
   gcpAuth,
 } from "./gcp-auth.js";
+export { gcpIdentity } from "./gcp-identity.js";
 export { GCS_DEFAULT_ENDPOINT, type GcsClient, type GcsClientOptions, gcsClient } from "./gcs-client.js";
 export type {
   GcsDownloadBufferResult,
@@ -37,6 +38,7 @@ export {
   type GcsObjectOptions,
   gcsListPages,
 } from "./gcs-objects.js";
+export { type GcsStorageKind, type GcsStorageOptions, gcsStorage, gcsStorageKind } from "./gcs-storage.js";
 export {
   type GcsDownloadTask,
   gcsCopy,

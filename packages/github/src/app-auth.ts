@@ -6,6 +6,10 @@ interface RefreshingAppAuthOptions {
   appId: string;
   privateKey: string;
   installationId: string;
+  /** Restrict installation tokens to these repository names (least privilege). */
+  repositoryNames?: string[];
+  /** Restrict installation tokens to these permissions (least privilege). */
+  permissions?: Record<string, "read" | "write">;
   /** `createAppAuth` from `@octokit/auth-app`, loaded by the caller: only App users pay for importing it. */
   createAppAuth: typeof createAppAuth;
   request?: unknown;
@@ -47,20 +51,26 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
 ) => Promise<unknown>) & {
   hook: (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest) => Promise<unknown>;
 } {
-  const { createAppAuth: create, ...appOptions } = options;
+  const { createAppAuth: create, repositoryNames, permissions, ...appOptions } = options;
   const inner = create({
     ...appOptions,
     ...(appOptions.request ? { request: maskingRequest(appOptions.request) } : {}),
   } as Parameters<typeof createAppAuth>[0]);
+  const restricted = repositoryNames !== undefined || permissions !== undefined;
   let issuedAt = 0;
   let expiresAt = 0;
+  let token = "";
   let pending: Promise<void> | undefined;
 
   const mint = (force: boolean): Promise<void> => {
     pending ??= (async () => {
-      const auth = (await inner({ type: "installation", refresh: force })) as {
-        expiresAt?: string;
-      };
+      const auth = (await inner({
+        type: "installation",
+        refresh: force,
+        ...(repositoryNames ? { repositoryNames } : {}),
+        ...(permissions ? { permissions } : {}),
+      } as never)) as { expiresAt?: string; token?: string };
+      token = auth.token ?? "";
       issuedAt = Date.now();
       expiresAt = auth.expiresAt ? Date.parse(auth.expiresAt) : issuedAt + 3_600_000;
     })().finally(() => {
@@ -85,15 +95,22 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
         .split("?")[0] ?? "";
     const masked = maskingRequest(request);
     if (APP_ROUTE.test(path)) return inner.hook(masked, route, parameters);
+    // A restricted token is sent by us: @octokit/auth-app's hook always asks for an unrestricted one.
+    const send = () => {
+      if (!restricted) return inner.hook(masked, route, parameters);
+      const withToken = request.endpoint.merge(route, parameters);
+      withToken.headers.authorization = `token ${token}`;
+      return masked(withToken);
+    };
     await fresh();
     const minted = issuedAt;
     try {
-      return await inner.hook(masked, route, parameters);
+      return await send();
     } catch (error) {
       if ((error as { status?: number }).status !== 401) throw error;
       // Another call may have minted a new token meanwhile; otherwise mint one.
       await (minted === issuedAt ? mint(true) : fresh());
-      return inner.hook(masked, route, parameters);
+      return send();
     }
   };
 

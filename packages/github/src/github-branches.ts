@@ -51,7 +51,7 @@ export const githubCreateBranch: Task<[options: GitHubCreateBranchOptions], GitH
     const fromSha = from !== undefined && /^[0-9a-f]{40}$/i.test(from) ? from : undefined;
     if (from !== undefined && !fromSha) checkBranch("from", from);
     checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
+    const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { contents: "write" } });
     let sha = fromSha;
     if (!sha) {
       const base = from ?? (await defaultBranch(call, owner, repo));
@@ -116,7 +116,10 @@ export const githubCreatePullRequest: Task<[options: GitHubCreatePullRequestOpti
         throw new ValidationError("draft", "must be true or false");
       }
       checkClientOptions(options);
-      const call = await openGitHubCall(clientOptionsOf(options));
+      const call = await openGitHubCall(clientOptionsOf(options), {
+        repo,
+        permissions: { pull_requests: "write" },
+      });
       const into = base ?? (await defaultBranch(call, owner, repo));
       return call.run(`repository ${fullName}`, async (octokit, request) => {
         const { data } = await octokit.rest.pulls.create({

@@ -6,6 +6,7 @@ import {
   type GitHubClientOptions,
   type GitHubCredential,
   type GitHubOctokit,
+  type GitHubScope,
 } from "./github-client.js";
 import { toGitHubError } from "./github-errors.js";
 
@@ -32,9 +33,9 @@ export function checkClientOptions(options: GitHubClientOptions): number {
 }
 
 /** @internal Opens a call: the cached client for the resolved credential, with the task's signal. */
-export async function openGitHubCall(options: GitHubClientOptions): Promise<GitHubCall> {
+export async function openGitHubCall(options: GitHubClientOptions, scope?: GitHubScope): Promise<GitHubCall> {
   const maxRateLimitWaitMs = checkClientOptions(options);
-  const { octokit, credential } = await connectGitHub(options);
+  const { octokit, credential } = await connectGitHub(options, scope);
   const signal = taskContext()?.signal;
   const request = (): CallRequestOptions => ({ ...(signal ? { signal } : {}), maxRateLimitWaitMs });
   return {
@@ -53,6 +54,6 @@ export async function openGitHubCall(options: GitHubClientOptions): Promise<GitH
 
 /** @internal The client options out of a task's input, for `openGitHubCall`. */
 export function clientOptionsOf(input: GitHubClientOptions): GitHubClientOptions {
-  const { token, app, secretName, appSecretName, endpoint, maxRateLimitWaitMs } = input;
-  return { token, app, secretName, appSecretName, endpoint, maxRateLimitWaitMs };
+  const { token, app, secretName, appSecretName, endpoint, maxRateLimitWaitMs, leastPrivilege } = input;
+  return { token, app, secretName, appSecretName, endpoint, maxRateLimitWaitMs, leastPrivilege };
 }

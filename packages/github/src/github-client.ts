@@ -2,6 +2,7 @@ import type { Octokit } from "@octokit/rest";
 import {
   clientCache,
   credentialFingerprint,
+  describeSource,
   findSecret,
   type GithubAppCredentials,
   MissingCredentialsError,
@@ -67,6 +68,18 @@ export interface GitHubClientOptions {
    * `THROTTLED` (retryable). Default 60000; 0 never waits.
    */
   maxRateLimitWaitMs?: number;
+  /**
+   * With a GitHub App, mint installation tokens restricted to the task's one repository and the permissions it
+   * needs (`repositories`, `permissions` in the access-token request). A personal access token cannot be
+   * restricted: the task says so once per run at `info` and runs with it.
+   */
+  leastPrivilege?: boolean;
+}
+
+/** What one GitHub task touches: a repository (its name) and the permissions it needs there. */
+export interface GitHubScope {
+  repo: string;
+  permissions: Record<string, "read" | "write">;
 }
 
 /** Which credential a GitHub client uses and where it came from. `source` is safe to log; it never holds the value. */
@@ -173,6 +186,7 @@ function makeOctokit(
   baseUrl: string,
   id: string,
   defaultMaxWait: number,
+  scope?: GitHubScope,
 ): GitHubOctokit {
   const allowWait =
     (kind: "primary" | "secondary") =>
@@ -205,6 +219,7 @@ function makeOctokit(
         privateKey: found.value.PRIVATE_KEY,
         installationId: String(found.value.INSTALLATION_ID),
         createAppAuth,
+        ...(scope ? { repositoryNames: [scope.repo], permissions: scope.permissions } : {}),
       },
     });
   }
@@ -212,18 +227,40 @@ function makeOctokit(
 }
 
 /** @internal Resolves the credential and returns the cached client for it, with the credential's provenance. */
-export async function connectGitHub(options: GitHubClientOptions = {}): Promise<GitHubConnection> {
+export async function connectGitHub(
+  options: GitHubClientOptions = {},
+  wanted?: GitHubScope,
+): Promise<GitHubConnection> {
   const baseUrl = checkEndpoint(options.endpoint);
   const maxWait = checkMaxWait(options.maxRateLimitWaitMs);
   const found = await findCredential(options);
+  const least = options.leastPrivilege ?? taskContext()?.leastPrivilege;
+  const scope = least && wanted && found.kind === "app" ? wanted : undefined;
+  if (least && wanted && found.kind === "token") {
+    noteOnce(
+      `unscoped:${describeSource(found.source)}`,
+      `leastPrivilege: GITHUB_ACCESS_TOKEN from ${describeSource(found.source)} cannot be restricted (a personal access token); the task runs with the whole token`,
+    );
+  }
   const fingerprint = found.kind === "anonymous" ? "anonymous" : credentialFingerprint(found.value);
-  const key = `github:${fingerprint}:${baseUrl}${maxWait === DEFAULT_MAX_RATE_LIMIT_WAIT_MS ? "" : `:wait=${maxWait}`}`;
+  const scopeLabel = scope
+    ? `${scope.repo} with ${Object.entries(scope.permissions)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(", ")}`
+    : "";
+  const key = `github:${fingerprint}:${baseUrl}${maxWait === DEFAULT_MAX_RATE_LIMIT_WAIT_MS ? "" : `:wait=${maxWait}`}${scope ? `:scope=${scopeLabel}` : ""}`;
   const TributaryOctokit = await loadOctokit();
   if (found.kind === "app") appAuthModule ??= import("@octokit/auth-app");
   const createAppAuth = found.kind === "app" ? (await appAuthModule)?.createAppAuth : undefined;
   const octokit = clientCache.get(key, () =>
-    makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, key, maxWait),
+    makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, key, maxWait, scope),
   );
+  if (scope && found.kind === "app") {
+    noteOnce(
+      `scoped:${key}`,
+      `GITHUB_APP_CREDENTIALS from ${describeSource(found.source)}, scoped to ${scopeLabel}`,
+    );
+  }
   const credential: GitHubCredential =
     found.kind === "token"
       ? { kind: "token", source: found.source }
@@ -250,4 +287,17 @@ export async function connectGitHub(options: GitHubClientOptions = {}): Promise<
  */
 export async function githubClient(options: GitHubClientOptions = {}): Promise<GitHubOctokit> {
   return (await connectGitHub(options)).octokit;
+}
+
+const said = new Set<string>();
+
+/** Logs at `info` once per run for `key`: the flow's logger inside a task, the console outside. */
+function noteOnce(key: string, message: string): void {
+  const context = taskContext();
+  const id = `${context?.runId ?? "no-run"}:${key}`;
+  if (said.has(id)) return;
+  if (said.size > 1000) said.clear();
+  said.add(id);
+  if (context) context.log.info(message);
+  else console.info(message);
 }

@@ -46,7 +46,7 @@ export const githubReadFile: Task<[options: GitHubReadFileOptions], GitHubReadFi
     if (encoding !== "utf8" && encoding !== "base64")
       throw new ValidationError("encoding", 'must be "utf8" or "base64"');
     checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
+    const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { contents: "read" } });
     const what = `file ${path} in ${fullName}${ref ? ` at ${ref}` : ""}`;
     const data = await call.run(what, async (octokit, request) => {
       const response = await octokit.rest.repos.getContent({
@@ -135,7 +135,7 @@ export const githubWriteFile: Task<[options: GitHubWriteFileOptions], GitHubWrit
     const branch = options.branch === undefined ? undefined : checkBranch("branch", options.branch);
     let sha = checkSha("sha", options.sha);
     checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
+    const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { contents: "write" } });
     const what = `file ${path} in ${fullName}${branch ? ` on ${branch}` : ""}`;
     if (sha === undefined) {
       try {

@@ -39,7 +39,7 @@ export const githubCreateIssue: Task<[options: GitHubCreateIssueOptions], GitHub
     const labels = checkStringList("labels", options.labels);
     const assignees = checkStringList("assignees", options.assignees);
     checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
+    const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { issues: "write" } });
     return call.run(`repository ${fullName}`, async (octokit, request) => {
       const { data } = await octokit.rest.issues.create({
         owner,
@@ -78,7 +78,7 @@ export const githubCreateIssueComment: Task<[options: GitHubCreateIssueCommentOp
       const issueNumber = checkNumber("issueNumber", options.issueNumber);
       const body = checkText("body", options.body);
       checkClientOptions(options);
-      const call = await openGitHubCall(clientOptionsOf(options));
+      const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { issues: "write" } });
       return call.run(`issue #${issueNumber} in ${fullName}`, async (octokit, request) => {
         const { data } = await octokit.rest.issues.createComment({
           owner,

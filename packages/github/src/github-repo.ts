@@ -26,7 +26,7 @@ export const githubGetRepo: Task<[options: GitHubGetRepoOptions], GitHubReposito
   async (options: GitHubGetRepoOptions): Promise<GitHubRepository> => {
     const { owner, repo, fullName } = parseRepo(options?.repo);
     checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
+    const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { metadata: "read" } });
     return call.run(`repository ${fullName}`, async (octokit, request) => {
       const { data } = await octokit.rest.repos.get({ owner, repo, request });
       return data;

@@ -60,7 +60,7 @@ export const githubDispatchWorkflow: Task<
       throw new ValidationError("inputs", "must be an object of strings, numbers and booleans");
     }
     checkClientOptions(options);
-    const call = await openGitHubCall(clientOptionsOf(options));
+    const call = await openGitHubCall(clientOptionsOf(options), { repo, permissions: { actions: "write" } });
     const on = ref ?? (await defaultBranch(call, owner, repo));
     await call.run(`workflow ${workflow} in ${fullName}`, async (octokit, request) => {
       await octokit.rest.actions.createWorkflowDispatch({

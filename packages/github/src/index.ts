@@ -21,6 +21,7 @@ export {
   type GitHubClientOptions,
   type GitHubCredential,
   type GitHubOctokit,
+  type GitHubScope,
   githubClient,
 } from "./github-client.js";
 export {
@@ -31,6 +32,7 @@ export {
   githubReadFile,
   githubWriteFile,
 } from "./github-contents.js";
+export { githubIdentity } from "./github-identity.js";
 export {
   type GitHubCreateIssueCommentOptions,
   type GitHubCreateIssueOptions,
@@ -40,6 +42,12 @@ export {
   githubCreateIssueComment,
 } from "./github-issues.js";
 export { type GitHubGetRepoOptions, type GitHubRepository, githubGetRepo } from "./github-repo.js";
+export {
+  type GitHubStorageKind,
+  type GitHubStorageOptions,
+  githubStorage,
+  githubStorageKind,
+} from "./github-storage.js";
 export {
   type GitHubDispatchWorkflowOptions,
   type GitHubDispatchWorkflowResult,

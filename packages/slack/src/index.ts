@@ -16,6 +16,7 @@ export {
   slackClient,
 } from "./slack-client.js";
 export { CREDENTIAL_ERROR_CODES, slackErrorCode, toSlackError } from "./slack-errors.js";
+export { slackIdentity } from "./slack-identity.js";
 export { type SlackMessageOptions, type SlackMessageResult, slackMessage } from "./slack-message.js";
 export { type SlackNotifierOptions, type SlackNotifyOn, slackNotifier } from "./slack-notifier.js";
 export {

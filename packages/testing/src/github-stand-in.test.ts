@@ -221,4 +221,21 @@ describe("startGitHubStandIn", () => {
     expect([secondary.status, secondary.headers.get("retry-after")]).toEqual([403, "7"]);
     expect(secondary.body.message).toMatch(/secondary rate limit/);
   });
+
+  it("answers Accept: application/vnd.github.raw with the file's bytes, as GitHub does for files up to 100 MB", async () => {
+    const token = generateGitHubToken();
+    github = await startGitHubStandIn({ tokens: [token], repos: [{ fullName: "acme/app", private: true }] });
+    const bytes = Buffer.from([0, 1, 2, 250, 251, 252]);
+    github.repo("acme/app")?.setFile("bin/data", bytes);
+    const raw = (accept: string, auth?: string) =>
+      fetch(`${github?.url}/repos/acme/app/contents/bin/data`, {
+        headers: { accept, ...(auth ? { authorization: auth } : {}) },
+      });
+    for (const accept of ["application/vnd.github.raw", "application/vnd.github.v3.raw"]) {
+      const res = await raw(accept, `token ${token}`);
+      expect(res.headers.get("content-type")).toBe("application/vnd.github.raw");
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes);
+    }
+    expect((await raw("application/vnd.github.raw")).status).toBe(404);
+  });
 });

@@ -124,6 +124,10 @@ export interface GitHubStandInInstallationToken {
   readonly installationId: string;
   readonly token: string;
   readonly expiresAt: Date;
+  /** The repository names the token was restricted to (`repositories` in the request), if any. */
+  readonly repositories?: readonly string[];
+  /** The permissions the token was restricted to (`permissions` in the request), if any. */
+  readonly permissions?: Readonly<Record<string, "read" | "write">>;
 }
 
 /** A running GitHub REST stand-in. */
@@ -198,6 +202,11 @@ function gitSha(kind: string, content: Buffer): string {
   return createHash("sha1").update(`${kind} ${content.length}\u0000`).update(content).digest("hex");
 }
 
+/** Whether a check returned its error reply rather than what it checked. */
+function isReply(value: object): value is StandInReply {
+  return "status" in value && "body" in value;
+}
+
 function error(status: number, message: string, headers: Record<string, string> = {}): StandInReply {
   return { status, headers, body: { message, documentation_url: DOCS, status: String(status) } };
 }
@@ -208,6 +217,17 @@ interface Identity {
   login: string;
   canSee: (fullName: string) => boolean;
   canWrite: boolean;
+  /** For a restricted installation token: whether it may do `write` (or read) on what `path` is about. */
+  allows?: (path: string, write: boolean) => boolean;
+}
+
+/** The permission a repository route needs, as GitHub names them in installation tokens. */
+function permissionFor(path: string): string {
+  if (/^\/repos\/[^/]+\/[^/]+\/issues/.test(path)) return "issues";
+  if (/^\/repos\/[^/]+\/[^/]+\/pulls/.test(path)) return "pull_requests";
+  if (/^\/repos\/[^/]+\/[^/]+\/(contents|git)\//.test(path)) return "contents";
+  if (/^\/repos\/[^/]+\/[^/]+\/actions\//.test(path)) return "actions";
+  return "metadata";
 }
 
 interface RepoState extends GitHubStandInRepo {
@@ -585,12 +605,25 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (minted && minted.expiresAt.getTime() > Date.now()) {
       const app = apps.find((a) => a.id === minted.appId);
       const visible = app?.repos?.map((r) => r.toLowerCase());
+      const only = minted.repositories?.map((r) => r.toLowerCase());
+      const granted = minted.permissions;
       return {
         kind: "installation",
         key: cred.value,
         login: `app-${minted.appId}[bot]`,
-        canSee: (full) => !visible || visible.includes(full.toLowerCase()),
+        canSee: (full) =>
+          (!visible || visible.includes(full.toLowerCase())) &&
+          (!only || only.includes(full.toLowerCase().split("/")[1] ?? "")),
         canWrite: true,
+        ...(granted
+          ? {
+              allows: (path: string, write: boolean) => {
+                const category = permissionFor(path);
+                const level = granted[category] ?? (category === "metadata" ? "read" : undefined);
+                return level === "write" || (level === "read" && !write);
+              },
+            }
+          : {}),
       };
     }
     return error(401, "Bad credentials");
@@ -616,7 +649,12 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       if (write && who.kind === "anonymous") reply = error(401, "Requires authentication");
       else if (!repo || !visible) reply = error(404, "Not Found");
       else if (write && !who.canWrite) reply = error(403, "Resource not accessible by personal access token");
-      else reply = await handler(req, repo, who);
+      else if (
+        who.kind === "installation" &&
+        ((write && !who.canSee(repo.fullName)) || (who.allows && !who.allows(req.path, write)))
+      ) {
+        reply = error(403, "Resource not accessible by integration");
+      } else reply = await handler(req, repo, who);
       return { ...reply, headers: { ...headers, ...reply.headers } };
     });
 
@@ -634,7 +672,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   const invalid = (field: string) => error(422, `Invalid request.\n\n"${field}" wasn't supplied.`);
 
   /** Checks the App JWT (RS256, signed by the App's key, unexpired, not too far ahead) and mints a token. */
-  const mintInstallationToken = (req: StandInRequest): StandInReply => {
+  /** Checks an App JWT (RS256, signed by the App's key, unexpired, not too far ahead): the App, or the reply. */
+  const verifyAppJwt = (req: StandInRequest): (typeof apps)[number] | StandInReply => {
     const cred = credentialOf(req);
     if (cred?.scheme !== "bearer") {
       return error(401, "A JSON web token could not be decoded");
@@ -667,25 +706,61 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
         401,
         "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
       );
+    return app;
+  };
+
+  const mintInstallationToken = async (req: StandInRequest): Promise<StandInReply> => {
+    const app = verifyAppJwt(req);
+    if (isReply(app)) return app;
     if (app.installationId !== req.params.id) return error(404, "Not Found");
+    const asked = await readBody<{ repositories: string[]; permissions: Record<string, "read" | "write"> }>(
+      req,
+    );
+    const all = {
+      contents: "write",
+      issues: "write",
+      pull_requests: "write",
+      actions: "write",
+      metadata: "read",
+    };
+    if (asked.repositories !== undefined) {
+      if (!Array.isArray(asked.repositories)) return error(422, "repositories must be an array of names");
+      const unknown = asked.repositories.find(
+        (name) =>
+          ![...repos.values()].some(
+            (r) =>
+              r.fullName.split("/")[1]?.toLowerCase() === String(name).toLowerCase() &&
+              (!app.repos || app.repos.map((x) => x.toLowerCase()).includes(r.fullName.toLowerCase())),
+          ),
+      );
+      if (unknown !== undefined)
+        return error(
+          422,
+          `There is at least one repository that does not exist or is not accessible to the parent installation.`,
+        );
+    }
+    if (asked.permissions !== undefined) {
+      for (const [name, level] of Object.entries(asked.permissions)) {
+        const max = all[name as keyof typeof all];
+        if (!max || (level === "write" && max !== "write") || (level !== "read" && level !== "write")) {
+          return error(422, `The permissions requested are not granted to this installation.`);
+        }
+      }
+    }
     const minted: GitHubStandInInstallationToken = {
       appId: app.id,
       installationId: app.installationId,
       token: generateGitHubToken("ghs_"),
       expiresAt: new Date(Date.now() + tokenTtlMs),
+      ...(asked.repositories ? { repositories: asked.repositories } : {}),
+      ...(asked.permissions ? { permissions: asked.permissions } : {}),
     };
     installationTokens.push(minted);
     const body: Schemas["installation-token"] = {
       token: minted.token,
       expires_at: minted.expiresAt.toISOString(),
-      permissions: {
-        contents: "write",
-        issues: "write",
-        pull_requests: "write",
-        actions: "write",
-        metadata: "read",
-      },
-      repository_selection: app.repos ? "selected" : "all",
+      permissions: (asked.permissions ?? all) as Schemas["installation-token"]["permissions"],
+      repository_selection: app.repos || asked.repositories ? "selected" : "all",
     };
     return { status: 201, body };
   };
@@ -700,6 +775,28 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
 
   const routes = [
     route("POST", "/app/installations/:id/access_tokens", mintInstallationToken),
+    route("GET", "/app", (req) => {
+      const app = verifyAppJwt(req);
+      if (isReply(app)) return app;
+      return { body: { id: Number(app.id), slug: `app-${app.id}`, name: `App ${app.id}` } };
+    }),
+    route("GET", "/app/installations/:id", (req) => {
+      const app = verifyAppJwt(req);
+      if (isReply(app)) return app;
+      if (app.installationId !== req.params.id) return error(404, "Not Found");
+      const owner = [...repos.values()][0]?.fullName.split("/")[0] ?? "octocat";
+      return { body: { id: Number(app.installationId), account: { login: owner }, app_id: Number(app.id) } };
+    }),
+    route("GET", "/user", (req) => {
+      const who = identify(req);
+      if (!("kind" in who)) return who;
+      if (who.kind !== "token")
+        return error(
+          who.kind === "anonymous" ? 401 : 403,
+          who.kind === "anonymous" ? "Requires authentication" : "Resource not accessible by integration",
+        );
+      return { body: { login: who.login, id: 1, type: "User" } };
+    }),
     repoRoute("GET", "/repos/:owner/:repo", (_req, repo, who) => ({ body: fullRepository(repo, who) })),
     repoRoute("POST", "/repos/:owner/:repo/issues", async (req, repo, who) => {
       const input = await readBody<{ title: string; body: string; labels: string[]; assignees: string[] }>(
@@ -799,6 +896,10 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       const branch = req.url.searchParams.get("ref") ?? repo.defaultBranch;
       const file = repo.files.get(branch)?.get(path);
       if (!file) return error(404, "Not Found");
+      // `Accept: application/vnd.github.raw` (Octokit's `mediaType: { format: "raw" }`): the bytes themselves.
+      if (/application\/vnd\.github(\.v3)?\.raw/.test(String(req.headers.accept ?? ""))) {
+        return { headers: { "content-type": "application/vnd.github.raw" }, body: file.content };
+      }
       const u = `${base}/repos/${repo.fullName}/contents/${path}?ref=${branch}`;
       const html = `${base}/${repo.fullName}/blob/${branch}/${path}`;
       const git = `${base}/repos/${repo.fullName}/git/blobs/${file.sha}`;

@@ -1,10 +1,11 @@
-import { createHash, generateKeyPair, type Hash, randomBytes, verify } from "node:crypto";
+import { createHash, generateKeyPair, type Hash, type KeyObject, randomBytes, verify } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { verifyIdentityToken } from "./oidc-issuer.js";
 import { route, type StandIn, type StandInReply, type StandInRequest, startStandIn } from "./stand-in.js";
 
 /** Google's own token endpoint: google-auth-library signs this as the JWT audience whatever `token_uri` says. */
@@ -71,6 +72,21 @@ export interface GoogleStandIn extends StandIn {
   registerServiceAccount(email: string, publicKey: string): void;
   /** Makes an OAuth client and refresh token; the returned file works as `GCP_CREDENTIALS`. */
   createAuthorizedUser(): StandInAuthorizedUser;
+  /** Google STS (`<url>/v1/token`): the `token_url` of external_account files. */
+  readonly stsUrl: string;
+  /** Trusts a workload identity pool provider: its OIDC tokens are exchanged at `stsUrl` for federated tokens. */
+  trustWorkloadIdentity(provider: StandInWorkloadIdentityProvider): void;
+  /**
+   * Lets `principal` (a service-account email, or a federated `principal://…/subject/SUB`) mint tokens for
+   * `serviceAccount` through IAM `generateAccessToken`; anyone else gets 403.
+   */
+  allowImpersonation(principal: string, serviceAccount: string): void;
+  /** The IAM `generateAccessToken` URL for a service account (a `service_account_impersonation_url`). */
+  impersonationUrl(serviceAccount: string): string;
+  /** Every `generateAccessToken` answered, in order. */
+  readonly impersonations: readonly { principal: string; serviceAccount: string }[];
+  /** The Credential Access Boundary rules of every downscoped token issued, in order. */
+  readonly downscopedBoundaries: readonly AccessBoundaryRule[][];
   /** Makes every access token issued so far invalid: later requests with them get 401 until a new grant. */
   expireTokens(): void;
   /** Answers 403 PERMISSION_DENIED to `principal` (a client email, or a client id) for paths starting with `pathPrefix`. */
@@ -124,6 +140,75 @@ interface TokenRecord {
   principal: string;
   expiresAt: number;
   revoked: boolean;
+  /** The Credential Access Boundary of a downscoped token. */
+  boundary?: AccessBoundaryRule[];
+}
+
+/** One rule of a Credential Access Boundary, as google-auth-library's `DownscopedClient` sends it. */
+export interface AccessBoundaryRule {
+  availableResource: string;
+  availablePermissions: string[];
+  availabilityCondition?: { expression: string; title?: string; description?: string };
+}
+
+/** A workload identity pool provider the Google stand-in trusts (see `trustWorkloadIdentity`). */
+export interface StandInWorkloadIdentityProvider {
+  /** The provider's audience, `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/K`. */
+  audience: string;
+  /** The OIDC issuer's public key: the subject token's RS256 signature is checked with it. */
+  publicKey: KeyObject | string;
+  /** The `aud` the subject token must carry. Default: `audience` itself, as Google expects by default. */
+  tokenAudience?: string;
+}
+
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ROLE_PERMISSIONS: Record<string, string[]> = {
+  "roles/storage.objectViewer": ["storage.objects.get", "storage.objects.list"],
+  "roles/storage.objectCreator": ["storage.objects.create"],
+  "roles/storage.objectAdmin": [
+    "storage.objects.get",
+    "storage.objects.list",
+    "storage.objects.create",
+    "storage.objects.delete",
+    "storage.objects.update",
+  ],
+};
+ROLE_PERMISSIONS["roles/storage.objectUser"] = ROLE_PERMISSIONS["roles/storage.objectAdmin"] as string[];
+
+/**
+ * Whether a Credential Access Boundary lets `permission` on an object (or a listing under a prefix) through. The
+ * conditions understood are `startsWith` on `resource.name` and on the `objectListPrefix` attribute, joined by
+ * `||`, as Google's downscoping guide writes them.
+ */
+export function accessBoundaryAllows(
+  rules: readonly AccessBoundaryRule[],
+  bucket: string,
+  target: { object: string } | { listPrefix: string },
+  permission: string,
+): boolean {
+  return rules.some((rule) => {
+    if (rule.availableResource !== `//storage.googleapis.com/projects/_/buckets/${bucket}`) return false;
+    const granted = rule.availablePermissions.flatMap((p) =>
+      p.startsWith("inRole:") ? (ROLE_PERMISSIONS[p.slice(7)] ?? []) : [p],
+    );
+    if (!granted.includes(permission)) return false;
+    const expression = rule.availabilityCondition?.expression;
+    if (!expression) return true;
+    return expression.split("||").some((clause) => {
+      const m =
+        /^\s*(resource\.name|api\.getAttribute\('storage\.googleapis\.com\/objectListPrefix',\s*''\))\.startsWith\('([^']*)'\)\s*$/.exec(
+          clause,
+        );
+      if (!m) return false;
+      const [, subject, start] = m as unknown as [string, string, string];
+      if (subject === "resource.name") {
+        return (
+          "object" in target && `projects/_/buckets/${bucket}/objects/${target.object}`.startsWith(start)
+        );
+      }
+      return "listPrefix" in target && target.listPrefix.startsWith(start);
+    });
+  });
 }
 
 function googleError(status: number, statusText: string, message: string, reason: string): StandInReply {
@@ -217,18 +302,144 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
 
   const newFile = () => join(dir, `f${++fileCounter}`);
 
-  const issue = (principal: string): StandInReply => {
+  const mint = (principal: string, boundary?: AccessBoundaryRule[]): string => {
     const token = `ya29.${randomBytes(24).toString("base64url")}`;
-    tokens.set(token, { principal, expiresAt: Date.now() + lifetime * 1000, revoked: false });
+    tokens.set(token, {
+      principal,
+      expiresAt: Date.now() + lifetime * 1000,
+      revoked: false,
+      ...(boundary ? { boundary } : {}),
+    });
     issued++;
-    return {
+    return token;
+  };
+  const issue = (principal: string): StandInReply => ({
+    body: {
+      access_token: mint(principal),
+      expires_in: lifetime,
+      token_type: "Bearer",
+      scope: "https://www.googleapis.com/auth/cloud-platform",
+    },
+  });
+  const providers = new Map<string, StandInWorkloadIdentityProvider>();
+  const impersonators = new Map<string, Set<string>>();
+  const impersonations: { principal: string; serviceAccount: string }[] = [];
+  const downscopedBoundaries: AccessBoundaryRule[][] = [];
+  const stsError = (status: number, error: string, description: string): StandInReply => ({
+    status,
+    body: { error, error_description: description },
+  });
+
+  /** Google STS: a federated token for a workload's OIDC token, or a downscoped token for an access token. */
+  const stsHandler = async (req: StandInRequest): Promise<StandInReply> => {
+    const form = new URLSearchParams((await req.body()).toString("utf8"));
+    if (form.get("grant_type") !== TOKEN_EXCHANGE) {
+      return stsError(400, "unsupported_grant_type", `Invalid grant_type: ${form.get("grant_type")}`);
+    }
+    if (form.get("requested_token_type") !== "urn:ietf:params:oauth:token-type:access_token") {
+      return stsError(400, "invalid_request", "requested_token_type must be an access token");
+    }
+    const subjectToken = form.get("subject_token") ?? "";
+    const subjectType = form.get("subject_token_type");
+    const body = (token: string) => ({
       body: {
         access_token: token,
-        expires_in: lifetime,
+        issued_token_type: "urn:ietf:params:oauth:token-type:access_token",
         token_type: "Bearer",
-        scope: "https://www.googleapis.com/auth/cloud-platform",
+        expires_in: lifetime,
       },
+    });
+    if (subjectType === "urn:ietf:params:oauth:token-type:access_token") {
+      const record = tokens.get(subjectToken);
+      if (!record || record.revoked || record.expiresAt < Date.now()) {
+        return stsError(400, "invalid_grant", "The subject token is invalid or expired.");
+      }
+      let options: { accessBoundary?: { accessBoundaryRules?: AccessBoundaryRule[] } };
+      try {
+        options = JSON.parse(form.get("options") ?? "{}");
+      } catch {
+        return stsError(400, "invalid_request", "options is not valid JSON.");
+      }
+      const rules = options.accessBoundary?.accessBoundaryRules;
+      if (!Array.isArray(rules) || rules.length === 0) {
+        return stsError(400, "invalid_request", "A Credential Access Boundary needs at least one rule.");
+      }
+      // A token downscoped again keeps only what both boundaries allow: the stand-in keeps the narrower one.
+      const boundary = record.boundary ?? rules;
+      downscopedBoundaries.push(boundary);
+      return body(mint(record.principal, boundary));
+    }
+    if (
+      subjectType !== "urn:ietf:params:oauth:token-type:jwt" &&
+      subjectType !== "urn:ietf:params:oauth:token-type:id_token"
+    ) {
+      return stsError(400, "invalid_request", `Unsupported subject_token_type ${subjectType}`);
+    }
+    const provider = providers.get(form.get("audience") ?? "");
+    if (!provider) {
+      return stsError(
+        400,
+        "invalid_target",
+        'The target service indicated by the "audience" parameters is invalid.',
+      );
+    }
+    const verdict = verifyIdentityToken(subjectToken, {
+      publicKey: provider.publicKey,
+      audience: provider.tokenAudience ?? provider.audience,
+    });
+    if (!verdict.ok) return stsError(400, "invalid_grant", verdict.message);
+    return body(
+      mint(
+        `principal://iam.googleapis.com/${provider.audience.replace(/^\/\/iam\.googleapis\.com\//, "")}/subject/${verdict.claims.sub}`,
+      ),
+    );
+  };
+
+  /** IAM Credentials `generateAccessToken`: an access token of a service account, for an allowed caller. */
+  const iamHandler = async (req: StandInRequest): Promise<StandInReply> => {
+    const principal = authenticate(req);
+    if (typeof principal !== "string") return principal;
+    const email = decodeURIComponent(req.params.email ?? "");
+    const body = ((await req.json<{ scope?: string[]; lifetime?: string }>()) ?? {}) as {
+      scope?: string[];
     };
+    if (!Array.isArray(body.scope) || body.scope.length === 0) {
+      return googleError(400, "INVALID_ARGUMENT", "Scope required.", "badRequest");
+    }
+    if (!impersonators.get(email)?.has(principal)) {
+      return googleError(
+        403,
+        "PERMISSION_DENIED",
+        `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`,
+        "forbidden",
+      );
+    }
+    impersonations.push({ principal, serviceAccount: email });
+    const token = mint(email);
+    return {
+      body: { accessToken: token, expireTime: new Date(Date.now() + lifetime * 1000).toISOString() },
+    };
+  };
+
+  const boundaryOf = (req: StandInRequest): AccessBoundaryRule[] | undefined => {
+    const m = /^Bearer (\S+)$/i.exec(String(req.headers.authorization ?? ""));
+    return m ? tokens.get(m[1] as string)?.boundary : undefined;
+  };
+  const outsideBoundary = (
+    req: StandInRequest,
+    bucket: string,
+    target: { object: string } | { listPrefix: string },
+    permission: string,
+  ): StandInReply | undefined => {
+    const rules = boundaryOf(req);
+    if (!rules || accessBoundaryAllows(rules, bucket, target, permission)) return undefined;
+    req.raw.resume();
+    return googleError(
+      403,
+      "PERMISSION_DENIED",
+      `The downscoped token does not have ${permission} access to the Google Cloud Storage object.`,
+      "forbidden",
+    );
   };
 
   const invalidGrant = (description: string): StandInReply => ({
@@ -708,6 +919,8 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
         const meta = ((await req.json<Record<string, unknown>>()) ?? {}) as Record<string, unknown>;
         const name = q.get("name") ?? (meta.name as string | undefined);
         if (!name) return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
+        const refused = outsideBoundary(req, bucket, { object: name }, "storage.objects.create");
+        if (refused) return refused;
         const id = randomBytes(16).toString("base64url");
         const path = newFile();
         await writeFile(path, "");
@@ -741,6 +954,8 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
             req.raw.resume();
             return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
           }
+          const refused = outsideBoundary(req, bucket, { object: name }, "storage.objects.create");
+          if (refused) return refused;
           const { size, md5 } = await receive(req, path);
           const contentType = String(req.headers["content-type"] ?? "application/octet-stream");
           return {
@@ -757,6 +972,11 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
           const { meta, contentType, size, md5 } = await receiveMultipart(req, boundary, path);
           const name = q.get("name") ?? (meta.name as string | undefined);
           if (!name) return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
+          const refused = outsideBoundary(req, bucket, { object: name }, "storage.objects.create");
+          if (refused) {
+            await rm(path, { force: true });
+            return refused;
+          }
           const type = (meta.contentType as string | undefined) ?? contentType;
           const record = await finishObject(
             bucket,
@@ -782,10 +1002,28 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     }
     if (parts.length === 5) {
       req.raw.resume();
-      if (req.method === "GET") return listObjects(req, objects);
+      if (req.method === "GET") {
+        const refused = outsideBoundary(
+          req,
+          bucket,
+          { listPrefix: q.get("prefix") ?? "" },
+          "storage.objects.list",
+        );
+        return refused ?? listObjects(req, objects);
+      }
       return notFound(`No such API: ${req.method} ${req.path}`);
     }
     const name = parts[5] as string;
+    const permission =
+      parts.length === 11
+        ? "storage.objects.get"
+        : req.method === "DELETE"
+          ? "storage.objects.delete"
+          : req.method === "GET"
+            ? "storage.objects.get"
+            : "storage.objects.update";
+    const refused = outsideBoundary(req, bucket, { object: name }, permission);
+    if (refused) return refused;
     const object = objects.get(name);
     const missing = () => notFound(`No such object: ${bucket}/${name}`);
     if (
@@ -799,6 +1037,13 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       if (!object) return missing();
       const target = buckets.get(parts[8] as string);
       if (!target) return notFound("The destination bucket does not exist.");
+      const refusedTarget = outsideBoundary(
+        req,
+        parts[8] as string,
+        { object: parts[10] as string },
+        "storage.objects.create",
+      );
+      if (refusedTarget) return refusedTarget;
       if (isDenied(principal, `/storage/v1/b/${parts[8]}/o/${parts[10]}`)) {
         return googleError(
           403,
@@ -905,6 +1150,8 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
   const standIn = await startStandIn(
     [
       route("POST", "/token", tokenHandler),
+      route("POST", "/v1/token", stsHandler),
+      route("POST", /^\/v1\/projects\/-\/serviceAccounts\/(?<email>[^/:]+):generateAccessToken$/, iamHandler),
       route("*", /^\/(upload\/)?storage\//, gcsHandler),
       route("*", /^\/v1\/projects\//, secretHandler),
     ],
@@ -915,7 +1162,21 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
   const close = standIn.close;
   const google = Object.assign(standIn, {
     tokenUrl: `${base}/token`,
+    stsUrl: `${base}/v1/token`,
     projectId,
+    impersonations,
+    downscopedBoundaries,
+    trustWorkloadIdentity(provider: StandInWorkloadIdentityProvider) {
+      providers.set(provider.audience, provider);
+    },
+    allowImpersonation(principal: string, serviceAccount: string) {
+      const set = impersonators.get(serviceAccount) ?? new Set<string>();
+      set.add(principal);
+      impersonators.set(serviceAccount, set);
+    },
+    impersonationUrl(serviceAccount: string) {
+      return `${base}/v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`;
+    },
     async createServiceAccount(o: { email?: string; projectId?: string } = {}) {
       const { privateKey, publicKey } = await new Promise<{ privateKey: string; publicKey: string }>(
         (resolve, reject) =>
@@ -1016,5 +1277,5 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     },
   });
   Object.defineProperty(google, "tokensIssued", { get: () => issued, enumerable: true });
-  return google as GoogleStandIn;
+  return google as unknown as GoogleStandIn;
 }

@@ -1,4 +1,10 @@
 export {
+  type IamPolicy,
+  type IamStatement,
+  iamPolicyAllows,
+  parseIamPolicy,
+} from "./aws-policy.js";
+export {
   type CheckConventionsOptions,
   checkConventions,
   EXPORTED_ERRORS,
@@ -22,14 +28,25 @@ export {
   startGitHubStandIn,
 } from "./github-stand-in.js";
 export {
+  type AccessBoundaryRule,
+  accessBoundaryAllows,
   type GoogleStandIn,
   type GoogleStandInOptions,
   type StandInAuthorizedUser,
   type StandInObject,
   type StandInServiceAccountKey,
+  type StandInWorkloadIdentityProvider,
   startGoogleStandIn,
 } from "./google-stand-in.js";
 export { type Moto, type MotoOptions, startMoto } from "./moto.js";
+export {
+  createOidcIssuer,
+  type OidcClaims,
+  type OidcIssuer,
+  type OidcRejection,
+  verifyIdentityToken,
+} from "./oidc-issuer.js";
+export { type RedisServer, type RedisServerOptions, startRedis } from "./redis.js";
 export {
   type AssumedRole,
   type AwsAuthorizeRequest,

@@ -1,0 +1,373 @@
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { mask, maskValue, TributaryError, ValidationError, withSecrets } from "@tributary/auth";
+import type { RunReport } from "@tributary/flow";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { checkQueuedRun, checkQueueName, type QueuedRun } from "./queued-run.js";
+import { checkRedis, describeRedisUrl, redisUrl } from "./redis-url.js";
+import { runEnvironment } from "./run-environment.js";
+
+/** Where a run executes: its own child process (the default), or inside the agent's process. */
+export type Isolation = "child-process" | "in-process";
+
+/** The command that runs one queued run in a child process; it prints the run's `RunReport` as JSON on stdout. */
+export interface ChildRunCommand {
+  /** The program, such as `process.execPath`. */
+  readonly command: string;
+  /** Its arguments. */
+  readonly args: readonly string[];
+}
+
+/** What an in-process run gets: the agent's secrets for it, and a signal aborted when the agent gives the run up. */
+export interface InProcessRunContext {
+  /** The values the agent passes to this run (its `-e` secrets). */
+  readonly secrets: Readonly<Record<string, unknown>>;
+  /** Aborted when the agent stops before the run ends (past its grace period). */
+  readonly signal: AbortSignal;
+}
+
+/** The options of `startAgent`. */
+export interface AgentOptions {
+  /** The queue to take runs from. */
+  queue: string;
+  /** The Redis URL; default `TRIBUTARY_REDIS_URL`. Masked wherever printed. */
+  redis?: string;
+  /** How many runs at once (default 1). */
+  concurrency?: number;
+  /**
+   * The secrets given to every run (the `-e` values), or a function called at the start of each run that
+   * returns them (so rotated values are picked up). Values never come from the queue.
+   */
+  secrets?:
+    | Readonly<Record<string, unknown>>
+    | (() => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>);
+  /** Where runs execute (default `"child-process"`). */
+  isolation?: Isolation;
+  /** For `child-process`: the command that runs one run and prints its report as JSON on stdout. */
+  childCommand?: (run: QueuedRun) => ChildRunCommand;
+  /** For `in-process`: runs one run in this process and resolves to its report. */
+  runInProcess?: (run: QueuedRun, context: InProcessRunContext) => Promise<RunReport>;
+  /** On `close()`, how long running runs may go on before they are left for other agents, in ms (default 30 000). */
+  graceMs?: number;
+  /** How long a run's lock lasts without renewal before another agent may take the run, in ms (default 30 000). */
+  lockDurationMs?: number;
+  /** How often this agent looks for runs whose agent died, in ms (default 30 000). */
+  stalledIntervalMs?: number;
+  /** How often the agent tells Redis it is alive, in ms (default 5 000); `agent ls` shows it for 3 periods. */
+  heartbeatMs?: number;
+  /** A name for the agent in `agent ls` and in each run's record (default `<host>:<pid>:<random>`). */
+  name?: string;
+  /** Where the agent writes its own lines and the child runs' stderr, masked (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** What `agent ls` shows of a live agent: read from its heartbeat in Redis. */
+export interface AgentInfo {
+  /** The agent's name. */
+  readonly id: string;
+  /** The queue it takes runs from. */
+  readonly queue: string;
+  /** Its machine's host name and process id. */
+  readonly host: string;
+  readonly pid: number;
+  /** Its isolation and concurrency. */
+  readonly isolation: Isolation;
+  readonly concurrency: number;
+  /** The secret names it passes to runs (never values). */
+  readonly secrets: readonly string[];
+  /** How many runs it has going now. */
+  readonly running: number;
+  /** When it started and when it last said it was alive, ISO 8601. */
+  readonly startedAt: string;
+  readonly seenAt: string;
+}
+
+/** A running agent. */
+export interface Agent {
+  /** The agent's name. */
+  readonly id: string;
+  /** How many runs it has going now. */
+  running(): number;
+  /**
+   * Stops taking runs, lets running ones finish for up to `graceMs` (default: the agent's), then leaves the rest
+   * for other agents (their child processes are killed; the runs go back to the queue after the lock expires).
+   * Resolves to how many runs were left.
+   */
+  close(options?: { graceMs?: number }): Promise<{ abandoned: number }>;
+}
+
+/** Thrown (and stored as the job's failure, masked) when a run did not complete. */
+export class RunFailedError extends TributaryError {
+  static override readonly errorName: string = "RunFailedError";
+  constructor(message: string) {
+    super("RUN_FAILED", message);
+    // The failure is stored in Redis: keep the message, not the frames of this process.
+    this.stack = `${this.name}: ${message}`;
+  }
+}
+
+/** The Redis key prefix of agents' heartbeats. */
+export const AGENT_KEY_PREFIX = "tributary-agents:";
+
+/** The BullMQ key prefix of the run queues: a queue `etl` keeps its keys under `tributary:etl:`. */
+export const QUEUE_PREFIX = "tributary";
+
+function positive(value: number | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new ValidationError(option, "must be a positive integer");
+  return value;
+}
+
+function failureOf(report: RunReport): string {
+  const error = report.error ? `: ${report.error.name}: ${report.error.message}` : "";
+  return `Flow run ${report.flow} ${report.state}${error}`;
+}
+
+function isReport(value: unknown): value is RunReport {
+  const r = value as RunReport | null;
+  return !!r && typeof r === "object" && typeof r.runId === "string" && typeof r.state === "string";
+}
+
+/**
+ * Starts an agent: a BullMQ worker on `queue` that runs each queued run with the agent's secrets (never values
+ * from the queue), each in its own child process by default. Runs of an agent that dies are taken by another
+ * agent after the lock expires; `close()` lets running runs finish up to the grace period.
+ * @example
+ * const agent = await startAgent({
+ *   queue: "nightly",
+ *   concurrency: 4,
+ *   secrets: { SLACK_WEBHOOK_URL: process.env.NIGHTLY_WEBHOOK },
+ *   childCommand: (run) => ({ command: process.execPath, args: [cliBin, "run", run.address, "--run-id", run.runId, "--json"] }),
+ * });
+ * process.once("SIGTERM", () => agent.close().then(() => process.exit(0)));
+ */
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  checkQueueName(options.queue);
+  const url = redisUrl(options.redis);
+  const isolation = options.isolation ?? "child-process";
+  if (isolation !== "child-process" && isolation !== "in-process") {
+    throw new ValidationError("isolation", 'must be "child-process" or "in-process"');
+  }
+  if (isolation === "child-process" && typeof options.childCommand !== "function") {
+    throw new ValidationError("childCommand", "child-process isolation needs the command that runs one run");
+  }
+  if (isolation === "in-process" && typeof options.runInProcess !== "function") {
+    throw new ValidationError("runInProcess", "in-process isolation needs the function that runs one run");
+  }
+  const concurrency = positive(options.concurrency, "concurrency", 1);
+  await checkRedis(url);
+  const graceMs = options.graceMs ?? 30_000;
+  const heartbeatMs = positive(options.heartbeatMs, "heartbeatMs", 5_000);
+  const id = options.name ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const say = (line: string) => log(mask(line));
+  const given = options.secrets;
+  const secretsOf = typeof given === "function" ? given : () => given ?? {};
+  const staticNames = typeof given === "function" ? undefined : Object.keys(given ?? {});
+
+  const active = new Map<string, AbortController>();
+  let abandoning = false;
+  const startedAt = new Date().toISOString();
+  let knownNames: readonly string[] = staticNames ?? [];
+
+  const runChild = (run: QueuedRun, secrets: Readonly<Record<string, unknown>>, signal: AbortSignal) =>
+    new Promise<RunReport>((resolve, reject) => {
+      const { command, args } = (options.childCommand as (run: QueuedRun) => ChildRunCommand)(run);
+      // An empty store of its own: the run must not read the agent's local store.
+      const home = mkdtempSync(join(tmpdir(), "tributary-run-"));
+      const child = spawn(command, [...args], {
+        env: { ...runEnvironment(secrets), TRIBUTARY_HOME: home },
+        stdio: ["ignore", "pipe", "pipe"],
+        // Its own process group: a Ctrl-C or SIGTERM meant for the agent does not cut its runs short.
+        detached: true,
+      });
+      let stdout = "";
+      let tail = "";
+      let partial = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        stdout += d;
+      });
+      child.stderr.setEncoding("utf8").on("data", (d: string) => {
+        tail = (tail + d).slice(-2000);
+        const lines = (partial + d).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) say(line);
+      });
+      const kill = () => {
+        if (child.pid !== undefined && child.exitCode === null) {
+          try {
+            process.kill(-child.pid, "SIGKILL");
+          } catch {
+            child.kill("SIGKILL");
+          }
+        }
+      };
+      signal.addEventListener("abort", kill, { once: true });
+      child.once("error", (error) => {
+        rmSync(home, { recursive: true, force: true });
+        reject(new RunFailedError(`Could not start the run's process: ${mask(error.message)}`));
+      });
+      child.once("close", (code, killedBy) => {
+        signal.removeEventListener("abort", kill);
+        rmSync(home, { recursive: true, force: true });
+        if (partial) say(partial);
+        let report: unknown;
+        try {
+          report = JSON.parse(stdout);
+        } catch {
+          report = undefined;
+        }
+        if (isReport(report)) return resolve(report);
+        const how = killedBy ? `was killed by ${killedBy}` : `exited with code ${code}`;
+        reject(
+          new RunFailedError(
+            `The run's process ${how} without a report${tail ? `: ${mask(tail.trim())}` : ""}`,
+          ),
+        );
+      });
+    });
+
+  const processRun = async (job: Job): Promise<RunReport> => {
+    const run = job.data as QueuedRun;
+    try {
+      checkQueuedRun(run);
+    } catch (error) {
+      throw new UnrecoverableError(mask((error as Error).message));
+    }
+    const controller = new AbortController();
+    active.set(run.runId, controller);
+    try {
+      // The run's scope starts before its values are looked up, so values resolved for it (rotated ones too) are
+      // masked for this run and dropped with it; the agent's own values stay masked for the process.
+      return await withSecrets(
+        {},
+        async () => {
+          try {
+            return await perform(job, run, controller);
+          } catch (error) {
+            if (error instanceof UnrecoverableError || RunFailedError.isInstance(error)) throw error;
+            throw new RunFailedError(mask(error instanceof Error ? error.message : String(error)));
+          }
+        },
+        { runId: run.runId },
+      );
+    } finally {
+      active.delete(run.runId);
+    }
+  };
+
+  const perform = async (job: Job, run: QueuedRun, controller: AbortController): Promise<RunReport> => {
+    const secrets = await secretsOf();
+    knownNames = Object.keys(secrets);
+    const missing = run.secrets.filter((name) => secrets[name] === undefined);
+    if (missing.length > 0) {
+      throw new UnrecoverableError(
+        `Agent ${id} was not given ${missing.join(", ")}, which the run needs: start agents on queue ${options.queue} with -e ${missing.join(" -e ")}`,
+      );
+    }
+    return await withSecrets(
+      secrets,
+      async () => {
+        let report: RunReport;
+        try {
+          report =
+            isolation === "in-process"
+              ? await (options.runInProcess as NonNullable<AgentOptions["runInProcess"]>)(run, {
+                  secrets,
+                  signal: controller.signal,
+                })
+              : await runChild(run, secrets, controller.signal);
+        } catch (error) {
+          if (abandoning) return new Promise<never>(() => {});
+          throw RunFailedError.isInstance(error)
+            ? error
+            : new RunFailedError(
+                mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+              );
+        }
+        // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
+        if (abandoning) return new Promise<never>(() => {});
+        const masked = maskValue(report) as RunReport;
+        if (masked.state !== "completed") {
+          await job.updateProgress({ report: masked });
+          throw new RunFailedError(failureOf(masked));
+        }
+        return masked;
+      },
+      { runId: run.runId },
+    );
+  };
+
+  const worker = new Worker(options.queue, processRun, {
+    connection: { url },
+    prefix: QUEUE_PREFIX,
+    concurrency,
+    name: id,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    autorun: false,
+  });
+  worker.on("error", (error) => say(`agent ${id}: Redis: ${error.message} (${describeRedisUrl(url)})`));
+
+  const heartbeat = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  heartbeat.on("error", () => {});
+  const key = `${AGENT_KEY_PREFIX}${options.queue}:${id}`;
+  const beat = async () => {
+    const info: AgentInfo = {
+      id,
+      queue: options.queue,
+      host: hostname(),
+      pid: process.pid,
+      isolation,
+      concurrency,
+      secrets: knownNames,
+      running: active.size,
+      startedAt,
+      seenAt: new Date().toISOString(),
+    };
+    await heartbeat.set(key, JSON.stringify(info), "PX", heartbeatMs * 3).catch(() => {});
+  };
+  await heartbeat.connect();
+  if (!staticNames) knownNames = Object.keys(await secretsOf());
+  await beat();
+  const timer = setInterval(beat, heartbeatMs);
+  timer.unref();
+  await worker.waitUntilReady();
+  worker.run().catch((error: Error) => say(`agent ${id} stopped: ${error.message}`));
+  say(
+    `agent ${id} takes runs from queue ${options.queue} on ${describeRedisUrl(url)} (${isolation}, concurrency ${concurrency})`,
+  );
+
+  let closing: Promise<{ abandoned: number }> | undefined;
+  const close = async (grace: number): Promise<{ abandoned: number }> => {
+    await worker.pause(true);
+    const deadline = Date.now() + grace;
+    while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const abandoned = active.size;
+    if (abandoned > 0) {
+      abandoning = true;
+      say(
+        `agent ${id}: ${abandoned} run(s) did not finish within the grace period; leaving them for other agents`,
+      );
+      for (const controller of active.values()) controller.abort(new Error("the agent is stopping"));
+    }
+    clearInterval(timer);
+    await worker.close(abandoned > 0);
+    await heartbeat.del(key).catch(() => {});
+    heartbeat.disconnect();
+    return { abandoned };
+  };
+
+  return {
+    id,
+    running: () => active.size,
+    close(closeOptions = {}) {
+      closing ??= close(closeOptions.graceMs ?? graceMs);
+      return closing;
+    },
+  };
+}

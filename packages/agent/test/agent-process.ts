@@ -1,0 +1,40 @@
+// Test-only: one agent in its own process, configured by the JSON in TRIBUTARY_TEST_AGENT, the way `tributary agent start`
+// runs one. Prints "ready" once it takes runs; on SIGTERM it closes (grace period) and exits 0.
+import { fileURLToPath } from "node:url";
+import type { AgentOptions } from "../src/agent.js";
+import { startAgent } from "../src/agent.js";
+// @ts-expect-error: a test-only JavaScript module without types
+import { testFlow } from "./flows.mjs";
+
+const config = JSON.parse(process.env.TRIBUTARY_TEST_AGENT ?? "{}") as Omit<
+  AgentOptions,
+  "childCommand" | "runInProcess"
+>;
+const runner = fileURLToPath(new URL("./run-process.mjs", import.meta.url));
+
+const agent = await startAgent({
+  ...config,
+  log: () => {},
+  childCommand: (run) => ({
+    command: process.execPath,
+    args: [
+      runner,
+      "run",
+      run.address,
+      "--run-id",
+      run.runId,
+      "--params",
+      JSON.stringify(run.params ?? null),
+      "--json",
+    ],
+  }),
+  runInProcess: (run, { secrets, signal }) =>
+    testFlow(run.address).run({ params: run.params, runId: run.runId, secrets, signal }),
+});
+process.once("SIGTERM", () => {
+  agent.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
+process.stdout.write(`ready ${agent.id}\n`);

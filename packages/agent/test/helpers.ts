@@ -1,0 +1,83 @@
+// Test-only helpers: agents in their own processes, and a dump of everything a Redis holds.
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import type { AgentOptions } from "../src/agent.js";
+
+/** An agent process started by a test. */
+export interface TestAgent {
+  readonly child: ChildProcess;
+  /** The agent's name. */
+  readonly id: string;
+  /** Resolves to the exit code (or the signal) when the process ends. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+}
+
+const script = fileURLToPath(new URL("./agent-process.ts", import.meta.url));
+
+/** Starts `test-agent-process.ts` with the given agent options and extra environment; resolves once it is ready. */
+export async function startTestAgent(
+  config: Omit<AgentOptions, "childCommand" | "runInProcess" | "log">,
+  env: Record<string, string> = {},
+): Promise<TestAgent> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: { ...process.env, ...env, TRIBUTARY_TEST_AGENT: JSON.stringify(config) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let errors = "";
+  child.stderr?.on("data", (d) => {
+    errors = (errors + String(d)).slice(-4000);
+  });
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.once("exit", (code, signal) => resolve(signal ?? code ?? -1)),
+  );
+  const id = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += String(d);
+      const match = /^ready (\S+)$/m.exec(out);
+      if (match) resolve(match[1] as string);
+    });
+    exited.then((code) =>
+      reject(new Error(`the test agent exited (${code}) before it was ready:\n${errors}`)),
+    );
+  });
+  return { child, id, exited };
+}
+
+/** Every key of a Redis and every value it holds, whatever its type, as one text. */
+export async function dumpRedis(url: string): Promise<string> {
+  const redis = new Redis(url);
+  const parts: string[] = [];
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "COUNT", 500);
+      cursor = next;
+      for (const key of keys) {
+        const type = await redis.type(key);
+        let value: unknown;
+        if (type === "string") value = await redis.get(key);
+        else if (type === "hash") value = await redis.hgetall(key);
+        else if (type === "list") value = await redis.lrange(key, 0, -1);
+        else if (type === "set") value = await redis.smembers(key);
+        else if (type === "zset") value = await redis.zrange(key, "0", "-1", "WITHSCORES");
+        else if (type === "stream") value = await redis.xrange(key, "-", "+");
+        else value = `<${type}>`;
+        parts.push(`${key} ${JSON.stringify(value)}`);
+      }
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+  return parts.join("\n");
+}
+
+/** Resolves once `check` returns true, polling every 25 ms; rejects after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

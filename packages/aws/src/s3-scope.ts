@@ -1,0 +1,103 @@
+import { credentialFingerprint } from "@tributary/auth";
+import { taskContext } from "@tributary/flow";
+
+/** What one S3 task touches: the actions, and the bucket with one key or a key prefix. */
+export interface S3Scope {
+  /** IAM actions such as `s3:GetObject`. `s3:ListBucket` is limited to `prefix` through the `s3:prefix` condition. */
+  actions: readonly string[];
+  bucket: string;
+  /** One object key. */
+  key?: string | undefined;
+  /** A key prefix (for listings); `""` is the whole bucket. */
+  prefix?: string | undefined;
+}
+
+/** @internal A session policy and the words the provenance log uses for it. */
+export interface SessionPolicy {
+  /** The IAM policy document, as JSON. */
+  policy: string;
+  /** Such as `s3:GetObject on reports/exports/2026/*`: never a value. */
+  label: string;
+  /** A fingerprint of the policy, for cache keys. */
+  id: string;
+}
+
+/** The least-privilege options every S3 task takes. */
+export interface LeastPrivilegeOptions {
+  /**
+   * With a role (`ROLE_ARN` in `AWS_CREDENTIALS`), assume it with a session policy that allows only this task's
+   * actions on its bucket and key (or prefix): the credentials cannot touch anything else, whatever the role
+   * allows. Without a role it cannot scope, says so once per run at `info`, and runs with the full credential.
+   */
+  leastPrivilege?: boolean | undefined;
+}
+
+const policies = new Map<string, SessionPolicy>();
+
+/** @internal The session policy for the scopes of one task call, built once per distinct scope. */
+export function s3SessionPolicy(scopes: readonly S3Scope[]): SessionPolicy {
+  let key = "";
+  for (const s of scopes)
+    key += `${s.actions.join(",")}\n${s.bucket}\n${s.key ?? ""}\n${s.prefix ?? "\u0000"}\n`;
+  let policy = policies.get(key);
+  if (!policy) {
+    if (policies.size >= 1000) policies.clear();
+    policy = buildPolicy(scopes);
+    policies.set(key, policy);
+  }
+  return policy;
+}
+
+function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
+  const statements: object[] = [];
+  const labels: string[] = [];
+  for (const scope of scopes) {
+    const objectActions = scope.actions.filter((a) => a !== "s3:ListBucket");
+    const path = scope.key !== undefined ? scope.key : `${scope.prefix ?? ""}*`;
+    if (objectActions.length > 0) {
+      statements.push({
+        Effect: "Allow",
+        Action: objectActions,
+        Resource: `arn:aws:s3:::${scope.bucket}/${path}`,
+      });
+    }
+    if (scope.actions.includes("s3:ListBucket")) {
+      statements.push({
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: `arn:aws:s3:::${scope.bucket}`,
+        Condition: { StringLike: { "s3:prefix": `${scope.prefix ?? ""}*` } },
+      });
+    }
+    labels.push(`${scope.actions.join(", ")} on ${scope.bucket}/${path}`);
+  }
+  const policy = JSON.stringify({ Version: "2012-10-17", Statement: statements });
+  return { policy, label: labels.join("; "), id: credentialFingerprint(policy) };
+}
+
+const said = new Set<string>();
+
+/** Logs `message` at `info` once per run for `key`: the flow's logger inside a task, the console outside. */
+function sayOnce(key: string, message: string | (() => string)): void {
+  const context = taskContext();
+  const id = `${context?.runId ?? "no-run"}:${key}`;
+  if (said.has(id)) return;
+  if (said.size > 1000) said.clear();
+  said.add(id);
+  const text = typeof message === "string" ? message : message();
+  if (context) context.log.info(text);
+  else console.info(text);
+}
+
+/** @internal Says once per run (and name) that a credential cannot be scoped. */
+export function noteUnscoped(name: string, why: string): void {
+  sayOnce(
+    `unscoped:${name}`,
+    `leastPrivilege: ${name} cannot be scoped (${why}); the task runs with the whole credential`,
+  );
+}
+
+/** @internal Logs the provenance of a scoped credential once per run and scope: the source and the scope. */
+export function noteScoped(name: string, id: string, source: () => string): void {
+  sayOnce(`scoped:${name}:${id}`, () => `${name} from ${source()}`);
+}

@@ -1,0 +1,85 @@
+import type { Isolation, QueuedRun } from "@tributary/agent";
+import { agentSecrets } from "./agent-secrets.js";
+import { EXIT_CODES } from "./cli-io.js";
+import type { CommandContext } from "./command-context.js";
+import { parseOptions } from "./command-options.js";
+import { inProcessRunner } from "./in-process-runner.js";
+import { integerOption, listOption, stringOption } from "./option-values.js";
+import { UsageError } from "./parse-command-args.js";
+import { AGENT_START_USAGE } from "./usage.js";
+
+/** The `tributary run` command line that runs one queued run in a child process of the agent. */
+export function childRunArgs(bin: string, run: QueuedRun): string[] {
+  const args = [bin, "run", run.address, "--run-id", run.runId, "--json"];
+  if (run.params !== undefined) args.push("--params", JSON.stringify(run.params));
+  return args;
+}
+
+/** `tributary agent start`: takes runs from a queue until SIGTERM or SIGINT, then stops within the grace period. */
+export async function agentStart(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const parsed = parseOptions(
+    args,
+    {
+      queue: "string",
+      concurrency: "string",
+      e: "list",
+      env: "list",
+      redis: "string",
+      grace: "string",
+      isolation: "string",
+      name: "string",
+    },
+    AGENT_START_USAGE,
+  );
+  if (parsed.help) {
+    ctx.output.out(AGENT_START_USAGE);
+    return EXIT_CODES.ok;
+  }
+  if (parsed.positionals.length > 0)
+    throw new UsageError("agent start takes no arguments", AGENT_START_USAGE);
+  const queue = stringOption(parsed, "queue");
+  if (queue === undefined) throw new UsageError("missing --queue", AGENT_START_USAGE);
+  const isolation = (stringOption(parsed, "isolation") ?? "child-process") as Isolation;
+  if (isolation !== "child-process" && isolation !== "in-process") {
+    throw new UsageError("--isolation must be child-process or in-process", AGENT_START_USAGE);
+  }
+  const concurrency = integerOption(parsed, "concurrency", { min: 1, max: 1000 }, 1, AGENT_START_USAGE);
+  const graceSeconds = integerOption(parsed, "grace", { min: 0, max: 86_400 }, 30, AGENT_START_USAGE);
+  const secrets = await agentSecrets(
+    [...listOption(parsed, "e"), ...listOption(parsed, "env")],
+    AGENT_START_USAGE,
+  );
+  const bin = process.argv[1] ?? "tributary";
+
+  // Loaded only for the commands that use a queue: bullmq and ioredis take a while to import.
+  const { startAgent } = await import("@tributary/agent");
+  const agent = await startAgent({
+    queue,
+    redis: stringOption(parsed, "redis"),
+    concurrency,
+    isolation,
+    graceMs: graceSeconds * 1000,
+    name: stringOption(parsed, "name"),
+    secrets: () => secrets.values(),
+    log: (line) => ctx.output.err(line),
+    childCommand: (run) => ({ command: process.execPath, args: childRunArgs(bin, run) }),
+    runInProcess: inProcessRunner(),
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      ctx.output.err(
+        `agent ${agent.id}: ${signal}: taking no more runs; waiting up to ${graceSeconds} s for ${agent.running()} running`,
+      );
+      resolve();
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  const { abandoned } = await agent.close();
+  ctx.output.err(
+    abandoned > 0
+      ? `agent ${agent.id} stopped; ${abandoned} run(s) left for other agents`
+      : `agent ${agent.id} stopped`,
+  );
+  return EXIT_CODES.ok;
+}

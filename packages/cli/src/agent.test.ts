@@ -1,0 +1,223 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUNDLE_FILE, createManifest, fileStorage, MANIFEST_FILE } from "@tributary/flow";
+import { type RedisServer, startRedis } from "@tributary/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, cliEnv, removeTempHomes, runBin, tempHome } from "../test/helpers.js";
+
+const CLI_DIST = join(BIN, "..", "index.js");
+
+// End to end: `tributary agent start` and `tributary run --queue` as users type them, on a real redis-server,
+// running a deployment from file:// storage in the agent's child processes.
+let redis: RedisServer;
+let address: string;
+const token = `agent-token-${randomBytes(12).toString("hex")}`;
+const agents: ChildProcess[] = [];
+
+const FLOW = `import { resolveSecret } from "@tributary/auth";
+import { flow } from "@tributary/flow";
+export const main = flow({ name: "queued", secrets: ["AGENT_TOKEN"] }, async ({ params, runId, log }) => {
+  const { value } = await resolveSecret("AGENT_TOKEN");
+  log.info("token in hand: " + value);
+  return { runId, doubled: params.n * 2, token: value, env: Object.keys(process.env).sort() };
+});
+`;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const storage = fileStorage({ path: tempHome() });
+  const bundle = Buffer.from(FLOW);
+  const manifest = createManifest({
+    flow: "queued",
+    flowSecrets: ["AGENT_TOKEN"],
+    storageSecrets: [],
+    bundle,
+    tributary: {},
+  });
+  await storage.save("queued", [
+    { name: BUNDLE_FILE, bytes: bundle },
+    { name: MANIFEST_FILE, bytes: Buffer.from(JSON.stringify(manifest)) },
+  ]);
+  address = storage.address("queued");
+});
+
+afterAll(async () => {
+  for (const child of agents) if (child.exitCode === null) child.kill("SIGKILL");
+  await redis?.close();
+  removeTempHomes();
+});
+
+/** Starts `tributary agent start ...` and resolves once it takes runs; `stderr()` is what it printed so far. */
+async function startAgentBin(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, "agent", "start", "--redis", redis.url, ...args], {
+    env: cliEnv(tempHome(), env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  agents.push(child);
+  let stderr = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      if (stderr.includes("takes runs from queue")) resolve();
+    });
+    exited.then((code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
+  });
+  return { child, exited, stderr: () => stderr };
+}
+
+describe("tributary agent start / run --queue", () => {
+  it("runs a deployment queued from the CLI on an agent with -e, masked, with the queued run id", async () => {
+    const agent = await startAgentBin(["--queue", "cli", "-e", "AGENT_TOKEN", "--concurrency", "2"], {
+      TRIBUTARY__CONTEXT__SECRETS__AGENT_TOKEN: token,
+      AGENT_ONLY: "not for runs",
+    });
+    const home = tempHome();
+    const waited = await runBin(
+      [
+        "run",
+        address,
+        "--queue",
+        "cli",
+        "--params",
+        '{"n":21}',
+        "--run-id",
+        "cli-1",
+        "--wait",
+        "--json",
+        "--redis",
+        redis.url,
+      ],
+      { home },
+    );
+    expect(waited.stderr).toContain("run cli-1 queued on cli");
+    expect(waited.code).toBe(0);
+    const report = JSON.parse(waited.stdout);
+    expect(report).toMatchObject({ flow: "queued", runId: "cli-1", state: "completed" });
+    expect(report.result).toMatchObject({ runId: "cli-1", doubled: 42, token: "[redacted]" });
+    expect(report.result.env).toContain("TRIBUTARY__CONTEXT__SECRETS__AGENT_TOKEN");
+    expect(report.result.env).not.toContain("AGENT_ONLY");
+
+    const queued = await runBin(
+      ["run", address, "--queue", "cli", "--params", '{"n":1}', "--redis", redis.url],
+      {
+        home,
+      },
+    );
+    expect(queued.code).toBe(0);
+    const runId = queued.stdout.trim();
+    expect(runId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const ls = await runBin(["agent", "ls", "--redis", redis.url, "--json"], { home });
+    expect(JSON.parse(ls.stdout).agents).toEqual([
+      expect.objectContaining({
+        queue: "cli",
+        secrets: ["AGENT_TOKEN"],
+        concurrency: 2,
+        isolation: "child-process",
+      }),
+    ]);
+
+    let runs = { stdout: "" };
+    for (let i = 0; i < 100 && !runs.stdout.includes("2 completed"); i++) {
+      runs = await runBin(["runs", "ls", "--queue", "cli", "--redis", redis.url], { home });
+    }
+    expect(runs.stdout).toContain("queue cli: 0 waiting, 0 delayed, 0 running, 2 completed, 0 failed");
+    expect(runs.stdout).toContain(runId);
+
+    // The same deployment through an in-process agent: the value is passed as -e NAME=VALUE.
+    const inProcess = await startAgentBin(
+      ["--queue", "fast", "--isolation", "in-process", "-e", `AGENT_TOKEN=${token}`],
+      {},
+    );
+    const fast = await runBin(
+      ["run", address, "--queue", "fast", "--params", '{"n":5}', "--wait", "--json", "--redis", redis.url],
+      { home },
+    );
+    expect(fast.code).toBe(0);
+    expect(JSON.parse(fast.stdout).result).toMatchObject({ doubled: 10, token: "[redacted]" });
+    inProcess.child.kill("SIGTERM");
+    expect(await inProcess.exited).toBe(0);
+    expect(inProcess.stderr()).not.toContain(token);
+
+    agent.child.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    // The run's log line went through the agent, masked.
+    expect(agent.stderr()).toContain("token in hand: [redacted]");
+    expect(agent.stderr()).not.toContain(token);
+  }, 60_000);
+
+  it.each([
+    [["run", "file:///x/y", "--wait"], "--wait goes with --queue"],
+    [["agent", "start"], "missing --queue"],
+    [
+      ["agent", "start", "--queue", "q", "--isolation", "threads"],
+      "--isolation must be child-process or in-process",
+    ],
+    [["agent", "start", "--queue", "q", "-e", "lower_case=x"], "invalid secret name"],
+    [["runs", "ls"], "missing --queue"],
+    [["agent", "stop"], 'unknown agent command "stop"'],
+  ])("refuses %j", async (args, message) => {
+    const r = await runBin(args, { home: tempHome() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  it("does not start an agent whose -e NAME is set nowhere on its machine, and says where it looked", async () => {
+    const r = await runBin(["agent", "start", "--queue", "q", "--redis", redis.url, "-e", "NOWHERE_TOKEN"], {
+      home: tempHome(),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("NOWHERE_TOKEN");
+    expect(r.stderr).toContain("TRIBUTARY__CONTEXT__SECRETS__NOWHERE_TOKEN");
+  });
+
+  it("refuses to queue params that hold a secret this machine has, and prints no part of it", async () => {
+    const r = await runBin(
+      ["run", address, "--queue", "cli", "--params", JSON.stringify({ key: token }), "--redis", redis.url],
+      { home: tempHome(), env: { TRIBUTARY__CONTEXT__SECRETS__AGENT_TOKEN: token } },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("params.key holds a secret value");
+    expect(r.stderr + r.stdout).not.toContain(token);
+  });
+
+  it("never prints the password of the Redis URL", async () => {
+    const password = `pw-${randomBytes(8).toString("hex")}`;
+    for (const args of [
+      ["agent", "ls"],
+      ["runs", "ls", "--queue", "q"],
+      ["agent", "start", "--queue", "q"],
+    ]) {
+      // Nothing listens on port 1.
+      const r = await runBin([...args, "--redis", `redis://:${password}@127.0.0.1:1`], { home: tempHome() });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("Could not reach Redis at redis://[redacted]@127.0.0.1:1");
+      expect(r.stderr + r.stdout).not.toContain(password);
+    }
+  });
+
+  it("loads the queue client (bullmq, ioredis) only for the queue commands, so each child run starts fast", () => {
+    const probe = join(tempHome(), "probe.mjs");
+    writeFileSync(
+      probe,
+      `import { createRequire } from "node:module";
+import { runCli } from ${JSON.stringify(CLI_DIST)};
+const quiet = { stdout: { write() {} }, stderr: { write() {} } };
+const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => /ioredis|bullmq/.test(k));
+const run = await runCli(["run", ${JSON.stringify(address)}, "--params", '{"n":1}'], quiet);
+const afterRun = loaded();
+await runCli(["agent", "ls", "--redis", ${JSON.stringify(redis.url)}], quiet);
+process.stdout.write(JSON.stringify({ run, afterRun, afterAgentLs: loaded() }));
+`,
+    );
+    const out = execFileSync(process.execPath, [probe], {
+      env: { ...cliEnv(tempHome()), TRIBUTARY__CONTEXT__SECRETS__AGENT_TOKEN: token },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    expect(JSON.parse(out)).toEqual({ run: 0, afterRun: false, afterAgentLs: true });
+  });
+});

@@ -1,0 +1,113 @@
+import { randomUUID } from "node:crypto";
+import { TributaryError } from "@tributary/auth";
+import type { RunReport } from "@tributary/flow";
+import { EXIT_CODES } from "./cli-io.js";
+import type { CommandContext } from "./command-context.js";
+import { parseOptions } from "./command-options.js";
+import { UsageError } from "./parse-command-args.js";
+import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
+import { storageKindsFor } from "./storage-kinds.js";
+import { RUN_USAGE } from "./usage.js";
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** The report printed when a deployment could not be pulled: the run failed before its flow started. */
+function pullFailure(flow: string, runId: string, started: number, error: unknown): RunReport {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown };
+  return {
+    flow,
+    runId,
+    state: "failed",
+    start: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    error: {
+      name: typeof e?.name === "string" ? e.name : "Error",
+      ...(typeof e?.code === "string" ? { code: e.code } : {}),
+      message: error instanceof Error ? error.message : String(error),
+      ...(TributaryError.isInstance(error) ? { retryable: error.retryable } : {}),
+    },
+    tasks: [],
+    hookErrors: [],
+  };
+}
+
+/** A short text account of a run, for a terminal. */
+export function formatRunReport(report: RunReport): string {
+  const lines = [`Flow run ${report.flow} (${report.runId}): ${report.state} in ${report.durationMs} ms`];
+  for (const t of report.tasks) {
+    lines.push(`  ${t.id}. ${t.name}: ${t.state}${t.attempts > 1 ? ` after ${t.attempts} attempts` : ""}`);
+  }
+  if (report.error) lines.push(`Error: ${report.error.name}: ${report.error.message}`);
+  for (const h of report.hookErrors) lines.push(`Hook ${h.hook} failed: ${h.error.message}`);
+  if (report.result !== undefined) lines.push(`Result: ${JSON.stringify(report.result)}`);
+  return lines.join("\n");
+}
+
+/**
+ * `tributary run ADDRESS [--params JSON] [--run-id ID] [--json]`: pulls the deployment with its storage's
+ * secrets and runs it in this process. Exit 0 only when the run completed.
+ */
+export async function runCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const parsed = parseOptions(
+    args,
+    { params: "string", "run-id": "string", json: "boolean", ...QUEUE_RUN_OPTIONS },
+    RUN_USAGE,
+  );
+  if (parsed.help) {
+    ctx.output.out(RUN_USAGE);
+    return EXIT_CODES.ok;
+  }
+  const [address, ...extra] = parsed.positionals;
+  if (address === undefined) throw new UsageError("missing ADDRESS", RUN_USAGE);
+  if (extra.length > 0) throw new UsageError("give one ADDRESS", RUN_USAGE);
+  const rawParams = parsed.values.params;
+  let params: unknown;
+  if (typeof rawParams === "string") {
+    try {
+      params = JSON.parse(rawParams);
+    } catch {
+      // The text is not repeated: it may hold anything the user typed.
+      throw new UsageError(`--params must be JSON, such as '{"day":"2026-11-25"}'`, RUN_USAGE);
+    }
+  }
+  const givenId = parsed.values["run-id"];
+  if (typeof givenId === "string" && !RUN_ID.test(givenId)) {
+    throw new UsageError("--run-id takes letters, digits, '.', '_', ':' and '-' (up to 128)", RUN_USAGE);
+  }
+  const json = parsed.values.json === true;
+  const queued = await runOnQueueIfAsked(
+    parsed,
+    { address, params, runId: typeof givenId === "string" ? givenId : undefined, json },
+    ctx,
+  );
+  if (queued !== undefined) return queued;
+  const runId = typeof givenId === "string" ? givenId : randomUUID();
+  const started = Date.now();
+  const kinds = await storageKindsFor(address);
+  const { parseDeploymentAddress, runDeployment } = await import("@tributary/flow");
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error("interrupted"));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let report: RunReport;
+  try {
+    report = await runDeployment(address, { params, runId, kinds, signal: controller.signal });
+  } catch (error) {
+    if (UsageError.isInstance(error)) throw error;
+    let flow = "";
+    try {
+      flow = parseDeploymentAddress(address, kinds).name;
+    } catch {
+      // the address itself was refused: the report names no flow
+    }
+    if (json) ctx.output.json(pullFailure(flow, runId, started, error));
+    ctx.output.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_CODES.failure;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  if (json) ctx.output.json(report);
+  else ctx.output.out(formatRunReport(report));
+  return report.state === "completed" ? EXIT_CODES.ok : EXIT_CODES.failure;
+}

@@ -1,0 +1,91 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { pathToFileURL } from "node:url";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { writeFileAtomic } from "@tributary/integration-kit";
+import {
+  checkDeploymentFile,
+  checkDeploymentName,
+  checkStorageSecrets,
+  type DeploymentFile,
+  type FlowStorage,
+  type StorageKind,
+} from "./storage.js";
+
+/** The options of `fileStorage`. */
+export interface FileStorageOptions {
+  /** The folder deployments are written to, one sub-folder per flow. Relative paths are taken from the current folder. */
+  path: string;
+  /** Secret names to declare for every run of the flow (a folder needs none). */
+  secrets?: readonly string[];
+}
+
+/**
+ * A folder as flow storage, for one machine and for tests: each deployment is `<path>/<flow>/`, written
+ * atomically (temporary file, then rename). Its address is `file:///abs/path/<flow>`.
+ * @example
+ * const nightly = flow({ name: "nightly", storage: fileStorage({ path: "/srv/flows" }) }, body);
+ * // tributary deploy flows/nightly.ts → file:///srv/flows/nightly
+ */
+export function fileStorage(options: FileStorageOptions): FlowStorage {
+  if (!options || typeof options.path !== "string" || options.path === "") {
+    throw new ValidationError(
+      "path",
+      "fileStorage needs the folder to keep deployments in: fileStorage({ path })",
+    );
+  }
+  if (options.path.includes("\u0000")) throw new ValidationError("path", "must not contain a NUL character");
+  const root = resolve(options.path);
+  const secrets = checkStorageSecrets(options.secrets, []);
+  const base = pathToFileURL(root).href.replace(/\/+$/, "");
+  const folder = (name: string) => join(root, checkDeploymentName(name));
+  return Object.freeze({
+    kind: "file",
+    secrets,
+    describe: () => `${base}/`,
+    address: (name: string) => `${base}/${checkDeploymentName(name)}`,
+    async save(name: string, files: readonly DeploymentFile[]): Promise<void> {
+      const dir = folder(name);
+      await mkdir(dir, { recursive: true });
+      for (const file of files) {
+        await writeFileAtomic(join(dir, checkDeploymentFile(file.name)), Readable.from([file.bytes]));
+      }
+    },
+    async load(name: string, file: string): Promise<Uint8Array> {
+      const path = join(folder(name), checkDeploymentFile(file));
+      try {
+        return await readFile(path);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") {
+          throw new ServiceError("NOT_FOUND", "file storage", `${path}: not found`, 404);
+        }
+        throw new ServiceError("READ_FAILED", "file storage", `${path}: ${code ?? "cannot be read"}`);
+      }
+    },
+  });
+}
+
+/** The `file://` kind: `file:///srv/flows/nightly` is the deployment `nightly` in `fileStorage({ path: "/srv/flows" })`. */
+export const fileStorageKind: StorageKind = Object.freeze({
+  scheme: "file",
+  secrets: Object.freeze([]) as readonly string[],
+  fromLocation(location: string): FlowStorage {
+    // file:///srv/flows → "/srv/flows"; file://localhost/srv/flows is the same place.
+    const path = location.startsWith("localhost/") ? location.slice("localhost".length) : location;
+    if (!isAbsolute(path) || !path.startsWith("/")) {
+      throw new ValidationError(
+        "address",
+        "a file:// address holds an absolute path: file:///srv/flows/nightly",
+      );
+    }
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      throw new ValidationError("address", "the path of a file:// address is not valid percent-encoding");
+    }
+    return fileStorage({ path: decoded });
+  },
+});

@@ -1,0 +1,185 @@
+import { resolveSecret, type SecretBackend, TributaryError, withSecrets } from "@tributary/auth";
+import { parseDeploymentAddress } from "./deployment-address.js";
+import {
+  checkBundle,
+  checkCompatible,
+  DeploymentError,
+  type DeploymentManifest,
+  installedVersions,
+  MANIFEST_FILE,
+  parseManifest,
+} from "./deployment-manifest.js";
+import { fileStorageKind } from "./file-storage.js";
+import type { Flow } from "./flow.js";
+import { exportedFlows, findPackageRoot, importBundle } from "./import-bundle.js";
+import type { LoggerOptions } from "./logger.js";
+import type { RunReport } from "./report.js";
+import type { StorageKind } from "./storage.js";
+
+/** The options of `runDeployment`. */
+export interface RunDeploymentOptions {
+  /** The run's parameters, handed to the flow's body as `params`. */
+  params?: unknown;
+  /** Secret values for this run, by name: they win over env, store and backends, for the pull and for every task. */
+  secrets?: Readonly<Record<string, unknown>>;
+  /** The run's id (default: a random UUID). */
+  runId?: string;
+  /** Aborting it stops the pull, or cancels the run once it started. */
+  signal?: AbortSignal;
+  /** Secret backends for the pull and the run, instead of those set by `configureBackends`. */
+  backends?: readonly SecretBackend[];
+  /**
+   * The storage kinds addresses may name. Default: `file://` only; the CLI passes all of them (`s3Storage`'s,
+   * `gcsStorage`'s, `githubStorage`'s kinds live in their integrations).
+   */
+  kinds?: readonly StorageKind[];
+  /**
+   * The folder whose `node_modules` provide `@tributary/*` and the flow's dependencies to the bundle (its nearest
+   * folder with a `node_modules`). Default: the current folder.
+   */
+  root?: string;
+  /** Logger options for the run. */
+  logger?: LoggerOptions;
+}
+
+const CACHE_LIMIT = 32;
+/**
+ * Flows imported (or being imported) in this process, by bundle sha256 and flow name: a second run skips the
+ * bundle, and concurrent first runs share one pull. A failed pull is forgotten.
+ */
+const imported = new Map<string, Promise<Flow>>();
+
+function remember(key: string, flow: Promise<Flow>): void {
+  imported.delete(key);
+  imported.set(key, flow);
+  if (imported.size > CACHE_LIMIT) imported.delete(imported.keys().next().value as string);
+  flow.catch(() => {
+    if (imported.get(key) === flow) imported.delete(key);
+  });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Runs a deployment: resolves the secrets its storage declares (run values, env, store, backends: a name found
+ * nowhere fails here, before anything is fetched), pulls the manifest and then the bundle with them, checks the
+ * bundle's sha256 and the `@tributary/*` versions before importing anything, imports it and runs the flow with
+ * the same secrets in scope. Resolves to the run's report; a pull that fails rejects with a typed error
+ * naming the address (`DeploymentError`, `CredentialRejectedError`, `MissingCredentialsError`, `ValidationError`),
+ * and nothing of the flow ran. A second run of the same bundle in this process reads only the manifest.
+ * @example
+ * const report = await runDeployment("s3://flows/prod/nightly", {
+ *   params: { day: "2026-11-25" },
+ *   kinds: [s3StorageKind, fileStorageKind],
+ * });
+ */
+export async function runDeployment(address: string, options: RunDeploymentOptions = {}): Promise<RunReport> {
+  const { storage, name } = parseDeploymentAddress(address, options.kinds ?? [fileStorageKind]);
+  const declared = storage.secrets ?? [];
+  const signal = options.signal;
+  throwIfAborted(signal);
+  const root = options.root ?? process.cwd();
+  return withSecrets(
+    options.secrets ?? {},
+    async () => {
+      for (const secret of declared) await resolveSecret(secret);
+      const call = signal ? { signal } : {};
+      const manifest = parseManifest(await storage.load(name, MANIFEST_FILE, call), address);
+      if (manifest.flow !== name) {
+        throw new DeploymentError(
+          "MANIFEST_INVALID",
+          address,
+          `the manifest is for flow "${manifest.flow}", not "${name}"`,
+        );
+      }
+      const key = `${manifest.bundle.sha256}:${name}`;
+      let pulling = imported.get(key);
+      if (!pulling) {
+        // Shared by concurrent runs: one caller's abort stops its own wait, not the pull the others wait for.
+        pulling = pull(address, name, manifest, root, storage.load.bind(storage));
+        remember(key, pulling);
+      }
+      const flow = await untilAborted(pulling, signal);
+      throwIfAborted(signal);
+      return flow.run({
+        params: options.params,
+        ...(options.runId !== undefined ? { runId: options.runId } : {}),
+        ...(signal ? { signal } : {}),
+        ...(options.backends ? { backends: options.backends } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+    },
+    {
+      declare: declared,
+      ...(options.backends ? { backends: options.backends } : {}),
+      ...(options.runId !== undefined ? { runId: options.runId } : {}),
+    },
+  );
+}
+
+async function pull(
+  address: string,
+  name: string,
+  manifest: DeploymentManifest,
+  root: string,
+  load: (name: string, file: string) => Promise<Uint8Array>,
+): Promise<Flow> {
+  const packageRoot = findPackageRoot(root) ?? root;
+  checkCompatible(manifest, installedVersions(Object.keys(manifest.tributary), packageRoot), address);
+  const bytes = await load(name, manifest.bundle.file);
+  checkBundle(bytes, manifest, address);
+  let module: Record<string, unknown>;
+  try {
+    module = await importBundle(bytes, { root: packageRoot });
+  } catch (error) {
+    if (TributaryError.isInstance(error)) throw error;
+    const code = (error as { code?: unknown })?.code;
+    const missing = /Cannot find (?:package|module) '([^']+)'/.exec(String((error as Error)?.message));
+    if (code === "ERR_MODULE_NOT_FOUND" && missing) {
+      throw new DeploymentError(
+        "DEPENDENCY_MISSING",
+        address,
+        `the flow imports ${missing[1]}, which is not installed where it runs (${packageRoot}): install it there`,
+      );
+    }
+    throw new DeploymentError(
+      "IMPORT_FAILED",
+      address,
+      `importing the flow's module failed: ${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`,
+      { cause: error },
+    );
+  }
+  const flows = exportedFlows(module);
+  const flow = flows.find((f) => f.name === name);
+  if (!flow) {
+    const found = flows.map((f) => `"${f.name}"`).join(", ") || "none";
+    throw new DeploymentError(
+      "FLOW_NOT_FOUND",
+      address,
+      `the module exports no flow named "${name}" (flows found: ${found})`,
+    );
+  }
+  return flow;
+}

@@ -1,0 +1,135 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** The options of `startRedis`. */
+export interface RedisServerOptions {
+  /** The command to run. Default `redis-server` from PATH (Debian's `redis-server` package). */
+  command?: string;
+  /** How long to wait for it to answer `PING` (ms). Default 15 000. */
+  startTimeoutMs?: number;
+}
+
+/** A `redis-server` started for a test on a free port, with its data in a temporary folder. */
+export interface RedisServer {
+  /** Its URL, such as `redis://127.0.0.1:45123`. */
+  readonly url: string;
+  /** Its TCP port. */
+  readonly port: number;
+  /** The server process's id (changes after `restart`). */
+  readonly pid: number;
+  /** Stops the server (SIGTERM, by pid) and starts it again on the same port after `downMs`, with its data kept. */
+  restart(downMs?: number): Promise<void>;
+  /** Stops the server by its pid and removes its data folder. */
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (data) => done(String(data).startsWith("+PONG")));
+  });
+}
+
+/**
+ * Starts Debian's `redis-server` on a free port of 127.0.0.1 (append-only file on, so a restart keeps the data)
+ * and waits until it answers `PING`. Stop it with `close()`; it is stopped by its pid, never by name.
+ * Throws a clear error when `redis-server` is not installed.
+ * @example
+ * const redis = await startRedis();
+ * const queue = new Queue("etl", { connection: { url: redis.url } });
+ * await redis.close();
+ */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const command = options.command ?? "redis-server";
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "tributary-redis-"));
+  let child: ChildProcess;
+
+  const launch = async (): Promise<void> => {
+    let failed: Error | undefined;
+    let output = "";
+    child = spawn(
+      command,
+      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const keep = (d: unknown) => {
+      output = (output + String(d)).slice(-4000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.once("error", (error) => {
+      failed =
+        (error as NodeJS.ErrnoException).code === "ENOENT"
+          ? new Error(`${command} was not found on PATH. Install it: apt-get install -y redis-server`)
+          : error;
+    });
+    child.once("exit", (code) => {
+      failed ??= new Error(`${command} exited with code ${code} before it was ready:\n${output}`);
+    });
+    const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
+    for (;;) {
+      if (failed) throw failed;
+      if (await ping(port)) return;
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`${command} did not answer on port ${port} within the start timeout:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      // This process, not whichever one `child` names by the time the timer fires (after a restart).
+      const running = child;
+      if (running.exitCode !== null || running.signalCode !== null || running.pid === undefined)
+        return resolve();
+      const timer = setTimeout(() => running.kill("SIGKILL"), 3000);
+      running.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      process.kill(running.pid, "SIGTERM");
+    });
+
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    async restart(downMs = 0) {
+      await stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      await launch();
+    },
+    async close() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
