@@ -4,6 +4,21 @@ import type { SecretSource } from "./source.js";
 /** How deeply a secret's JSON value may nest (objects and arrays). Real credentials nest two or three levels. */
 export const MAX_SECRET_DEPTH = 32;
 
+/**
+ * The largest secret value accepted, in UTF-8 bytes (64 KiB): a text, each text field of an object secret, and the
+ * JSON text of one. The masker refuses larger values too.
+ */
+export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
+
+/** Why `text` is too large to be a secret value (`MAX_SECRET_VALUE_BYTES`); `undefined` when it is not. */
+export function secretSizeProblem(text: string): string | undefined {
+  // A UTF-8 byte count is at most 3 per UTF-16 unit: only texts near the limit need counting.
+  if (text.length * 3 <= MAX_SECRET_VALUE_BYTES) return undefined;
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes <= MAX_SECRET_VALUE_BYTES) return undefined;
+  return `is ${bytes} bytes long, more than the ${MAX_SECRET_VALUE_BYTES} bytes (64 KiB) a secret value may hold`;
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const HEADER_UNSAFE = /[^\x21-\x7e]/;
 
@@ -40,8 +55,9 @@ function fieldPath(parent: string, key: string | number): string {
 }
 
 /**
- * What is wrong with a secret value's shape, whatever its schema: text that is not well-formed Unicode (a lone
- * surrogate), in a value or a key, and objects nested deeper than `MAX_SECRET_DEPTH`. Walks without recursion, so
+ * What is wrong with a secret value's shape, whatever its schema: text larger than `MAX_SECRET_VALUE_BYTES`, text
+ * that is not well-formed Unicode (a lone surrogate), in a value or a key, and objects nested deeper than
+ * `MAX_SECRET_DEPTH`. Walks without recursion, so
  * no value can exhaust the stack. The issues never quote the value.
  */
 export function secretInputIssues(value: unknown): SecretFieldIssue[] {
@@ -51,7 +67,9 @@ export function secretInputIssues(value: unknown): SecretFieldIssue[] {
   while (stack.length > 0 && issues.length < 5) {
     const item = stack.pop() as { value: unknown; field: string; depth: number };
     if (typeof item.value === "string") {
-      if (!isWellFormedText(item.value)) {
+      const size = secretSizeProblem(item.value);
+      if (size) issues.push({ field: item.field, message: size });
+      else if (!isWellFormedText(item.value)) {
         issues.push({
           field: item.field,
           message: "is not well-formed Unicode text (it holds a lone surrogate)",
@@ -112,11 +130,13 @@ function jsonDepth(text: string, limit: number): number {
 }
 
 /**
- * Parses a JSON-shaped secret given as text, with the same checks at every entry point: the depth limit (checked
- * before parsing), valid JSON, then `secretInputIssues`. Throws `InvalidSecretError`; the message never quotes the
+ * Parses a JSON-shaped secret given as text, with the same checks at every entry point: the size and depth limits
+ * (checked before parsing), valid JSON, then `secretInputIssues`. Throws `InvalidSecretError`; the message never quotes the
  * text.
  */
 export function parseSecretJson(name: string, text: string, source: SecretSource): unknown {
+  const size = secretSizeProblem(text);
+  if (size) throw new InvalidSecretError(name, source, [{ field: "", message: size }]);
   if (jsonDepth(text, MAX_SECRET_DEPTH) > MAX_SECRET_DEPTH) {
     throw new InvalidSecretError(name, source, [
       { field: "", message: `nests deeper than ${MAX_SECRET_DEPTH} levels` },

@@ -1,13 +1,14 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { SecretBackend } from "./backend.js";
 import { checkSecretInput } from "./check-secret-input.js";
 import { ValidationError } from "./errors.js";
-import { registerSecretValue } from "./mask.js";
-import { processSingleton } from "./process-singleton.js";
+import { createMaskerScope } from "./mask.js";
+import { type RunState, runStorage } from "./run-storage.js";
 import { Secret } from "./secret.js";
 import { assertSecretName } from "./secret-definition.js";
 import type { SecretSource } from "./source.js";
+
+export { type RunState, runStorage };
 
 /** What a run is told each time a secret resolves: the name and where it came from, never the value. */
 export type ResolveListener = (name: string, source: SecretSource) => void;
@@ -26,18 +27,6 @@ export interface WithSecretsOptions {
   runId?: string;
 }
 
-/** @internal The state of one run scope. */
-export interface RunState {
-  readonly id: string;
-  readonly secrets: ReadonlyMap<string, unknown>;
-  readonly declared: ReadonlySet<string>;
-  readonly allowed: ReadonlySet<string> | undefined;
-  readonly backends: readonly SecretBackend[] | undefined;
-  readonly onResolve: ResolveListener | undefined;
-  /** Backend answers, fetched at most once per run. */
-  readonly backendCache: Map<string, Promise<unknown>>;
-}
-
 /** What integrations may know of the current run: its id and the names in play, never values. */
 export interface RunInfo {
   /** The run's id. */
@@ -50,12 +39,11 @@ export interface RunInfo {
   readonly allowed: readonly string[] | undefined;
 }
 
-/** @internal One AsyncLocalStorage per process, even with two copies of the package loaded. */
-export const runStorage = processSingleton("auth.context", () => new AsyncLocalStorage<RunState>());
-
 /**
  * Runs `fn` with `values` as this run's secrets. Runs are isolated: concurrent runs never see each other's
- * values. Nested calls inherit the outer values, declarations and restrictions.
+ * values. Nested calls inherit the outer values, declarations and restrictions. The outermost call makes the
+ * run's masker scope: the values given here, and arguments resolved inside, are masked while `fn` runs and are
+ * let go some runs after it settles (see `MaskerScope`), so a long-lived process does not grow.
  * @example
  * await withSecrets({ SLACK_WEBHOOK_URL: url }, () => notify("done"), { declare: ["AWS_CREDENTIALS"] });
  */
@@ -66,6 +54,7 @@ export function withSecrets<R>(
 ): R {
   const parent = runStorage.getStore();
   const secrets = new Map(parent?.secrets);
+  const given: [string, unknown][] = [];
   for (const [name, raw] of Object.entries(values)) {
     assertSecretName(name);
     if (raw === undefined || raw === null) {
@@ -76,7 +65,11 @@ export function withSecrets<R>(
     }
     const value = raw instanceof Secret ? raw.reveal() : raw;
     checkSecretInput(name, value, { kind: "run", detail: "flow.run({ secrets }) / withSecrets" });
-    registerSecretValue(value);
+    given.push([name, value]);
+  }
+  const masker = parent?.masker ?? createMaskerScope();
+  for (const [name, value] of given) {
+    masker.register(value);
     secrets.set(name, value);
   }
   const declared = new Set(parent?.declared);
@@ -97,8 +90,21 @@ export function withSecrets<R>(
     backends: options.backends ?? parent?.backends,
     onResolve: options.onResolve ?? parent?.onResolve,
     backendCache: parent && !options.backends ? parent.backendCache : new Map(),
+    masker,
   };
-  return runStorage.run(state, fn);
+  if (parent) return runStorage.run(state, fn);
+  let result: R;
+  try {
+    result = runStorage.run(state, fn);
+  } catch (error) {
+    masker.end();
+    throw error;
+  }
+  const end = () => masker.end();
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+    (result as PromiseLike<unknown>).then(end, end);
+  } else end();
+  return result;
 }
 
 /** The current run, or `undefined` outside any `withSecrets` scope. */

@@ -48,15 +48,16 @@ describe("errors", () => {
     expect(error).toBeInstanceOf(Error);
   });
 
-  it("keeps the cause and says where a rejected credential came from", () => {
-    const cause = new Error("403");
+  it("keeps a sanitized cause and says where a rejected credential came from", () => {
+    const cause = Object.assign(new Error("403"), { config: { headers: { authorization: "token x" } } });
     const error = new CredentialRejectedError(
       "S3",
       { kind: "store", detail: "/home/u/.config/tributary/secrets.json" },
       "SignatureDoesNotMatch",
       { cause },
     );
-    expect(error.cause).toBe(cause);
+    expect(error.cause).toMatchObject({ name: "Error", message: "403" });
+    expect(error.cause).not.toHaveProperty("config");
     expect(error.message).toContain("store (/home/u/.config/tributary/secrets.json)");
   });
 });

@@ -1,10 +1,11 @@
+import { sanitizeCause } from "./sanitize-cause.js";
 import { describeSource, type SecretSource } from "./source.js";
 
 const MARK = Symbol.for("tributary.error");
 
 /** Options shared by every Tributary error. */
 export interface TributaryErrorOptions {
-  /** The underlying error. Never a value that holds a secret. */
+  /** The underlying error. Kept through `sanitizeCause`: an SDK error's request, headers and body never survive. */
   cause?: unknown;
   /** Whether retrying the same call may succeed (a throttled request) or not (a bad credential). */
   retryable?: boolean;
@@ -27,7 +28,8 @@ export class TributaryError extends Error {
   declare readonly [MARK]: readonly string[];
 
   constructor(code: string, message: string, options: TributaryErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const cause = sanitizeCause(options.cause);
+    super(message, cause === undefined ? undefined : { cause });
     this.code = code;
     this.retryable = options.retryable ?? false;
     const names: string[] = [];

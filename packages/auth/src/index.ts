@@ -5,8 +5,10 @@ export {
   headerValueProblem,
   isWellFormedText,
   MAX_SECRET_DEPTH,
+  MAX_SECRET_VALUE_BYTES,
   parseSecretJson,
   secretInputIssues,
+  secretSizeProblem,
 } from "./check-secret-input.js";
 export {
   assertSecretValue,
@@ -75,11 +77,17 @@ export {
   registerIdentityProbe,
 } from "./identity.js";
 export {
+  createMaskerScope,
   isSensitiveKey,
+  MaskerScope,
+  type MaskerStats,
   MIN_MASKED_LENGTH,
   mask,
+  maskerStats,
   maskValue,
   REDACTED,
+  RETAINED_SCOPES,
+  type RegisterOptions,
   registerSecretValue,
   resetMasker,
 } from "./mask.js";
@@ -99,6 +107,7 @@ export {
   type ResolveOptions,
   resolveSecret,
 } from "./resolve-secret.js";
+export { SanitizedCause, type SanitizedCauseFields, sanitizeCause } from "./sanitize-cause.js";
 export { checkSchema, type SchemaCheck } from "./schema.js";
 export { Secret } from "./secret.js";
 export {

@@ -1,93 +1,314 @@
+import { secretSizeProblem } from "./check-secret-input.js";
+import { InvalidSecretError } from "./errors.js";
 import { processSingleton } from "./process-singleton.js";
+import { runStorage } from "./run-storage.js";
+import { collectStrings, MIN_MASKED_LENGTH, secretForms } from "./secret-forms.js";
+import { ValueIndex } from "./value-index.js";
 
-/** Strings shorter than this are not masked inside text: masking `"a"` everywhere would garble every log. */
-export const MIN_MASKED_LENGTH = 4;
+export { MIN_MASKED_LENGTH };
 
 /** What a masked value is replaced with. */
 export const REDACTED = "[redacted]";
 
+/** How many ended scopes stay masked process-wide, so an error a run throws is still masked where its caller logs it. */
+export const RETAINED_SCOPES = 32;
+
 interface MaskerState {
-  values: Set<string>;
-  pattern: RegExp | undefined;
+  /** Every form of every value of the process, of live scopes and of the last `RETAINED_SCOPES` ended ones. */
+  index: ValueIndex;
+  /** How many holders (the process, scopes) each indexed value has. */
+  holders: Map<string, number>;
+  /** Values the process holds for its whole life (env, store, backends, an agent's own). */
+  process: Set<string>;
+  /** Scopes that have not ended. */
+  live: Set<MaskerScope>;
+  /** Ended scopes still indexed, oldest first. */
+  retained: MaskerScope[];
 }
-const state = processSingleton<MaskerState>("auth.masker", () => ({ values: new Set(), pattern: undefined }));
+
+const state = processSingleton<MaskerState>("auth.masker.v2", () => ({
+  index: new ValueIndex(),
+  holders: new Map(),
+  process: new Set(),
+  live: new Set(),
+  retained: [],
+}));
+
+function hold(value: string): void {
+  const count = state.holders.get(value) ?? 0;
+  state.holders.set(value, count + 1);
+  if (count === 0) for (const form of secretForms(value)) state.index.add(form);
+}
+
+function release(value: string): void {
+  const count = state.holders.get(value) ?? 0;
+  if (count > 1) {
+    state.holders.set(value, count - 1);
+    return;
+  }
+  state.holders.delete(value);
+  for (const form of secretForms(value)) state.index.delete(form);
+}
+
+/** Checks a value given to the masker without a name or source (the sources check with theirs first). */
+function checkRegistered(value: unknown): void {
+  let problem: string | undefined;
+  collectStrings(value, (text) => {
+    problem ??= secretSizeProblem(text);
+  });
+  if (problem) {
+    throw new InvalidSecretError("(registered value)", { kind: "argument", detail: "registerSecretValue" }, [
+      { field: "", message: problem },
+    ]);
+  }
+}
+
+/**
+ * A set of secret values masked for as long as the work they belong to can still produce output: a flow run's
+ * values, given to it or resolved as its arguments. `withSecrets` (and so `flow.run`) makes one for each
+ * outermost run and ends it when the run ends; a runner that produces output outside `withSecrets` (an agent
+ * formatting a job's failure) can make its own with `createMaskerScope()`. Its values are masked everywhere while
+ * it is live and for the next `RETAINED_SCOPES` scopes to end after it; then they are forgotten by the process, and
+ * only code still running inside that run (a task left behind, the run's logger) keeps masking them.
+ */
+export class MaskerScope {
+  readonly #values = new Set<string>();
+  #ended = false;
+  #dropped = false;
+  #own: ValueIndex | undefined;
+
+  /** How many distinct texts the scope holds. */
+  get size(): number {
+    return this.#values.size;
+  }
+
+  /** Whether `end()` was called. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Registers a secret value (a text, or each text field of an object) with this scope. Throws
+   * `InvalidSecretError` for a text over 64 KiB, which is then not registered.
+   */
+  register(value: unknown): void {
+    checkRegistered(value);
+    collectStrings(value, (text) => {
+      if (text.length < MIN_MASKED_LENGTH || this.#values.has(text)) return;
+      this.#values.add(text);
+      this.#own = undefined;
+      if (!this.#dropped) hold(text);
+    });
+  }
+
+  /** Ends the scope: its values stay masked process-wide until `RETAINED_SCOPES` more scopes have ended. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    state.live.delete(this);
+    state.retained.push(this);
+    while (state.retained.length > RETAINED_SCOPES) state.retained.shift()?.drop();
+  }
+
+  /** @internal Removes the scope's values from the process masker (called when it leaves the retained ones). */
+  drop(): void {
+    if (this.#dropped) return;
+    this.#dropped = true;
+    for (const value of this.#values) release(value);
+  }
+
+  /** Masks `text` with the process's values and this scope's, even after the scope was dropped. */
+  mask(text: string): string {
+    return maskWith(text, this);
+  }
+
+  /** `maskValue` with the process's values and this scope's, even after the scope was dropped. */
+  maskValue(value: unknown): unknown {
+    return maskValueWith(value, (text) => maskWith(text, this));
+  }
+
+  /** @internal Masks `text` with this scope's own values, once the process masker has let them go. */
+  maskOwn(text: string): string {
+    if (!this.#dropped || this.#values.size === 0) return text;
+    if (!this.#own) {
+      const own = new ValueIndex();
+      for (const value of this.#values) for (const form of secretForms(value)) own.add(form);
+      this.#own = own;
+    }
+    return this.#own.replace(text, REDACTED);
+  }
+}
+
+/**
+ * Makes a masker scope for a piece of work whose secret values must not stay registered for the life of the
+ * process (see `MaskerScope`). Call `end()` when the work is over, or values stay registered.
+ * @example
+ * const scope = createMaskerScope();
+ * scope.register(job.token);
+ * try { await handle(job) } catch (e) { log(scope.mask(String(e))) } finally { scope.end() }
+ */
+export function createMaskerScope(): MaskerScope {
+  const scope = new MaskerScope();
+  state.live.add(scope);
+  return scope;
+}
+
+/** Where `registerSecretValue` puts a value: the current run's scope, or the process. */
+export interface RegisterOptions {
+  /**
+   * `"run"` (the default inside `withSecrets` or a flow run): dropped when the run ends. `"process"` (the default
+   * outside any run): kept for the life of the process — for values the process itself holds, such as env, the
+   * local store, backends, or credentials it refreshes for every run.
+   */
+  scope?: "run" | "process";
+}
+
+/**
+ * Registers a secret value with the masker: from now on `mask()` replaces it — and its JSON-escaped,
+ * URI-encoded, form-encoded, base64 and base64url forms — with `[redacted]`. Objects register each text field
+ * of 4 characters or more. Inside a run the value belongs to the run (see `RegisterOptions`). Throws
+ * `InvalidSecretError` for a text over 64 KiB, which is then not registered.
+ */
+export function registerSecretValue(value: unknown, options: RegisterOptions = {}): void {
+  const run = options.scope === "process" ? undefined : runStorage.getStore();
+  if (run) {
+    run.masker.register(value);
+    return;
+  }
+  checkRegistered(value);
+  collectStrings(value, (text) => {
+    if (text.length < MIN_MASKED_LENGTH || state.process.has(text)) return;
+    state.process.add(text);
+    hold(text);
+  });
+}
+
+/**
+ * Replaces every registered secret value in `text` (in any of its registered forms) with `[redacted]`; where
+ * matches overlap, the whole stretch is replaced once. It never throws: if masking fails for any reason, the whole
+ * text becomes `[redacted]`.
+ */
+export function mask(text: string): string {
+  return maskWith(text, undefined);
+}
+
+function maskWith(text: string, scope: MaskerScope | undefined): string {
+  try {
+    const input = typeof text === "string" ? text : String(text);
+    let out = state.index.replace(input, REDACTED);
+    const own = scope ?? runStorage.getStore()?.masker;
+    if (own) out = own.maskOwn(out);
+    return out;
+  } catch {
+    return REDACTED;
+  }
+}
 
 /** Object keys whose values are masked whatever they hold. */
 const SENSITIVE_KEY =
   /pass(word|wd)?|secret|token|private_?key|api_?key|access_?key|credential|authorization|cookie|webhook_?url|signature/i;
-
-function variants(value: string): string[] {
-  const out = [value];
-  const json = JSON.stringify(value).slice(1, -1);
-  if (json !== value) out.push(json);
-  const url = encodeURIComponent(value);
-  if (url !== value) out.push(url);
-  return out;
-}
-
-/**
- * Registers a secret value with the process masker: from now on `mask()` replaces it (and its JSON-escaped and
- * URL-encoded forms) with `[redacted]`. Objects register each string field of 4 characters or more.
- */
-export function registerSecretValue(value: unknown): void {
-  const before = state.values.size;
-  collect(value, (s) => {
-    for (const v of variants(s)) if (v.length >= MIN_MASKED_LENGTH) state.values.add(v);
-  });
-  if (state.values.size !== before) state.pattern = undefined;
-}
-
-function collect(value: unknown, add: (s: string) => void, depth = 0): void {
-  if (typeof value === "string") add(value);
-  else if (value && typeof value === "object" && depth < 8) {
-    for (const v of Object.values(value)) collect(v, add, depth + 1);
-  }
-}
-
-function pattern(): RegExp | undefined {
-  if (state.pattern || state.values.size === 0) return state.pattern;
-  const sorted = [...state.values].sort((a, b) => b.length - a.length);
-  state.pattern = new RegExp(sorted.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
-  return state.pattern;
-}
-
-/** Replaces every registered secret value in `text` with `[redacted]`. */
-export function mask(text: string): string {
-  const re = pattern();
-  return re ? text.replace(re, REDACTED) : text;
-}
 
 /** True when `key` names a field that holds a secret (`password`, `token`, `private_key`, `webhook_url` …). */
 export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
 }
 
-/**
- * Returns a copy of `value` safe to log: registered secrets masked in every string, and fields with sensitive
- * names replaced whole. Errors become `{ name, code, message }` with their messages masked.
- */
-export function maskValue(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+function bytesAsText(value: object): string | undefined {
+  if (ArrayBuffer.isView(value)) {
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("utf8");
+  }
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+    return Buffer.from(value).toString("utf8");
+  }
+  return undefined;
+}
+
+function maskAny(
+  value: unknown,
+  depth: number,
+  seen: WeakSet<object>,
+  mask: (text: string) => string,
+): unknown {
   if (typeof value === "string") return mask(value);
   if (value === null || typeof value !== "object") return value;
   if (seen.has(value) || depth > 8) return "[circular]";
   seen.add(value);
+  const bytes = bytesAsText(value);
+  if (bytes !== undefined) return mask(bytes);
   if (value instanceof Error) {
     const e = value as Error & { code?: unknown };
-    return { name: e.name, ...(e.code !== undefined ? { code: e.code } : {}), message: mask(e.message) };
+    return {
+      name: mask(String(e.name)),
+      ...(e.code !== undefined ? { code: maskAny(e.code, depth + 1, seen, mask) } : {}),
+      message: mask(String(e.message)),
+    };
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
-    return maskValue((value as { toJSON: () => unknown }).toJSON(), depth + 1, seen);
+    return maskAny((value as { toJSON: () => unknown }).toJSON(), depth + 1, seen, mask);
   }
-  if (Array.isArray(value)) return value.map((v) => maskValue(v, depth + 1, seen));
+  if (Array.isArray(value)) return value.map((v) => maskAny(v, depth + 1, seen, mask));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = isSensitiveKey(k) && v != null && v !== "" ? REDACTED : maskValue(v, depth + 1, seen);
+  for (const k of Object.keys(value)) {
+    let v: unknown;
+    try {
+      v = (value as Record<string, unknown>)[k];
+    } catch {
+      // A getter that throws hides only its own field.
+      out[mask(k)] = REDACTED;
+      continue;
+    }
+    out[mask(k)] = isSensitiveKey(k) && v != null && v !== "" ? REDACTED : maskAny(v, depth + 1, seen, mask);
   }
   return out;
 }
 
-/** Forgets every registered value (for tests). */
+/**
+ * Returns a copy of `value` safe to log: registered secrets masked in every string and object key, bytes
+ * (`Buffer`, typed arrays) masked as UTF-8 text, and fields with sensitive names replaced whole. Errors become
+ * `{ name, code, message }` with their messages masked. It never throws: what cannot be read becomes `[redacted]`.
+ */
+export function maskValue(value: unknown): unknown {
+  return maskValueWith(value, mask);
+}
+
+function maskValueWith(value: unknown, maskText: (text: string) => string): unknown {
+  try {
+    return maskAny(value, 0, new WeakSet(), maskText);
+  } catch {
+    return REDACTED;
+  }
+}
+
+/** Figures about the masker, to check that a long-lived process stays flat. */
+export interface MaskerStats {
+  /** Values held for the life of the process. */
+  processValues: number;
+  /** Scopes not yet ended. */
+  liveScopes: number;
+  /** Ended scopes still masked process-wide. */
+  retainedScopes: number;
+  /** Distinct values the process masker holds, of every holder. */
+  values: number;
+  /** Forms (encodings) of those values it looks for. */
+  forms: number;
+}
+
+/** Counts what the masker holds. */
+export function maskerStats(): MaskerStats {
+  return {
+    processValues: state.process.size,
+    liveScopes: state.live.size,
+    retainedScopes: state.retained.length,
+    values: state.holders.size,
+    forms: state.index.size,
+  };
+}
+
+/** Forgets every registered value and scope (for tests). */
 export function resetMasker(): void {
-  state.values.clear();
-  state.pattern = undefined;
+  state.index = new ValueIndex();
+  state.holders.clear();
+  state.process.clear();
+  state.live.clear();
+  state.retained = [];
 }

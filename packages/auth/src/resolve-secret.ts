@@ -67,14 +67,17 @@ function parse(
     parsed.set(source.kind, byName);
   }
   const hit = byName.get(name);
-  if (hit && hit.raw === raw) return { value: hit.value, source: withNote(source, hit.renamed) };
+  if (hit && hit.raw === raw) {
+    register(hit.value, source);
+    return { value: hit.value, source: withNote(source, hit.renamed) };
+  }
   // The input checks (depth, text, header-safe) first, then the name's own: fields, aliases, schema.
   let value = raw;
   if (def?.format === "json" && typeof raw === "string") value = parseSecretJson(name, raw, source);
   else checkSecretInput(name, value, source);
   const check = checkSecretValue(name, value, def);
   if (!check.ok) throw new InvalidSecretError(name, source, check.issues);
-  registerSecretValue(check.value);
+  register(check.value, source);
   if (byName.size >= MAX_PARSED) byName.delete(byName.keys().next().value as string);
   byName.set(name, { raw, value: check.value, renamed: check.renamed });
   return { value: check.value, source: withNote(source, check.renamed) };
@@ -91,6 +94,13 @@ function withNote(source: SecretSource, renamed: readonly string[]): SecretSourc
 function missing(target: string, tried: readonly SourceAttempt[], hint?: string): MissingCredentialsError {
   const lines = [...(hint ? [hint] : []), ...didYouMeanLines(target)];
   return new MissingCredentialsError(target, tried, lines.length > 0 ? { hint: lines.join("\n") } : {});
+}
+
+/** Values given to a run (as run secrets or arguments) go with the run; the process's own stay with the process. */
+function register(value: unknown, source: SecretSource): void {
+  registerSecretValue(value, {
+    scope: source.kind === "run" || source.kind === "argument" ? "run" : "process",
+  });
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: string): void {

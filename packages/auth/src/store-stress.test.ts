@@ -97,8 +97,10 @@ describe("the store under contention and crashes", () => {
 
   it("survives a writer SIGKILLed mid-write 30 times: the store parses, no copy is left, no removed secret stays", async () => {
     const store = localStore();
-    // A large store makes each write take long enough to be killed in the middle of it.
-    await store.set("FILLER", randomBytes(300_000).toString("hex"));
+    // A large store makes each write take long enough to be killed in the middle of it: 600 KB, in values under
+    // the 64 KiB limit of one secret value.
+    const fillers = Array.from({ length: 10 }, (_, i) => `FILLER_${i}`);
+    for (const name of fillers) await store.set(name, randomBytes(30_000).toString("hex"));
     // Each writer waits for its secret on stdin, so the next one starts while the last one is checked.
     const script = `
       const store = localStore();
@@ -130,7 +132,7 @@ describe("the store under contention and crashes", () => {
       expect(await store.remove("DOOMED")).toBe(true);
       slowest = Math.max(slowest, Date.now() - started);
 
-      expect(store.names().filter((n) => n !== "CHURN")).toEqual(["FILLER"]);
+      expect(store.names().filter((n) => n !== "CHURN")).toEqual(fillers);
       expect(readdirSync(env.home()).filter((n) => n !== "secrets.json")).toEqual([]);
       for (const file of filesUnder(env.home())) {
         expect(file.bytes.includes(doomed), file.path).toBe(false);

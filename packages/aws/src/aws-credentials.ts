@@ -193,8 +193,9 @@ export function roleProvider(
         if (!c?.AccessKeyId || !c.SecretAccessKey || !c.Expiration) {
           throw new Error("STS returned no credentials");
         }
-        registerSecretValue(c.SecretAccessKey);
-        if (c.SessionToken) registerSecretValue(c.SessionToken);
+        // The SDK keeps these for every run that shares the client: they are the process's to mask.
+        registerSecretValue(c.SecretAccessKey, { scope: "process" });
+        if (c.SessionToken) registerSecretValue(c.SessionToken, { scope: "process" });
         current = {
           accessKeyId: c.AccessKeyId,
           secretAccessKey: c.SecretAccessKey,

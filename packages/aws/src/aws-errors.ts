@@ -4,6 +4,7 @@ import {
   mask,
   type SecretSource,
   ServiceError,
+  sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
 import { isRetryableStatus, networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
@@ -65,14 +66,14 @@ export function toAwsError(
     return new CredentialRejectedError(service, source, `${code}: ${message}`, { cause: error });
   }
   if (CREDENTIAL_ERROR_CODES.has(code)) {
-    return new CredentialRejectedError(service, source, code, { cause: error, reason: code });
+    return new CredentialRejectedError(service, source, code, { cause: sanitizeCause(error), reason: code });
   }
   if (status === 403 && (code === "Unknown" || code === "Forbidden" || code === "403")) {
     return new CredentialRejectedError(
       service,
       source,
       `403 Forbidden on ${what} (a HEAD answer carries no error code: the key is wrong or lacks permission)`,
-      { cause: error, reason: "Forbidden" },
+      { cause: sanitizeCause(error), reason: "Forbidden" },
     );
   }
   if (code === "AccessDenied" || code === "AccessDeniedException") {
@@ -81,25 +82,25 @@ export function toAwsError(
       service,
       `access denied to ${what} for the credential from ${describeSource(source)}: grant it the permission, or use another credential`,
       status ?? 403,
-      { cause: error, reason: code },
+      { cause: sanitizeCause(error), reason: code },
     );
   }
   if (code === "NoSuchBucket") {
     return new ServiceError("NOT_FOUND", service, `${what}: the bucket does not exist`, status ?? 404, {
-      cause: error,
+      cause: sanitizeCause(error),
       reason: code,
     });
   }
   if (code === "NoSuchKey" || code === "NotFound" || code === "ResourceNotFoundException") {
     return new ServiceError("NOT_FOUND", service, `${what}: not found`, status ?? 404, {
-      cause: error,
+      cause: sanitizeCause(error),
       reason: code,
     });
   }
   const sysCode = networkErrorCode(error);
   if (sysCode && !unreadable(e)) {
     return new ServiceError("NETWORK_ERROR", service, `${what}: ${sysCode} (${message})`, undefined, {
-      cause: error,
+      cause: sanitizeCause(error),
       retryable: true,
       reason: sysCode,
     });
@@ -113,7 +114,7 @@ export function toAwsError(
       `${what} failed: HTTP ${status ?? "?"} with an answer the AWS SDK could not read`,
       status,
       {
-        cause: error,
+        cause: sanitizeCause(error),
         retryable: isRetryableStatus(status),
         reason: `HTTP ${status ?? "?"}, unreadable answer`,
       },
@@ -126,7 +127,7 @@ export function toAwsError(
     service,
     `${what} failed: ${code}: ${message}`,
     status,
-    { cause: error, retryable, reason: code },
+    { cause: sanitizeCause(error), retryable, reason: code },
   );
 }
 

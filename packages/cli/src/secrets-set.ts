@@ -5,9 +5,11 @@ import {
   ENV_PREFIX,
   formatIssues,
   getSecretDefinition,
+  InvalidSecretError,
   localStore,
   registeredNameLike,
   registerSecretValue,
+  secretSizeProblem,
 } from "@tributary/auth";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
@@ -44,6 +46,9 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
   store.check(); // An unsafe or corrupt store (or store folder) fails here, before anyone types a value.
 
   const text = await readSecretInput(ctx.stdin(), ctx.output, name);
+  const size = secretSizeProblem(text);
+  if (size)
+    throw new InvalidSecretError(name, { kind: "store", detail: store.path }, [{ field: "", message: size }]);
   registerSecretValue(text);
   const def = getSecretDefinition(name);
   if (!def) {

@@ -79,6 +79,33 @@ describe("createLogger", () => {
     expect(() => log.error("still fine")).not.toThrow();
   });
 
+  it("never throws on what it cannot mask, and writes [redacted] in its place", () => {
+    const { sink, lines } = memorySink();
+    const log = createLogger({ sink, format: "json" });
+    const hostile = {
+      toString() {
+        throw new Error("no");
+      },
+    };
+    const throwingGetter = Object.defineProperty({}, "x", {
+      enumerable: true,
+      get() {
+        throw new Error("no");
+      },
+    });
+    expect(() => log.info(hostile as unknown as string, { field: throwingGetter })).not.toThrow();
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ msg: "[redacted]", field: { x: "[redacted]" } });
+  });
+
+  it("masks secrets used as field keys and inside Buffers", () => {
+    const secret = `key-${Math.random().toString(36).slice(2)}-opaque-value`;
+    registerSecretValue(secret);
+    const { sink, lines } = memorySink();
+    createLogger({ sink }).info("fields", { [secret]: 1, body: Buffer.from(`payload ${secret}`) });
+    expect(lines[0]).not.toContain(secret);
+    expect(lines[0]).toContain('[redacted]=1 body="payload [redacted]"');
+  });
+
   it("refuses an unknown level", () => {
     expect(() => createLogger({ level: "verbose" as never })).toThrow(/Unknown log level verbose/);
   });

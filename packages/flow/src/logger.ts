@@ -106,6 +106,13 @@ function formatJson(record: LogRecord): string {
   }
 }
 
+/** What `maskValue` made of a fields object: the object, or `{ fields: … }` when it could only redact it whole. */
+function asFields(masked: unknown): Record<string, unknown> {
+  return masked !== null && typeof masked === "object" && !Array.isArray(masked)
+    ? (masked as Record<string, unknown>)
+    : { fields: masked };
+}
+
 function write(sink: LogSink, line: string, record: LogRecord): void {
   try {
     if (typeof sink === "function") sink(line, record);
@@ -157,12 +164,12 @@ export class MaskingLogger implements Logger {
   private log(level: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>): void {
     const options = this.settings.get();
     if (RANK[level] < RANK[options.level]) return;
-    const masked = fields === undefined ? {} : (maskValue(fields) as Record<string, unknown>);
+    const masked = fields === undefined ? {} : asFields(maskValue(fields));
     const record: LogRecord = {
       time: new Date().toISOString(),
       level,
-      message: mask(String(message)),
-      fields: { ...(maskValue(this.bindings) as Record<string, unknown>), ...masked },
+      message: mask(message),
+      fields: { ...asFields(maskValue(this.bindings)), ...masked },
     };
     write(options.sink, options.format === "json" ? formatJson(record) : formatText(record), record);
   }

@@ -4,6 +4,7 @@ import {
   type GcpCredentials,
   MissingCredentialsError,
   type Resolution,
+  registerSecretValue,
   resolveSecret,
   type Secret,
   type SecretSource,
@@ -117,6 +118,25 @@ function honourTokenUri(client: AuthClient, tokenUri: string | undefined): void 
   });
 }
 
+/**
+ * Masks the access tokens a client sends. The client is cached and shared by runs, so each request registers its
+ * token again: with the run that sends it (dropped with the run), or with the process outside runs.
+ */
+function maskAccessTokens(client: AuthClient): void {
+  client.transporter.interceptors.request.add({
+    resolved: async (config) => {
+      const headers = config.headers as Headers | Record<string, unknown> | undefined;
+      const value =
+        typeof (headers as Headers | undefined)?.get === "function"
+          ? (headers as Headers).get("authorization")
+          : ((headers as Record<string, unknown> | undefined)?.Authorization ??
+            (headers as Record<string, unknown> | undefined)?.authorization);
+      if (typeof value === "string" && value.startsWith("Bearer ")) registerSecretValue(value.slice(7));
+      return config;
+    },
+  });
+}
+
 async function clientFromKey(key: GcpCredentials, scopes: readonly string[]): Promise<AuthClient> {
   const { ExternalAccountClient, Impersonated, JWT, UserRefreshClient } = await loadGoogleAuthLibrary();
   if (key.type === "external_account") {
@@ -165,6 +185,7 @@ async function clientFromKey(key: GcpCredentials, scopes: readonly string[]): Pr
     if (key.quota_project_id) client.quotaProjectId = key.quota_project_id;
   }
   honourTokenUri(client, key.token_uri);
+  maskAccessTokens(client);
   return client;
 }
 
@@ -194,6 +215,7 @@ async function clientFromAdc(
   }
   const json = auth.jsonContent as { token_uri?: string } | null;
   honourTokenUri(client, typeof json?.token_uri === "string" ? json.token_uri : undefined);
+  maskAccessTokens(client);
   return {
     client,
     getProjectId: () => auth.getProjectId().catch(() => undefined),

@@ -5,6 +5,7 @@ import {
   mask,
   type SecretSource,
   ServiceError,
+  sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
 import { networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
@@ -123,7 +124,7 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
       "Google OAuth",
       ctx.source,
       mask(`${oauth.error}${oauth.description ? `: ${oauth.description}` : ""}`),
-      { cause: error, reason: oauth.error },
+      { cause: sanitizeCause(error), reason: oauth.error },
     );
   }
   const text = String(failure.message ?? "");
@@ -145,7 +146,7 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
       mask(`${oauth.error}: ${oauth.description}`),
       status,
       {
-        cause: error,
+        cause: sanitizeCause(error),
         retryable: status === undefined || status === 429 || status >= 500,
         reason: oauth.error,
       },
@@ -158,12 +159,15 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
       ctx.service,
       `${ctx.resource}: could not reach ${ctx.endpoint ?? "the service"} (${code ?? detail})`,
       undefined,
-      { cause: error, retryable: code !== undefined, reason: code },
+      { cause: sanitizeCause(error), retryable: code !== undefined, reason: code },
     );
   }
   const reason = api?.status ?? `HTTP ${status}`;
   if (status === 401) {
-    return new CredentialRejectedError(ctx.service, ctx.source, detail, { cause: error, reason });
+    return new CredentialRejectedError(ctx.service, ctx.source, detail, {
+      cause: sanitizeCause(error),
+      reason,
+    });
   }
   const table: Record<number, [string, string]> = {
     400: ["BAD_REQUEST", "the request was refused as invalid"],
@@ -180,7 +184,7 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
       ? ["SERVICE_UNAVAILABLE", `server error ${status}`]
       : ["REQUEST_FAILED", `HTTP ${status}`]);
   return new ServiceError(code, ctx.service, `${ctx.resource}: ${summary} — ${detail}`, status, {
-    cause: error,
+    cause: sanitizeCause(error),
     retryable: status === 408 || status === 429 || status >= 500,
     reason,
   });

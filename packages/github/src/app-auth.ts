@@ -1,4 +1,5 @@
 import type { createAppAuth } from "@octokit/auth-app";
+import { registerSecretValue } from "@tributary/auth";
 
 /** The options Octokit hands an auth strategy, plus the App's credentials. */
 interface RefreshingAppAuthOptions {
@@ -26,6 +27,21 @@ const APP_ROUTE =
 const MAX_MARGIN_MS = 5 * 60_000;
 
 /**
+ * Wraps Octokit's `request` so that the credential each request sends — the App's JWT, an installation token —
+ * is registered with the masker. The client is cached and shared by runs: each run whose requests send a token
+ * masks it, and lets it go with the run.
+ */
+function maskingRequest(request: AnyRequest): AnyRequest {
+  return Object.assign((...args: AnyRequest[]) => {
+    for (const arg of args) {
+      const header = arg?.headers?.authorization;
+      if (typeof header === "string") registerSecretValue(header.replace(/^(?:token|bearer)\s+/i, ""));
+    }
+    return request(...args);
+  }, request);
+}
+
+/**
  * An Octokit auth strategy for a GitHub App installation. `@octokit/auth-app` keeps installation tokens for 59
  * minutes whatever their `expires_at`; this one tracks `expires_at` and mints a fresh token before it passes,
  * and mints once more if GitHub answers 401 to a token it considered live (revoked, or expired early).
@@ -36,7 +52,10 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
   hook: (request: AnyRequest, route: AnyRequest, parameters?: AnyRequest) => Promise<unknown>;
 } {
   const { createAppAuth: create, repositoryNames, permissions, ...appOptions } = options;
-  const inner = create(appOptions as Parameters<typeof createAppAuth>[0]);
+  const inner = create({
+    ...appOptions,
+    ...(appOptions.request ? { request: maskingRequest(appOptions.request) } : {}),
+  } as Parameters<typeof createAppAuth>[0]);
   const restricted = repositoryNames !== undefined || permissions !== undefined;
   let issuedAt = 0;
   let expiresAt = 0;
@@ -74,13 +93,14 @@ export function refreshingAppAuth(options: RefreshingAppAuthOptions): ((
         .replace(request.endpoint.DEFAULTS.baseUrl, "")
         .replace(/^https?:\/\/[^/]+/, "")
         .split("?")[0] ?? "";
-    if (APP_ROUTE.test(path)) return inner.hook(request, route, parameters);
+    const masked = maskingRequest(request);
+    if (APP_ROUTE.test(path)) return inner.hook(masked, route, parameters);
     // A restricted token is sent by us: @octokit/auth-app's hook always asks for an unrestricted one.
     const send = () => {
-      if (!restricted) return inner.hook(request, route, parameters);
+      if (!restricted) return inner.hook(masked, route, parameters);
       const withToken = request.endpoint.merge(route, parameters);
       withToken.headers.authorization = `token ${token}`;
-      return request(withToken);
+      return masked(withToken);
     };
     await fresh();
     const minted = issuedAt;

@@ -4,6 +4,7 @@ import {
   MissingCredentialsError,
   mask,
   ServiceError,
+  sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
 import { serviceErrorCode } from "@tributary/integration-kit";
@@ -105,12 +106,12 @@ export function toGitHubError(error: unknown, call: CallDescription): unknown {
   const minting = /\/app\/installations\/[^/]+\/access_tokens$/.test(url);
   // GitHub's own word for it: the `message` of its error body ("Bad credentials", "Not Found").
   const reason = bodyMessage(e) ?? `HTTP ${status}`;
-  const options = { cause: error, reason };
+  const options = { cause: sanitizeCause(error), reason };
 
   if (credential.kind === "anonymous" && (status === 401 || (status === 403 && !isRateLimit(e)))) {
     return new MissingCredentialsError(credential.missing.secretName, credential.missing.tried, {
       hint: `GitHub answered ${status} (${message}) to an anonymous call for ${what}: it needs a credential. ${HOW_TO_AUTHENTICATE}`,
-      cause: error,
+      cause: sanitizeCause(error),
     });
   }
   if (credential.kind === "app" && minting && (status === 401 || status === 404 || status === 403)) {

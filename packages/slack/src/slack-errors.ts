@@ -3,6 +3,7 @@ import {
   mask,
   type SecretSource,
   ServiceError,
+  sanitizeCause,
   TributaryError,
 } from "@tributary/auth";
 import { networkErrorCode, serviceErrorCode } from "@tributary/integration-kit";
@@ -51,14 +52,6 @@ const HINTS: Record<string, string> = {
   posting_to_general_channel_denied: "only admins may post to #general in this workspace",
 };
 
-/** A cause that keeps an SDK error's name and masked message but none of its other fields. */
-function safeCause(error: unknown): Error | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const cause = new Error(mask(error.message));
-  cause.name = error.name;
-  return cause;
-}
-
 const ACCESS_DENIED = new Set([
   "not_in_channel",
   "action_prohibited",
@@ -91,7 +84,7 @@ function serviceError(
     "Slack",
     mask(`${what} failed: ${reason}${hint ? ` — ${hint}` : ""}`),
     status,
-    { retryable: TRANSIENT_CODES.has(reason), cause: safeCause(cause), reason },
+    { retryable: TRANSIENT_CODES.has(reason), cause: sanitizeCause(cause), reason },
   );
 }
 
@@ -119,7 +112,7 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
     if (CREDENTIAL_ERROR_CODES.has(code)) {
       const needed = typeof e.data.needed === "string" ? ` (needs scope ${e.data.needed})` : "";
       return new CredentialRejectedError("Slack", source, `${what}: ${code}${needed}`, {
-        cause: safeCause(error),
+        cause: sanitizeCause(error),
         reason: code,
       });
     }
@@ -130,7 +123,7 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
     const code = e.code === WEBHOOK_HTTP_ERROR ? webhookCode(e.body, status) : `http_${status}`;
     if ((status === 403 || status === 404 || status === 401) && CREDENTIAL_ERROR_CODES.has(code)) {
       return new CredentialRejectedError("Slack", source, `${what}: ${code}`, {
-        cause: safeCause(error),
+        cause: sanitizeCause(error),
         reason: code,
       });
     }
@@ -143,7 +136,7 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
         {
           retryable: true,
           reason: code,
-          cause: safeCause(error),
+          cause: sanitizeCause(error),
         },
       );
     }
@@ -154,6 +147,6 @@ export function toSlackError(error: unknown, what: string, source: SecretSource)
   return new ServiceError("NETWORK_ERROR", "Slack", mask(`${what} failed: ${message}`), undefined, {
     retryable: true,
     reason: network ?? "request_failed",
-    cause: safeCause(error),
+    cause: sanitizeCause(error),
   });
 }

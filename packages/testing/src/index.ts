@@ -56,6 +56,7 @@ export {
   startS3StandIn,
   xmlEscape,
 } from "./s3-stand-in.js";
+export { errorOutputs, failureOutputs, findSecretTraces, secretTraces } from "./secret-traces.js";
 export {
   awsJsonErrorReply,
   type SecretsManagerStandIn,
@@ -76,7 +77,9 @@ export {
   startSlackStandIn,
 } from "./slack-stand-in.js";
 export {
+  echoRequestInto,
   type RecordedRequest,
+  type RequestEcho,
   type RequestMatcher,
   route,
   type StandIn,

@@ -56,7 +56,13 @@ export function route(method: string, path: string | RegExp, handler: StandInHan
 
 /** A fault the stand-in applies to upcoming requests instead of (or while) answering them. */
 export type StandInFault =
-  | { kind: "status"; status: number; headers?: Record<string, string>; body?: string | object }
+  | {
+      kind: "status";
+      status: number;
+      headers?: Record<string, string>;
+      body?: string | object;
+      echo?: boolean;
+    }
   | { kind: "reset"; afterBytes?: number }
   | { kind: "delay"; ms: number };
 
@@ -95,11 +101,20 @@ export interface StandIn {
   readonly port: number;
   /** Every request received, in order. */
   readonly requests: RecordedRequest[];
-  /** Answers the next `count` matching requests with `status` (and headers such as `Retry-After`). */
+  /**
+   * Answers the next `count` matching requests with `status` (and headers such as `Retry-After`). With `echo`,
+   * the answer also repeats the request — method, URL, every header and the body — as careless services do in
+   * their error bodies: see `echoRequestInto`.
+   */
   failNext(
     count: number,
     status: number,
-    options?: { headers?: Record<string, string>; body?: string | object; match?: RequestMatcher },
+    options?: {
+      headers?: Record<string, string>;
+      body?: string | object;
+      match?: RequestMatcher;
+      echo?: boolean;
+    },
   ): void;
   /** Resets the connection of the next `count` matching requests — at once, or after `afterBytes` of the response body. */
   resetNext(count: number, options?: { afterBytes?: number; match?: RequestMatcher }): void;
@@ -197,6 +212,40 @@ function resetAfter(res: ServerResponse, afterBytes: number): void {
   void end;
 }
 
+/** A request as an echoing error body repeats it. */
+export interface RequestEcho {
+  /** The request's method. */
+  method: string;
+  /** The path and query, as received. */
+  url: string;
+  /** Every header, as received. */
+  headers: IncomingHttpHeaders;
+  /** The body, as UTF-8 text. */
+  body: string;
+}
+
+const ECHO_MARK = "{{echo}}";
+
+/**
+ * Puts `echo` into an error body the way services that echo requests do. A text body (XML, plain text) gets the
+ * echo as JSON in place of `{{echo}}` (XML-escaped), or at its end. An object body gets an `echo` field, and the
+ * echo appended to its `message` and `error.message` texts, where SDKs take their error messages from.
+ */
+export function echoRequestInto(body: string | object, echo: RequestEcho): string | object {
+  const json = JSON.stringify(echo);
+  if (typeof body === "string") {
+    const text = json.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+    return body.includes(ECHO_MARK) ? body.replace(ECHO_MARK, text) : `${body} ${text}`;
+  }
+  const out: Record<string, unknown> = { ...(body as Record<string, unknown>), echo };
+  if (typeof out.message === "string") out.message = `${out.message} (request: ${json})`;
+  const error = out.error;
+  if (error && typeof error === "object" && typeof (error as { message?: unknown }).message === "string") {
+    out.error = { ...error, message: `${(error as { message: string }).message} (request: ${json})` };
+  }
+  return out;
+}
+
 /**
  * Starts a stand-in: a real HTTP server on 127.0.0.1 and a free port that answers `routes`, records every
  * request, and injects faults (statuses with headers such as `Retry-After`, connection resets, delays).
@@ -253,11 +302,22 @@ export async function startStandIn(
         return;
       }
       if (fault?.kind === "status") {
-        req.resume();
+        const body = fault.body ?? { error: `${name}: injected ${fault.status}` };
+        let echo: RequestEcho | undefined;
+        if (fault.echo) {
+          const chunks: Buffer[] = [];
+          for await (const chunk of req) chunks.push(chunk as Buffer);
+          echo = {
+            method,
+            url: req.url ?? "/",
+            headers: req.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          };
+        } else req.resume();
         await send(res, {
           status: fault.status,
           headers: fault.headers,
-          body: fault.body ?? { error: `${name}: injected ${fault.status}` },
+          body: echo ? echoRequestInto(body, echo) : body,
         });
         return;
       }
@@ -337,6 +397,7 @@ export async function startStandIn(
           status,
           ...(o.headers ? { headers: o.headers } : {}),
           ...(o.body !== undefined ? { body: o.body } : {}),
+          ...(o.echo ? { echo: true } : {}),
         },
         count,
         o.match,
