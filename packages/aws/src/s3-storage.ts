@@ -1,12 +1,9 @@
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import {
-  checkDeploymentFile,
-  checkDeploymentName,
-  checkStorageSecrets,
-  type DeploymentFile,
   type FlowStorage,
-  normalizePrefix,
+  objectStorage,
+  objectStorageKind,
   type StorageCallOptions,
   type StorageKind,
 } from "@tributary/flow";
@@ -47,51 +44,35 @@ export interface S3StorageOptions extends S3ClientOptions {
 export function s3Storage(options: S3StorageOptions): FlowStorage {
   if (!options || typeof options !== "object")
     throw new ValidationError("options", "give { bucket, prefix? }");
-  const { bucket: rawBucket, prefix: rawPrefix, secrets: rawSecrets, ...connection } = options;
+  const { bucket: rawBucket, prefix, secrets, ...connection } = options;
   const bucket = checkBucket(rawBucket);
-  const prefix = normalizePrefix(rawPrefix);
-  const secrets = checkStorageSecrets(rawSecrets, defaultSecrets(connection));
-  const key = (name: string, file: string) =>
-    `${prefix}${checkDeploymentName(name)}/${checkDeploymentFile(file)}`;
   const uri = (k: string) => `s3://${bucket}/${k}`;
-  return Object.freeze({
-    kind: "s3",
+  const abort = (call: StorageCallOptions) => (call.signal ? { abortSignal: call.signal } : {});
+  return objectStorage({
+    scheme: "s3",
+    bucket,
+    prefix,
     secrets,
-    describe: () => `s3://${bucket}/${prefix}`,
-    address: (name: string) => `s3://${bucket}/${prefix}${checkDeploymentName(name)}`,
-    async save(name: string, files: readonly DeploymentFile[], call: StorageCallOptions = {}): Promise<void> {
-      const keys = files.map((f) => key(name, f.name));
-      const { client, source } = await s3Connection(connection);
-      for (const [i, file] of files.entries()) {
-        const k = keys[i] as string;
-        try {
-          await client.send(
-            new PutObjectCommand({
-              Bucket: bucket,
-              Key: k,
-              Body: file.bytes,
-              ContentType: file.name.endsWith(".json") ? "application/json" : "text/javascript",
-            }),
-            call.signal ? { abortSignal: call.signal } : {},
-          );
-        } catch (error) {
-          throw toAwsError(error, "S3", source, `writing ${uri(k)}`, call.signal);
-        }
+    defaultSecrets: defaultSecrets(connection),
+    connect: () => s3Connection(connection),
+    async put({ client, source }, key, bytes, contentType, call) {
+      try {
+        await client.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }),
+          abort(call),
+        );
+      } catch (error) {
+        throw toAwsError(error, "S3", source, `writing ${uri(key)}`, call.signal);
       }
     },
-    async load(name: string, file: string, call: StorageCallOptions = {}): Promise<Uint8Array> {
-      const k = key(name, file);
-      const { client, source } = await s3Connection(connection);
+    async get({ client, source }, key, call) {
       try {
-        const response = await client.send(
-          new GetObjectCommand({ Bucket: bucket, Key: k }),
-          call.signal ? { abortSignal: call.signal } : {},
-        );
+        const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), abort(call));
         if (!response.Body)
-          throw new ServiceError("EMPTY_RESPONSE", "S3", `reading ${uri(k)}: the answer had no body`);
+          throw new ServiceError("EMPTY_RESPONSE", "S3", `reading ${uri(key)}: the answer had no body`);
         return await response.Body.transformToByteArray();
       } catch (error) {
-        throw toAwsError(error, "S3", source, `reading ${uri(k)}`, call.signal);
+        throw toAwsError(error, "S3", source, `reading ${uri(key)}`, call.signal);
       }
     },
   });
@@ -103,27 +84,16 @@ export interface S3StorageKind extends StorageKind {
   configure(options: S3ClientOptions): S3StorageKind;
 }
 
-function s3Kind(connection: S3ClientOptions): S3StorageKind {
-  return Object.freeze({
-    scheme: "s3",
-    secrets: defaultSecrets(connection),
-    fromLocation(location: string): FlowStorage {
-      const [bucket = "", ...rest] = location.split("/");
-      if (bucket === "")
-        throw new ValidationError(
-          "address",
-          "an s3:// address starts with the bucket: s3://bucket/prefix/flow",
-        );
-      return s3Storage({ ...connection, bucket: checkBucket(bucket, "address"), prefix: rest.join("/") });
-    },
-    configure: (options: S3ClientOptions) => s3Kind({ ...connection, ...options }),
-  });
-}
-
 /**
  * The `s3://` kind for `runDeployment` and the CLI: `s3://flows/prod/nightly` is the deployment `nightly` in
  * `s3Storage({ bucket: "flows", prefix: "prod/" })`, declaring `AWS_CREDENTIALS`.
  * @example
  * await runDeployment("s3://flows/prod/nightly", { kinds: [s3StorageKind.configure({ endpoint: minio })] });
  */
-export const s3StorageKind: S3StorageKind = s3Kind({});
+export const s3StorageKind: S3StorageKind = objectStorageKind<S3ClientOptions>({
+  scheme: "s3",
+  noBucket: "an s3:// address starts with the bucket: s3://bucket/prefix/flow",
+  defaultSecrets,
+  checkBucket,
+  storage: (connection, bucket, prefix) => s3Storage({ ...connection, bucket, prefix }),
+});

@@ -37,6 +37,13 @@ export {
   type LogRecord,
   type LogSink,
 } from "./logger.js";
+export {
+  type ObjectStorageKind,
+  type ObjectStorageKindSpec,
+  type ObjectStorageSpec,
+  objectStorage,
+  objectStorageKind,
+} from "./object-storage.js";
 export type {
   HookError,
   ReportedError,

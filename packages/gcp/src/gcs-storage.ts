@@ -1,12 +1,9 @@
 import { Readable } from "node:stream";
 import { ValidationError } from "@tributary/auth";
 import {
-  checkDeploymentFile,
-  checkDeploymentName,
-  checkStorageSecrets,
-  type DeploymentFile,
   type FlowStorage,
-  normalizePrefix,
+  objectStorage,
+  objectStorageKind,
   type StorageCallOptions,
   type StorageKind,
 } from "@tributary/flow";
@@ -47,61 +44,48 @@ export interface GcsStorageOptions extends GcsClientOptions {
 export function gcsStorage(options: GcsStorageOptions): FlowStorage {
   if (!options || typeof options !== "object")
     throw new ValidationError("options", "give { bucket, prefix? }");
-  const { bucket: rawBucket, prefix: rawPrefix, secrets: rawSecrets, ...connection } = options;
+  const { bucket: rawBucket, prefix, secrets, ...connection } = options;
   const bucket = checkBucket(rawBucket);
-  const prefix = normalizePrefix(rawPrefix);
-  const secrets = checkStorageSecrets(rawSecrets, defaultSecrets(connection));
-  const object = (name: string, file: string) =>
-    `${prefix}${checkDeploymentName(name)}/${checkDeploymentFile(file)}`;
   const context = (client: GcsClient, name: string): GoogleCallContext => ({
     service: "Cloud Storage",
     source: client.auth.source,
     resource: gsUri(bucket, name),
     endpoint: client.endpoint,
   });
-  return Object.freeze({
-    kind: "gs",
+  const signal = (call: StorageCallOptions) => (call.signal ? { signal: call.signal } : {});
+  return objectStorage({
+    scheme: "gs",
+    bucket,
+    prefix,
     secrets,
-    describe: () => `gs://${bucket}/${prefix}`,
-    address: (name: string) => `gs://${bucket}/${prefix}${checkDeploymentName(name)}`,
-    async save(name: string, files: readonly DeploymentFile[], call: StorageCallOptions = {}): Promise<void> {
-      const names = files.map((f) => object(name, f.name));
-      const client = await gcsClient(connection);
-      for (const [i, file] of files.entries()) {
-        const target = names[i] as string;
-        const contentType = file.name.endsWith(".json") ? "application/json" : "text/javascript";
-        await callGoogle(
-          client.auth,
-          context(client, target),
-          () =>
-            client.storage.objects.insert(
-              {
-                bucket,
-                name: target,
-                requestBody: { name: target, contentType },
-                media: { mimeType: contentType, body: Readable.from([Buffer.from(file.bytes)]) },
-              },
-              // Media uploads ignore the client's rootUrl unless it is given again here.
-              {
-                rootUrl: `${client.endpoint}/`,
-                retry: false,
-                ...(call.signal ? { signal: call.signal } : {}),
-              },
-            ),
-          { signal: call.signal },
-        );
-      }
+    defaultSecrets: defaultSecrets(connection),
+    connect: () => gcsClient(connection),
+    async put(client, target, bytes, contentType, call) {
+      await callGoogle(
+        client.auth,
+        context(client, target),
+        () =>
+          client.storage.objects.insert(
+            {
+              bucket,
+              name: target,
+              requestBody: { name: target, contentType },
+              media: { mimeType: contentType, body: Readable.from([Buffer.from(bytes)]) },
+            },
+            // Media uploads ignore the client's rootUrl unless it is given again here.
+            { rootUrl: `${client.endpoint}/`, retry: false, ...signal(call) },
+          ),
+        { signal: call.signal },
+      );
     },
-    async load(name: string, file: string, call: StorageCallOptions = {}): Promise<Uint8Array> {
-      const target = object(name, file);
-      const client = await gcsClient(connection);
+    async get(client, target, call) {
       const response = await callGoogle(
         client.auth,
         context(client, target),
         () =>
           client.storage.objects.get(
             { bucket, object: target, alt: "media" },
-            { responseType: "arraybuffer", retry: false, ...(call.signal ? { signal: call.signal } : {}) },
+            { responseType: "arraybuffer", retry: false, ...signal(call) },
           ),
         { signal: call.signal },
       );
@@ -116,28 +100,16 @@ export interface GcsStorageKind extends StorageKind {
   configure(options: GcsClientOptions): GcsStorageKind;
 }
 
-function gcsKind(connection: GcsClientOptions): GcsStorageKind {
-  return Object.freeze({
-    scheme: "gs",
-    secrets: defaultSecrets(connection),
-    fromLocation(location: string): FlowStorage {
-      const [bucket = "", ...rest] = location.split("/");
-      if (bucket === "") {
-        throw new ValidationError(
-          "address",
-          "a gs:// address starts with the bucket: gs://bucket/prefix/flow",
-        );
-      }
-      return gcsStorage({ ...connection, bucket: checkBucket(bucket, "address"), prefix: rest.join("/") });
-    },
-    configure: (options: GcsClientOptions) => gcsKind({ ...connection, ...options }),
-  });
-}
-
 /**
  * The `gs://` kind for `runDeployment` and the CLI: `gs://flows/prod/nightly` is the deployment `nightly` in
  * `gcsStorage({ bucket: "flows", prefix: "prod/" })`, declaring `GCP_CREDENTIALS`.
  * @example
  * await runDeployment("gs://flows/prod/nightly", { kinds: [gcsStorageKind] });
  */
-export const gcsStorageKind: GcsStorageKind = gcsKind({});
+export const gcsStorageKind: GcsStorageKind = objectStorageKind<GcsClientOptions>({
+  scheme: "gs",
+  noBucket: "a gs:// address starts with the bucket: gs://bucket/prefix/flow",
+  defaultSecrets,
+  checkBucket,
+  storage: (connection, bucket, prefix) => gcsStorage({ ...connection, bucket, prefix }),
+});

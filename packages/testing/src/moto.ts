@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 
 const Sha256 = Hash.bind(null, "sha256");
 
+import { freePort } from "./free-port.js";
 import type { AwsKeyPair } from "./sigv4.js";
 
 /** The options of `startMoto`. */
@@ -26,18 +26,6 @@ export interface Moto {
   createUser(name: string, policy: object): Promise<AwsKeyPair>;
   /** Stops the server. */
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
