@@ -51,7 +51,10 @@ describe("the local store trusts only what its user owns", () => {
     const home = env.home();
     chmodSync(home, 0o1777);
     const path = join(home, "secrets.json");
-    const planted = { ACCESS_KEY: "AKIAPLANTEDBYNOBODY1", SECRET_ACCESS_KEY: "planted-secret-key-value" };
+    const planted = {
+      ACCESS_KEY: `AKIA${randomBytes(8).toString("hex").toUpperCase()}`,
+      SECRET_ACCESS_KEY: randomBytes(20).toString("base64"),
+    };
     writeFileSync(path, JSON.stringify({ version: 1, secrets: { AWS_CREDENTIALS: planted } }), {
       mode: 0o600,
     });
