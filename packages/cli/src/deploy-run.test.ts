@@ -15,36 +15,20 @@ import {
   startS3StandIn,
 } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, collectOutput } from "../test/helpers.js";
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(CLI, "dist", "bin.js");
 const PREFIX = "TRIBUTARY__CONTEXT__SECRETS__";
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `node ...args` in `cwd` with exactly `env` (plus PATH): no credential is inherited. */
-function node(args: readonly string[], cwd: string, env: Record<string, string>): Promise<Result> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
+function node(args: readonly string[], cwd: string, env: Record<string, string>): Promise<CliResult> {
+  const child = spawn(process.execPath, [...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  return collectOutput(child);
 }
 
 const folders: string[] = [];
@@ -106,7 +90,7 @@ interface Target {
     p: { dir: string; home: string },
     env: Record<string, string>,
     params: object,
-  ): Promise<Result>;
+  ): Promise<CliResult>;
   /** The storage's requests for the deployment, with the credential each carried. */
   pulls(): { path: string; credential: string | undefined }[];
   /** What `credential` must be for each pull. */

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -144,16 +145,17 @@ describe("doctor's config file names the backends a run has (child process)", ()
   it("loads backends from tributary.config.js", async () => {
     const home = tempHome();
     const config = join(home, "tributary.config.js");
+    const token = `xoxb-${randomBytes(12).toString("hex")}`;
     writeFileSync(
       config,
-      `export default { backends: [{ describe: () => "vault stand-in", get: async (name) => name === "SLACK_BOT_TOKEN" ? "xoxb-from-config-backend" : undefined }] };\n`,
+      `export default { backends: [{ describe: () => "vault stand-in", get: async (name) => name === "SLACK_BOT_TOKEN" ? ${JSON.stringify(token)} : undefined }] };\n`,
     );
     const r = await runBin(["doctor", "--config", config], { home });
     expect(r.code).toBe(0);
     expect(section(r, "SLACK_BOT_TOKEN")).toBe(
       "SLACK_BOT_TOKEN ok backend (vault stand-in, key SLACK_BOT_TOKEN)",
     );
-    expect(r.stdout).not.toContain("xoxb-from-config-backend");
+    expect(r.stdout).not.toContain(token);
   });
 
   it("loads tributary.config.ts found in the current folder where Node strips types, and says why not elsewhere", async () => {

@@ -1,5 +1,5 @@
 // Test-only helpers: not exported from the package (src/index.ts) and not bundled.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -47,6 +47,22 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): Record
   };
 }
 
+/** Collects a child process's stdout and stderr as text, and resolves with its exit code once it closes. */
+export function collectOutput(child: ChildProcess): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.setEncoding("utf8").on("data", (c: string) => {
+      stdout += c;
+    });
+    child.stderr?.setEncoding("utf8").on("data", (c: string) => {
+      stderr += c;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Runs `node dist/bin.js ...args` in a child process, writing `input` to its stdin (a pipe, never a terminal). */
 export function runBin(
   args: readonly string[],
@@ -58,16 +74,7 @@ export function runBin(
       ...(options.cwd ? { cwd: options.cwd } : {}),
       stdio: ["pipe", "pipe", "pipe"],
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    collectOutput(child).then(resolve, reject);
     child.stdin.end(options.input ?? "");
   });
 }
