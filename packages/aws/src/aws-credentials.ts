@@ -70,6 +70,8 @@ export interface ResolvedAwsCredentials {
   scoped?: boolean;
   /** For assumed roles: fetches credentials now and returns when clients built on them must be dropped. */
   expiresAt?: () => Promise<number | undefined>;
+  /** @internal The run whose log last named these scoped credentials (so a cached call checks one field). */
+  loggedRun?: string;
 }
 
 /** Refresh assumed-role credentials this long before they expire (or at half their life, if shorter). */
@@ -246,6 +248,51 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
   return { provider, id };
 }
 
+/** @internal An assumed role's resolved credentials, kept per role and session policy. */
+interface RoleCredentials extends ResolvedAwsCredentials {
+  /** The source they were resolved from (before the scope is added to its words). */
+  from: SecretSource;
+  state: RoleState;
+}
+
+function roleRequestState(
+  value: AwsCredentials,
+  base: SdkCredentials | undefined,
+  webIdentity: RoleRequest["webIdentity"],
+  scope: SessionPolicy | undefined,
+  region: string,
+  options: AwsCredentialOptions,
+  source: SecretSource,
+): RoleState {
+  const request: RoleRequest = {
+    roleArn: value.ROLE_ARN as string,
+    externalId: value.EXTERNAL_ID,
+    base,
+    webIdentity,
+    policy: scope?.policy,
+  };
+  return roleProvider(request, region, options.stsEndpoint, source);
+}
+
+function roleCredentials(
+  state: RoleState,
+  from: SecretSource,
+  scope: SessionPolicy | undefined,
+  id: string,
+  region: string | undefined,
+): RoleCredentials {
+  return {
+    provider: state.provider,
+    source: scope ? { ...from, detail: `${from.detail}, scoped to ${scope.label}` } : from,
+    from,
+    state,
+    id,
+    scoped: scope !== undefined,
+    region,
+    expiresAt: roleExpiry(state),
+  };
+}
+
 /**
  * @internal Resolves AWS credentials through the one order: explicit `credentials` (or `profile`) → the secret
  * (`AWS_CREDENTIALS` or `secretName`) → the SDK default chain.
@@ -255,8 +302,9 @@ export async function resolveAwsCredentials(
     region?: string;
     defaultChainOnly?: boolean;
     argument?: string;
-    scope?: SessionPolicy;
   },
+  /** With a role, assume it with this session policy. */
+  scope?: SessionPolicy,
 ): Promise<ResolvedAwsCredentials> {
   quietNodeVersionWarning();
   const argument = options.argument ?? "credentials";
@@ -355,30 +403,21 @@ export async function resolveAwsCredentials(
   const id = credentialFingerprint(value);
   if (value.ROLE_ARN) {
     const region = options.region ?? value.REGION ?? envRegion() ?? "us-east-1";
-    const scope = options.scope;
-    const request: RoleRequest = {
-      roleArn: value.ROLE_ARN,
-      externalId: value.EXTERNAL_ID,
-      base,
-      webIdentity,
-      policy: scope?.policy,
-    };
-    const source: SecretSource = scope
-      ? { ...resolution.source, detail: `${resolution.source.detail}, scoped to ${scope.label}` }
-      : resolution.source;
-    // Scoped credentials are cached per scope: the 1,000th call of a task reuses its first exchange.
-    const scopeId = scope ? `:${scope.id}` : "";
-    const state = clientCache.get(`aws-role:${id}${scopeId}:${region}:${options.stsEndpoint ?? ""}`, () =>
-      roleProvider(request, region, options.stsEndpoint, source),
+    const role = clientCache.get(
+      `aws-role:${id}:${region}:${options.stsEndpoint ?? ""}`,
+      () => new Map<SessionPolicy | undefined, RoleCredentials>(),
     );
-    return {
-      provider: state.provider,
-      source,
-      id: `${id}${scopeId}`,
-      scoped: scope !== undefined,
-      region: value.REGION,
-      expiresAt: roleExpiry(state),
-    };
+    // Scoped credentials are cached per scope: the 1,000th call of a task reuses its first exchange, and finds it
+    // with one lookup by the policy object (the same for the same scope).
+    const from = resolution.source;
+    let found = role.get(scope);
+    if (found?.from.kind !== from.kind || found.from.detail !== from.detail) {
+      const state = found?.state ?? roleRequestState(value, base, webIdentity, scope, region, options, from);
+      if (!found && role.size >= 1000) role.clear();
+      found = roleCredentials(state, from, scope, `${id}${scope ? `:${scope.id}` : ""}`, value.REGION);
+      role.set(scope, found);
+    }
+    return found;
   }
   const keys = base as SdkCredentials;
   return { provider: async () => keys, source: resolution.source, id, region: value.REGION };

@@ -1,9 +1,16 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { flow } from "@tributary/flow";
 import { createOidcIssuer, type S3StandIn, startS3StandIn } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { asSecret, cleanEnv } from "../test/helpers.js";
-import { s3Copy, s3Download, s3Exists, s3List, s3Upload } from "./index.js";
+import { s3Copy, s3Delete, s3Download, s3Exists, s3List, s3Upload } from "./index.js";
 
 const oidc = createOidcIssuer();
 const AUDIENCE = "sts.amazonaws.com";
@@ -142,4 +149,81 @@ describe("leastPrivilege on S3 tasks with a role", () => {
     expect(JSON.stringify(result.scopedPolicy)).toContain("arn:aws:s3:::exports/2026/flow.csv");
     expect(result.last).toBeUndefined();
   });
+});
+
+describe("leastPrivilege on s3Delete", () => {
+  const many = Array.from(
+    { length: 60 },
+    (_, i) => `del/many/${String(i).padStart(3, "0")}-${"x".repeat(20)}.csv`,
+  );
+  it.each([
+    {
+      what: "one key",
+      call: { key: "del/a.csv" },
+      gone: ["del/a.csv"],
+      also: [],
+      policy: "exports/del/a.csv",
+    },
+    {
+      what: "one key that must exist (HeadObject needs s3:GetObject)",
+      call: { key: "del/a.csv", mustExist: true },
+      gone: ["del/a.csv"],
+      also: [],
+      policy: "exports/del/a.csv",
+    },
+    {
+      what: "a few keys, each listed",
+      call: { keys: ["del/a.csv", "del/c.csv"] },
+      gone: ["del/a.csv", "del/c.csv"],
+      also: [],
+      policy: "exports/del/c.csv",
+    },
+    {
+      what: "more keys than a session policy can list: the prefix they share",
+      call: { keys: many },
+      gone: many,
+      also: ["del/many/0-not-listed.csv"],
+      policy: "exports/del/many/0*",
+    },
+  ])(
+    "$what: deletes its keys, and its credentials can delete nothing else",
+    async ({ call, gone, also, policy }) => {
+      const admin = new S3Client({
+        endpoint: s3.url,
+        forcePathStyle: true,
+        region: "us-east-1",
+        credentials: s3.keyPairs[0] as (typeof s3.keyPairs)[0],
+      });
+      const kept = ["del/b.csv", "del/many.csv"];
+      for (const Key of [...gone, ...kept])
+        await admin.send(new PutObjectCommand({ Bucket: "exports", Key, Body: "x" }));
+      await admin.send(new PutObjectCommand({ Bucket: "other", Key: gone[0], Body: "x" }));
+
+      const before = s3.assumedRoles.length;
+      const result = await s3Delete({ ...at(role()), bucket: "exports", ...call });
+      expect(result.deleted).toEqual(call.keys ?? [call.key]);
+      expect(s3.assumedRoles.length - before).toBe(1);
+      expect(JSON.stringify(s3.assumedRoles.at(-1)?.policy)).toContain(`arn:aws:s3:::${policy}`);
+      for (const key of gone) expect(await s3.readObject("exports", key)).toBeUndefined();
+
+      const scoped = lastIssuedClient();
+      const del = (Bucket: string, Key: string) =>
+        denied(scoped.send(new DeleteObjectCommand({ Bucket, Key })));
+      for (const key of kept) expect(await del("exports", key)).toBe("AccessDenied");
+      expect(await del("other", gone[0] as string)).toBe("AccessDenied");
+      for (const key of also) expect(await del("exports", key)).toBe("allowed");
+      const batch = await scoped.send(
+        new DeleteObjectsCommand({
+          Bucket: "exports",
+          Delete: { Objects: kept.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      expect(batch.Errors?.map((e) => [e.Key, e.Code])).toEqual(kept.map((key) => [key, "AccessDenied"]));
+      for (const key of kept) expect(await s3.readObject("exports", key)).toBeDefined();
+      expect(await s3.readObject("other", gone[0] as string)).toBeDefined();
+      await admin.send(
+        new DeleteObjectsCommand({ Bucket: "exports", Delete: { Objects: kept.map((Key) => ({ Key })) } }),
+      );
+    },
+  );
 });

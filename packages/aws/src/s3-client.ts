@@ -8,6 +8,7 @@ import {
   noteScoped,
   noteUnscoped,
   type S3Scope,
+  type SessionPolicy,
   s3SessionPolicy,
 } from "./s3-scope.js";
 
@@ -55,6 +56,19 @@ export function loadS3Sdk(): Promise<typeof import("@aws-sdk/client-s3")> {
 /** The AWS SDKs' environment variables for the S3 endpoint, in the order they are honoured. */
 export const S3_ENDPOINT_ENV = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const;
 
+/** The session policy for a call's scopes; without scopes (`s3Client`, `s3Storage`) it says it cannot scope. */
+function scopeOf(
+  options: S3ConnectionOptions,
+  scopes: readonly S3Scope[] | undefined,
+): SessionPolicy | undefined {
+  if (scopes) return s3SessionPolicy(scopes);
+  noteUnscoped(
+    options.secretName ?? "AWS_CREDENTIALS",
+    "a client from s3Client or s3Storage serves any call; only the S3 tasks narrow their credentials",
+  );
+  return undefined;
+}
+
 /** @internal Resolves credentials and returns the cached client for them with their source. */
 export async function s3Connection(
   options: S3ConnectionOptions = {},
@@ -63,6 +77,9 @@ export async function s3Connection(
   if (options.client !== undefined) {
     if (typeof (options.client as S3Client)?.send !== "function") {
       throw new ValidationError("client", "must be an S3Client");
+    }
+    if (options.leastPrivilege ?? taskContext()?.leastPrivilege) {
+      noteUnscoped("the client option", "a ready client is used as it is");
     }
     return { client: options.client, source: { kind: "argument", detail: "client" }, sdk: await loadS3Sdk() };
   }
@@ -77,16 +94,16 @@ export async function s3Connection(
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new ValidationError("maxAttempts", "must be a whole number of at least 1");
   }
-  const scoped = options.leastPrivilege ?? taskContext()?.leastPrivilege;
-  const scope = scoped && scopes ? s3SessionPolicy(scopes) : undefined;
-  const creds = await resolveAwsCredentials(scope ? { ...options, scope } : options);
-  if (scope && creds.scoped)
-    noteScoped(options.secretName ?? "AWS_CREDENTIALS", creds.id, () => describeSource(creds.source));
-  if (scope && !creds.scoped) {
-    noteUnscoped(
-      options.secretName ?? "AWS_CREDENTIALS",
-      `${describeSource(creds.source)} has no ROLE_ARN to assume with a session policy`,
-    );
+  const scope =
+    (options.leastPrivilege ?? taskContext()?.leastPrivilege) === true ? scopeOf(options, scopes) : undefined;
+  const creds = await resolveAwsCredentials(options, scope);
+  if (scope) {
+    if (creds.scoped) noteScoped(options.secretName ?? "AWS_CREDENTIALS", creds);
+    else
+      noteUnscoped(
+        options.secretName ?? "AWS_CREDENTIALS",
+        `${describeSource(creds.source)} has no ROLE_ARN to assume with a session policy`,
+      );
   }
   const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
   const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;

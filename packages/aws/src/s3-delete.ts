@@ -2,6 +2,7 @@ import { ServiceError, ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
 import { toAwsError } from "./aws-errors.js";
 import { type S3ConnectionOptions, s3Connection } from "./s3-client.js";
+import type { S3Scope } from "./s3-scope.js";
 import { checkBucket, checkKey } from "./validate.js";
 
 /** The options of `s3Delete`. Give `key` or `keys`. */
@@ -24,6 +25,28 @@ export interface S3DeleteResult {
 
 /** S3's limit of keys per `DeleteObjects` request. */
 export const S3_DELETE_BATCH = 1000;
+
+/** STS refuses a session policy longer than 2,048 characters: keys are listed one by one while they fit in this. */
+const POLICY_KEYS_BUDGET = 1700;
+
+/**
+ * What a delete touches: `s3:DeleteObject` (and, for `mustExist`, the `s3:GetObject` that `HeadObject` needs) on its
+ * keys, listed one by one when they fit in a session policy, else on the longest prefix they share.
+ */
+function deleteScope(bucket: string, keys: readonly string[], mustExist: boolean | undefined): S3Scope {
+  const actions = mustExist ? ["s3:DeleteObject", "s3:GetObject"] : ["s3:DeleteObject"];
+  if (keys.length === 1) return { actions, bucket, key: keys[0] };
+  let size = 0;
+  for (const key of keys) size += JSON.stringify(key).length + bucket.length + 16;
+  if (size <= POLICY_KEYS_BUDGET) return { actions, bucket, keys };
+  let prefix = keys[0] as string;
+  for (const key of keys) {
+    let i = 0;
+    while (i < prefix.length && i < key.length && prefix.charCodeAt(i) === key.charCodeAt(i)) i++;
+    prefix = prefix.slice(0, i);
+  }
+  return { actions, bucket, prefix };
+}
 
 /**
  * Deletes one object, or many in batches of 1000. Idempotent: deleting a missing object succeeds, unless
@@ -48,7 +71,9 @@ export const s3Delete = task(
     if (options.mustExist !== undefined && typeof options.mustExist !== "boolean") {
       throw new ValidationError("mustExist", "must be true or false");
     }
-    const { client, source, sdk } = await s3Connection(options);
+    const { client, source, sdk } = await s3Connection(options, [
+      deleteScope(bucket, keys, options.mustExist),
+    ]);
     const signal = taskContext()?.signal;
     const send = signal ? { abortSignal: signal } : {};
     if (options.mustExist) {

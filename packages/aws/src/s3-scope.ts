@@ -1,13 +1,16 @@
-import { credentialFingerprint } from "@tributary/auth";
+import { describeSource } from "@tributary/auth";
 import { taskContext } from "@tributary/flow";
+import type { ResolvedAwsCredentials } from "./aws-credentials.js";
 
-/** What one S3 task touches: the actions, and the bucket with one key or a key prefix. */
+/** What one S3 task touches: the actions, and the bucket with one key, a few keys or a key prefix. */
 export interface S3Scope {
   /** IAM actions such as `s3:GetObject`. `s3:ListBucket` is limited to `prefix` through the `s3:prefix` condition. */
   actions: readonly string[];
   bucket: string;
   /** One object key. */
   key?: string | undefined;
+  /** Object keys, each allowed on its own. */
+  keys?: readonly string[] | undefined;
   /** A key prefix (for listings); `""` is the whole bucket. */
   prefix?: string | undefined;
 }
@@ -18,7 +21,7 @@ export interface SessionPolicy {
   policy: string;
   /** Such as `s3:GetObject on reports/exports/2026/*`: never a value. */
   label: string;
-  /** A fingerprint of the policy, for cache keys. */
+  /** Short and unique in the process, for cache keys: the same scope gives the same policy object and id. */
   id: string;
 }
 
@@ -33,12 +36,23 @@ export interface LeastPrivilegeOptions {
 }
 
 const policies = new Map<string, SessionPolicy>();
+let policyCount = 0;
 
-/** @internal The session policy for the scopes of one task call, built once per distinct scope. */
+/**
+ * @internal The session policy for the scopes of one task call, built once per distinct scope: a call that was
+ * seen before pays for one short key and one lookup, and gets the same object (and `id`) as the first time.
+ */
 export function s3SessionPolicy(scopes: readonly S3Scope[]): SessionPolicy {
   let key = "";
-  for (const s of scopes)
-    key += `${s.actions.join(",")}\n${s.bucket}\n${s.key ?? ""}\n${s.prefix ?? "\u0000"}\n`;
+  for (const s of scopes) {
+    key += `${s.actions.length === 1 ? s.actions[0] : s.actions.join(",")}\n${s.bucket}\n`;
+    key +=
+      s.key !== undefined
+        ? `k${s.key}\n`
+        : s.keys !== undefined
+          ? `K${s.keys.join("\n")}\n\n`
+          : `p${s.prefix ?? ""}\n`;
+  }
   let policy = policies.get(key);
   if (!policy) {
     if (policies.size >= 1000) policies.clear();
@@ -53,12 +67,13 @@ function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
   const labels: string[] = [];
   for (const scope of scopes) {
     const objectActions = scope.actions.filter((a) => a !== "s3:ListBucket");
-    const path = scope.key !== undefined ? scope.key : `${scope.prefix ?? ""}*`;
+    const paths = scope.keys ?? [scope.key !== undefined ? scope.key : `${scope.prefix ?? ""}*`];
+    const resources = paths.map((path) => `arn:aws:s3:::${scope.bucket}/${path}`);
     if (objectActions.length > 0) {
       statements.push({
         Effect: "Allow",
         Action: objectActions,
-        Resource: `arn:aws:s3:::${scope.bucket}/${path}`,
+        Resource: resources.length === 1 ? resources[0] : resources,
       });
     }
     if (scope.actions.includes("s3:ListBucket")) {
@@ -69,10 +84,12 @@ function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
         Condition: { StringLike: { "s3:prefix": `${scope.prefix ?? ""}*` } },
       });
     }
-    labels.push(`${scope.actions.join(", ")} on ${scope.bucket}/${path}`);
+    labels.push(
+      `${scope.actions.join(", ")} on ${paths.map((path) => `${scope.bucket}/${path}`).join(", ")}`,
+    );
   }
   const policy = JSON.stringify({ Version: "2012-10-17", Statement: statements });
-  return { policy, label: labels.join("; "), id: credentialFingerprint(policy) };
+  return { policy, label: labels.join("; "), id: `p${++policyCount}` };
 }
 
 const said = new Set<string>();
@@ -97,7 +114,11 @@ export function noteUnscoped(name: string, why: string): void {
   );
 }
 
-/** @internal Logs the provenance of a scoped credential once per run and scope: the source and the scope. */
-export function noteScoped(name: string, id: string, source: () => string): void {
-  sayOnce(`scoped:${name}:${id}`, () => `${name} from ${source()}`);
+/** @internal Logs the provenance of scoped credentials once per run and scope: the source and the scope. */
+export function noteScoped(name: string, creds: ResolvedAwsCredentials): void {
+  // A cached call in the same run checks one field; the set below still holds across interleaved runs.
+  const runId = taskContext()?.runId ?? "no-run";
+  if (creds.loggedRun === runId) return;
+  creds.loggedRun = runId;
+  sayOnce(`scoped:${name}:${creds.id}`, () => `${name} from ${describeSource(creds.source)}`);
 }

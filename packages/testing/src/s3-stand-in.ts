@@ -520,7 +520,6 @@ export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3
         return { status: 204 };
       }
       if (method === "POST" && q.has("delete")) {
-        allow("s3:DeleteObject", bucketName);
         const bucket = bucketOf(bucketName);
         const body = (await request.body()).toString("utf8");
         const keys = [...body.matchAll(/<Object>[\s\S]*?<Key>([\s\S]*?)<\/Key>[\s\S]*?<\/Object>/g)].map(
@@ -534,16 +533,25 @@ export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3
           );
         }
         const quiet = /<Quiet>true<\/Quiet>/.test(body);
-        const deleted: string[] = [];
+        const results: string[] = [];
         for (const k of keys) {
+          // As S3 does: each key is authorized on its own, and a refused one is reported, even when quiet.
+          try {
+            allow("s3:DeleteObject", `${bucketName}/${k}`);
+          } catch {
+            results.push(
+              `<Error><Key>${xmlEscape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`,
+            );
+            continue;
+          }
           const obj = bucket.get(k);
           if (obj) {
             bucket.delete(k);
             removeSegments(obj.segments);
           }
-          if (!quiet) deleted.push(`<Deleted><Key>${xmlEscape(k)}</Key></Deleted>`);
+          if (!quiet) results.push(`<Deleted><Key>${xmlEscape(k)}</Key></Deleted>`);
         }
-        return xml(`<DeleteResult xmlns="${XMLNS}">${deleted.join("")}</DeleteResult>`);
+        return xml(`<DeleteResult xmlns="${XMLNS}">${results.join("")}</DeleteResult>`);
       }
       if (method === "GET" && q.has("uploads")) {
         allow("s3:ListBucketMultipartUploads", bucketName);
