@@ -1,6 +1,7 @@
 import type { Isolation, QueuedRun } from "@tributary/agent";
 import { agentSecrets } from "./agent-secrets.js";
 import { EXIT_CODES } from "./cli-io.js";
+import { loadConfig } from "./config-file.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
 import { inProcessRunner } from "./in-process-runner.js";
@@ -8,9 +9,13 @@ import { integerOption, listOption, stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
 import { AGENT_START_USAGE } from "./usage.js";
 
-/** The `tributary run` command line that runs one queued run in a child process of the agent. */
-export function childRunArgs(bin: string, run: QueuedRun): string[] {
+/**
+ * The `tributary run` command line that runs one queued run in a child process of the agent, with the agent's
+ * `leastPrivilege` default (always given, so the child reads no config file of its own).
+ */
+export function childRunArgs(bin: string, run: QueuedRun, leastPrivilege = false): string[] {
   const args = [bin, "run", run.address, "--run-id", run.runId, "--json"];
+  args.push("--least-privilege", String(leastPrivilege));
   if (run.params !== undefined) args.push("--params", JSON.stringify(run.params));
   return args;
 }
@@ -28,6 +33,7 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
       grace: "string",
       isolation: "string",
       name: "string",
+      config: "string",
     },
     AGENT_START_USAGE,
   );
@@ -50,6 +56,13 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     AGENT_START_USAGE,
   );
   const bin = process.argv[1] ?? "tributary";
+  const config = await loadConfig(stringOption(parsed, "config"));
+  const leastPrivilege = config?.leastPrivilege;
+  if (config && leastPrivilege !== undefined) {
+    ctx.output.err(
+      `leastPrivilege: ${leastPrivilege} for runs whose flow does not say (from ${config.path})`,
+    );
+  }
 
   // Loaded only for the commands that use a queue: bullmq and ioredis take a while to import.
   const { startAgent } = await import("@tributary/agent");
@@ -62,8 +75,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     name: stringOption(parsed, "name"),
     secrets: () => secrets.values(),
     log: (line) => ctx.output.err(line),
-    childCommand: (run) => ({ command: process.execPath, args: childRunArgs(bin, run) }),
-    runInProcess: inProcessRunner(),
+    childCommand: (run) => ({ command: process.execPath, args: childRunArgs(bin, run, leastPrivilege) }),
+    runInProcess: inProcessRunner(leastPrivilege),
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { directoryBackend, type SecretBackend, TributaryError } from "@tributary/auth";
+import { UsageError } from "./parse-command-args.js";
 
 /** The names `doctor` looks for in the current folder, in this order. */
 export const CONFIG_FILE_NAMES: readonly string[] = [
@@ -24,15 +25,20 @@ export class ConfigFileError extends TributaryError {
   }
 }
 
-/** What `doctor` learns from a config file: the secret backends a run would have. */
+/** What a config file says: the secret backends `doctor` asks, and the run default of `leastPrivilege`. */
 export interface TributaryConfig {
   /** The file it came from. */
   path: string;
-  /** The backends, in order. */
+  /** The backends, in order (none when the file names none). */
   backends: readonly SecretBackend[];
+  /** The default for runs started by `tributary run` and `tributary agent start` when a flow does not set it. */
+  leastPrivilege: boolean | undefined;
 }
 
-const JSON_SHAPE = '{ "backends": [{ "directory": "/var/run/secrets/app" }] }';
+/** The keys a config file may hold. */
+const CONFIG_KEYS = ["backends", "leastPrivilege"] as const;
+
+const JSON_SHAPE = '{ "backends": [{ "directory": "/var/run/secrets/app" }], "leastPrivilege": true }';
 
 function isBackend(value: unknown): value is SecretBackend {
   const b = value as SecretBackend | null;
@@ -41,16 +47,35 @@ function isBackend(value: unknown): value is SecretBackend {
   );
 }
 
-function fromJson(path: string): SecretBackend[] {
+/** Checks what every config file holds, JSON or module: known keys only, and a boolean `leastPrivilege`. */
+function checkKeys(path: string, config: Record<string, unknown>): boolean | undefined {
+  for (const key of Object.keys(config)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigFileError(path, `unknown key "${key}"; a config file takes ${CONFIG_KEYS.join(", ")}`);
+    }
+  }
+  const leastPrivilege = config.leastPrivilege;
+  if (leastPrivilege !== undefined && typeof leastPrivilege !== "boolean") {
+    throw new ConfigFileError(path, '"leastPrivilege" must be true or false');
+  }
+  return leastPrivilege;
+}
+
+function fromJson(path: string): Omit<TributaryConfig, "path"> {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
     throw new ConfigFileError(path, `not valid JSON; expected ${JSON_SHAPE}`, { cause: error });
   }
-  const list = (data as { backends?: unknown } | null)?.backends;
-  if (!Array.isArray(list)) throw new ConfigFileError(path, `no "backends" list; expected ${JSON_SHAPE}`);
-  return list.map((entry, index) => {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new ConfigFileError(path, `not a JSON object; expected ${JSON_SHAPE}`);
+  }
+  const leastPrivilege = checkKeys(path, data as Record<string, unknown>);
+  const list = (data as { backends?: unknown }).backends ?? [];
+  if (!Array.isArray(list))
+    throw new ConfigFileError(path, `"backends" is not a list; expected ${JSON_SHAPE}`);
+  const backends = list.map((entry, index) => {
     const directory = (entry as { directory?: unknown } | null)?.directory;
     if (typeof directory !== "string" || directory === "") {
       throw new ConfigFileError(
@@ -60,9 +85,10 @@ function fromJson(path: string): SecretBackend[] {
     }
     return directoryBackend(resolve(dirname(path), directory));
   });
+  return { backends, leastPrivilege };
 }
 
-async function fromModule(path: string): Promise<SecretBackend[]> {
+async function fromModule(path: string): Promise<Omit<TributaryConfig, "path">> {
   let loaded: Record<string, unknown>;
   try {
     loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
@@ -77,20 +103,22 @@ async function fromModule(path: string): Promise<SecretBackend[]> {
     }
     throw new ConfigFileError(path, `could not be loaded: ${(error as Error).message}`, { cause: error });
   }
-  const config = (loaded.default ?? loaded) as { backends?: unknown };
-  const list = config.backends;
+  const config = (loaded.default ?? loaded) as Record<string, unknown>;
+  const leastPrivilege = checkKeys(path, { ...config });
+  const list = config.backends ?? [];
   if (!Array.isArray(list) || !list.every(isBackend)) {
     throw new ConfigFileError(
       path,
-      'must export `backends`, a list of secret backends: export default { backends: [directoryBackend("/var/run/secrets/app")] }',
+      '`backends` must be a list of secret backends: export default { backends: [directoryBackend("/var/run/secrets/app")] }',
     );
   }
-  return list;
+  return { backends: list, leastPrivilege };
 }
 
 /**
- * Reads the config file `doctor` is given (`--config FILE`) or finds in `cwd` (`tributary.config.{ts,js,mjs,json}`).
- * Returns `undefined` when there is none. A JSON file names mounted folders; a module exports ready backends.
+ * Reads the config file a command is given (`--config FILE`) or finds in `cwd` (`tributary.config.{ts,js,mjs,json}`).
+ * Returns `undefined` when there is none. A JSON file names mounted folders; a module exports ready backends. Either
+ * may set `leastPrivilege`, the default for runs.
  */
 export async function loadConfig(
   explicit: string | undefined,
@@ -104,6 +132,21 @@ export async function loadConfig(
     path = CONFIG_FILE_NAMES.map((name) => resolve(cwd, name)).find((p) => existsSync(p));
     if (path === undefined) return undefined;
   }
-  const backends = path.endsWith(".json") ? fromJson(path) : await fromModule(path);
-  return { path, backends };
+  return { path, ...(path.endsWith(".json") ? fromJson(path) : await fromModule(path)) };
+}
+
+/**
+ * The `leastPrivilege` default of the runs a command starts: `--least-privilege true|false` when given (the config
+ * file is then not read), else the config file's (`--config FILE`, else `tributary.config.*` in `cwd`).
+ */
+export async function runLeastPrivilege(
+  flag: string | undefined,
+  configFile: string | undefined,
+  usage: string,
+): Promise<boolean | undefined> {
+  if (flag === undefined) return (await loadConfig(configFile))?.leastPrivilege;
+  if (flag !== "true" && flag !== "false")
+    throw new UsageError("--least-privilege takes true or false", usage);
+  if (configFile !== undefined) throw new UsageError("give --least-privilege or --config, not both", usage);
+  return flag === "true";
 }

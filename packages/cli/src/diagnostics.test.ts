@@ -190,7 +190,19 @@ describe("doctor's config file names the backends a run has (child process)", ()
       '{"backends":[{"aws":"eu-west-1"}]}',
       "a JSON config can name only mounted folders",
     ],
-    ["a module without backends", "c.mjs", "export default {};", "must export `backends`"],
+    [
+      "a module whose backends are not backends",
+      "c.mjs",
+      'export default { backends: ["vault"] };',
+      "`backends` must be a list of secret backends",
+    ],
+    ["a misspelt key", "c.json", '{"leastPrivelege":true}', 'unknown key "leastPrivelege"'],
+    [
+      "a leastPrivilege that is not a boolean",
+      "c.mjs",
+      'export default { leastPrivilege: "yes" };',
+      '"leastPrivilege" must be true or false',
+    ],
   ])("exits 1 on %s", async (_, file, text, says) => {
     const home = tempHome();
     if (text !== undefined) writeFileSync(join(home, file), text);

@@ -4,6 +4,8 @@ import type { RunReport } from "@tributary/flow";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
+import { runLeastPrivilege } from "./config-file.js";
+import { stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
 import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
 import { storageKindsFor } from "./storage-kinds.js";
@@ -50,7 +52,14 @@ export function formatRunReport(report: RunReport): string {
 export async function runCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
   const parsed = parseOptions(
     args,
-    { params: "string", "run-id": "string", json: "boolean", ...QUEUE_RUN_OPTIONS },
+    {
+      params: "string",
+      "run-id": "string",
+      json: "boolean",
+      config: "string",
+      "least-privilege": "string",
+      ...QUEUE_RUN_OPTIONS,
+    },
     RUN_USAGE,
   );
   if (parsed.help) {
@@ -75,12 +84,24 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
     throw new UsageError("--run-id takes letters, digits, '.', '_', ':' and '-' (up to 128)", RUN_USAGE);
   }
   const json = parsed.values.json === true;
+  const runDefault = ["config", "least-privilege"].find((o) => o in parsed.values);
+  if (runDefault && "queue" in parsed.values) {
+    throw new UsageError(
+      `--${runDefault} is for runs in this process; a queued run takes its agent's (tributary agent start --config FILE)`,
+      RUN_USAGE,
+    );
+  }
   const queued = await runOnQueueIfAsked(
     parsed,
     { address, params, runId: typeof givenId === "string" ? givenId : undefined, json },
     ctx,
   );
   if (queued !== undefined) return queued;
+  const leastPrivilege = await runLeastPrivilege(
+    stringOption(parsed, "least-privilege"),
+    stringOption(parsed, "config"),
+    RUN_USAGE,
+  );
   const runId = typeof givenId === "string" ? givenId : randomUUID();
   const started = Date.now();
   const kinds = await storageKindsFor(address);
@@ -91,7 +112,13 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
   process.once("SIGTERM", stop);
   let report: RunReport;
   try {
-    report = await runDeployment(address, { params, runId, kinds, signal: controller.signal });
+    report = await runDeployment(address, {
+      params,
+      runId,
+      kinds,
+      signal: controller.signal,
+      ...(leastPrivilege !== undefined ? { leastPrivilege } : {}),
+    });
   } catch (error) {
     if (UsageError.isInstance(error)) throw error;
     let flow = "";

@@ -160,11 +160,14 @@ Options:
                           this process and its environment
   --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
   --name NAME             the agent's name in agent ls (default host:pid:random)
+  --config FILE           read leastPrivilege, the default of every run whose flow does not set it, from FILE
+                          instead of tributary.config.ts, .js, .mjs or .json in this folder
   -h, --help              show this help
 
 ${REDIS_ENV}
 
-Exit codes: 0 stopped by a signal, 1 could not start (a -e secret not found, Redis unreachable), 2 wrong command line.`;
+Exit codes: 0 stopped by a signal, 1 could not start (a -e secret not found, Redis unreachable, the config file
+cannot be read), 2 wrong command line.`;
 
 /** \`tributary agent ls --help\`. */
 export const AGENT_LS_USAGE = `Usage: tributary agent ls [--queue Q] [--json]
@@ -223,7 +226,7 @@ Options:
 Exit codes: 0 deployed, 1 failure (nothing was written), 2 wrong command line.`;
 
 /** \`tributary run --help\`. */
-export const RUN_USAGE = `Usage: tributary run ADDRESS [--params JSON] [--run-id ID] [--json]
+export const RUN_USAGE = `Usage: tributary run ADDRESS [--params JSON] [--run-id ID] [--json] [--config FILE]
        tributary run ADDRESS --queue Q [--wait] [--retries N] [--params JSON] [--run-id ID] [--json]
 
 Runs a deployment in this process: resolves the secrets its storage declares (run values, environment,
@@ -238,6 +241,10 @@ Options:
   --params JSON         the run's parameters, such as '{"day":"2026-11-25"}'
   --run-id ID           the run's id (default: a random UUID)
   --json                print the run report as JSON on stdout (also when the pull failed)
+  --config FILE         read leastPrivilege (the default for a flow that does not set it) from FILE instead of
+                        tributary.config.ts, .js, .mjs or .json in this folder
+  --least-privilege true|false
+                        the run's leastPrivilege default, instead of the config file's
   --queue Q             queue the run for the agents of queue Q (BullMQ on Redis) instead of running it here;
                         prints the run id, which is the runId the flow sees. The params must hold no secret
                         value: agents pass secrets (tributary agent start -e NAME)
@@ -249,4 +256,5 @@ Options:
 Endpoints: AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), STORAGE_EMULATOR_HOST and GITHUB_API_URL point the
 storage at MinIO, moto or an emulator without changing the address.
 
-Exit codes: 0 the run completed, 1 it failed or was cancelled (or the pull failed), 2 wrong command line.`;
+Exit codes: 0 the run completed, 1 it failed or was cancelled (or the pull failed, or the config file cannot be
+read), 2 wrong command line.`;

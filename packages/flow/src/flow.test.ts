@@ -474,3 +474,40 @@ describe("TaskRun in hooks", () => {
     ]);
   });
 });
+
+describe("leastPrivilege: one order from the run's default to the task", () => {
+  const seen = task({ name: "seen" }, async () => taskContext()?.leastPrivilege ?? null);
+  const scopedTask = task({ name: "scoped-task", leastPrivilege: true }, () => seen());
+  const openTask = task({ name: "open-task", leastPrivilege: false }, () => seen());
+  type Row = {
+    what: string;
+    flow?: boolean;
+    run?: boolean;
+    via?: "scoped" | "open";
+    expected: boolean | null;
+  };
+  it.each<Row>([
+    { what: "nothing set", expected: null },
+    { what: "the run's default alone", run: true, expected: true },
+    { what: "the flow's option over the run's default", flow: false, run: true, expected: false },
+    { what: "the flow's option alone", flow: true, expected: true },
+    { what: "a calling task's option over the run's default", run: false, via: "scoped", expected: true },
+    { what: "a calling task's option over the flow's", flow: true, via: "open", expected: false },
+  ])("$what", async ({ flow: flowValue, run: runValue, via, expected }) => {
+    const probe = flow(
+      { name: "probe", ...quiet, ...(flowValue !== undefined ? { leastPrivilege: flowValue } : {}) },
+      () => (via === "scoped" ? scopedTask() : via === "open" ? openTask() : seen()),
+    );
+    const report = await probe.run(runValue !== undefined ? { leastPrivilege: runValue } : {});
+    expect(report.state, JSON.stringify(report.error)).toBe("completed");
+    expect(report.result).toBe(expected);
+  });
+
+  it("refuses a run default that is not a boolean before the run starts", async () => {
+    const probe = flow({ name: "probe", ...quiet }, () => seen());
+    await expect(probe.run({ leastPrivilege: "yes" as unknown as boolean })).rejects.toMatchObject({
+      name: "ValidationError",
+      message: expect.stringContaining("leastPrivilege"),
+    });
+  });
+});

@@ -93,6 +93,11 @@ export interface RunOptions<P = unknown> {
   runId?: string;
   /** Logger options for this run, over the flow's. */
   logger?: LoggerOptions;
+  /**
+   * The run's default for `leastPrivilege`, used when the flow does not set it: what a config file gives
+   * `tributary run` and the agents. The flow's own option wins over it, a task's over the flow's, a call's over all.
+   */
+  leastPrivilege?: boolean;
 }
 
 /** A flow made by `flow()`. */
@@ -390,13 +395,16 @@ export function flow<P = unknown, R = unknown>(
   const taskHooks = list(settings.onTaskFailure);
 
   async function run(runOptions: RunOptions<P> = {}): Promise<RunReport> {
+    if (runOptions.leastPrivilege !== undefined && typeof runOptions.leastPrivilege !== "boolean") {
+      throw new ValidationError("leastPrivilege", "the run's default must be true or false");
+    }
     const runId = runOptions.runId ?? randomUUID();
     const log = createMaskingLogger({ ...settings.logger, ...runOptions.logger }, "info").child({
       flow: name,
       runId,
     });
     const active = new ActiveRun(name, runId, log, limit, taskHooks, hookTimeoutMs);
-    active.leastPrivilege = settings.leastPrivilege;
+    active.leastPrivilege = settings.leastPrivilege ?? runOptions.leastPrivilege;
     const external = runOptions.signal;
     let cancelledByCaller = false;
     const onExternalAbort = () => {

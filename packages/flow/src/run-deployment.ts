@@ -40,6 +40,8 @@ export interface RunDeploymentOptions {
   root?: string;
   /** Logger options for the run. */
   logger?: LoggerOptions;
+  /** The run's default for `leastPrivilege` when the flow does not set it (see `RunOptions.leastPrivilege`). */
+  leastPrivilege?: boolean;
 }
 
 const CACHE_LIMIT = 32;
@@ -129,6 +131,7 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
         ...(signal ? { signal } : {}),
         ...(options.backends ? { backends: options.backends } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.leastPrivilege !== undefined ? { leastPrivilege: options.leastPrivilege } : {}),
       });
     },
     {
