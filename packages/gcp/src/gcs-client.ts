@@ -1,5 +1,11 @@
 import type { storage_v1 } from "@googleapis/storage";
-import { clientCache, credentialFingerprint, describeSource, ValidationError } from "@tributary/auth";
+import {
+  clientCache,
+  credentialFingerprint,
+  describeSource,
+  type SecretSource,
+  ValidationError,
+} from "@tributary/auth";
 import { taskContext } from "@tributary/flow";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { type GcpAuth, type GcpAuthOptions, gcpAuth } from "./gcp-auth.js";
@@ -79,7 +85,44 @@ export async function gcsClient(
   return { storage: client, auth, endpoint };
 }
 
+/** A downscoped credential for one credential, STS endpoint and scope; found again with one lookup. */
+interface ScopedAuth {
+  /** The source it was resolved from, before the scope is added to its words. */
+  from: SecretSource;
+  auth: Promise<GcpAuth>;
+  /** The same, once exchanged: a cached call does not wait a tick for it. */
+  ready?: GcpAuth;
+  /** The run whose log last named it. */
+  loggedRun?: string;
+}
+
 const said = new Set<string>();
+/**
+ * Downscoped credentials by the credential's own client (cached, so the same object for the same credential; a new
+ * one after `clientCache.clear()`), then by STS endpoint and scope: a cached call pays for a short key and two lookups.
+ */
+const scopedByClient = new WeakMap<object, Map<string, ScopedAuth>>();
+
+function scopedAuth(
+  full: GcpAuth,
+  scopes: readonly GcsScope[],
+  stsEndpoint: string | undefined,
+  reuse: ScopedAuth | undefined,
+  forget: () => void,
+): ScopedAuth {
+  const label = scopes.map((scope) => gcsAccessBoundary(scope).label).join("; ");
+  const source = { ...full.source, detail: `${full.source.detail}, scoped to ${label}` };
+  const cacheKey = `${full.cacheKey}:scoped-${credentialFingerprint([label, stsEndpoint ?? ""])}`;
+  const client = reuse
+    ? reuse.auth.then((auth) => auth.client)
+    : downscopedClient(full.client, scopes, stsEndpoint);
+  const auth = client.then((c) => ({ client: c, source, cacheKey, getProjectId: full.getProjectId }));
+  const entry: ScopedAuth = { from: full.source, auth };
+  auth.then((done) => {
+    entry.ready = done;
+  }, forget);
+  return entry;
+}
 
 /** A downscoped credential for `scope`, cached per credential and scope; its provenance logged once per run. */
 async function scoped(
@@ -87,22 +130,39 @@ async function scoped(
   scopes: readonly GcsScope[],
   stsEndpoint: string | undefined,
 ): Promise<GcpAuth> {
-  const label = scopes.map((scope) => gcsAccessBoundary(scope).label).join("; ");
-  const cacheKey = `${full.cacheKey}:scoped-${credentialFingerprint([label, stsEndpoint ?? ""])}`;
-  const client = await clientCache.get(`gauth-scoped:${cacheKey}`, () => {
-    const p = downscopedClient(full.client, scopes, stsEndpoint);
-    p.catch(() => clientCache.clear(`gauth-scoped:${cacheKey}`));
-    return p;
-  });
-  const source = { ...full.source, detail: `${full.source.detail}, scoped to ${label}` };
-  const context = taskContext();
-  const once = `${context?.runId ?? "no-run"}:${cacheKey}`;
-  if (!said.has(once)) {
-    if (said.size > 1000) said.clear();
-    said.add(once);
-    const message = `GCP_CREDENTIALS from ${describeSource(source)}`;
-    if (context) context.log.info(message);
-    else console.info(message);
+  let key = stsEndpoint ?? "";
+  for (const s of scopes) {
+    key += `\n${s.access}\n${s.bucket}\n${s.object !== undefined ? `o${s.object}` : `p${s.prefix ?? ""}`}`;
   }
-  return { client, source, cacheKey, getProjectId: full.getProjectId };
+  let byScope = scopedByClient.get(full.client);
+  if (!byScope) {
+    byScope = new Map();
+    scopedByClient.set(full.client, byScope);
+  }
+  let entry = byScope.get(key);
+  if (entry?.from.kind !== full.source.kind || entry.from.detail !== full.source.detail) {
+    // New, or the same credential found in another place: then the same token, named with its new source.
+    const scopesOfClient = byScope;
+    const made = scopedAuth(full, scopes, stsEndpoint, entry, () => {
+      if (scopesOfClient.get(key) === made) scopesOfClient.delete(key);
+    });
+    if (byScope.size >= 1000) byScope.clear();
+    byScope.set(key, made);
+    entry = made;
+  }
+  const auth = entry.ready ?? (await entry.auth);
+  const context = taskContext();
+  const runId = context?.runId ?? "no-run";
+  if (entry.loggedRun !== runId) {
+    entry.loggedRun = runId;
+    const once = `${runId}:${auth.cacheKey}`;
+    if (!said.has(once)) {
+      if (said.size > 1000) said.clear();
+      said.add(once);
+      const message = `GCP_CREDENTIALS from ${describeSource(auth.source)}`;
+      if (context) context.log.info(message);
+      else console.info(message);
+    }
+  }
+  return auth;
 }

@@ -260,7 +260,7 @@ export async function connectGitHub(
   if (scope && found.kind === "app") {
     noteOnce(
       `scoped:${key}`,
-      `GITHUB_APP_CREDENTIALS from ${describeSource(found.source)}, scoped to ${scopeLabel}`,
+      () => `GITHUB_APP_CREDENTIALS from ${describeSource(found.source)}, scoped to ${scopeLabel}`,
     );
   }
   const credential: GitHubCredential =
@@ -294,12 +294,13 @@ export async function githubClient(options: GitHubClientOptions = {}): Promise<G
 const said = new Set<string>();
 
 /** Logs at `info` once per run for `key`: the flow's logger inside a task, the console outside. */
-function noteOnce(key: string, message: string): void {
+function noteOnce(key: string, message: string | (() => string)): void {
   const context = taskContext();
   const id = `${context?.runId ?? "no-run"}:${key}`;
   if (said.has(id)) return;
   if (said.size > 1000) said.clear();
   said.add(id);
-  if (context) context.log.info(message);
-  else console.info(message);
+  const text = typeof message === "string" ? message : message();
+  if (context) context.log.info(text);
+  else console.info(text);
 }
