@@ -10,6 +10,7 @@ export type { SlackBlock } from "./message-input.js";
 export type { RateLimitOptions } from "./slack-call.js";
 export {
   DEFAULT_SLACK_ENDPOINT,
+  SLACK_ENDPOINT_ENV,
   SLACK_REQUEST_TIMEOUT_MS,
   SLACK_RETRY_CONFIG,
   type SlackClientOptions,

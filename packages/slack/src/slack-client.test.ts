@@ -4,6 +4,9 @@ import { fakeSlackToken } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import { useSlackTestEnv } from "../test/helpers.js";
 import { slackClient } from "./slack-client.js";
+import { slackIdentity } from "./slack-identity.js";
+import { slackMessage } from "./slack-message.js";
+import { slackNotifier } from "./slack-notifier.js";
 
 const TOKEN = fakeSlackToken("client");
 const OTHER_TOKEN = fakeSlackToken("client-other");
@@ -51,5 +54,41 @@ describe("slackClient", () => {
     const error = await slackClient({ token: TOKEN, endpoint }).catch((e) => e);
     expect(ValidationError.isInstance(error)).toBe(true);
     expect(error.option).toBe("endpoint");
+  });
+});
+
+describe("SLACK_API_URL: the Web API base URL when no endpoint is given", () => {
+  it.each([
+    ["slackClient", async () => (await slackClient({ token: TOKEN })).auth.test()],
+    ["slackIdentity", () => slackIdentity({ token: TOKEN })],
+    ["slackMessage", () => slackMessage({ token: TOKEN, channel: "#general", text: "hi" })],
+    [
+      "slackNotifier",
+      () =>
+        slackNotifier({ token: TOKEN, channel: "#general" })({
+          flow: "nightly",
+          runId: "r1",
+          state: "failed",
+          start: new Date().toISOString(),
+          durationMs: 1,
+          tasks: [],
+          hookErrors: [],
+        }),
+    ],
+  ])("%s goes to the stand-in it names", async (_, call) => {
+    process.env.SLACK_API_URL = env.slack.apiUrl;
+    const before = env.slack.requests.length;
+    await call();
+    expect(env.slack.requests.length).toBeGreaterThan(before);
+  });
+
+  it("the endpoint option wins over it, and a bad value names the variable", async () => {
+    process.env.SLACK_API_URL = "http://127.0.0.1:9/api/";
+    const client = await slackClient({ token: TOKEN, endpoint: env.slack.apiUrl });
+    expect(await client.auth.test()).toMatchObject({ ok: true });
+    process.env.SLACK_API_URL = "ftp://slack.example/api/";
+    const error = await slackClient({ token: TOKEN }).catch((e) => e);
+    expect(ValidationError.isInstance(error)).toBe(true);
+    expect(error.message).toContain("$SLACK_API_URL");
   });
 });

@@ -9,6 +9,7 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
+import { pickEndpoint } from "@tributary/integration-kit";
 import { scopedFetch, sdkLogger } from "./call-scope.js";
 
 /** The Web API base URL used when no `endpoint` is given. */
@@ -35,26 +36,23 @@ export interface SlackClientOptions {
   token?: string | Secret<string>;
   /** Read the token from this secret name instead of `SLACK_BOT_TOKEN` (no env fallback then). */
   secretName?: string;
-  /** The Web API base URL, for a stand-in or a proxy. Default `https://slack.com/api/`. */
+  /** The Web API base URL, for a stand-in or a proxy. Default: `SLACK_API_URL`, else `https://slack.com/api/`. */
   endpoint?: string;
 }
 
-/** @internal Checks an endpoint before any network call and returns it with a trailing slash. */
+/**
+ * The environment variable read for the Web API base URL when no `endpoint` is given. Slack has no convention of
+ * its own; the name is that of the SDK's option (`slackApiUrl`), as `GITHUB_API_URL` is GitHub's.
+ */
+export const SLACK_ENDPOINT_ENV = "SLACK_API_URL";
+
+/**
+ * @internal The Web API base URL with a trailing slash: the `endpoint` option, else `SLACK_API_URL`, else Slack's
+ * own. Checked before any network call.
+ */
 export function checkEndpoint(endpoint: string | undefined): string {
-  if (endpoint === undefined) return DEFAULT_SLACK_ENDPOINT;
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new ValidationError("endpoint", "must be an absolute http(s) URL such as https://slack.com/api/");
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ValidationError("endpoint", "must be an http(s) URL such as https://slack.com/api/");
-  }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new ValidationError("endpoint", "must not carry a query, fragment or credentials");
-  }
-  return url.href.endsWith("/") ? url.href : `${url.href}/`;
+  const url = pickEndpoint(endpoint, [SLACK_ENDPOINT_ENV]).url;
+  return url === undefined ? DEFAULT_SLACK_ENDPOINT : `${url}/`;
 }
 
 function checkSecretName(secretName: string | undefined): void {

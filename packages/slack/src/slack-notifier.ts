@@ -21,7 +21,7 @@ export interface SlackNotifierOptions extends RateLimitOptions {
   webhookUrl?: string | Secret<string>;
   /** Read the token (with `channel`) or the webhook URL (without) from this secret name. */
   secretName?: string;
-  /** The Web API base URL (with `channel`), for a stand-in or a proxy. */
+  /** The Web API base URL (with `channel`), for a stand-in or a proxy. Default: `SLACK_API_URL`, else Slack's. */
   endpoint?: string;
   /** Text put before the summary, such as `<!here>` or `<@U0123>`. */
   mention?: string;

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 
 const TOUCHED = [
   "TRIBUTARY_HOME",
+  "SLACK_API_URL",
   "SLACK_BOT_TOKEN",
   "SLACK_WEBHOOK_URL",
   "TRIBUTARY__CONTEXT__SECRETS__SLACK_BOT_TOKEN",
