@@ -1,4 +1,4 @@
-import { describeSource } from "@tributary/auth";
+import { credentialFingerprint, describeSource } from "@tributary/auth";
 import { taskContext } from "@tributary/flow";
 import type { ResolvedAwsCredentials } from "./aws-credentials.js";
 
@@ -21,7 +21,7 @@ export interface SessionPolicy {
   policy: string;
   /** Such as `s3:GetObject on reports/exports/2026/*`: never a value. */
   label: string;
-  /** Short and unique in the process, for cache keys: the same scope gives the same policy object and id. */
+  /** A fingerprint of the policy, for cache keys. The same scope gives the same object (until 1,000 others). */
   id: string;
 }
 
@@ -36,7 +36,6 @@ export interface LeastPrivilegeOptions {
 }
 
 const policies = new Map<string, SessionPolicy>();
-let policyCount = 0;
 
 /**
  * @internal The session policy for the scopes of one task call, built once per distinct scope: a call that was
@@ -89,7 +88,8 @@ function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
     );
   }
   const policy = JSON.stringify({ Version: "2012-10-17", Statement: statements });
-  return { policy, label: labels.join("; "), id: `p${++policyCount}` };
+  // A fingerprint, not a counter: two copies of this package in one process share the client cache.
+  return { policy, label: labels.join("; "), id: credentialFingerprint(policy) };
 }
 
 const said = new Set<string>();
