@@ -269,37 +269,36 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         `Agent ${id} was not given ${missing.join(", ")}, which the run needs: start agents on queue ${options.queue} with -e ${missing.join(" -e ")}`,
       );
     }
-    return await withSecrets(
-      secrets,
-      async () => {
-        let report: RunReport;
-        try {
-          report =
-            isolation === "in-process"
-              ? await (options.runInProcess as NonNullable<AgentOptions["runInProcess"]>)(run, {
-                  secrets,
-                  signal: controller.signal,
-                })
-              : await runChild(run, secrets, controller.signal);
-        } catch (error) {
-          if (abandoning) return new Promise<never>(() => {});
-          throw RunFailedError.isInstance(error)
-            ? error
-            : new RunFailedError(
-                mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
-              );
-        }
-        // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
+    // With values to pass, they belong to this run's scope (inside `processRun`'s, which already has its id).
+    const scoped = <T>(fn: () => Promise<T>) =>
+      Object.keys(secrets).length > 0 ? withSecrets(secrets, fn, { runId: run.runId }) : fn();
+    return await scoped(async () => {
+      let report: RunReport;
+      try {
+        report =
+          isolation === "in-process"
+            ? await (options.runInProcess as NonNullable<AgentOptions["runInProcess"]>)(run, {
+                secrets,
+                signal: controller.signal,
+              })
+            : await runChild(run, secrets, controller.signal);
+      } catch (error) {
         if (abandoning) return new Promise<never>(() => {});
-        const masked = maskValue(report) as RunReport;
-        if (masked.state !== "completed") {
-          await job.updateProgress({ report: masked });
-          throw new RunFailedError(failureOf(masked));
-        }
-        return masked;
-      },
-      { runId: run.runId },
-    );
+        throw RunFailedError.isInstance(error)
+          ? error
+          : new RunFailedError(
+              mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+            );
+      }
+      // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
+      if (abandoning) return new Promise<never>(() => {});
+      const masked = maskValue(report) as RunReport;
+      if (masked.state !== "completed") {
+        await job.updateProgress({ report: masked });
+        throw new RunFailedError(failureOf(masked));
+      }
+      return masked;
+    });
   };
 
   const worker = new Worker(options.queue, processRun, {

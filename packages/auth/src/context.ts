@@ -64,6 +64,9 @@ export function withSecrets<R>(
       );
     }
     const value = raw instanceof Secret ? raw.reveal() : raw;
+    // The same value the enclosing scope holds (an agent's run handing its values on) was checked and
+    // registered there.
+    if (parent?.secrets.get(name) === value) continue;
     checkSecretInput(name, value, { kind: "run", detail: "flow.run({ secrets }) / withSecrets" });
     given.push([name, value]);
   }

@@ -13,6 +13,23 @@ export interface TributaryErrorOptions {
   reason?: string | undefined;
 }
 
+/** Gives a class's prototype, once, the names `isInstance` checks and its `name`. */
+function markClass(target: abstract new (...args: never[]) => unknown): void {
+  const prototype = target.prototype as object;
+  if (Object.hasOwn(prototype, MARK)) return;
+  const names: string[] = [];
+  for (let c: unknown = target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c)) {
+    if (Object.hasOwn(c, "errorName")) names.push((c as typeof TributaryError).errorName);
+  }
+  Object.defineProperty(prototype, MARK, { value: Object.freeze(names), enumerable: false });
+  Object.defineProperty(prototype, "name", {
+    value: names[0] ?? "TributaryError",
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+}
+
 /**
  * The one base class of every error Tributary throws: a stable `code`, a `cause`, and whether a retry may help.
  * Use `TributaryError.isInstance(e)` (or `MissingCredentialsError.isInstance(e)`) rather than `instanceof`:
@@ -28,20 +45,13 @@ export class TributaryError extends Error {
   declare readonly [MARK]: readonly string[];
 
   constructor(code: string, message: string, options: TributaryErrorOptions = {}) {
+    // The class's names and `name` live on its prototype, set at its first construction (before `super`, so the
+    // stack's first line already says the class's name): an error costs what an `Error` costs.
+    markClass(new.target);
     const cause = sanitizeCause(options.cause);
     super(message, cause === undefined ? undefined : { cause });
     this.code = code;
     this.retryable = options.retryable ?? false;
-    const names: string[] = [];
-    for (let c: unknown = new.target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c)) {
-      if (Object.hasOwn(c, "errorName")) names.push((c as typeof TributaryError).errorName);
-    }
-    Object.defineProperty(this, MARK, { value: names, enumerable: false });
-    Object.defineProperty(this, "name", {
-      value: names[0] ?? "TributaryError",
-      enumerable: false,
-      configurable: true,
-    });
   }
 
   /** True when `error` is an instance of this class, even from another copy of the package. */

@@ -1,5 +1,5 @@
 import type { InProcessRunContext, QueuedRun } from "@tributary/agent";
-import type { RunReport } from "@tributary/flow";
+import type { RunReport, StorageKind } from "@tributary/flow";
 import { allStorageKinds } from "./storage-kinds.js";
 
 /**
@@ -10,8 +10,16 @@ import { allStorageKinds } from "./storage-kinds.js";
 export function inProcessRunner(
   leastPrivilege?: boolean,
 ): (run: QueuedRun, context: InProcessRunContext) => Promise<RunReport> {
+  // Loaded once, at the first run: the kinds are the same for every run, and so is the parsed address.
+  let loading: Promise<[typeof import("@tributary/flow"), StorageKind[]]> | undefined;
   return async (run, { secrets, signal }) => {
-    const [{ runDeployment }, kinds] = await Promise.all([import("@tributary/flow"), allStorageKinds()]);
+    if (!loading) {
+      loading = Promise.all([import("@tributary/flow"), allStorageKinds()]);
+      loading.catch(() => {
+        loading = undefined;
+      });
+    }
+    const [{ runDeployment }, kinds] = await loading;
     return runDeployment(run.address, {
       params: run.params,
       runId: run.runId,

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { setMaxListeners } from "node:events";
 import { processSingleton } from "@tributary/auth";
 import type { Logger, MaskingLogger } from "./logger.js";
 
@@ -39,12 +40,25 @@ export interface Abortable {
 
 /**
  * @internal Passes one abort to everything attached. Runs, hooks and attempts use it instead of an
- * `AbortSignal` listener per task: Node 20's signals are costly to create and to collect by the ten thousand.
+ * `AbortSignal` listener per task: signals are costly to create and to collect by the ten thousand, so the
+ * fan-out makes its `signal` only when someone reads it.
  */
 export class AbortFanout implements Abortable {
   aborted = false;
   reason: unknown;
   private children: Set<Abortable> | undefined;
+  private controller: AbortController | undefined;
+
+  /** An `AbortSignal` that fires with this fan-out, made on first read (already aborted if the fan-out is). */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      // A run's or an attempt's signal goes to every SDK call the body makes: no listener-count warning.
+      setMaxListeners(0, this.controller.signal);
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
 
   attach(child: Abortable): void {
     if (this.aborted) child.abort(this.reason);
@@ -65,6 +79,7 @@ export class AbortFanout implements Abortable {
     const children = this.children;
     this.children = undefined;
     if (children) for (const child of children) child.abort(reason);
+    this.controller?.abort(reason);
   }
 }
 

@@ -1,4 +1,5 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
@@ -12,6 +13,33 @@ import {
   type FlowStorage,
   type StorageKind,
 } from "./storage.js";
+
+/** Files up to this size are kept after a read, to be returned again while the file has not changed. */
+const CACHED_FILE_BYTES = 256 * 1024;
+const CACHED_FILES = 32;
+/** A file written less than this long before it was read may still change unseen within its timestamp's tick. */
+const SETTLED_MS = 1000n;
+const cache = new Map<string, { identity: string; bytes: Buffer }>();
+
+/**
+ * A file's bytes: read once, then returned again (as a copy) while a `stat` shows the same file — the same inode
+ * (a deploy renames a new file into place), size, modification and change times. A file changed less than a
+ * second before it was read is read again next time, so a change within its timestamp's tick is not missed.
+ */
+function readCached(path: string): Buffer {
+  const stat = statSync(path, { bigint: true });
+  const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  const hit = cache.get(path);
+  if (hit?.identity === identity) return Buffer.from(hit.bytes);
+  const bytes = readFileSync(path);
+  cache.delete(path);
+  const settled = BigInt(Date.now()) * 1_000_000n - stat.ctimeNs > SETTLED_MS * 1_000_000n;
+  if (settled && bytes.length <= CACHED_FILE_BYTES && BigInt(bytes.length) === stat.size) {
+    if (cache.size >= CACHED_FILES) cache.delete(cache.keys().next().value as string);
+    cache.set(path, { identity, bytes: Buffer.from(bytes) });
+  }
+  return bytes;
+}
 
 /** The options of `fileStorage`. */
 export interface FileStorageOptions {
@@ -55,7 +83,7 @@ export function fileStorage(options: FileStorageOptions): FlowStorage {
     async load(name: string, file: string): Promise<Uint8Array> {
       const path = join(folder(name), checkDeploymentFile(file));
       try {
-        return await readFile(path);
+        return readCached(path);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "ENOENT") {

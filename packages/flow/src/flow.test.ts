@@ -332,6 +332,28 @@ describe("cancellation", () => {
     expect(report.tasks[0]?.state).toBe("cancelled");
   });
 
+  it("fires the body's own signal when the run is cancelled, and gives an aborted one once the run ended", async () => {
+    const controller = new AbortController();
+    let during: AbortSignal | undefined;
+    let context: FlowContext | undefined;
+    const report = await flow({ name: "listening", ...quiet }, async (ctx) => {
+      context = ctx;
+      during = ctx.signal;
+      setTimeout(() => controller.abort(new Error("stop")), 5);
+      await delay(60_000, undefined, { signal: ctx.signal });
+    }).run({ signal: controller.signal });
+    expect(report.state).toBe("cancelled");
+    expect(during?.aborted).toBe(true);
+    expect(during?.reason).toMatchObject({ code: "RUN_CANCELLED" });
+
+    const ended = await flow({ name: "ended", ...quiet }, (ctx) => {
+      context = ctx;
+    }).run();
+    expect(ended.state).toBe("completed");
+    expect(context?.signal.aborted).toBe(true);
+    expect(context?.signal.reason).toMatchObject({ code: "RUN_CANCELLED" });
+  });
+
   it("starts nothing when the signal is already aborted", async () => {
     let ran = false;
     const report = await flow({ name: "never", ...quiet }, () => {

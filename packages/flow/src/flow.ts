@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { setMaxListeners } from "node:events";
 import {
   describeIdentity,
   describeSource,
@@ -231,12 +230,12 @@ class HookScope implements RunScope {
   taskFailed(): void {}
 }
 
+const NO_TASKS: readonly TaskRun[] = Object.freeze([]);
+
 class ActiveRun implements RunScope {
+  /** The run's cancellation: tasks attach to it; the body's `signal` is its signal, made only if the body reads it. */
   readonly cancel = new AbortFanout();
   leastPrivilege: boolean | undefined;
-  /** The body's signal; tasks are reached through `cancel`, without a listener each. */
-  readonly controller = new AbortController();
-  readonly signal = this.controller.signal;
   readonly records: TaskRecord[] = [];
   readonly hookErrors: HookError[] = [];
   readonly pendingHooks: Promise<void>[] = [];
@@ -253,9 +252,7 @@ class ActiveRun implements RunScope {
     private readonly limit: number,
     private readonly taskHooks: readonly TaskFailureHook[],
     private readonly hookTimeoutMs: number,
-  ) {
-    setMaxListeners(0, this.signal);
-  }
+  ) {}
 
   /** Cancels the run: waiting tasks never start, running ones are aborted, the body's signal fires. */
   abort(reason: unknown): void {
@@ -265,7 +262,6 @@ class ActiveRun implements RunScope {
     this.waiting = [];
     this.head = 0;
     for (const resume of waiting) resume();
-    this.controller.abort(reason);
   }
 
   record(name: string): TaskRecord {
@@ -306,21 +302,29 @@ class ActiveRun implements RunScope {
 
   report(state: RunState, extra: { error?: ReportedError; result?: unknown } = {}): RunReport {
     const records = this.records;
-    let tasks: readonly TaskRun[] | undefined;
-    return {
+    const report: { -readonly [K in keyof RunReport]: RunReport[K] } = {
       flow: this.flow,
       runId: this.id,
       state,
       start: new Date(this.startedAt).toISOString(),
       durationMs: Date.now() - this.startedAt,
       ...extra,
-      // Built on first read: a run of 10,000 tasks with failures would otherwise copy them all for every hook.
-      get tasks() {
-        tasks ??= Object.freeze(records.map((r) => r.snapshot()));
-        return tasks;
-      },
+      tasks: NO_TASKS,
       hookErrors: this.hookErrors,
     };
+    if (records.length > 0) {
+      // Built on first read: a run of 10,000 tasks with failures would otherwise copy them all for every hook.
+      let tasks: readonly TaskRun[] | undefined;
+      Object.defineProperty(report, "tasks", {
+        get: () => {
+          tasks ??= Object.freeze(records.map((r) => r.snapshot()));
+          return tasks;
+        },
+        enumerable: true,
+        configurable: true,
+      });
+    }
+    return report;
   }
 
   /** Calls hooks one after another, each bounded by the hook timeout, recording what they throw. */
@@ -354,7 +358,15 @@ class ActiveRun implements RunScope {
 
   /** Ends the run's tasks: those the body did not await are cancelled, in the report and through their signal. */
   finish(): void {
-    const reason = new RunCancelledError("The flow run ended before this task finished.");
+    // Made at every run's end, so without a stack: its frames would only say "finish".
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let reason: RunCancelledError;
+    try {
+      reason = new RunCancelledError("The flow run ended before this task finished.");
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     for (const record of this.records) {
       if (!record.live) continue;
       // The body dropped this call; its rejection with `reason` is ours, not a crash for the process.
@@ -421,13 +433,14 @@ export function flow<P = unknown, R = unknown>(
 
     const execute = async (): Promise<Outcome> =>
       frames.run({ run: active, task: undefined }, async () => {
+        let stop: { abort(reason: unknown): void } | undefined;
         const cancel = new Promise<never>((_, reject) => {
-          if (active.signal.aborted) reject(active.signal.reason);
-          active.signal.addEventListener("abort", () => reject(active.signal.reason), { once: true });
+          stop = { abort: reject };
+          active.cancel.attach(stop);
         });
         cancel.catch(() => {});
         try {
-          if (active.signal.aborted) throw active.signal.reason;
+          if (active.cancel.aborted) throw active.cancel.reason;
           log.info(
             `Flow run ${name} started`,
             settings.storage ? { storage: settings.storage.describe() } : {},
@@ -435,7 +448,7 @@ export function flow<P = unknown, R = unknown>(
           const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
           const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
           if (failed) throw failed.reason;
-          if (active.signal.aborted) throw active.signal.reason;
+          if (active.cancel.aborted) throw active.cancel.reason;
           for (const secret of settings.logIdentity ?? []) {
             const who = await Promise.race([describeIdentity(secret), cancel]);
             log.info(
@@ -445,12 +458,16 @@ export function flow<P = unknown, R = unknown>(
           const context: FlowContext<P> = {
             params: runOptions.params as P,
             log,
-            signal: active.signal,
+            get signal() {
+              return active.cancel.signal;
+            },
             runId,
           };
           return { ok: true, result: await Promise.race([(async () => body(context))(), cancel]) };
         } catch (error) {
           return { ok: false, error };
+        } finally {
+          if (stop) active.cancel.detach(stop);
         }
       });
 
@@ -460,7 +477,7 @@ export function flow<P = unknown, R = unknown>(
       let extra: { error?: ReportedError; result?: unknown };
       if (cancelledByCaller) {
         state = "cancelled";
-        extra = { error: toReportedError(active.signal.reason) };
+        extra = { error: toReportedError(active.cancel.reason) };
       } else if (!outcome.ok) {
         state = "failed";
         extra = { error: toReportedError(outcome.error) };
@@ -472,7 +489,7 @@ export function flow<P = unknown, R = unknown>(
       const report = active.report(state, extra);
       if (state === "completed") log.info(`Flow run ${name} completed`, { durationMs: report.durationMs });
       else {
-        const original = cancelledByCaller ? active.signal.reason : outcome.ok ? undefined : outcome.error;
+        const original = cancelledByCaller ? active.cancel.reason : outcome.ok ? undefined : outcome.error;
         const field = errorField(original, `flow run ${name}, run ${runId}`);
         log.error(`Flow run ${name} ${state}`, {
           durationMs: report.durationMs,

@@ -190,6 +190,40 @@ describe("runDeployment with file storage", () => {
     expect(loads.filter((f) => f === BUNDLE_FILE)).toEqual([BUNDLE_FILE]);
   });
 
+  it.each([
+    ["deployed again (a new file renamed into place)", "redeploy"],
+    ["rewritten in place with the same size", "in place"],
+  ] as const)(
+    "runs the new flow at the next run when its manifest was %s, also once the old one was kept",
+    async (_, how) => {
+      const storage = fileStorage({ path: join(dir, "flows") });
+      const version = (v: number) => `import { flow } from "@tributary/flow";
+export const main = flow({ name: "changing" }, async () => ({ version: ${v} }));
+`;
+      const address = await deploy(storage, "changing", version(1));
+      // Past the second in which a change may go unseen: from now on the manifest's bytes are kept between runs.
+      await new Promise((r) => setTimeout(r, 1100));
+      for (let i = 0; i < 2; i++) {
+        expect((await runDeployment(address, { root: REPO, ...quiet })).result).toEqual({ version: 1 });
+      }
+      if (how === "redeploy") await deploy(storage, "changing", version(2));
+      else {
+        const folder = join(dir, "flows", "changing");
+        const bundle = Buffer.from(version(2));
+        writeFileSync(join(folder, BUNDLE_FILE), bundle);
+        const before = readFileSync(join(folder, MANIFEST_FILE), "utf8");
+        const after = JSON.stringify({
+          ...JSON.parse(before),
+          bundle: { file: BUNDLE_FILE, sha256: sha256Hex(bundle), size: bundle.length },
+        });
+        // Same length: only the sha256 changes.
+        expect(after.length).toBe(before.length);
+        writeFileSync(join(folder, MANIFEST_FILE), after);
+      }
+      expect((await runDeployment(address, { root: REPO, ...quiet })).result).toEqual({ version: 2 });
+    },
+  );
+
   it("stops at once for an aborted signal, and cancels a running flow when aborted", async () => {
     const storage = fileStorage({ path: join(dir, "flows") });
     const bundle = `import { flow, task } from "@tributary/flow";

@@ -1,5 +1,5 @@
 import { resolveSecret, type SecretBackend, TributaryError, withSecrets } from "@tributary/auth";
-import { parseDeploymentAddress } from "./deployment-address.js";
+import { type ParsedDeploymentAddress, parseDeploymentAddress } from "./deployment-address.js";
 import {
   checkBundle,
   checkCompatible,
@@ -45,19 +45,62 @@ export interface RunDeploymentOptions {
 }
 
 const CACHE_LIMIT = 32;
+const FILE_ONLY: readonly StorageKind[] = Object.freeze([fileStorageKind]);
 /**
  * Flows imported (or being imported) in this process, by bundle sha256 and flow name: a second run skips the
  * bundle, and concurrent first runs share one pull. A failed pull is forgotten.
  */
 const imported = new Map<string, Promise<Flow>>();
 
+/** The same flows once imported: a run of a flow already here neither waits nor listens for an abort. */
+const ready = new Map<string, Flow>();
+
 function remember(key: string, flow: Promise<Flow>): void {
   imported.delete(key);
   imported.set(key, flow);
-  if (imported.size > CACHE_LIMIT) imported.delete(imported.keys().next().value as string);
-  flow.catch(() => {
-    if (imported.get(key) === flow) imported.delete(key);
-  });
+  if (imported.size > CACHE_LIMIT) {
+    const oldest = imported.keys().next().value as string;
+    imported.delete(oldest);
+    ready.delete(oldest);
+  }
+  flow.then(
+    (loaded) => {
+      if (imported.get(key) === flow) ready.set(key, loaded);
+    },
+    () => {
+      if (imported.get(key) === flow) imported.delete(key);
+    },
+  );
+}
+
+/** Parsed addresses, per list of kinds: a long-lived agent runs the same few addresses again and again. */
+const parsedAddresses = new WeakMap<readonly StorageKind[], Map<string, ParsedDeploymentAddress>>();
+
+function parseCached(address: string, kinds: readonly StorageKind[]): ParsedDeploymentAddress {
+  let byAddress = parsedAddresses.get(kinds);
+  if (!byAddress) {
+    byAddress = new Map();
+    parsedAddresses.set(kinds, byAddress);
+  }
+  let parsed = byAddress.get(address);
+  if (!parsed) {
+    parsed = parseDeploymentAddress(address, kinds);
+    if (byAddress.size >= CACHE_LIMIT) byAddress.delete(byAddress.keys().next().value as string);
+    byAddress.set(address, parsed);
+  }
+  return parsed;
+}
+
+/** The last manifest read at each address, with its bytes: unchanged bytes are not parsed again. */
+const manifests = new Map<string, { bytes: Uint8Array; manifest: DeploymentManifest }>();
+
+function parseManifestCached(bytes: Uint8Array, address: string): DeploymentManifest {
+  const last = manifests.get(address);
+  if (last && Buffer.compare(last.bytes, bytes) === 0) return last.manifest;
+  const manifest = parseManifest(bytes, address);
+  if (!last && manifests.size >= CACHE_LIMIT) manifests.delete(manifests.keys().next().value as string);
+  manifests.set(address, { bytes, manifest });
+  return manifest;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -98,7 +141,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
  * });
  */
 export async function runDeployment(address: string, options: RunDeploymentOptions = {}): Promise<RunReport> {
-  const { storage, name } = parseDeploymentAddress(address, options.kinds ?? [fileStorageKind]);
+  const { storage, name } = parseCached(address, options.kinds ?? FILE_ONLY);
   const declared = storage.secrets ?? [];
   const signal = options.signal;
   throwIfAborted(signal);
@@ -108,7 +151,7 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
     async () => {
       for (const secret of declared) await resolveSecret(secret);
       const call = signal ? { signal } : {};
-      const manifest = parseManifest(await storage.load(name, MANIFEST_FILE, call), address);
+      const manifest = parseManifestCached(await storage.load(name, MANIFEST_FILE, call), address);
       if (manifest.flow !== name) {
         throw new DeploymentError(
           "MANIFEST_INVALID",
@@ -117,13 +160,16 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
         );
       }
       const key = `${manifest.bundle.sha256}:${name}`;
-      let pulling = imported.get(key);
-      if (!pulling) {
-        // Shared by concurrent runs: one caller's abort stops its own wait, not the pull the others wait for.
-        pulling = pull(address, name, manifest, root, storage.load.bind(storage));
-        remember(key, pulling);
+      let flow = ready.get(key);
+      if (!flow) {
+        let pulling = imported.get(key);
+        if (!pulling) {
+          // Shared by concurrent runs: one caller's abort stops its own wait, not the pull the others wait for.
+          pulling = pull(address, name, manifest, root, storage.load.bind(storage));
+          remember(key, pulling);
+        }
+        flow = await untilAborted(pulling, signal);
       }
-      const flow = await untilAborted(pulling, signal);
       throwIfAborted(signal);
       return flow.run({
         params: options.params,

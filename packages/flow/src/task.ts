@@ -126,7 +126,6 @@ export function logProvenance(secretName: string, source: SecretSource): void {
 }
 
 class AttemptContext extends AbortFanout implements ActiveTask {
-  private controller: AbortController | undefined;
   private logger: MaskingLogger | undefined;
   /** Rejects the attempt's race when it is aborted. */
   onAbort: ((reason: unknown) => void) | undefined;
@@ -154,19 +153,9 @@ class AttemptContext extends AbortFanout implements ActiveTask {
     return this.logger;
   }
 
-  /** Made on first use: most tasks never read it, and an AbortSignal per call is the costliest part of a task run. */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
   override abort(reason: unknown): void {
     if (this.aborted) return;
     super.abort(reason);
-    this.controller?.abort(reason);
     this.onAbort?.(reason);
   }
 }
