@@ -1,9 +1,9 @@
 import type { Isolation, QueuedRun } from "@tributary/agent";
 import { agentSecrets } from "./agent-secrets.js";
 import { EXIT_CODES } from "./cli-io.js";
-import { loadConfig } from "./config-file.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
+import { loadConfig } from "./config-file.js";
 import { inProcessRunner } from "./in-process-runner.js";
 import { integerOption, listOption, stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
