@@ -124,6 +124,13 @@ describe("tributary run: leastPrivilege from the config file", () => {
       2,
       "a queued run takes its agent's",
     ],
+    [
+      "--least-privilege with --config",
+      { "c.json": "{}" },
+      ["--least-privilege", "true", "--config", "c.json"],
+      2,
+      "give --least-privilege or --config, not both",
+    ],
   ])("refuses %s before running anything", async (_, files, args, code, says) => {
     const r = await runBin(["run", addresses.plain, ...args], { home, cwd: folder(files) });
     expect(r.code).toBe(code);
