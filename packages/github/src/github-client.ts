@@ -245,12 +245,13 @@ export async function connectGitHub(
     );
   }
   const fingerprint = found.kind === "anonymous" ? "anonymous" : credentialFingerprint(found.value);
-  const scopeLabel = scope
-    ? `${scope.repo} with ${Object.entries(scope.permissions)
-        .map(([k, v]) => `${k}:${v}`)
-        .join(", ")}`
-    : "";
-  const key = `github:${fingerprint}:${baseUrl}${maxWait === DEFAULT_MAX_RATE_LIMIT_WAIT_MS ? "" : `:wait=${maxWait}`}${scope ? `:scope=${scopeLabel}` : ""}`;
+  let scopeKey = "";
+  if (scope) {
+    // A loop, not Object.entries: this runs on every call of a scoped task.
+    scopeKey = `:scope=${scope.repo}`;
+    for (const name in scope.permissions) scopeKey += `,${name}:${scope.permissions[name]}`;
+  }
+  const key = `github:${fingerprint}:${baseUrl}${maxWait === DEFAULT_MAX_RATE_LIMIT_WAIT_MS ? "" : `:wait=${maxWait}`}${scopeKey}`;
   const TributaryOctokit = await loadOctokit();
   if (found.kind === "app") appAuthModule ??= import("@octokit/auth-app");
   const createAppAuth = found.kind === "app" ? (await appAuthModule)?.createAppAuth : undefined;
@@ -258,10 +259,20 @@ export async function connectGitHub(
     makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, key, maxWait, scope),
   );
   if (scope && found.kind === "app") {
-    noteOnce(
-      `scoped:${key}`,
-      () => `GITHUB_APP_CREDENTIALS from ${describeSource(found.source)}, scoped to ${scopeLabel}`,
-    );
+    // A cached call in the same run checks one entry; the set behind noteOnce still holds across interleaved runs.
+    const runId = taskContext()?.runId ?? "no-run";
+    if (loggedRun.get(octokit) !== runId) {
+      loggedRun.set(octokit, runId);
+      noteOnce(
+        `scoped:${key}`,
+        () =>
+          `GITHUB_APP_CREDENTIALS from ${describeSource(found.source)}, scoped to ${scope.repo} with ${Object.entries(
+            scope.permissions,
+          )
+            .map(([k, v]) => `${k}:${v}`)
+            .join(", ")}`,
+      );
+    }
   }
   const credential: GitHubCredential =
     found.kind === "token"
@@ -292,6 +303,8 @@ export async function githubClient(options: GitHubClientOptions = {}): Promise<G
 }
 
 const said = new Set<string>();
+/** The run whose log last named a scoped client. */
+const loggedRun = new WeakMap<object, string>();
 
 /** Logs at `info` once per run for `key`: the flow's logger inside a task, the console outside. */
 function noteOnce(key: string, message: string | (() => string)): void {
