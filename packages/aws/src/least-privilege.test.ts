@@ -6,11 +6,11 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { flow } from "@tributary/flow";
+import { flow, task } from "@tributary/flow";
 import { createOidcIssuer, type S3StandIn, startS3StandIn } from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { asSecret, cleanEnv } from "../test/helpers.js";
-import { s3Copy, s3Delete, s3Download, s3Exists, s3List, s3Upload } from "./index.js";
+import { s3Client, s3Copy, s3Delete, s3Download, s3Exists, s3List, s3Upload } from "./index.js";
 
 const oidc = createOidcIssuer();
 const AUDIENCE = "sts.amazonaws.com";
@@ -35,7 +35,12 @@ afterEach(async () => {
   await dropHome();
 });
 
-const role = () => ({ ROLE_ARN, WEB_IDENTITY_TOKEN: oidc.token({ subject: "etl", audience: AUDIENCE }) });
+// Each call a distinct credential (tokens minted in the same second would otherwise be equal, and share a cache).
+let minted = 0;
+const role = () => ({
+  ROLE_ARN,
+  WEB_IDENTITY_TOKEN: oidc.token({ subject: "etl", audience: AUDIENCE, claims: { jti: `t${++minted}` } }),
+});
 const at = (credentials: object) => ({
   endpoint: s3.url,
   forcePathStyle: true,
@@ -132,6 +137,31 @@ describe("leastPrivilege on S3 tasks with a role", () => {
     expect(scoped[0]).toContain(
       "AWS_CREDENTIALS from argument (credentials, scoped to s3:GetObject on exports/2026/a.csv)",
     );
+  });
+
+  it.each([
+    [
+      "a client from s3Client",
+      () => s3Client(at(role())),
+      "a client from s3Client or s3Storage serves any call",
+    ],
+    [
+      "a ready client given to a task",
+      () => s3Exists({ ...at(role()), client: lastIssuedClient(), bucket: "exports", key: "2026/a.csv" }),
+      "a ready client is used as it is",
+    ],
+  ])("%s cannot be scoped: said once per run, and it still works", async (_, call, why) => {
+    const lines: string[] = [];
+    const step = task({ name: "step" }, async (): Promise<unknown> => call());
+    const etl = flow({ name: "etl", logger: { sink: (line) => lines.push(line) } }, async () => {
+      await step();
+      await step();
+    });
+    const report = await etl.run();
+    expect(report.state, JSON.stringify(report.error)).toBe("completed");
+    const said = lines.filter((l) => l.includes("cannot be scoped"));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(why);
   });
 
   it("a flow's leastPrivilege applies to every S3 task in it; a call's own option wins", async () => {
