@@ -22,7 +22,11 @@ const SETTLED_MS = 1000;
 const cache = new Map<string, { stat: Stats; bytes: Buffer }>();
 
 const sameFile = (a: Stats, b: Stats) =>
-  a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+  a.ino === b.ino &&
+  a.dev === b.dev &&
+  a.size === b.size &&
+  a.mtimeMs === b.mtimeMs &&
+  a.ctimeMs === b.ctimeMs;
 
 /**
  * A file's bytes: read once, then returned again (as a copy) while a `stat` shows the same file — the same inode
