@@ -174,6 +174,30 @@ describe("tributary agent start / run --queue", () => {
     expect(r.stderr).toContain("TRIBUTARY__CONTEXT__SECRETS__NOWHERE_TOKEN");
   });
 
+  it("puts the manifest's secret names on the job: an agent not given one fails the run at once, naming the -e", async () => {
+    const bare = await startAgentBin(["--queue", "bare"], {});
+    const r = await runBin(["run", address, "--queue", "bare", "--wait", "--json", "--redis", redis.url], {
+      home: tempHome(),
+    });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      state: "failed",
+      error: { message: expect.stringContaining("start agents on queue bare with -e AGENT_TOKEN") },
+    });
+    // The manifest was read here, so no note about it.
+    expect(r.stderr).not.toContain("cannot be read here");
+
+    // An address this machine cannot read is queued with the storage's names only, and says so.
+    const elsewhere = "file:///nonexistent-on-this-machine/flows/queued";
+    const noted = await runBin(["run", elsewhere, "--queue", "bare", "--json", "--redis", redis.url], {
+      home: tempHome(),
+    });
+    expect(noted.code).toBe(0);
+    expect(noted.stderr).toContain("note: the manifest cannot be read here (ServiceError:");
+    bare.child.kill("SIGTERM");
+    expect(await bare.exited).toBe(0);
+  }, 60_000);
+
   it("refuses to queue params that hold a secret this machine has, and prints no part of it", async () => {
     const r = await runBin(
       ["run", address, "--queue", "cli", "--params", JSON.stringify({ key: token }), "--redis", redis.url],

@@ -4,6 +4,7 @@ import type { OptionSpec, ParsedOptions } from "./command-options.js";
 import { integerOption, stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
 import { formatRunReport } from "./run-command.js";
+import { storageKindsFor } from "./storage-kinds.js";
 import { RUN_USAGE } from "./usage.js";
 
 /** The options `tributary run` takes for the queue path, beside its own. */
@@ -66,6 +67,7 @@ export interface QueueRunRequest {
  * `--wait`, follows it and prints its masked report. Exit 0 when queued (without `--wait`) or completed.
  */
 export async function runOnQueue(request: QueueRunRequest, ctx: CommandContext): Promise<number> {
+  const secrets = await neededSecrets(request.address, ctx);
   const { openRunQueue } = await import("@tributary/agent");
   const runs = openRunQueue({ queue: request.queue, redis: request.redis });
   try {
@@ -74,6 +76,7 @@ export async function runOnQueue(request: QueueRunRequest, ctx: CommandContext):
       params: request.params,
       runId: request.runId,
       retries: request.retries,
+      secrets,
     });
     if (!request.wait) {
       if (request.json) ctx.output.json({ runId, queue: request.queue, state: "waiting" });
@@ -87,5 +90,29 @@ export async function runOnQueue(request: QueueRunRequest, ctx: CommandContext):
     return report.state === "completed" ? EXIT_CODES.ok : EXIT_CODES.failure;
   } finally {
     await runs.close();
+  }
+}
+
+/**
+ * The secret names the run needs, put on the job so an agent not given one refuses the run at once, naming the
+ * `-e` it lacks: the manifest's (the flow's and its storage's), read here as a run would read it. When it cannot be
+ * read here (no credential for the storage on this machine, a folder only the agents' machines have), the storage's
+ * own names, with a note; a malformed address is refused before anything is queued.
+ */
+async function neededSecrets(address: string, ctx: CommandContext): Promise<string[]> {
+  const [{ parseDeploymentAddress, readDeploymentManifest }, kinds] = await Promise.all([
+    import("@tributary/flow"),
+    storageKindsFor(address),
+  ]);
+  const { storage } = parseDeploymentAddress(address, kinds);
+  try {
+    const manifest = await readDeploymentManifest(address, { kinds });
+    return [...new Set([...manifest.secrets.storage, ...manifest.secrets.flow])];
+  } catch (error) {
+    const why = error instanceof Error ? `${error.name}: ${error.message.split("\n")[0]}` : String(error);
+    ctx.output.err(
+      `note: the manifest cannot be read here (${why}); the run is queued with the storage's secret names only, and the flow's own are checked where it runs`,
+    );
+    return [...(storage.secrets ?? [])];
   }
 }

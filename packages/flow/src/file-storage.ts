@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, type Stats, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { Readable } from "node:stream";
@@ -18,8 +18,15 @@ import {
 const CACHED_FILE_BYTES = 256 * 1024;
 const CACHED_FILES = 32;
 /** A file written less than this long before it was read may still change unseen within its timestamp's tick. */
-const SETTLED_MS = 1000n;
-const cache = new Map<string, { identity: string; bytes: Buffer }>();
+const SETTLED_MS = 1000;
+const cache = new Map<string, { stat: Stats; bytes: Buffer }>();
+
+const sameFile = (a: Stats, b: Stats) =>
+  a.ino === b.ino &&
+  a.dev === b.dev &&
+  a.size === b.size &&
+  a.mtimeMs === b.mtimeMs &&
+  a.ctimeMs === b.ctimeMs;
 
 /**
  * A file's bytes: read once, then returned again (as a copy) while a `stat` shows the same file — the same inode
@@ -27,16 +34,15 @@ const cache = new Map<string, { identity: string; bytes: Buffer }>();
  * second before it was read is read again next time, so a change within its timestamp's tick is not missed.
  */
 function readCached(path: string): Buffer {
-  const stat = statSync(path, { bigint: true });
-  const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  const stat = statSync(path);
   const hit = cache.get(path);
-  if (hit?.identity === identity) return Buffer.from(hit.bytes);
+  if (hit && sameFile(hit.stat, stat)) return Buffer.from(hit.bytes);
   const bytes = readFileSync(path);
   cache.delete(path);
-  const settled = BigInt(Date.now()) * 1_000_000n - stat.ctimeNs > SETTLED_MS * 1_000_000n;
-  if (settled && bytes.length <= CACHED_FILE_BYTES && BigInt(bytes.length) === stat.size) {
+  const settled = Date.now() - stat.ctimeMs > SETTLED_MS;
+  if (settled && bytes.length <= CACHED_FILE_BYTES && bytes.length === stat.size) {
     if (cache.size >= CACHED_FILES) cache.delete(cache.keys().next().value as string);
-    cache.set(path, { identity, bytes: Buffer.from(bytes) });
+    cache.set(path, { stat, bytes: Buffer.from(bytes) });
   }
   return bytes;
 }

@@ -52,7 +52,12 @@ export type {
   TaskRun,
   TaskRunState,
 } from "./report.js";
-export { type RunDeploymentOptions, runDeployment } from "./run-deployment.js";
+export {
+  type ReadManifestOptions,
+  type RunDeploymentOptions,
+  readDeploymentManifest,
+  runDeployment,
+} from "./run-deployment.js";
 export {
   checkDeploymentFile,
   checkDeploymentName,

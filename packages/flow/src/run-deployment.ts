@@ -14,7 +14,7 @@ import type { Flow } from "./flow.js";
 import { exportedFlows, findPackageRoot, importBundle } from "./import-bundle.js";
 import type { LoggerOptions } from "./logger.js";
 import type { RunReport } from "./report.js";
-import type { StorageKind } from "./storage.js";
+import type { FlowStorage, StorageKind } from "./storage.js";
 
 /** The options of `runDeployment`. */
 export interface RunDeploymentOptions {
@@ -127,6 +127,50 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
+/** Resolves the storage's declared secrets (in the current scope), then reads and checks the manifest. */
+async function loadManifest(
+  address: string,
+  storage: FlowStorage,
+  name: string,
+  signal: AbortSignal | undefined,
+): Promise<DeploymentManifest> {
+  for (const secret of storage.secrets ?? []) await resolveSecret(secret);
+  const manifest = parseManifestCached(
+    await storage.load(name, MANIFEST_FILE, signal ? { signal } : {}),
+    address,
+  );
+  if (manifest.flow !== name) {
+    throw new DeploymentError(
+      "MANIFEST_INVALID",
+      address,
+      `the manifest is for flow "${manifest.flow}", not "${name}"`,
+    );
+  }
+  return manifest;
+}
+
+/** The options of `readDeploymentManifest`: those of `runDeployment` that reach the storage. */
+export type ReadManifestOptions = Pick<RunDeploymentOptions, "secrets" | "signal" | "backends" | "kinds">;
+
+/**
+ * Reads a deployment's manifest as a run would (the storage's secrets resolved first, the same typed errors),
+ * without pulling the bundle: what `tributary run --queue` uses to put the run's secret names on the job.
+ * @example
+ * const manifest = await readDeploymentManifest("s3://flows/prod/nightly", { kinds: [s3StorageKind] });
+ * console.log([...manifest.secrets.flow, ...manifest.secrets.storage]);
+ */
+export async function readDeploymentManifest(
+  address: string,
+  options: ReadManifestOptions = {},
+): Promise<DeploymentManifest> {
+  const { storage, name } = parseCached(address, options.kinds ?? FILE_ONLY);
+  throwIfAborted(options.signal);
+  return withSecrets(options.secrets ?? {}, () => loadManifest(address, storage, name, options.signal), {
+    declare: storage.secrets ?? [],
+    ...(options.backends ? { backends: options.backends } : {}),
+  });
+}
+
 /**
  * Runs a deployment: resolves the secrets its storage declares (run values, env, store, backends: a name found
  * nowhere fails here, before anything is fetched), pulls the manifest and then the bundle with them, checks the
@@ -149,16 +193,7 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
   return withSecrets(
     options.secrets ?? {},
     async () => {
-      for (const secret of declared) await resolveSecret(secret);
-      const call = signal ? { signal } : {};
-      const manifest = parseManifestCached(await storage.load(name, MANIFEST_FILE, call), address);
-      if (manifest.flow !== name) {
-        throw new DeploymentError(
-          "MANIFEST_INVALID",
-          address,
-          `the manifest is for flow "${manifest.flow}", not "${name}"`,
-        );
-      }
+      const manifest = await loadManifest(address, storage, name, signal);
       const key = `${manifest.bundle.sha256}:${name}`;
       let flow = ready.get(key);
       if (!flow) {
