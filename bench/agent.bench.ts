@@ -114,35 +114,44 @@ export default async function bench(): Promise<Record<string, string>> {
   try {
     // Every run is measured the same way: the queue paused (BullMQ's global pause) while the worker processes start
     // and the runs are queued as `tributary run --queue` queues them (same job data and options), then resumed.
-    const throughput = async (queue: string, start: () => Promise<ChildProcess[]>): Promise<number> => {
-      const control = new Queue(queue, { connection: { url: redis.url }, prefix: QUEUE_PREFIX });
-      await control.pause();
-      const workers = await start();
-      const runs = openRunQueue({ queue, redis: redis.url });
-      for (let i = 0; i < RUNS; i += 200) {
-        await Promise.all(Array.from({ length: Math.min(200, RUNS - i) }, () => runs.enqueue({ address })));
+    // Each measure has a Redis of its own, so none runs on the jobs the ones before it left.
+    const throughput = async (
+      queue: string,
+      start: (url: string) => Promise<ChildProcess[]>,
+    ): Promise<number> => {
+      const own = await startRedis();
+      try {
+        const control = new Queue(queue, { connection: { url: own.url }, prefix: QUEUE_PREFIX });
+        await control.pause();
+        const workers = await start(own.url);
+        const runs = openRunQueue({ queue, redis: own.url });
+        for (let i = 0; i < RUNS; i += 200) {
+          await Promise.all(Array.from({ length: Math.min(200, RUNS - i) }, () => runs.enqueue({ address })));
+        }
+        const started = performance.now();
+        await control.resume();
+        await until(async () => (await runs.counts()).completed === RUNS);
+        const rate = RUNS / ((performance.now() - started) / 1000);
+        await Promise.all(workers.map(stopProcess));
+        await runs.close();
+        await control.close();
+        return rate;
+      } finally {
+        await own.close();
       }
-      const started = performance.now();
-      await control.resume();
-      await until(async () => (await runs.counts()).completed === RUNS);
-      const rate = RUNS / ((performance.now() - started) / 1000);
-      await Promise.all(workers.map(stopProcess));
-      await runs.close();
-      await control.close();
-      return rate;
     };
-    const bare = (queue: string) => () =>
+    const bare = (queue: string) => (url: string) =>
       Promise.all([
         startProcess(
-          [join(ROOT, "bench", "bare-worker.mjs"), queue, QUEUE_PREFIX, redis.url, `${CONCURRENCY}`],
+          [join(ROOT, "bench", "bare-worker.mjs"), queue, QUEUE_PREFIX, url, `${CONCURRENCY}`],
           dir,
           "ready",
         ),
       ]);
-    const agents = (queue: string, count: number) => () =>
+    const agents = (queue: string, count: number) => (url: string) =>
       Promise.all(
         Array.from({ length: count }, () =>
-          startAgentProcess(queue, redis.url, dir, [
+          startAgentProcess(queue, url, dir, [
             "--isolation",
             "in-process",
             "--concurrency",

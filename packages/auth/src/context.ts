@@ -39,6 +39,9 @@ export interface RunInfo {
   readonly allowed: readonly string[] | undefined;
 }
 
+const NONE: ReadonlyMap<string, unknown> = new Map();
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 /**
  * Runs `fn` with `values` as this run's secrets. Runs are isolated: concurrent runs never see each other's
  * values. Nested calls inherit the outer values, declarations and restrictions. The outermost call makes the
@@ -53,9 +56,10 @@ export function withSecrets<R>(
   options: WithSecretsOptions = {},
 ): R {
   const parent = runStorage.getStore();
-  const secrets = new Map(parent?.secrets);
   const given: [string, unknown][] = [];
-  for (const [name, raw] of Object.entries(values)) {
+  for (const name in values) {
+    if (!Object.hasOwn(values, name)) continue;
+    const raw = values[name];
     assertSecretName(name);
     if (raw === undefined || raw === null) {
       throw new ValidationError(
@@ -71,14 +75,22 @@ export function withSecrets<R>(
     given.push([name, value]);
   }
   const masker = parent?.masker ?? createMaskerScope();
-  for (const [name, value] of given) {
-    masker.register(value);
-    secrets.set(name, value);
+  // A scope's maps are never changed once made: a child that adds nothing shares its parent's.
+  let secrets = parent?.secrets ?? NONE;
+  if (given.length > 0) {
+    const own = new Map(secrets);
+    for (const [name, value] of given) {
+      masker.register(value);
+      own.set(name, value);
+    }
+    secrets = own;
   }
-  const declared = new Set(parent?.declared);
+  let declared = parent?.declared ?? NO_NAMES;
   for (const name of options.declare ?? []) {
     assertSecretName(name);
-    declared.add(name);
+    if (declared.has(name)) continue;
+    if (declared === parent?.declared || declared === NO_NAMES) declared = new Set(declared);
+    (declared as Set<string>).add(name);
   }
   let allowed = parent?.allowed;
   if (options.allow) {

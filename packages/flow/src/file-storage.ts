@@ -1,6 +1,6 @@
 import { readFileSync, type Stats, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { ServiceError, ValidationError } from "@tributary/auth";
@@ -73,7 +73,9 @@ export function fileStorage(options: FileStorageOptions): FlowStorage {
   const root = resolve(options.path);
   const secrets = checkStorageSecrets(options.secrets, []);
   const base = pathToFileURL(root).href.replace(/\/+$/, "");
-  const folder = (name: string) => join(root, checkDeploymentName(name));
+  // Names and file names are single plain segments (checked), so joining is concatenation.
+  const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
+  const folder = (name: string) => `${prefix}${checkDeploymentName(name)}`;
   return Object.freeze({
     kind: "file",
     secrets,
@@ -87,7 +89,7 @@ export function fileStorage(options: FileStorageOptions): FlowStorage {
       }
     },
     async load(name: string, file: string): Promise<Uint8Array> {
-      const path = join(folder(name), checkDeploymentFile(file));
+      const path = `${folder(name)}${sep}${checkDeploymentFile(file)}`;
       try {
         return readCached(path);
       } catch (error) {
