@@ -445,10 +445,12 @@ export function flow<P = unknown, R = unknown>(
             `Flow run ${name} started`,
             settings.storage ? { storage: settings.storage.describe() } : {},
           );
-          const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
-          const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
-          if (failed) throw failed.reason;
-          if (active.cancel.aborted) throw active.cancel.reason;
+          if (declared.length > 0) {
+            const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
+            const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
+            if (failed) throw failed.reason;
+            if (active.cancel.aborted) throw active.cancel.reason;
+          }
           for (const secret of settings.logIdentity ?? []) {
             const who = await Promise.race([describeIdentity(secret), cancel]);
             log.info(
@@ -496,9 +498,13 @@ export function flow<P = unknown, R = unknown>(
           error: field === original ? extra.error : field,
         });
       }
-      await Promise.all(active.pendingHooks);
-      if (state === "completed") await active.callHooks("onSuccess", successHooks, (hook) => hook(report));
-      else await active.callHooks("onFailure", failureHooks, (hook) => hook(report));
+      if (active.pendingHooks.length > 0) await Promise.all(active.pendingHooks);
+      const hooks = state === "completed" ? successHooks : failureHooks;
+      if (hooks.length > 0) {
+        await active.callHooks(state === "completed" ? "onSuccess" : "onFailure", hooks, (hook) =>
+          hook(report),
+        );
+      }
       return report;
     };
 
