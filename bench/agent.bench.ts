@@ -23,6 +23,8 @@ import { fmt, median } from "./stats.ts";
 
 const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_AGENT_ROUNDS ?? 3);
+// A run queue keeps the last 10,000 completed runs, and the measures count them.
+if (!(RUNS > 0 && RUNS <= 10_000)) throw new Error("BENCH_AGENT_RUNS must be from 1 to 10,000");
 const RSS_RUNS = Number(process.env.BENCH_AGENT_RSS_RUNS ?? 10_000);
 const CONCURRENCY = 16;
 const LATENCY_SAMPLES = 30;
