@@ -109,7 +109,12 @@ async function neededSecrets(address: string, ctx: CommandContext): Promise<stri
     const manifest = await readDeploymentManifest(address, { kinds });
     return [...new Set([...manifest.secrets.storage, ...manifest.secrets.flow])];
   } catch (error) {
-    const why = error instanceof Error ? `${error.name}: ${error.message.split("\n")[0]}` : String(error);
+    // The first line, without the list a message may announce ("… Tried, in order:").
+    const first = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+    const line = first.endsWith(":")
+      ? first.slice(0, Math.max(0, first.lastIndexOf(". ")) || first.length - 1)
+      : first;
+    const why = error instanceof Error ? `${error.name}: ${line}` : line;
     ctx.output.err(
       `note: the manifest cannot be read here (${why}); the run is queued with the storage's secret names only, and the flow's own are checked where it runs`,
     );
