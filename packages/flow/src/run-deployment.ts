@@ -99,7 +99,8 @@ function parseManifestCached(bytes: Uint8Array, address: string): DeploymentMani
   if (last && Buffer.compare(last.bytes, bytes) === 0) return last.manifest;
   const manifest = parseManifest(bytes, address);
   if (!last && manifests.size >= CACHE_LIMIT) manifests.delete(manifests.keys().next().value as string);
-  manifests.set(address, { bytes, manifest });
+  // A copy: a storage may hand out a buffer it changes later.
+  manifests.set(address, { bytes: Buffer.from(bytes), manifest });
   return manifest;
 }
 
