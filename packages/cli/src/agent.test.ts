@@ -2,10 +2,9 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUNDLE_FILE, createManifest, fileStorage, MANIFEST_FILE } from "@tributary/flow";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, cliEnv, removeTempHomes, runBin, tempHome } from "../test/helpers.js";
+import { BIN, cliEnv, removeTempHomes, runBin, saveDeployment, tempHome } from "../test/helpers.js";
 
 const CLI_DIST = join(BIN, "..", "index.js");
 
@@ -27,20 +26,7 @@ export const main = flow({ name: "queued", secrets: ["AGENT_TOKEN"] }, async ({ 
 
 beforeAll(async () => {
   redis = await startRedis();
-  const storage = fileStorage({ path: tempHome() });
-  const bundle = Buffer.from(FLOW);
-  const manifest = createManifest({
-    flow: "queued",
-    flowSecrets: ["AGENT_TOKEN"],
-    storageSecrets: [],
-    bundle,
-    tributary: {},
-  });
-  await storage.save("queued", [
-    { name: BUNDLE_FILE, bytes: bundle },
-    { name: MANIFEST_FILE, bytes: Buffer.from(JSON.stringify(manifest)) },
-  ]);
-  address = storage.address("queued");
+  address = await saveDeployment(tempHome(), "queued", FLOW, ["AGENT_TOKEN"]);
 });
 
 afterAll(async () => {

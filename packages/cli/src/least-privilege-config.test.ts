@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BUNDLE_FILE, createManifest, fileStorage, MANIFEST_FILE } from "@tributary/flow";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, cliEnv, removeTempHomes, runBin, tempHome } from "../test/helpers.js";
+import { BIN, cliEnv, removeTempHomes, runBin, saveDeployment, tempHome } from "../test/helpers.js";
 
 // The config file's `leastPrivilege` as the default of the runs the CLI starts: `tributary run` in this process,
 // and an agent's runs, in its child processes or its own. Each flow reports what its task sees.
@@ -21,20 +20,7 @@ symlinkSync(CLI_NODE_MODULES, join(project, "node_modules"), "dir");
 const addresses: Record<"plain" | "flowSaysNo", string> = { plain: "", flowSaysNo: "" };
 
 async function deploy(name: keyof typeof addresses, source: string): Promise<void> {
-  const storage = fileStorage({ path: join(project, "flows", name) });
-  const bundle = Buffer.from(source);
-  const manifest = createManifest({
-    flow: "probe",
-    flowSecrets: [],
-    storageSecrets: [],
-    bundle,
-    tributary: {},
-  });
-  await storage.save("probe", [
-    { name: BUNDLE_FILE, bytes: bundle },
-    { name: MANIFEST_FILE, bytes: Buffer.from(JSON.stringify(manifest)) },
-  ]);
-  addresses[name] = storage.address("probe");
+  addresses[name] = await saveDeployment(join(project, "flows", name), "probe", source);
 }
 
 beforeAll(async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { BUNDLE_FILE, createManifest, fileStorage, MANIFEST_FILE } from "@tributary/flow";
 import type { CliReadable } from "../src/cli-io.js";
 import { runCli } from "../src/run-cli.js";
 
@@ -117,4 +118,24 @@ export function fakeTerminal(): CliReadable & { rawModes: boolean[]; type(text: 
     (stream as unknown as PassThrough).write(text);
   };
   return stream;
+}
+
+/**
+ * Saves a flow module as a deployment in a folder, as `tributary deploy` would after bundling (the module is
+ * used as it is), and returns its `file://` address.
+ */
+export async function saveDeployment(
+  folder: string,
+  flow: string,
+  source: string,
+  flowSecrets: readonly string[] = [],
+): Promise<string> {
+  const storage = fileStorage({ path: folder });
+  const bundle = Buffer.from(source);
+  const manifest = createManifest({ flow, flowSecrets, storageSecrets: [], bundle, tributary: {} });
+  await storage.save(flow, [
+    { name: BUNDLE_FILE, bytes: bundle },
+    { name: MANIFEST_FILE, bytes: Buffer.from(JSON.stringify(manifest)) },
+  ]);
+  return storage.address(flow);
 }
