@@ -45,9 +45,34 @@ export interface Abortable {
  */
 export class AbortFanout implements Abortable {
   aborted = false;
-  reason: unknown;
+  private given: unknown;
+  /** A reason not made yet: see `abortLazily`. */
+  private makeReason: (() => unknown) | undefined;
   private children: Set<Abortable> | undefined;
   private controller: AbortController | undefined;
+
+  /** Why it was aborted. */
+  get reason(): unknown {
+    if (this.makeReason) {
+      this.given = this.makeReason();
+      this.makeReason = undefined;
+    }
+    return this.given;
+  }
+
+  /**
+   * Aborts with a reason made only when someone needs it: now if anything is attached or the signal was read, else
+   * at the first read of `reason` (a run that ends with nothing left running makes no error object).
+   */
+  abortLazily(make: () => unknown): void {
+    if (this.aborted) return;
+    if ((this.children && this.children.size > 0) || this.controller) {
+      this.abort(make());
+      return;
+    }
+    this.aborted = true;
+    this.makeReason = make;
+  }
 
   /** An `AbortSignal` that fires with this fan-out, made on first read (already aborted if the fan-out is). */
   get signal(): AbortSignal {
@@ -75,7 +100,7 @@ export class AbortFanout implements Abortable {
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.reason = reason;
+    this.given = reason;
     const children = this.children;
     this.children = undefined;
     if (children) for (const child of children) child.abort(reason);

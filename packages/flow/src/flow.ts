@@ -256,8 +256,13 @@ class ActiveRun implements RunScope {
 
   /** Cancels the run: waiting tasks never start, running ones are aborted, the body's signal fires. */
   abort(reason: unknown): void {
+    this.end(() => reason);
+  }
+
+  /** `abort`, with the reason made only if something needs it. */
+  private end(make: () => unknown): void {
     if (this.cancel.aborted) return;
-    this.cancel.abort(reason);
+    this.cancel.abortLazily(make);
     const waiting = this.waiting.slice(this.head);
     this.waiting = [];
     this.head = 0;
@@ -308,10 +313,12 @@ class ActiveRun implements RunScope {
       state,
       start: new Date(this.startedAt).toISOString(),
       durationMs: Date.now() - this.startedAt,
-      ...extra,
-      tasks: NO_TASKS,
-      hookErrors: this.hookErrors,
-    };
+    } as RunReport;
+    // Set one by one (not spread), in the order the report is printed.
+    if ("error" in extra) report.error = extra.error;
+    if ("result" in extra) report.result = extra.result;
+    report.tasks = NO_TASKS;
+    report.hookErrors = this.hookErrors;
     if (records.length > 0) {
       // Built on first read: a run of 10,000 tasks with failures would otherwise copy them all for every hook.
       let tasks: readonly TaskRun[] | undefined;
@@ -358,22 +365,27 @@ class ActiveRun implements RunScope {
 
   /** Ends the run's tasks: those the body did not await are cancelled, in the report and through their signal. */
   finish(): void {
-    // Made at every run's end, so without a stack: its frames would only say "finish".
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    let reason: RunCancelledError;
-    try {
-      reason = new RunCancelledError("The flow run ended before this task finished.");
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
+    let reason: RunCancelledError | undefined;
+    // Made only when a task is left running or someone reads it, and without a stack: its frames would only say
+    // "finish".
+    const make = () => {
+      if (reason) return reason;
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        reason = new RunCancelledError("The flow run ended before this task finished.");
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
+      return reason;
+    };
     for (const record of this.records) {
       if (!record.live) continue;
       // The body dropped this call; its rejection with `reason` is ours, not a crash for the process.
       record.promise?.catch(() => {});
-      record.failed(reason, true);
+      record.failed(make(), true);
     }
-    this.abort(reason);
+    this.end(make);
   }
 }
 

@@ -132,12 +132,7 @@ class Settings {
   ) {}
   get(): Resolved {
     if (this.version !== defaults.version || !this.resolved) {
-      const base = processDefaults(this.fallbackLevel);
-      this.resolved = {
-        level: this.own.level ?? base.level,
-        format: this.own.format ?? base.format,
-        sink: this.own.sink ?? base.sink,
-      };
+      this.resolved = processDefaults(this.fallbackLevel, this.own);
       this.version = defaults.version;
     }
     return this.resolved;
@@ -199,12 +194,15 @@ const defaults = processSingleton<Defaults>("flow.logging", () => ({ format: "te
 
 type Resolved = Required<Omit<LoggerOptions, "bindings">>;
 
-/** @internal The process default options; the level falls back to `fallbackLevel` when none was configured. */
-export function processDefaults(fallbackLevel: LogLevel): Resolved {
+/**
+ * @internal The options in effect: `own` over the process defaults; the level falls back to `fallbackLevel` when
+ * none was configured (the environment is read only when neither sets it).
+ */
+export function processDefaults(fallbackLevel: LogLevel, own: LoggerOptions = {}): Resolved {
   return {
-    level: defaults.level ?? envLevel() ?? fallbackLevel,
-    format: defaults.format,
-    sink: defaults.sink ?? process.stderr,
+    level: own.level ?? defaults.level ?? envLevel() ?? fallbackLevel,
+    format: own.format ?? defaults.format,
+    sink: own.sink ?? defaults.sink ?? process.stderr,
   };
 }
 
