@@ -453,10 +453,12 @@ export function flow<P = unknown, R = unknown>(
         cancel.catch(() => {});
         try {
           if (active.cancel.aborted) throw active.cancel.reason;
-          log.info(
-            `Flow run ${name} started`,
-            settings.storage ? { storage: settings.storage.describe() } : {},
-          );
+          if (log.enabled("info")) {
+            log.info(
+              `Flow run ${name} started`,
+              settings.storage ? { storage: settings.storage.describe() } : {},
+            );
+          }
           if (declared.length > 0) {
             const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
             const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
@@ -501,8 +503,9 @@ export function flow<P = unknown, R = unknown>(
       }
       active.finish();
       const report = active.report(state, extra);
-      if (state === "completed") log.info(`Flow run ${name} completed`, { durationMs: report.durationMs });
-      else {
+      if (state === "completed") {
+        if (log.enabled("info")) log.info(`Flow run ${name} completed`, { durationMs: report.durationMs });
+      } else {
         const original = cancelledByCaller ? active.cancel.reason : outcome.ok ? undefined : outcome.error;
         const field = errorField(original, `flow run ${name}, run ${runId}`);
         log.error(`Flow run ${name} ${state}`, {
