@@ -38,7 +38,7 @@ function secretOfKind(i: number): string {
     case 0:
       return `ghp_${randomText(36)}`;
     case 1:
-      return `xoxb-1234567890-${randomText(24)}`;
+      return `xoxb-${randomText(10)}-${randomText(24)}`;
     case 2:
       return randomText(40);
     default:

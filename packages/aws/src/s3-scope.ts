@@ -1,5 +1,5 @@
 import { credentialFingerprint, describeSource } from "@tributary/auth";
-import { taskContext } from "@tributary/flow";
+import { logOncePerRun, taskContext } from "@tributary/flow";
 import type { ResolvedAwsCredentials } from "./aws-credentials.js";
 
 /** What one S3 task touches: the actions, and the bucket with one key, a few keys or a key prefix. */
@@ -92,23 +92,9 @@ function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
   return { policy, label: labels.join("; "), id: credentialFingerprint(policy) };
 }
 
-const said = new Set<string>();
-
-/** Logs `message` at `info` once per run for `key`: the flow's logger inside a task, the console outside. */
-function sayOnce(key: string, message: string | (() => string)): void {
-  const context = taskContext();
-  const id = `${context?.runId ?? "no-run"}:${key}`;
-  if (said.has(id)) return;
-  if (said.size > 1000) said.clear();
-  said.add(id);
-  const text = typeof message === "string" ? message : message();
-  if (context) context.log.info(text);
-  else console.info(text);
-}
-
 /** @internal Says once per run (and name) that a credential cannot be scoped. */
 export function noteUnscoped(name: string, why: string): void {
-  sayOnce(
+  logOncePerRun(
     `unscoped:${name}`,
     `leastPrivilege: ${name} cannot be scoped (${why}); the task runs with the whole credential`,
   );
@@ -120,5 +106,5 @@ export function noteScoped(name: string, creds: ResolvedAwsCredentials): void {
   const runId = taskContext()?.runId ?? "no-run";
   if (creds.loggedRun === runId) return;
   creds.loggedRun = runId;
-  sayOnce(`scoped:${name}:${creds.id}`, () => `${name} from ${describeSource(creds.source)}`);
+  logOncePerRun(`scoped:${name}:${creds.id}`, () => `${name} from ${describeSource(creds.source)}`);
 }

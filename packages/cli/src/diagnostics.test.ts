@@ -160,14 +160,16 @@ describe("doctor's config file names the backends a run has (child process)", ()
 
   it("loads tributary.config.ts found in the current folder where Node strips types, and says why not elsewhere", async () => {
     const home = tempHome();
+    const typedToken = `xoxb-${randomBytes(12).toString("hex")}`;
     writeFileSync(
       join(home, "tributary.config.ts"),
       `const backends: { describe(): string; get(name: string): Promise<string | undefined> }[] = [
-        { describe: () => "typed backend", get: async (name: string) => (name === "SLACK_BOT_TOKEN" ? "xoxb-typed-config" : undefined) },
+        { describe: () => "typed backend", get: async (name: string) => (name === "SLACK_BOT_TOKEN" ? ${JSON.stringify(typedToken)} : undefined) },
       ];
       export default { backends };\n`,
     );
     const r = await runBin(["doctor"], { home, cwd: home });
+    expect(`${r.stdout}${r.stderr}`).not.toContain(typedToken);
     const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
     if (major > 22 || (major === 22 && minor >= 18)) {
       expect(r.code).toBe(0);

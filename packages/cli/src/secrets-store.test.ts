@@ -54,7 +54,10 @@ describe("the local store through the tributary command", () => {
     const doctor = await runBin(["doctor"], { home });
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toContain(`chmod go-w ${home}`);
-    const set = await runBin(["secrets", "set", "SLACK_BOT_TOKEN"], { home, input: "xoxb-1-abcdefgh" });
+    const set = await runBin(["secrets", "set", "SLACK_BOT_TOKEN"], {
+      home,
+      input: `xoxb-${randomBytes(12).toString("hex")}`,
+    });
     expect(set.code).toBe(1);
     expect(existsSync(join(home, "secrets.json"))).toBe(false);
   });

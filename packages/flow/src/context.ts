@@ -153,3 +153,23 @@ export const frames = processSingleton("flow.context", () => new AsyncLocalStora
 export function taskContext(): TaskContext | undefined {
   return frames.getStore()?.task;
 }
+
+const said = new Set<string>();
+
+/**
+ * Logs `message` at `info` once per run for `key` (through the task's logger inside a task, the console outside
+ * one): what an integration says about a credential, such as where it came from or that it cannot be scoped,
+ * without repeating it for every call. A function `message` is built only when the line is written.
+ * @example
+ * logOncePerRun(`unscoped:${name}`, `leastPrivilege: ${name} cannot be scoped; the task runs with it whole`);
+ */
+export function logOncePerRun(key: string, message: string | (() => string)): void {
+  const context = taskContext();
+  const id = `${context?.runId ?? "no-run"}:${key}`;
+  if (said.has(id)) return;
+  if (said.size > 1000) said.clear();
+  said.add(id);
+  const text = typeof message === "string" ? message : message();
+  if (context) context.log.info(text);
+  else console.info(text);
+}

@@ -1,4 +1,4 @@
-export { type TaskContext, taskContext } from "./context.js";
+export { logOncePerRun, type TaskContext, taskContext } from "./context.js";
 export {
   type ParsedDeploymentAddress,
   parseDeploymentAddress,

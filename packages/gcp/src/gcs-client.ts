@@ -6,7 +6,7 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
-import { taskContext } from "@tributary/flow";
+import { logOncePerRun, taskContext } from "@tributary/flow";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { type GcpAuth, type GcpAuthOptions, gcpAuth } from "./gcp-auth.js";
 import {
@@ -96,7 +96,6 @@ interface ScopedAuth {
   loggedRun?: string;
 }
 
-const said = new Set<string>();
 /**
  * Downscoped credentials by the credential's own client (cached, so the same object for the same credential; a new
  * one after `clientCache.clear()`), then by STS endpoint and scope: a cached call pays for a short key and two lookups.
@@ -151,18 +150,10 @@ async function scoped(
     entry = made;
   }
   const auth = entry.ready ?? (await entry.auth);
-  const context = taskContext();
-  const runId = context?.runId ?? "no-run";
+  const runId = taskContext()?.runId ?? "no-run";
   if (entry.loggedRun !== runId) {
     entry.loggedRun = runId;
-    const once = `${runId}:${auth.cacheKey}`;
-    if (!said.has(once)) {
-      if (said.size > 1000) said.clear();
-      said.add(once);
-      const message = `GCP_CREDENTIALS from ${describeSource(auth.source)}`;
-      if (context) context.log.info(message);
-      else console.info(message);
-    }
+    logOncePerRun(auth.cacheKey, () => `GCP_CREDENTIALS from ${describeSource(auth.source)}`);
   }
   return auth;
 }

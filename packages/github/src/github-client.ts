@@ -13,7 +13,7 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
-import { taskContext } from "@tributary/flow";
+import { logOncePerRun, taskContext } from "@tributary/flow";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { refreshingAppAuth } from "./app-auth.js";
 
@@ -239,7 +239,7 @@ export async function connectGitHub(
   const least = options.leastPrivilege ?? taskContext()?.leastPrivilege;
   const scope = least && wanted && found.kind === "app" ? wanted : undefined;
   if (least && wanted && found.kind === "token") {
-    noteOnce(
+    logOncePerRun(
       `unscoped:${describeSource(found.source)}`,
       `leastPrivilege: GITHUB_ACCESS_TOKEN from ${describeSource(found.source)} cannot be restricted (a personal access token); the task runs with the whole token`,
     );
@@ -259,11 +259,11 @@ export async function connectGitHub(
     makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, key, maxWait, scope),
   );
   if (scope && found.kind === "app") {
-    // A cached call in the same run checks one entry; the set behind noteOnce still holds across interleaved runs.
+    // A cached call in the same run checks one entry; the set behind logOncePerRun still holds across interleaved runs.
     const runId = taskContext()?.runId ?? "no-run";
     if (loggedRun.get(octokit) !== runId) {
       loggedRun.set(octokit, runId);
-      noteOnce(
+      logOncePerRun(
         `scoped:${key}`,
         () =>
           `GITHUB_APP_CREDENTIALS from ${describeSource(found.source)}, scoped to ${scope.repo} with ${Object.entries(
@@ -302,18 +302,5 @@ export async function githubClient(options: GitHubClientOptions = {}): Promise<G
   return (await connectGitHub(options)).octokit;
 }
 
-const said = new Set<string>();
 /** The run whose log last named a scoped client. */
 const loggedRun = new WeakMap<object, string>();
-
-/** Logs at `info` once per run for `key`: the flow's logger inside a task, the console outside. */
-function noteOnce(key: string, message: string | (() => string)): void {
-  const context = taskContext();
-  const id = `${context?.runId ?? "no-run"}:${key}`;
-  if (said.has(id)) return;
-  if (said.size > 1000) said.clear();
-  said.add(id);
-  const text = typeof message === "string" ? message : message();
-  if (context) context.log.info(text);
-  else console.info(text);
-}
