@@ -76,7 +76,7 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     secrets: () => secrets.values(),
     log: (line) => ctx.output.err(line),
     childCommand: (run) => ({ command: process.execPath, args: childRunArgs(bin, run, leastPrivilege) }),
-    runInProcess: inProcessRunner(leastPrivilege),
+    ...(isolation === "in-process" ? { runInProcess: await inProcessRunner(leastPrivilege) } : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

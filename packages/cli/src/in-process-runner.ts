@@ -1,26 +1,19 @@
 import type { InProcessRunContext, QueuedRun } from "@tributary/agent";
-import type { RunReport, StorageKind } from "@tributary/flow";
+import type { RunReport } from "@tributary/flow";
 import { allStorageKinds } from "./storage-kinds.js";
 
 /**
  * What `agent start --isolation in-process` runs each queued run with: `runDeployment` in the agent's process,
  * with every storage kind, the agent's `-e` values as the run's secrets, no secret backends, and the agent's
- * `leastPrivilege` default.
+ * `leastPrivilege` default. The storage kinds (and so the cloud SDKs) are loaded here, before the agent takes a
+ * run: the first run does not wait for them, and a broken install stops the agent at start.
  */
-export function inProcessRunner(
+export async function inProcessRunner(
   leastPrivilege?: boolean,
-): (run: QueuedRun, context: InProcessRunContext) => Promise<RunReport> {
-  // Loaded once, at the first run: the kinds are the same for every run, and so is the parsed address.
-  let loading: Promise<[typeof import("@tributary/flow"), StorageKind[]]> | undefined;
-  return async (run, { secrets, signal }) => {
-    if (!loading) {
-      loading = Promise.all([import("@tributary/flow"), allStorageKinds()]);
-      loading.catch(() => {
-        loading = undefined;
-      });
-    }
-    const [{ runDeployment }, kinds] = await loading;
-    return runDeployment(run.address, {
+): Promise<(run: QueuedRun, context: InProcessRunContext) => Promise<RunReport>> {
+  const [{ runDeployment }, kinds] = await Promise.all([import("@tributary/flow"), allStorageKinds()]);
+  return (run, { secrets, signal }) =>
+    runDeployment(run.address, {
       params: run.params,
       runId: run.runId,
       secrets,
@@ -29,5 +22,4 @@ export function inProcessRunner(
       kinds,
       ...(leastPrivilege !== undefined ? { leastPrivilege } : {}),
     });
-  };
 }

@@ -232,6 +232,26 @@ class HookScope implements RunScope {
 
 const NO_TASKS: readonly TaskRun[] = Object.freeze([]);
 
+/**
+ * What the body receives. A class (not an object literal with a `signal` getter): a getter made per run keeps
+ * every object of the run alive through young-generation collections, which tripled a no-op run's GC time.
+ */
+class BodyContext<P> implements FlowContext<P> {
+  readonly #cancel: AbortFanout;
+  constructor(
+    readonly params: P,
+    readonly log: Logger,
+    readonly runId: string,
+    cancel: AbortFanout,
+  ) {
+    this.#cancel = cancel;
+  }
+  /** The run's signal, made on first read. */
+  get signal(): AbortSignal {
+    return this.#cancel.signal;
+  }
+}
+
 class ActiveRun implements RunScope {
   /** The run's cancellation: tasks attach to it; the body's `signal` is its signal, made only if the body reads it. */
   readonly cancel = new AbortFanout();
@@ -301,11 +321,16 @@ class ActiveRun implements RunScope {
   taskFailed(handle: TaskRecordHandle): void {
     if (this.taskHooks.length === 0) return;
     const taskRun = (handle as TaskRecord).snapshot();
-    const report = this.report("running");
+    const report = this.report("running", {}, true);
     this.pendingHooks.push(this.callHooks("onTaskFailure", this.taskHooks, (hook) => hook(report, taskRun)));
   }
 
-  report(state: RunState, extra: { error?: ReportedError; result?: unknown } = {}): RunReport {
+  /**
+   * The run's report. With `lazyTasks` (a report for an `onTaskFailure` hook), `tasks` is built on first read: a
+   * run of 10,000 tasks with failures would otherwise copy them all for every hook. The final report builds them
+   * at once: an accessor made per run keeps the run's objects alive through young-generation collections.
+   */
+  report(state: RunState, extra: { error?: ReportedError; result?: unknown } = {}, lazyTasks = false): RunReport {
     const records = this.records;
     const report: { -readonly [K in keyof RunReport]: RunReport[K] } = {
       flow: this.flow,
@@ -319,8 +344,9 @@ class ActiveRun implements RunScope {
     if ("result" in extra) report.result = extra.result;
     report.tasks = NO_TASKS;
     report.hookErrors = this.hookErrors;
-    if (records.length > 0) {
-      // Built on first read: a run of 10,000 tasks with failures would otherwise copy them all for every hook.
+    if (records.length > 0 && !lazyTasks) {
+      report.tasks = Object.freeze(records.map((r) => r.snapshot()));
+    } else if (records.length > 0) {
       let tasks: readonly TaskRun[] | undefined;
       Object.defineProperty(report, "tasks", {
         get: () => {
@@ -471,14 +497,7 @@ export function flow<P = unknown, R = unknown>(
               `${secret} is ${who.principal}${who.account ? ` (${who.account})` : ""} for ${who.service}, from ${describeSource(who.source)}`,
             );
           }
-          const context: FlowContext<P> = {
-            params: runOptions.params as P,
-            log,
-            get signal() {
-              return active.cancel.signal;
-            },
-            runId,
-          };
+          const context = new BodyContext<P>(runOptions.params as P, log, runId, active.cancel);
           return { ok: true, result: await Promise.race([(async () => body(context))(), cancel]) };
         } catch (error) {
           return { ok: false, error };
