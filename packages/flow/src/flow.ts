@@ -330,7 +330,11 @@ class ActiveRun implements RunScope {
    * run of 10,000 tasks with failures would otherwise copy them all for every hook. The final report builds them
    * at once: an accessor made per run keeps the run's objects alive through young-generation collections.
    */
-  report(state: RunState, extra: { error?: ReportedError; result?: unknown } = {}, lazyTasks = false): RunReport {
+  report(
+    state: RunState,
+    extra: { error?: ReportedError; result?: unknown } = {},
+    lazyTasks = false,
+  ): RunReport {
     const records = this.records;
     const report: { -readonly [K in keyof RunReport]: RunReport[K] } = {
       flow: this.flow,
