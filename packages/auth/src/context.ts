@@ -104,7 +104,9 @@ export function withSecrets<R>(
     allowed,
     backends: options.backends ?? parent?.backends,
     onResolve: options.onResolve ?? parent?.onResolve,
-    backendCache: parent && !options.backends ? parent.backendCache : new Map(),
+    // Shared with the parent while the backends are the same (a flow run inside a deployment's pull scope).
+    backendCache:
+      parent && (!options.backends || options.backends === parent.backends) ? parent.backendCache : new Map(),
     masker,
   };
   if (parent) return runStorage.run(state, fn);

@@ -48,6 +48,8 @@ export class AbortFanout implements Abortable {
   private given: unknown;
   /** A reason not made yet: see `abortLazily`. */
   private makeReason: (() => unknown) | undefined;
+  /** What is attached: most fan-outs have at most one at a time (a run's body, a task's attempt), kept without a set. */
+  private first: Abortable | undefined;
   private children: Set<Abortable> | undefined;
   private controller: AbortController | undefined;
 
@@ -66,7 +68,7 @@ export class AbortFanout implements Abortable {
    */
   abortLazily(make: () => unknown): void {
     if (this.aborted) return;
-    if ((this.children && this.children.size > 0) || this.controller) {
+    if (this.first || (this.children && this.children.size > 0) || this.controller) {
       this.abort(make());
       return;
     }
@@ -87,6 +89,7 @@ export class AbortFanout implements Abortable {
 
   attach(child: Abortable): void {
     if (this.aborted) child.abort(this.reason);
+    else if (!this.first && !this.children) this.first = child;
     else {
       this.children ??= new Set();
       this.children.add(child);
@@ -94,17 +97,42 @@ export class AbortFanout implements Abortable {
   }
 
   detach(child: Abortable): void {
-    this.children?.delete(child);
+    if (this.first === child) this.first = undefined;
+    else this.children?.delete(child);
   }
 
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.given = reason;
+    const first = this.first;
     const children = this.children;
+    this.first = undefined;
     this.children = undefined;
+    first?.abort(reason);
     if (children) for (const child of children) child.abort(reason);
     this.controller?.abort(reason);
+  }
+
+  /**
+   * `work`, or a rejection with the fan-out's reason as soon as it aborts (now, if it already did); `work` is then
+   * left to finish on its own, its outcome ignored. One promise, where a race with a "cancelled" promise takes three.
+   */
+  unlessAborted<T>(work: PromiseLike<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const stop: Abortable = { abort: reject };
+      this.attach(stop);
+      work.then(
+        (value) => {
+          this.detach(stop);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.detach(stop);
+          reject(error);
+        },
+      );
+    });
   }
 }
 

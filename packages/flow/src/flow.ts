@@ -283,6 +283,7 @@ class ActiveRun implements RunScope {
   private end(make: () => unknown): void {
     if (this.cancel.aborted) return;
     this.cancel.abortLazily(make);
+    if (this.waiting.length === 0) return;
     const waiting = this.waiting.slice(this.head);
     this.waiting = [];
     this.head = 0;
@@ -448,15 +449,18 @@ export function flow<P = unknown, R = unknown>(
   const failureHooks = list(settings.onFailure);
   const taskHooks = list(settings.onTaskFailure);
 
+  let flowLogger: MaskingLogger | undefined;
+
   async function run(runOptions: RunOptions<P> = {}): Promise<RunReport> {
     if (runOptions.leastPrivilege !== undefined && typeof runOptions.leastPrivilege !== "boolean") {
       throw new ValidationError("leastPrivilege", "the run's default must be true or false");
     }
     const runId = runOptions.runId ?? randomUUID();
-    const log = createMaskingLogger({ ...settings.logger, ...runOptions.logger }, "info").child({
-      flow: name,
-      runId,
-    });
+    // Runs that set no logger of their own share the flow's settings; each binds its own fields.
+    const base = runOptions.logger
+      ? createMaskingLogger({ ...settings.logger, ...runOptions.logger }, "info")
+      : (flowLogger ??= createMaskingLogger({ ...settings.logger }, "info"));
+    const log = base.child({ flow: name, runId });
     const active = new ActiveRun(name, runId, log, limit, taskHooks, hookTimeoutMs);
     active.leastPrivilege = settings.leastPrivilege ?? runOptions.leastPrivilege;
     const external = runOptions.signal;
@@ -475,12 +479,7 @@ export function flow<P = unknown, R = unknown>(
 
     const execute = async (): Promise<Outcome> =>
       frames.run({ run: active, task: undefined }, async () => {
-        let stop: { abort(reason: unknown): void } | undefined;
-        const cancel = new Promise<never>((_, reject) => {
-          stop = { abort: reject };
-          active.cancel.attach(stop);
-        });
-        cancel.catch(() => {});
+        const cancel = active.cancel;
         try {
           if (active.cancel.aborted) throw active.cancel.reason;
           if (log.enabled("info")) {
@@ -491,22 +490,20 @@ export function flow<P = unknown, R = unknown>(
           }
           if (declared.length > 0) {
             const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
-            const failed = (await Promise.race([loaded, cancel])).find((r) => r.status === "rejected");
+            const failed = (await cancel.unlessAborted(loaded)).find((r) => r.status === "rejected");
             if (failed) throw failed.reason;
             if (active.cancel.aborted) throw active.cancel.reason;
           }
           for (const secret of settings.logIdentity ?? []) {
-            const who = await Promise.race([describeIdentity(secret), cancel]);
+            const who = await cancel.unlessAborted(describeIdentity(secret));
             log.info(
               `${secret} is ${who.principal}${who.account ? ` (${who.account})` : ""} for ${who.service}, from ${describeSource(who.source)}`,
             );
           }
           const context = new BodyContext<P>(runOptions.params as P, log, runId, active.cancel);
-          return { ok: true, result: await Promise.race([(async () => body(context))(), cancel]) };
+          return { ok: true, result: await cancel.unlessAborted((async () => body(context))()) };
         } catch (error) {
           return { ok: false, error };
-        } finally {
-          if (stop) active.cancel.detach(stop);
         }
       });
 
