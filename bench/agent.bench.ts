@@ -1,6 +1,8 @@
 // Issue 15: runs per second through in-process agents against a bare BullMQ worker on the same Redis; latency
 // from queueing a run to its first task with child-process isolation; agent RSS after many runs.
-// BENCH_AGENT_RUNS (default 5000) runs per throughput measure, BENCH_AGENT_ROUNDS (default 3) rounds; BENCH_AGENT_RSS_RUNS (default 10000) for the RSS figure.
+// The throughput measures take turns in chunks of BENCH_AGENT_CHUNK (default 2000) runs: BENCH_AGENT_CYCLES (default
+// 6) measured cycles after BENCH_AGENT_WARMUP_CYCLES (default 2) not measured. BENCH_AGENT_RSS_RUNS (default 10000)
+// for the RSS figure.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,22 +11,21 @@ import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { openRunQueue, QUEUE_PREFIX, type RunQueue, startAgent } from "@tributary/agent";
-import {
-  BUNDLE_FILE,
-  createManifest,
-  fileStorage,
-  MANIFEST_FILE,
-  type RunReport,
-  runDeployment,
-} from "@tributary/flow";
+import { BUNDLE_FILE, createManifest, fileStorage, MANIFEST_FILE, runDeployment } from "@tributary/flow";
 import { startRedis } from "@tributary/testing";
 import { Queue } from "bullmq";
 import { fmt, median } from "./stats.ts";
 
-const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5000);
-const ROUNDS = Number(process.env.BENCH_AGENT_ROUNDS ?? 3);
-// A run queue keeps the last 10,000 completed runs, and the measures count them.
-if (!(RUNS > 0 && RUNS <= 10_000)) throw new Error("BENCH_AGENT_RUNS must be from 1 to 10,000");
+const CHUNK = Number(process.env.BENCH_AGENT_CHUNK ?? 2000);
+const CYCLES = Number(process.env.BENCH_AGENT_CYCLES ?? 6);
+const WARMUP_CYCLES = Number(process.env.BENCH_AGENT_WARMUP_CYCLES ?? 2);
+for (const [name, value, least] of [
+  ["BENCH_AGENT_CHUNK", CHUNK, 1],
+  ["BENCH_AGENT_CYCLES", CYCLES, 1],
+  ["BENCH_AGENT_WARMUP_CYCLES", WARMUP_CYCLES, 0],
+] as const) {
+  if (!(Number.isInteger(value) && value >= least)) throw new Error(`${name} must be an integer ≥ ${least}`);
+}
 const RSS_RUNS = Number(process.env.BENCH_AGENT_RSS_RUNS ?? 10_000);
 const CONCURRENCY = 16;
 const LATENCY_SAMPLES = 30;
@@ -36,16 +37,6 @@ const first = task({ name: "first" }, async (t0) => Date.now() - t0);
 export const main = flow({ name: "noop", logger: { level: "silent" } }, async ({ params }) =>
   params && params.t0 ? { waitedMs: await first(params.t0) } : undefined);
 `;
-
-const FIXED_REPORT: RunReport = {
-  flow: "noop",
-  runId: "",
-  state: "completed",
-  start: new Date(0).toISOString(),
-  durationMs: 0,
-  tasks: [],
-  hookErrors: [],
-};
 
 async function deployNoop(dir: string): Promise<string> {
   const storage = fileStorage({ path: dir });
@@ -114,101 +105,94 @@ export default async function bench(): Promise<Record<string, string>> {
   const address = await deployNoop(dir);
   const figures: Record<string, string> = {};
   try {
-    // Every run is measured the same way: the queue paused (BullMQ's global pause) while the worker processes start
-    // and the runs are queued as `tributary run --queue` queues them (same job data and options), then resumed.
-    // Each measure has a Redis of its own, so none runs on the jobs the ones before it left.
-    const throughput = async (
-      queue: string,
-      start: (url: string) => Promise<ChildProcess[]>,
-    ): Promise<number> => {
-      const own = await startRedis();
-      try {
+    // Every worker group runs as its own process(es) on its own queue of one Redis, all of them alive at once, its
+    // queue paused (BullMQ's global pause) while the others work. Each cycle gives every group a chunk in turn: its
+    // runs are queued as `tributary run --queue` queues them (same job data and options), the queue is resumed, and
+    // the time until none is left waiting or running is that group's figure for the cycle. Taking turns in short
+    // chunks puts every group through the same moments of this machine, whose speed drifts; the first cycles let
+    // each process's code be optimized and are not counted: the figures are the steady rates of long-lived workers.
+    // This Redis writes nothing to disk: its append-only file's writes and rewrites would drown the difference.
+    const own = await startRedis({ persist: false });
+    const groups: { name: string; queue: string; processes: ChildProcess[]; rates: number[] }[] = [];
+    try {
+      const group = async (name: string, start: (queue: string) => Promise<ChildProcess>[]) => {
+        const queue = `${name}-runs`;
         const control = new Queue(queue, { connection: { url: own.url }, prefix: QUEUE_PREFIX });
         await control.pause();
-        const workers = await start(own.url);
-        const runs = openRunQueue({ queue, redis: own.url });
-        for (let i = 0; i < RUNS; i += 200) {
-          await Promise.all(Array.from({ length: Math.min(200, RUNS - i) }, () => runs.enqueue({ address })));
-        }
-        const started = performance.now();
-        await control.resume();
-        await until(async () => (await runs.counts()).completed === RUNS);
-        const rate = RUNS / ((performance.now() - started) / 1000);
-        await Promise.all(workers.map(stopProcess));
-        await runs.close();
         await control.close();
-        return rate;
-      } finally {
-        await own.close();
-      }
-    };
-    const bare = (queue: string) => (url: string) =>
-      Promise.all([
+        groups.push({ name, queue, processes: await Promise.all(start(queue)), rates: [] });
+      };
+      const agentProcess = (queue: string) =>
+        startAgentProcess(queue, own.url, dir, [
+          "--isolation",
+          "in-process",
+          "--concurrency",
+          `${CONCURRENCY}`,
+        ]);
+      await group("bare", (queue) => [
         startProcess(
-          [join(ROOT, "bench", "bare-worker.mjs"), queue, QUEUE_PREFIX, url, `${CONCURRENCY}`],
+          [join(ROOT, "bench", "bare-worker.mjs"), queue, QUEUE_PREFIX, own.url, `${CONCURRENCY}`],
           dir,
           "ready",
         ),
       ]);
-    const agents = (queue: string, count: number) => (url: string) =>
-      Promise.all(
-        Array.from({ length: count }, () =>
-          startAgentProcess(queue, url, dir, [
-            "--isolation",
-            "in-process",
-            "--concurrency",
-            `${CONCURRENCY}`,
-          ]),
+      await group("fixed", (queue) => [
+        startProcess(
+          [join(ROOT, "bench", "fixed-report-agent.mjs"), queue, own.url, `${CONCURRENCY}`],
+          dir,
+          "ready",
         ),
-      );
-    // Rounds of bare, 1 agent, 2 agents, one after another: each ratio is taken within its round, and the median
-    // round is reported (this machine's speed drifts between rounds).
-    const rounds: { bare: number; one: number; two: number }[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      rounds.push({
-        bare: await throughput(`bare${round}`, bare(`bare${round}`)),
-        one: await throughput(`one${round}`, agents(`one${round}`, 1)),
-        two: await throughput(`two${round}`, agents(`two${round}`, 2)),
-      });
-    }
-    const medianOf = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map(pick));
-    const bareRate = medianOf((r) => r.bare);
+      ]);
+      await group("one", (queue) => [agentProcess(queue)]);
+      await group("two", (queue) => [agentProcess(queue), agentProcess(queue)]);
 
-    // The agent's own cost: one in-process agent whose runner returns a fixed report (no flow, no deployment).
-    const fixedRuns = openRunQueue({ queue: "fixed", redis: redis.url });
-    for (let i = 0; i < RUNS; i += 200) {
-      await Promise.all(
-        Array.from({ length: Math.min(200, RUNS - i) }, () => fixedRuns.enqueue({ address })),
-      );
+      const chunk = async (queue: string): Promise<number> => {
+        const control = new Queue(queue, { connection: { url: own.url }, prefix: QUEUE_PREFIX });
+        const runs = openRunQueue({ queue, redis: own.url });
+        try {
+          for (let i = 0; i < CHUNK; i += 200) {
+            await Promise.all(
+              Array.from({ length: Math.min(200, CHUNK - i) }, () => runs.enqueue({ address })),
+            );
+          }
+          const left = async () => {
+            const counts = await control.getJobCounts("wait", "active", "prioritized", "delayed");
+            return Object.values(counts).reduce((a, b) => a + b, 0);
+          };
+          const started = performance.now();
+          await control.resume();
+          while ((await left()) > 0) await new Promise((r) => setTimeout(r, 5));
+          const rate = CHUNK / ((performance.now() - started) / 1000);
+          await control.pause();
+          return rate;
+        } finally {
+          await runs.close();
+          await control.close();
+        }
+      };
+      for (let cycle = 0; cycle < WARMUP_CYCLES + CYCLES; cycle++) {
+        for (const g of groups) {
+          const rate = await chunk(g.queue);
+          if (cycle >= WARMUP_CYCLES) g.rates.push(rate);
+        }
+      }
+    } finally {
+      await Promise.all(groups.flatMap((g) => g.processes.map(stopProcess)));
+      await own.close();
     }
-    const started = performance.now();
-    const fixedAgent = await startAgent({
-      queue: "fixed",
-      redis: redis.url,
-      isolation: "in-process",
-      concurrency: CONCURRENCY,
-      log: () => {},
-      secrets: { BENCH_TOKEN: "bench-token-value" },
-      runInProcess: (run) => Promise.resolve({ ...FIXED_REPORT, runId: run.runId }),
-    });
-    await until(async () => (await fixedRuns.counts()).completed === RUNS);
-    const fixedRate = RUNS / ((performance.now() - started) / 1000);
-    await fixedAgent.close();
-    await fixedRuns.close();
-
-    figures[`bare BullMQ worker, no-op job, concurrency ${CONCURRENCY} (${RUNS} jobs)`] = fmt(
-      bareRate,
-      "jobs/s",
-      0,
-    );
-    const against = (pick: (r: (typeof rounds)[number]) => number) =>
-      `${fmt(medianOf(pick), "runs/s", 0)} (${medianOf((r) => pick(r) / r.bare).toFixed(2)}× bare; rounds ${rounds
-        .map((r) => (pick(r) / r.bare).toFixed(2))
+    const [bare, fixed, one, two] = groups as [(typeof groups)[number], ...(typeof groups)[number][]];
+    const against = (g: (typeof groups)[number] | undefined) => {
+      const ratios = (g?.rates ?? []).map((rate, i) => rate / (bare.rates[i] as number));
+      return `${fmt(median(g?.rates ?? []), "runs/s", 0)} (${median(ratios).toFixed(2)}× bare; cycles ${ratios
+        .map((r) => r.toFixed(2))
         .join(", ")})`;
-    figures["1 in-process agent (bench process), runner returning a fixed report"] =
-      `${fmt(fixedRate, "runs/s", 0)} (${(fixedRate / bareRate).toFixed(2)}× bare)`;
-    figures["1 agent process, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against((r) => r.one);
-    figures["2 agent processes, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against((r) => r.two);
+    };
+    figures[
+      `bare BullMQ worker, no-op job, concurrency ${CONCURRENCY} (median of ${CYCLES} chunks of ${CHUNK})`
+    ] = fmt(median(bare.rates), "jobs/s", 0);
+    figures["1 agent process, runner returning a fixed report (the agent's own cost)"] = against(fixed);
+    figures["1 agent process, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(one);
+    figures["2 agent processes, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(two);
 
     // Latency from queueing to the first task, child-process isolation through `tributary agent start`.
     const agent = await startAgentProcess("latency", redis.url, dir, ["--concurrency", "1"]);

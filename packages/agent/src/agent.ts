@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -127,6 +128,10 @@ function failureOf(report: RunReport): string {
   return `Flow run ${report.flow} ${report.state}${error}`;
 }
 
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === "function";
+}
+
 function isReport(value: unknown): value is RunReport {
   const r = value as RunReport | null;
   return !!r && typeof r === "object" && typeof r.runId === "string" && typeof r.state === "string";
@@ -169,7 +174,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const secretsOf = typeof given === "function" ? given : () => given ?? {};
   const staticNames = typeof given === "function" ? undefined : Object.keys(given ?? {});
 
-  const active = new Map<string, AbortController>();
+  /** The runs going now, by id. */
+  const active = new Set<string>();
+  /** Aborted when the agent gives up its running runs (past the grace period): one signal for all of them. */
+  const givingUp = new AbortController();
+  setMaxListeners(0, givingUp.signal);
   let abandoning = false;
   const startedAt = new Date().toISOString();
   let knownNames: readonly string[] = staticNames ?? [];
@@ -238,67 +247,53 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     } catch (error) {
       throw new UnrecoverableError(mask((error as Error).message));
     }
-    const controller = new AbortController();
-    active.set(run.runId, controller);
+    active.add(run.runId);
     try {
       // The run's scope starts before its values are looked up, so values resolved for it (rotated ones too) are
       // masked for this run and dropped with it; the agent's own values stay masked for the process.
-      return await withSecrets(
-        {},
-        async () => {
-          try {
-            return await perform(job, run, controller);
-          } catch (error) {
-            if (error instanceof UnrecoverableError || RunFailedError.isInstance(error)) throw error;
-            throw new RunFailedError(mask(error instanceof Error ? error.message : String(error)));
-          }
-        },
-        { runId: run.runId },
-      );
+      return await withSecrets({}, () => perform(job, run), { runId: run.runId });
     } finally {
       active.delete(run.runId);
     }
   };
 
-  const perform = async (job: Job, run: QueuedRun, controller: AbortController): Promise<RunReport> => {
-    const secrets = await secretsOf();
-    knownNames = Object.keys(secrets);
-    const missing = run.secrets.filter((name) => secrets[name] === undefined);
-    if (missing.length > 0) {
-      throw new UnrecoverableError(
-        `Agent ${id} was not given ${missing.join(", ")}, which the run needs: start agents on queue ${options.queue} with -e ${missing.join(" -e ")}`,
+  /** Runs `run` in its scope; what fails is a `RunFailedError` (or `UnrecoverableError`), masked with its values. */
+  const perform = async (job: Job, run: QueuedRun): Promise<RunReport> => {
+    let report: RunReport;
+    try {
+      const given = secretsOf();
+      const secrets = isThenable(given) ? await given : given;
+      knownNames = Object.keys(secrets);
+      const missing = run.secrets.filter((name) => secrets[name] === undefined);
+      if (missing.length > 0) {
+        throw new UnrecoverableError(
+          `Agent ${id} was not given ${missing.join(", ")}, which the run needs: start agents on queue ${options.queue} with -e ${missing.join(" -e ")}`,
+        );
+      }
+      const start = () =>
+        isolation === "in-process"
+          ? (options.runInProcess as NonNullable<AgentOptions["runInProcess"]>)(run, {
+              secrets,
+              signal: givingUp.signal,
+            })
+          : runChild(run, secrets, givingUp.signal);
+      // With values to pass, they belong to this run's scope (inside `processRun`'s, which already has its id).
+      report = await (knownNames.length > 0 ? withSecrets(secrets, start, { runId: run.runId }) : start());
+    } catch (error) {
+      if (abandoning) return new Promise<never>(() => {});
+      if (error instanceof UnrecoverableError || RunFailedError.isInstance(error)) throw error;
+      throw new RunFailedError(
+        mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
       );
     }
-    // With values to pass, they belong to this run's scope (inside `processRun`'s, which already has its id).
-    const scoped = <T>(fn: () => Promise<T>) =>
-      Object.keys(secrets).length > 0 ? withSecrets(secrets, fn, { runId: run.runId }) : fn();
-    return await scoped(async () => {
-      let report: RunReport;
-      try {
-        report =
-          isolation === "in-process"
-            ? await (options.runInProcess as NonNullable<AgentOptions["runInProcess"]>)(run, {
-                secrets,
-                signal: controller.signal,
-              })
-            : await runChild(run, secrets, controller.signal);
-      } catch (error) {
-        if (abandoning) return new Promise<never>(() => {});
-        throw RunFailedError.isInstance(error)
-          ? error
-          : new RunFailedError(
-              mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
-            );
-      }
-      // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
-      if (abandoning) return new Promise<never>(() => {});
-      const masked = maskValue(report) as RunReport;
-      if (masked.state !== "completed") {
-        await job.updateProgress({ report: masked });
-        throw new RunFailedError(failureOf(masked));
-      }
-      return masked;
-    });
+    // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
+    if (abandoning) return new Promise<never>(() => {});
+    const masked = maskValue(report) as RunReport;
+    if (masked.state !== "completed") {
+      await job.updateProgress({ report: masked });
+      throw new RunFailedError(failureOf(masked));
+    }
+    return masked;
   };
 
   const worker = new Worker(options.queue, processRun, {
@@ -352,7 +347,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       say(
         `agent ${id}: ${abandoned} run(s) did not finish within the grace period; leaving them for other agents`,
       );
-      for (const controller of active.values()) controller.abort(new Error("the agent is stopping"));
+      givingUp.abort(new Error("the agent is stopping"));
     }
     clearInterval(timer);
     await worker.close(abandoned > 0);

@@ -223,30 +223,42 @@ function bytesAsText(value: object): string | undefined {
   return undefined;
 }
 
-function maskAny(
-  value: unknown,
-  depth: number,
-  seen: WeakSet<object>,
-  mask: (text: string) => string,
-): unknown {
+/**
+ * `value` masked. `parents` holds the objects being copied above it (at most 9): one of them again is a cycle. An
+ * object met twice side by side is copied twice; a list of ancestors costs less than a `WeakSet` per call.
+ */
+function maskAny(value: unknown, depth: number, parents: object[], mask: (text: string) => string): unknown {
   if (typeof value === "string") return mask(value);
   if (value === null || typeof value !== "object") return value;
-  if (seen.has(value) || depth > 8) return "[circular]";
-  seen.add(value);
+  if (depth > 8 || parents.includes(value)) return "[circular]";
+  parents.push(value);
+  try {
+    return maskObject(value, depth, parents, mask);
+  } finally {
+    parents.pop();
+  }
+}
+
+function maskObject(
+  value: object,
+  depth: number,
+  parents: object[],
+  mask: (text: string) => string,
+): unknown {
   const bytes = bytesAsText(value);
   if (bytes !== undefined) return mask(bytes);
   if (value instanceof Error) {
     const e = value as Error & { code?: unknown };
     return {
       name: mask(String(e.name)),
-      ...(e.code !== undefined ? { code: maskAny(e.code, depth + 1, seen, mask) } : {}),
+      ...(e.code !== undefined ? { code: maskAny(e.code, depth + 1, parents, mask) } : {}),
       message: mask(String(e.message)),
     };
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
-    return maskAny((value as { toJSON: () => unknown }).toJSON(), depth + 1, seen, mask);
+    return maskAny((value as { toJSON: () => unknown }).toJSON(), depth + 1, parents, mask);
   }
-  if (Array.isArray(value)) return value.map((v) => maskAny(v, depth + 1, seen, mask));
+  if (Array.isArray(value)) return value.map((v) => maskAny(v, depth + 1, parents, mask));
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(value)) {
     let v: unknown;
@@ -257,7 +269,8 @@ function maskAny(
       out[mask(k)] = REDACTED;
       continue;
     }
-    out[mask(k)] = isSensitiveKey(k) && v != null && v !== "" ? REDACTED : maskAny(v, depth + 1, seen, mask);
+    out[mask(k)] =
+      isSensitiveKey(k) && v != null && v !== "" ? REDACTED : maskAny(v, depth + 1, parents, mask);
   }
   return out;
 }
@@ -273,7 +286,7 @@ export function maskValue(value: unknown): unknown {
 
 function maskValueWith(value: unknown, maskText: (text: string) => string): unknown {
   try {
-    return maskAny(value, 0, new WeakSet(), maskText);
+    return maskAny(value, 0, [], maskText);
   } catch {
     return REDACTED;
   }

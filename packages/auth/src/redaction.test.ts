@@ -80,6 +80,23 @@ describe("no secret value escapes", () => {
     });
   });
 
+  it("copies a value with cycles and shared parts: a cycle becomes [circular], a shared part is masked twice", () => {
+    const value = "shared-part-secret";
+    withSecrets({ CUSTOM_TOKEN: value }, () => undefined);
+    const part = { note: `has ${value}` };
+    const cyclic: Record<string, unknown> = { name: "run", left: part, right: part, list: [part, part] };
+    cyclic.self = cyclic;
+    (part as Record<string, unknown>).back = cyclic;
+    const masked = { note: `has ${REDACTED}`, back: "[circular]" };
+    expect(maskValue(cyclic)).toEqual({
+      name: "run",
+      left: masked,
+      right: masked,
+      list: [masked, masked],
+      self: "[circular]",
+    });
+  });
+
   it("masks each string field of an object secret of 4 characters or more, and leaves shorter ones", () => {
     withSecrets(
       { AWS_CREDENTIALS: { ACCESS_KEY: "AKIDMASKME1", SECRET_ACCESS_KEY: "s3cr3t-value", REGION: "eu" } },

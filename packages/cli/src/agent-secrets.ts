@@ -5,8 +5,11 @@ import { checkSecretName, UsageError } from "./parse-command-args.js";
 export interface AgentSecrets {
   /** The names passed to runs. */
   readonly names: readonly string[];
-  /** The values for one run: given values as they are, looked-up names resolved again (rotated values are seen). */
-  values(): Promise<Record<string, unknown>>;
+  /**
+   * The values for one run: given values as they are, looked-up names resolved again (rotated values are seen). With
+   * no name to look up, the same values at once, without a promise.
+   */
+  values(): Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>;
 }
 
 /**
@@ -38,12 +41,16 @@ export async function agentSecrets(options: readonly string[], usage: string): P
     throw new MissingCredentialsError(name, []);
   };
   for (const name of lookedUp) await lookUp(name);
+  const fixed: Readonly<Record<string, unknown>> = Object.freeze(Object.fromEntries(given));
   return {
     names: [...lookedUp, ...given.keys()],
-    async values() {
-      const values: Record<string, unknown> = Object.fromEntries(given);
-      for (const name of lookedUp) values[name] = await lookUp(name);
-      return values;
+    values() {
+      if (lookedUp.length === 0) return fixed;
+      return (async () => {
+        const values: Record<string, unknown> = { ...fixed };
+        for (const name of lookedUp) values[name] = await lookUp(name);
+        return values;
+      })();
     },
   };
 }

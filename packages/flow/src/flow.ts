@@ -232,6 +232,21 @@ class HookScope implements RunScope {
 
 const NO_TASKS: readonly TaskRun[] = Object.freeze([]);
 
+/** The body's outcome as a promise: what it throws at once is a rejection, like what an async body throws. */
+function callBody<P, R>(
+  body: (context: FlowContext<P>) => R | PromiseLike<R>,
+  context: FlowContext<P>,
+): PromiseLike<R> {
+  try {
+    const result = body(context);
+    return typeof (result as PromiseLike<R> | null)?.then === "function"
+      ? (result as PromiseLike<R>)
+      : Promise.resolve(result as R);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /**
  * What the body receives. A class (not an object literal with a `signal` getter): a getter made per run keeps
  * every object of the run alive through young-generation collections, which tripled a no-op run's GC time.
@@ -477,8 +492,8 @@ export function flow<P = unknown, R = unknown>(
 
     type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 
-    const execute = async (): Promise<Outcome> =>
-      frames.run({ run: active, task: undefined }, async () => {
+    const execute = (): Promise<Outcome> =>
+      frames.run({ run: active, task: undefined }, async (): Promise<Outcome> => {
         const cancel = active.cancel;
         try {
           if (active.cancel.aborted) throw active.cancel.reason;
@@ -501,7 +516,7 @@ export function flow<P = unknown, R = unknown>(
             );
           }
           const context = new BodyContext<P>(runOptions.params as P, log, runId, active.cancel);
-          return { ok: true, result: await cancel.unlessAborted((async () => body(context))()) };
+          return { ok: true, result: await cancel.unlessAborted(callBody(body, context)) };
         } catch (error) {
           return { ok: false, error };
         }
@@ -545,7 +560,7 @@ export function flow<P = unknown, R = unknown>(
 
     try {
       // Hooks run in the run's secret scope too, so a notifier finds the run's webhook URL.
-      return await withSecrets(runOptions.secrets ?? {}, async () => complete(await execute()), {
+      return await withSecrets(runOptions.secrets ?? {}, () => execute().then(complete), {
         declare: declared,
         backends: runOptions.backends,
         onResolve: logProvenance,

@@ -1,4 +1,10 @@
-import { resolveSecret, type SecretBackend, TributaryError, withSecrets } from "@tributary/auth";
+import {
+  resolveSecret,
+  type SecretBackend,
+  TributaryError,
+  type WithSecretsOptions,
+  withSecrets,
+} from "@tributary/auth";
 import { type ParsedDeploymentAddress, parseDeploymentAddress } from "./deployment-address.js";
 import {
   checkBundle,
@@ -10,7 +16,7 @@ import {
   parseManifest,
 } from "./deployment-manifest.js";
 import { fileStorageKind } from "./file-storage.js";
-import type { Flow } from "./flow.js";
+import type { Flow, RunOptions } from "./flow.js";
 import { exportedFlows, findPackageRoot, importBundle } from "./import-bundle.js";
 import type { LoggerOptions } from "./logger.js";
 import type { RunReport } from "./report.js";
@@ -76,12 +82,16 @@ function remember(key: string, flow: Promise<Flow>): void {
 /** Parsed addresses, per list of kinds: a long-lived agent runs the same few addresses again and again. */
 const parsedAddresses = new WeakMap<readonly StorageKind[], Map<string, ParsedDeploymentAddress>>();
 
+/** The last list of kinds asked for and its addresses: an agent passes the same list for every run. */
+let lastKinds: { kinds: readonly StorageKind[]; byAddress: Map<string, ParsedDeploymentAddress> } | undefined;
+
 function parseCached(address: string, kinds: readonly StorageKind[]): ParsedDeploymentAddress {
-  let byAddress = parsedAddresses.get(kinds);
+  let byAddress = lastKinds?.kinds === kinds ? lastKinds.byAddress : parsedAddresses.get(kinds);
   if (!byAddress) {
     byAddress = new Map();
     parsedAddresses.set(kinds, byAddress);
   }
+  if (lastKinds?.kinds !== kinds) lastKinds = { kinds, byAddress };
   let parsed = byAddress.get(address);
   if (!parsed) {
     parsed = parseDeploymentAddress(address, kinds);
@@ -191,6 +201,9 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
   const signal = options.signal;
   throwIfAborted(signal);
   const root = options.root ?? process.cwd();
+  const scope: WithSecretsOptions = { declare: declared };
+  if (options.backends) scope.backends = options.backends;
+  if (options.runId !== undefined) scope.runId = options.runId;
   return withSecrets(
     options.secrets ?? {},
     async () => {
@@ -207,20 +220,16 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
         flow = await untilAborted(pulling, signal);
       }
       throwIfAborted(signal);
-      return flow.run({
-        params: options.params,
-        ...(options.runId !== undefined ? { runId: options.runId } : {}),
-        ...(signal ? { signal } : {}),
-        ...(options.backends ? { backends: options.backends } : {}),
-        ...(options.logger ? { logger: options.logger } : {}),
-        ...(options.leastPrivilege !== undefined ? { leastPrivilege: options.leastPrivilege } : {}),
-      });
+      // Set one by one (not spread): this runs for every queued run of an agent.
+      const run: RunOptions = { params: options.params };
+      if (options.runId !== undefined) run.runId = options.runId;
+      if (signal) run.signal = signal;
+      if (options.backends) run.backends = options.backends;
+      if (options.logger) run.logger = options.logger;
+      if (options.leastPrivilege !== undefined) run.leastPrivilege = options.leastPrivilege;
+      return flow.run(run);
     },
-    {
-      declare: declared,
-      ...(options.backends ? { backends: options.backends } : {}),
-      ...(options.runId !== undefined ? { runId: options.runId } : {}),
-    },
+    scope,
   );
 }
 

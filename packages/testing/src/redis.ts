@@ -11,6 +11,11 @@ export interface RedisServerOptions {
   command?: string;
   /** How long to wait for it to answer `PING` (ms). Default 15 000. */
   startTimeoutMs?: number;
+  /**
+   * Whether it keeps an append-only file, so `restart` keeps the data (default `true`). `false` writes nothing to
+   * disk: for benchmarks, where the file's writes and rewrites would drown what is measured.
+   */
+  persist?: boolean;
 }
 
 /** A `redis-server` started for a test on a free port, with its data in a temporary folder. */
@@ -42,7 +47,8 @@ function ping(port: number): Promise<boolean> {
 }
 
 /**
- * Starts Debian's `redis-server` on a free port of 127.0.0.1 (append-only file on, so a restart keeps the data)
+ * Starts Debian's `redis-server` on a free port of 127.0.0.1 (append-only file on unless `persist: false`, so a
+ * restart keeps the data)
  * and waits until it answers `PING`. Stop it with `close()`; it is stopped by its pid, never by name.
  * Throws a clear error when `redis-server` is not installed.
  * @example
@@ -52,6 +58,7 @@ function ping(port: number): Promise<boolean> {
  */
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
   const command = options.command ?? "redis-server";
+  const persist = options.persist === false ? "no" : "yes";
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "tributary-redis-"));
   let child: ChildProcess;
@@ -61,7 +68,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     let output = "";
     child = spawn(
       command,
-      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes"],
+      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", persist],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     const keep = (d: unknown) => {

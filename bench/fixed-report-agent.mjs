@@ -1,0 +1,24 @@
+// A reference for bench/agent.bench.ts: an in-process agent (the same `startAgent` as `tributary agent start`)
+// whose runner returns a fixed report, with no deployment and no flow: what the agent's own machinery costs.
+// Usage: node bench/fixed-report-agent.mjs <queue> <redis-url> <concurrency>; says "ready" on stderr.
+import { startAgent } from "@tributary/agent";
+
+const [queue, url, concurrency] = process.argv.slice(2);
+const agent = await startAgent({
+  queue,
+  redis: url,
+  isolation: "in-process",
+  concurrency: Number(concurrency),
+  log: () => {},
+  runInProcess: async (run) => ({
+    flow: "noop",
+    runId: run.runId,
+    state: "completed",
+    start: new Date().toISOString(),
+    durationMs: 0,
+    tasks: [],
+    hookErrors: [],
+  }),
+});
+process.stderr.write("ready\n");
+process.once("SIGTERM", () => agent.close().then(() => process.exit(0)));
