@@ -472,9 +472,10 @@ export function flow<P = unknown, R = unknown>(
     }
     const runId = runOptions.runId ?? randomUUID();
     // Runs that set no logger of their own share the flow's settings; each binds its own fields.
+    if (!runOptions.logger) flowLogger ??= createMaskingLogger({ ...settings.logger }, "info");
     const base = runOptions.logger
       ? createMaskingLogger({ ...settings.logger, ...runOptions.logger }, "info")
-      : (flowLogger ??= createMaskingLogger({ ...settings.logger }, "info"));
+      : (flowLogger as MaskingLogger);
     const log = base.child({ flow: name, runId });
     const active = new ActiveRun(name, runId, log, limit, taskHooks, hookTimeoutMs);
     active.leastPrivilege = settings.leastPrivilege ?? runOptions.leastPrivilege;
