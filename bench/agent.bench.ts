@@ -1,10 +1,10 @@
 // Issue 15: runs per second through in-process agents against a bare BullMQ worker on the same Redis; latency
 // from queueing a run to its first task with child-process isolation; agent RSS after many runs.
 // The throughput measures take turns in chunks of BENCH_AGENT_CHUNK (default 2000) runs: BENCH_AGENT_CYCLES (default
-// 6) measured cycles after BENCH_AGENT_WARMUP_CYCLES (default 2) not measured. BENCH_AGENT_RSS_RUNS (default 10000)
+// 10) measured cycles after BENCH_AGENT_WARMUP_CYCLES (default 2) not measured. BENCH_AGENT_RSS_RUNS (default 10000)
 // for the RSS figure.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,8 +16,10 @@ import { startRedis } from "@tributary/testing";
 import { Queue } from "bullmq";
 import { fmt, median } from "./stats.ts";
 
+/** The kernel's clock ticks per second, in which /proc/<pid>/stat counts CPU time (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
 const CHUNK = Number(process.env.BENCH_AGENT_CHUNK ?? 2000);
-const CYCLES = Number(process.env.BENCH_AGENT_CYCLES ?? 6);
+const CYCLES = Number(process.env.BENCH_AGENT_CYCLES ?? 10);
 const WARMUP_CYCLES = Number(process.env.BENCH_AGENT_WARMUP_CYCLES ?? 2);
 for (const [name, value, least] of [
   ["BENCH_AGENT_CHUNK", CHUNK, 1],
@@ -113,14 +115,15 @@ export default async function bench(): Promise<Record<string, string>> {
     // each process's code be optimized and are not counted: the figures are the steady rates of long-lived workers.
     // This Redis writes nothing to disk: its append-only file's writes and rewrites would drown the difference.
     const own = await startRedis({ persist: false });
-    const groups: { name: string; queue: string; processes: ChildProcess[]; rates: number[] }[] = [];
+    type Group = { name: string; queue: string; processes: ChildProcess[]; rates: number[]; cpu: number[] };
+    const groups: Group[] = [];
     try {
       const group = async (name: string, start: (queue: string) => Promise<ChildProcess>[]) => {
         const queue = `${name}-runs`;
         const control = new Queue(queue, { connection: { url: own.url }, prefix: QUEUE_PREFIX });
         await control.pause();
         await control.close();
-        groups.push({ name, queue, processes: await Promise.all(start(queue)), rates: [] });
+        groups.push({ name, queue, processes: await Promise.all(start(queue)), rates: [], cpu: [] });
       };
       const agentProcess = (queue: string) =>
         startAgentProcess(queue, own.url, dir, [
@@ -136,6 +139,13 @@ export default async function bench(): Promise<Record<string, string>> {
           "ready",
         ),
       ]);
+      await group("bare-report", (queue) => [
+        startProcess(
+          [join(ROOT, "bench", "bare-worker.mjs"), queue, QUEUE_PREFIX, own.url, `${CONCURRENCY}`, "report"],
+          dir,
+          "ready",
+        ),
+      ]);
       await group("fixed", (queue) => [
         startProcess(
           [join(ROOT, "bench", "fixed-report-agent.mjs"), queue, own.url, `${CONCURRENCY}`],
@@ -146,6 +156,14 @@ export default async function bench(): Promise<Record<string, string>> {
       await group("one", (queue) => [agentProcess(queue)]);
       await group("two", (queue) => [agentProcess(queue), agentProcess(queue)]);
 
+      // CPU time (user + system) of processes, from /proc, in µs: [the group's workers, Redis].
+      const cpuOf = (g: Group) => {
+        const read = (pid: number | undefined) => {
+          const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+          return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+        };
+        return [g.processes.reduce((sum, p) => sum + read(p.pid), 0), read(own.pid)];
+      };
       const chunk = async (queue: string): Promise<number> => {
         const control = new Queue(queue, { connection: { url: own.url }, prefix: QUEUE_PREFIX });
         const runs = openRunQueue({ queue, redis: own.url });
@@ -172,24 +190,38 @@ export default async function bench(): Promise<Record<string, string>> {
       };
       for (let cycle = 0; cycle < WARMUP_CYCLES + CYCLES; cycle++) {
         for (const g of groups) {
+          const before = cpuOf(g);
           const rate = await chunk(g.queue);
-          if (cycle >= WARMUP_CYCLES) g.rates.push(rate);
+          const after = cpuOf(g);
+          if (cycle < WARMUP_CYCLES) continue;
+          g.rates.push(rate);
+          g.cpu.push(...after.map((t, i) => t - (before[i] as number)));
         }
       }
     } finally {
       await Promise.all(groups.flatMap((g) => g.processes.map(stopProcess)));
       await own.close();
     }
-    const [bare, fixed, one, two] = groups as [(typeof groups)[number], ...(typeof groups)[number][]];
-    const against = (g: (typeof groups)[number] | undefined) => {
-      const ratios = (g?.rates ?? []).map((rate, i) => rate / (bare.rates[i] as number));
-      return `${fmt(median(g?.rates ?? []), "runs/s", 0)} (${median(ratios).toFixed(2)}× bare; cycles ${ratios
+    const [bare, bareReport, fixed, one, two] = groups as [Group, ...Group[]];
+    // Every figure's CPU: µs per run of its worker processes and of Redis, over all measured chunks (the chunks
+    // include the queueing and polling of this process, which Redis serves too).
+    const cpuPerRun = (g: Group) => {
+      const total = (offset: number) => g.cpu.filter((_, i) => i % 2 === offset).reduce((a, b) => a + b, 0);
+      const runs = CHUNK * g.rates.length;
+      return `CPU per run: workers ${fmt(total(0) / runs, "µs", 0)}, Redis ${fmt(total(1) / runs, "µs", 0)}`;
+    };
+    const against = (g: Group | undefined) => {
+      if (!g) return "not measured";
+      const ratios = g.rates.map((rate, i) => rate / (bare.rates[i] as number));
+      return `${fmt(median(g.rates), "runs/s", 0)} (${median(ratios).toFixed(2)}× bare; cycles ${ratios
         .map((r) => r.toFixed(2))
-        .join(", ")})`;
+        .join(", ")}; ${cpuPerRun(g)})`;
     };
     figures[
       `bare BullMQ worker, no-op job, concurrency ${CONCURRENCY} (median of ${CYCLES} chunks of ${CHUNK})`
-    ] = fmt(median(bare.rates), "jobs/s", 0);
+    ] = `${fmt(median(bare.rates), "jobs/s", 0)} (${cpuPerRun(bare)})`;
+    figures["bare BullMQ worker returning a fixed report (what storing the result costs)"] =
+      against(bareReport);
     figures["1 agent process, runner returning a fixed report (the agent's own cost)"] = against(fixed);
     figures["1 agent process, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(one);
     figures["2 agent processes, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(two);

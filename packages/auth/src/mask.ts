@@ -192,11 +192,12 @@ export function mask(text: string): string {
   return maskWith(text, undefined);
 }
 
-function maskWith(text: string, scope: MaskerScope | undefined): string {
+/** `scope`: the run's masker scope; `undefined` to look it up, `null` when there is none. */
+function maskWith(text: string, scope: MaskerScope | null | undefined): string {
   try {
     const input = typeof text === "string" ? text : String(text);
     let out = state.index.replace(input, REDACTED);
-    const own = scope ?? runStorage.getStore()?.masker;
+    const own = scope === undefined ? runStorage.getStore()?.masker : scope;
     if (own) out = own.maskOwn(out);
     return out;
   } catch {
@@ -281,7 +282,9 @@ function maskObject(
  * `{ name, code, message }` with their messages masked. It never throws: what cannot be read becomes `[redacted]`.
  */
 export function maskValue(value: unknown): unknown {
-  return maskValueWith(value, mask);
+  // The run's scope, looked up once for every string of the value.
+  const scope = runStorage.getStore()?.masker ?? null;
+  return maskValueWith(value, (text) => maskWith(text, scope));
 }
 
 function maskValueWith(value: unknown, maskText: (text: string) => string): unknown {

@@ -159,7 +159,7 @@ class TaskRecord implements TaskRecordHandle {
       state: this.state,
       attempts: this.attempts,
     };
-    if (this.startedAt !== undefined) run.start = new Date(this.startedAt).toISOString();
+    if (this.startedAt !== undefined) run.start = isoTime(this.startedAt);
     if (this.durationMs !== undefined) run.durationMs = this.durationMs;
     if (this.error) run.error = this.error;
     return run;
@@ -231,6 +231,15 @@ class HookScope implements RunScope {
 }
 
 const NO_TASKS: readonly TaskRun[] = Object.freeze([]);
+
+/** The last time formatted, reused: an agent starts several runs within the same millisecond. */
+let lastIso = { ms: Number.NaN, text: "" };
+
+/** `new Date(ms).toISOString()`. */
+function isoTime(ms: number): string {
+  if (lastIso.ms !== ms) lastIso = { ms, text: new Date(ms).toISOString() };
+  return lastIso.text;
+}
 
 /** The body's outcome as a promise: what it throws at once is a rejection, like what an async body throws. */
 function callBody<P, R>(
@@ -356,7 +365,7 @@ class ActiveRun implements RunScope {
       flow: this.flow,
       runId: this.id,
       state,
-      start: new Date(this.startedAt).toISOString(),
+      start: isoTime(this.startedAt),
       durationMs: Date.now() - this.startedAt,
     } as RunReport;
     // Set one by one (not spread), in the order the report is printed.
@@ -489,7 +498,8 @@ export function flow<P = unknown, R = unknown>(
       active.abort(new RunCancelledError(`The flow run was cancelled${detail}.`));
     };
     if (external?.aborted) onExternalAbort();
-    else external?.addEventListener("abort", onExternalAbort, { once: true });
+    // Not `{ once: true }`: `complete` removes it, and a second call would find the run already aborted.
+    else external?.addEventListener("abort", onExternalAbort);
 
     type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 
@@ -523,7 +533,8 @@ export function flow<P = unknown, R = unknown>(
         }
       });
 
-    const complete = async (outcome: Outcome): Promise<RunReport> => {
+    // Not async: a run with no hooks to wait for ends without one more promise.
+    const complete = (outcome: Outcome): RunReport | Promise<RunReport> => {
       external?.removeEventListener("abort", onExternalAbort);
       let state: RunState;
       let extra: { error?: ReportedError; result?: unknown };
@@ -549,14 +560,17 @@ export function flow<P = unknown, R = unknown>(
           error: field === original ? extra.error : field,
         });
       }
-      if (active.pendingHooks.length > 0) await Promise.all(active.pendingHooks);
       const hooks = state === "completed" ? successHooks : failureHooks;
-      if (hooks.length > 0) {
-        await active.callHooks(state === "completed" ? "onSuccess" : "onFailure", hooks, (hook) =>
-          hook(report),
-        );
-      }
-      return report;
+      if (active.pendingHooks.length === 0 && hooks.length === 0) return report;
+      return (async () => {
+        if (active.pendingHooks.length > 0) await Promise.all(active.pendingHooks);
+        if (hooks.length > 0) {
+          await active.callHooks(state === "completed" ? "onSuccess" : "onFailure", hooks, (hook) =>
+            hook(report),
+          );
+        }
+        return report;
+      })();
     };
 
     try {

@@ -139,17 +139,27 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
 }
 
 /** Resolves the storage's declared secrets (in the current scope), then reads and checks the manifest. */
-async function loadManifest(
+function loadManifest(
   address: string,
   storage: FlowStorage,
   name: string,
   signal: AbortSignal | undefined,
 ): Promise<DeploymentManifest> {
-  for (const secret of storage.secrets ?? []) await resolveSecret(secret);
-  const manifest = parseManifestCached(
-    await storage.load(name, MANIFEST_FILE, signal ? { signal } : {}),
-    address,
-  );
+  const read = () =>
+    storage
+      .load(name, MANIFEST_FILE, signal ? { signal } : {})
+      .then((bytes) => checkManifest(bytes, address, name));
+  const secrets = storage.secrets ?? [];
+  if (secrets.length === 0) return read();
+  return (async () => {
+    for (const secret of secrets) await resolveSecret(secret);
+    return read();
+  })();
+}
+
+/** The manifest in `bytes` (parsed once while they are unchanged), checked to be for flow `name`. */
+function checkManifest(bytes: Uint8Array, address: string, name: string): DeploymentManifest {
+  const manifest = parseManifestCached(bytes, address);
   if (manifest.flow !== name) {
     throw new DeploymentError(
       "MANIFEST_INVALID",
