@@ -1,7 +1,9 @@
-// Issue 3: the overhead of a task run against a direct call, and heap growth across flow runs.
+// Issue 3: the overhead of a task run against a direct call, and heap growth across flow runs; the cost of a no-op
+// flow run and its GC share.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { flow, type RunReport, task } from "@tributary/flow";
@@ -61,6 +63,30 @@ export default async function bench(): Promise<Record<string, string>> {
   const lanedMs = await timeMs(async () => check(await laned.run()));
   const outsideUs = (await microsPerCall(() => noopTask(1))) - (await microsPerCall(() => noop(1)));
 
+  // Many short runs, 16 at a time, as an agent makes them: the cost of a no-op run, and how much of it is GC.
+  // (A run's objects must die young: a per-run accessor once kept every run alive through young collections.)
+  const noopFlow = flow({ name: "noop", logger: { level: "silent" } }, async () => undefined);
+  const RUNS = 50_000;
+  const runMany = async (one: (i: number) => Promise<unknown>) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < RUNS) await one(next++);
+      }),
+    );
+  };
+  await runMany((i) => noopFlow.run({ runId: `warm-${i}` }));
+  let gcMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  const started = performance.now();
+  await runMany((i) => noopFlow.run({ runId: `run-${i}` }));
+  const runsMs = performance.now() - started;
+  await new Promise((resolve) => setImmediate(resolve));
+  observer.disconnect();
+
   const gc = collectGarbage();
   for (let i = 0; i < 10; i++) await run();
   gc();
@@ -77,6 +103,7 @@ export default async function bench(): Promise<Record<string, string>> {
     "overhead per task run in a flow (goal ≤ 20 µs)": fmt(perTask(flowMs), "µs"),
     "same, the body keeping 64 in flight itself": fmt(perTask(lanedMs), "µs"),
     "overhead per task call outside any flow": fmt(outsideUs, "µs"),
+    [`no-op flow runs, 16 at a time (${RUNS.toLocaleString("en")} runs)`]: `${fmt((runsMs * 1000) / RUNS, "µs")} per run, of which GC pauses ${fmt((gcMs * 1000) / RUNS, "µs")}`,
     "heap after 10 runs of 10,000 tasks": fmt(mb(after10), "MB", 1),
     "heap after 100 runs (goal: no growth)": fmt(mb(after100), "MB", 1),
     "heap growth from run 10 to run 100": fmt(mb(after100 - after10), "MB", 1),
