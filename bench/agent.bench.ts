@@ -132,20 +132,15 @@ export default async function bench(): Promise<Record<string, string>> {
           "--concurrency",
           `${CONCURRENCY}`,
         ]);
-      await group("bare", (queue) => [
+      const bareWorker = (queue: string, ...mode: string[]) =>
         startProcess(
-          [join(ROOT, "bench", "bare-worker.mjs"), queue, QUEUE_PREFIX, own.url, `${CONCURRENCY}`],
+          [join(ROOT, "bench", "bare-worker.mjs"), queue, QUEUE_PREFIX, own.url, `${CONCURRENCY}`, ...mode],
           dir,
           "ready",
-        ),
-      ]);
-      await group("bare-report", (queue) => [
-        startProcess(
-          [join(ROOT, "bench", "bare-worker.mjs"), queue, QUEUE_PREFIX, own.url, `${CONCURRENCY}`, "report"],
-          dir,
-          "ready",
-        ),
-      ]);
+        );
+      await group("bare", (queue) => [bareWorker(queue)]);
+      await group("bare-report", (queue) => [bareWorker(queue, "report")]);
+      await group("bare-two", (queue) => [bareWorker(queue), bareWorker(queue)]);
       await group("fixed", (queue) => [
         startProcess(
           [join(ROOT, "bench", "fixed-report-agent.mjs"), queue, own.url, `${CONCURRENCY}`],
@@ -202,7 +197,7 @@ export default async function bench(): Promise<Record<string, string>> {
       await Promise.all(groups.flatMap((g) => g.processes.map(stopProcess)));
       await own.close();
     }
-    const [bare, bareReport, fixed, one, two] = groups as [Group, ...Group[]];
+    const [bare, bareReport, bareTwo, fixed, one, two] = groups as [Group, ...Group[]];
     // Every figure's CPU: µs per run of its worker processes and of Redis, over all measured chunks (the chunks
     // include the queueing and polling of this process, which Redis serves too).
     const cpuPerRun = (g: Group) => {
@@ -210,10 +205,13 @@ export default async function bench(): Promise<Record<string, string>> {
       const runs = CHUNK * g.rates.length;
       return `CPU per run: workers ${fmt(total(0) / runs, "µs", 0)}, Redis ${fmt(total(1) / runs, "µs", 0)}`;
     };
-    const against = (g: Group | undefined) => {
+    const ratio = (g: Group, base: Group) =>
+      median(g.rates.map((rate, i) => rate / (base.rates[i] as number)));
+    const against = (g: Group | undefined, also?: Group) => {
       if (!g) return "not measured";
       const ratios = g.rates.map((rate, i) => rate / (bare.rates[i] as number));
-      return `${fmt(median(g.rates), "runs/s", 0)} (${median(ratios).toFixed(2)}× bare; cycles ${ratios
+      const second = also ? `, ${ratio(g, also).toFixed(2)}× ${also.name}` : "";
+      return `${fmt(median(g.rates), "runs/s", 0)} (${median(ratios).toFixed(2)}× bare${second}; cycles ${ratios
         .map((r) => r.toFixed(2))
         .join(", ")}; ${cpuPerRun(g)})`;
     };
@@ -222,9 +220,11 @@ export default async function bench(): Promise<Record<string, string>> {
     ] = `${fmt(median(bare.rates), "jobs/s", 0)} (${cpuPerRun(bare)})`;
     figures["bare BullMQ worker returning a fixed report (what storing the result costs)"] =
       against(bareReport);
+    figures["2 bare BullMQ worker processes (what a second process costs on this machine)"] =
+      against(bareTwo);
     figures["1 agent process, runner returning a fixed report (the agent's own cost)"] = against(fixed);
     figures["1 agent process, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(one);
-    figures["2 agent processes, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(two);
+    figures["2 agent processes, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(two, bareTwo);
 
     // Latency from queueing to the first task, child-process isolation through `tributary agent start`.
     const agent = await startAgentProcess("latency", redis.url, dir, ["--concurrency", "1"]);
