@@ -97,6 +97,19 @@ export function withSecrets<R>(
     const wanted = new Set(options.allow);
     allowed = parent?.allowed ? new Set([...wanted].filter((n) => parent.allowed?.has(n))) : wanted;
   }
+  // A scope that changes nothing of its parent's (a flow run inside a deployment's scope, an agent's run handing
+  // on the values it holds) runs in the parent's scope: the same state, without another context frame.
+  if (
+    parent &&
+    secrets === parent.secrets &&
+    declared === parent.declared &&
+    allowed === parent.allowed &&
+    (options.backends === undefined || options.backends === parent.backends) &&
+    (options.onResolve === undefined || options.onResolve === parent.onResolve) &&
+    (options.runId === undefined || options.runId === parent.id)
+  ) {
+    return fn();
+  }
   const state: RunState = {
     id: options.runId ?? parent?.id ?? randomUUID(),
     secrets,

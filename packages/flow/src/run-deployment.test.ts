@@ -15,6 +15,7 @@ import {
 } from "./deployment-manifest.js";
 import { fileStorage, fileStorageKind } from "./file-storage.js";
 import { exportedFlows, importBundle } from "./import-bundle.js";
+import { configureLogging, resetLogging } from "./logger.js";
 import { runDeployment } from "./run-deployment.js";
 import type { FlowStorage, StorageKind } from "./storage.js";
 
@@ -270,6 +271,32 @@ export const main = flow({ name: "slow" }, async () => { await wait(10000); });
       ...quiet,
     });
     expect(report.state).toBe("completed");
+  });
+});
+
+describe("runDeployment logging", () => {
+  afterEach(() => resetLogging());
+
+  it("logs where the storage's credential came from, through the process logger, before the run's lines", async () => {
+    const address = await deploy(
+      fileStorage({ path: join(dir, "flows") }),
+      "logged",
+      flowModule("logged", join(dir, "m")),
+    );
+    const process: string[] = [];
+    configureLogging({ level: "info", sink: (line) => process.push(line) });
+    const run: string[] = [];
+    const report = await runDeployment(address, {
+      kinds: [countingKind([], ["MY_STORAGE_TOKEN"])],
+      secrets: { MY_STORAGE_TOKEN: "storage-token-value" },
+      params: { n: 1 },
+      root: REPO,
+      logger: { level: "info", sink: (line) => run.push(line) },
+    });
+    expect(report.state).toBe("completed");
+    expect(process.filter((l) => l.includes("MY_STORAGE_TOKEN from run"))).toHaveLength(1);
+    expect(run.some((l) => l.includes("Flow run logged started"))).toBe(true);
+    expect([...process, ...run].join("\n")).not.toContain("storage-token-value");
   });
 });
 

@@ -21,6 +21,7 @@ import { exportedFlows, findPackageRoot, importBundle } from "./import-bundle.js
 import type { LoggerOptions } from "./logger.js";
 import type { RunReport } from "./report.js";
 import type { FlowStorage, StorageKind } from "./storage.js";
+import { logProvenance } from "./task.js";
 
 /** The options of `runDeployment`. */
 export interface RunDeploymentOptions {
@@ -211,7 +212,9 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
   const signal = options.signal;
   throwIfAborted(signal);
   const root = options.root ?? process.cwd();
-  const scope: WithSecretsOptions = { declare: declared };
+  // Provenance is logged for the pull's credentials too, and with the same listener as the run's: a flow that
+  // declares nothing more runs in this scope, without another.
+  const scope: WithSecretsOptions = { declare: declared, onResolve: logProvenance };
   if (options.backends) scope.backends = options.backends;
   if (options.runId !== undefined) scope.runId = options.runId;
   return withSecrets(
