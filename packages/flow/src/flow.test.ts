@@ -95,6 +95,49 @@ describe("run reports", () => {
     expect(report.error?.name).toBe("NonErrorThrown");
   });
 
+  it.each<[string, () => unknown, Partial<RunReport>]>([
+    ["a plain function's value", () => 41, { state: "completed", result: 41 }],
+    ["an async function's value", async () => 42, { state: "completed", result: 42 }],
+    [
+      "a thenable's value",
+      // biome-ignore lint/suspicious/noThenProperty: a body may return a thenable that is not a Promise.
+      () => ({ then: (ok: (v: number) => void) => ok(43) }),
+      { state: "completed", result: 43 },
+    ],
+    [
+      "a plain function's throw",
+      () => {
+        throw new Error("at once");
+      },
+      { state: "failed", error: { name: "Error", message: "at once" } },
+    ],
+    [
+      "an async function's rejection",
+      async () => {
+        throw new Error("later");
+      },
+      { state: "failed", error: { name: "Error", message: "later" } },
+    ],
+  ])("reports %s as the run's outcome", async (_, body, expected) => {
+    const report = await flow({ name: "kinds", ...quiet }, body).run();
+    expect(report).toMatchObject(expected);
+  });
+
+  it("gives the body its context to destructure, and a report whose tasks survive JSON", async () => {
+    const one = task({ name: "one" }, async () => 1);
+    const report = await flow({ name: "ctx", ...quiet }, async ({ params, runId, signal, log }) => {
+      log.info("here");
+      return { params, runId, aborted: signal.aborted, one: await one() };
+    }).run({ params: { day: "2026-11-30" }, runId: "run-ctx" });
+    expect(report.result).toEqual({
+      params: { day: "2026-11-30" },
+      runId: "run-ctx",
+      aborted: false,
+      one: 1,
+    });
+    expect(JSON.parse(JSON.stringify(report)).tasks).toMatchObject([{ name: "one", state: "completed" }]);
+  });
+
   it("ends with a complete report when a task never settles past its timeout", async () => {
     const stuck = task({ name: "stuck", timeoutMs: 25 }, () => new Promise<never>(() => {}));
     const report = await flow({ name: "stuck", ...quiet }, () => stuck()).run();
