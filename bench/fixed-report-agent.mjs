@@ -2,6 +2,7 @@
 // whose runner returns a fixed report, with no deployment and no flow: what the agent's own machinery costs.
 // Usage: node bench/fixed-report-agent.mjs <queue> <redis-url> <concurrency>; says "ready" on stderr.
 import { startAgent } from "@tributary/agent";
+import { fixedReport } from "./fixed-report.mjs";
 
 const [queue, url, concurrency] = process.argv.slice(2);
 const agent = await startAgent({
@@ -10,15 +11,7 @@ const agent = await startAgent({
   isolation: "in-process",
   concurrency: Number(concurrency),
   log: () => {},
-  runInProcess: async (run) => ({
-    flow: "noop",
-    runId: run.runId,
-    state: "completed",
-    start: new Date().toISOString(),
-    durationMs: 0,
-    tasks: [],
-    hookErrors: [],
-  }),
+  runInProcess: async (run) => fixedReport(run.runId),
 });
 process.stderr.write("ready\n");
 process.once("SIGTERM", () => agent.close().then(() => process.exit(0)));
