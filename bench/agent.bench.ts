@@ -138,26 +138,35 @@ export default async function bench(): Promise<Record<string, string>> {
           dir,
           "ready",
         );
-      await group("bare", (queue) => [bareWorker(queue)]);
-      await group("bare-report", (queue) => [bareWorker(queue, "report")]);
-      await group("bare-two", (queue) => [bareWorker(queue), bareWorker(queue)]);
-      await group("fixed", (queue) => [
+      const fixedAgent = (queue: string) =>
         startProcess(
           [join(ROOT, "bench", "fixed-report-agent.mjs"), queue, own.url, `${CONCURRENCY}`],
           dir,
           "ready",
-        ),
-      ]);
+        );
+      await group("bare", (queue) => [bareWorker(queue)]);
+      await group("bare-report", (queue) => [bareWorker(queue, "report")]);
+      await group("bare-two", (queue) => [bareWorker(queue), bareWorker(queue)]);
+      await group("bare-report-two", (queue) => [bareWorker(queue, "report"), bareWorker(queue, "report")]);
+      await group("fixed", (queue) => [fixedAgent(queue)]);
+      await group("fixed-two", (queue) => [fixedAgent(queue), fixedAgent(queue)]);
       await group("one", (queue) => [agentProcess(queue)]);
       await group("two", (queue) => [agentProcess(queue), agentProcess(queue)]);
 
-      // CPU time (user + system) of processes, from /proc, in µs: [the group's workers, Redis].
+      // CPU time (user + system) from /proc, in µs: [the group's workers, Redis, the workers' main threads]. The
+      // rest of a worker's time is its other threads': V8's garbage collection and compilation, mostly.
       const cpuOf = (g: Group) => {
-        const read = (pid: number | undefined) => {
-          const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        const read = (stat: string) => {
+          const fields = readFileSync(stat, "utf8").split(") ")[1]?.split(" ") ?? [];
           return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
         };
-        return [g.processes.reduce((sum, p) => sum + read(p.pid), 0), read(own.pid)];
+        const workers = (stat: (pid: number | undefined) => string) =>
+          g.processes.reduce((sum, p) => sum + read(stat(p.pid)), 0);
+        return [
+          workers((pid) => `/proc/${pid}/stat`),
+          read(`/proc/${own.pid}/stat`),
+          workers((pid) => `/proc/${pid}/task/${pid}/stat`),
+        ];
       };
       const chunk = async (queue: string): Promise<number> => {
         const control = new Queue(queue, { connection: { url: own.url }, prefix: QUEUE_PREFIX });
@@ -184,7 +193,8 @@ export default async function bench(): Promise<Record<string, string>> {
         }
       };
       for (let cycle = 0; cycle < WARMUP_CYCLES + CYCLES; cycle++) {
-        for (const g of groups) {
+        // Each cycle starts one group further on, so that no group always comes first or last.
+        for (const g of groups.map((_, i) => groups[(i + cycle) % groups.length] as Group)) {
           const before = cpuOf(g);
           const rate = await chunk(g.queue);
           const after = cpuOf(g);
@@ -197,13 +207,17 @@ export default async function bench(): Promise<Record<string, string>> {
       await Promise.all(groups.flatMap((g) => g.processes.map(stopProcess)));
       await own.close();
     }
-    const [bare, bareReport, bareTwo, fixed, one, two] = groups as [Group, ...Group[]];
-    // Every figure's CPU: µs per run of its worker processes and of Redis, over all measured chunks (the chunks
-    // include the queueing and polling of this process, which Redis serves too).
+    const [bare, bareReport, bareTwo, bareReportTwo, fixed, fixedTwo, one, two] = groups as [
+      Group,
+      ...Group[],
+    ];
+    // Every figure's CPU: µs per run of its worker processes (and of their main threads) and of Redis, over all
+    // measured chunks (the chunks include the queueing and polling of this process, which Redis serves too).
     const cpuPerRun = (g: Group) => {
-      const total = (offset: number) => g.cpu.filter((_, i) => i % 2 === offset).reduce((a, b) => a + b, 0);
+      const total = (offset: number) => g.cpu.filter((_, i) => i % 3 === offset).reduce((a, b) => a + b, 0);
       const runs = CHUNK * g.rates.length;
-      return `CPU per run: workers ${fmt(total(0) / runs, "µs", 0)}, Redis ${fmt(total(1) / runs, "µs", 0)}`;
+      const us = (offset: number) => fmt(total(offset) / runs, "µs", 0);
+      return `CPU per run: workers ${us(0)} (main threads ${us(2)}), Redis ${us(1)}`;
     };
     const ratio = (g: Group, base: Group) =>
       median(g.rates.map((rate, i) => rate / (base.rates[i] as number)));
@@ -222,9 +236,14 @@ export default async function bench(): Promise<Record<string, string>> {
       against(bareReport);
     figures["2 bare BullMQ worker processes (what a second process costs on this machine)"] =
       against(bareTwo);
+    figures["2 bare BullMQ worker processes returning a fixed report"] = against(bareReportTwo);
     figures["1 agent process, runner returning a fixed report (the agent's own cost)"] = against(fixed);
+    figures["2 agent processes, runner returning a fixed report"] = against(fixedTwo, bareReportTwo);
     figures["1 agent process, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(one);
-    figures["2 agent processes, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(two, bareTwo);
+    figures["2 agent processes, in-process, no-op deployment (goal ≥ 0.8× bare)"] = against(
+      two,
+      bareReportTwo,
+    );
 
     // Latency from queueing to the first task, child-process isolation through `tributary agent start`.
     const agent = await startAgentProcess("latency", redis.url, dir, ["--concurrency", "1"]);
