@@ -1,11 +1,14 @@
 // Issue 3: the overhead of a task run against a direct call, and heap growth across flow runs; the cost of a no-op
-// flow run and its GC share.
+// flow run and its GC share; the cost of a run that resolves a secret of its own, early and after 19,000 such runs.
+
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { resolveSecret } from "@tributary/auth";
 import { flow, type RunReport, task } from "@tributary/flow";
 import { fmt, median, microsPerCall } from "./stats.ts";
 
@@ -88,6 +91,24 @@ export default async function bench(): Promise<Record<string, string>> {
   await new Promise((resolve) => setTimeout(resolve, 100));
   observer.disconnect();
 
+  // Runs with a distinct secret each, one at a time, logging it: every run registers values with the masker. The
+  // cost of a run must not grow with the runs before it (the masker before issue 10 grew with every value it held).
+  const secretFlow = flow({ name: "secret", logger: { sink: () => {} } }, async ({ log }) => {
+    log.info(`using ${(await resolveSecret("RUN_TOKEN")).value as string}`);
+  });
+  const secretRuns = async (count: number) => {
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < count; i++)
+      await secretFlow.run({ secrets: { RUN_TOKEN: `ghp_${randomBytes(18).toString("hex")}` } });
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / count;
+  };
+  // The first 3,000 or so runs are the compiler's warm-up.
+  await secretRuns(3_000);
+  const secretEarlyUs = await secretRuns(1_000);
+  await secretRuns(15_000);
+  const secretLateUs = await secretRuns(1_000);
+
   const gc = collectGarbage();
   for (let i = 0; i < 10; i++) await run();
   gc();
@@ -105,6 +126,8 @@ export default async function bench(): Promise<Record<string, string>> {
     "same, the body keeping 64 in flight itself": fmt(perTask(lanedMs), "µs"),
     "overhead per task call outside any flow": fmt(outsideUs, "µs"),
     [`no-op flow runs, 16 at a time (${RUNS.toLocaleString("en")} runs)`]: `${fmt((runsMs * 1000) / RUNS, "µs")} per run, of which GC pauses ${fmt((gcMs * 1000) / RUNS, "µs")}`,
+    "run with its own secret, CPU, runs 3,001–4,000": fmt(secretEarlyUs, "µs"),
+    "same, runs 19,001–20,000 (goal: no growth)": `${fmt(secretLateUs, "µs")}, ${(secretLateUs / secretEarlyUs).toFixed(2)}×`,
     "heap after 10 runs of 10,000 tasks": fmt(mb(after10), "MB", 1),
     "heap after 100 runs (goal: no growth)": fmt(mb(after100), "MB", 1),
     "heap growth from run 10 to run 100": fmt(mb(after100 - after10), "MB", 1),

@@ -156,11 +156,10 @@ describe("the local store trusts only what its user owns", () => {
 
 describe("the store's lock", () => {
   it("takes over at once the lock of a writer that died", async () => {
-    const store = localStore();
+    // No time to wait at all: the write only succeeds if the dead writer's lock is taken over on first sight.
+    const store = localStore({ lockTimeoutMs: 0 });
     const lock = plantLock(store.path, { pid: await deadPid() });
-    const started = Date.now();
     await store.set("SLACK_BOT_TOKEN", fakeSlackToken());
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(existsSync(lock)).toBe(false);
   });
 
@@ -208,10 +207,11 @@ describe("the store's lock", () => {
     const elapsed = Date.now() - started;
     const used = process.cpuUsage(cpu);
     expect(error).toMatchObject({ name: "SecretStoreError", code: "STORE_LOCKED" });
+    // It waits out its deadline, and fails well before the default 10 s (a busy machine may add some delay).
     expect(elapsed).toBeGreaterThanOrEqual(1500);
-    expect(elapsed).toBeLessThan(2500);
-    // A busy loop would burn about as much CPU as wall time.
-    expect((used.user + used.system) / 1000).toBeLessThan(400);
+    expect(elapsed).toBeLessThan(6000);
+    // Sleeping between tries: a busy loop would burn about as much CPU as wall time.
+    expect((used.user + used.system) / 1000).toBeLessThan(elapsed / 2);
   });
 
   it("removes temporary copies and lock files left by dead writers, keeping a live writer's", async () => {

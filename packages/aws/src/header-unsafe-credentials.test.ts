@@ -15,7 +15,8 @@ beforeEach(async () => {
 });
 afterEach(() => dropHome());
 
-// A session token or key with a character HTTP headers cannot carry is refused before any request, never retried.
+// A session token or key with a character HTTP headers cannot carry is refused before any request, with a typed error
+// marked not retryable (so neither the SDK nor a task's retries try it again).
 describe("AWS credentials holding a character HTTP headers cannot carry", () => {
   const key = () => s3.keyPairs[0] as { accessKeyId: string; secretAccessKey: string };
   const cases = [
@@ -61,13 +62,11 @@ describe("AWS credentials holding a character HTTP headers cannot carry", () => 
   ];
   it.each(cases)("$what", async (c) => {
     const before = s3.requests.length;
-    const started = Date.now();
     const error = await c.run().catch((e) => e);
     expect(InvalidSecretError.isInstance(error), String(error)).toBe(true);
     expect(error.retryable).toBe(false);
     expect(error.issues[0].field).toBe(c.field);
     expect(error.message).toContain("which an HTTP header cannot carry");
     expect(s3.requests.length).toBe(before);
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 });

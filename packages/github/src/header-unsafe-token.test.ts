@@ -6,7 +6,8 @@ import { githubGetRepo } from "./github-repo.js";
 
 const env = useGitHubTestEnv();
 
-// Characters an HTTP header cannot carry: refused as invalid before any request, never retried as a network error.
+// Characters an HTTP header cannot carry: refused as invalid before any request, marked not
+// retryable: never retried as a network error.
 const BAD = [
   ["a line break", "\n"],
   ["a NUL", "\u0000"],
@@ -31,7 +32,6 @@ describe("a GitHub token holding a character HTTP headers cannot carry", () => {
         );
       }
       if (via === "GITHUB_TOKEN") process.env.GITHUB_TOKEN = token;
-      const started = Date.now();
       const error = await githubGetRepo({
         repo: "acme/private",
         endpoint: env.github.url,
@@ -44,7 +44,6 @@ describe("a GitHub token holding a character HTTP headers cannot carry", () => {
       );
       expect(error.message).not.toContain(env.token.slice(12));
       expect(env.github.requests).toEqual([]);
-      expect(Date.now() - started).toBeLessThan(1000);
     },
   );
 });

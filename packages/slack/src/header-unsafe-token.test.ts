@@ -8,7 +8,8 @@ import { slackMessage } from "./slack-message.js";
 const TOKEN = fakeSlackToken("header");
 const env = useSlackTestEnv({ tokens: [TOKEN] });
 
-// Characters an HTTP header cannot carry: refused as invalid before any request, never retried as a network error.
+// Characters an HTTP header cannot carry: refused as invalid before any request, marked not
+// retryable: never retried as a network error.
 const BAD = [
   ["a line break", "\r\n"],
   ["a control character", "\u007f"],
@@ -33,7 +34,6 @@ describe("a Slack token holding a character HTTP headers cannot carry", () => {
         );
       }
       if (via === "SLACK_BOT_TOKEN") process.env.SLACK_BOT_TOKEN = token;
-      const started = Date.now();
       const error = await slackMessage({
         channel: "C0GENERAL",
         text: "x",
@@ -45,7 +45,6 @@ describe("a Slack token holding a character HTTP headers cannot carry", () => {
       expect(error.message).toMatch(/SLACK_BOT_TOKEN .*at position 11, which an HTTP header cannot carry/);
       expect(error.message).not.toContain(TOKEN.slice(10));
       expect(env.slack.requests).toEqual([]);
-      expect(Date.now() - started).toBeLessThan(1000);
     },
   );
 });

@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 
 const Sha256 = Hash.bind(null, "sha256");
 
-import { freePort } from "./free-port.js";
+import { onFreePort, stopProcess } from "./server-process.js";
 import type { AwsKeyPair } from "./sigv4.js";
 
 /** The options of `startMoto`. */
@@ -38,50 +38,46 @@ export interface Moto {
  * await moto.close();
  */
 export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const command = options.command ?? "moto_server";
-  let child: ChildProcess;
-  let exited: Error | undefined;
-  let output = "";
-  child = spawn(command, ["-p", String(port), "-H", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.on("data", (d) => {
-    output = (output + String(d)).slice(-4000);
-  });
-  child.stderr?.on("data", (d) => {
-    output = (output + String(d)).slice(-4000);
-  });
-  child.once("error", (error) => {
-    exited =
-      (error as NodeJS.ErrnoException).code === "ENOENT"
-        ? new Error(
-            `${command} was not found on PATH. The AWS tests need moto's server: pip install "moto[server]>=5" (it provides moto_server).`,
-          )
-        : error;
-  });
-  child.once("exit", (code) => {
-    exited ??= new Error(`${command} exited with code ${code} before it was ready:\n${output}`);
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null || exited) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+  // Started again on another port when the one chosen was taken before moto could bind it.
+  const { child, port } = await onFreePort(async (port) => {
+    const child = spawn(command, ["-p", String(port), "-H", "127.0.0.1"], {
+      stdio: ["ignore", "pipe", "pipe"],
     });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  for (;;) {
-    if (exited) throw exited;
-    const ok = await fetch(`${url}/moto-api/`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${command} did not answer on ${url} within the start timeout:\n${output}`);
+    let exited: Error | undefined;
+    let output = "";
+    const keep = (d: unknown) => {
+      output = (output + String(d)).slice(-4000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.once("error", (error) => {
+      exited =
+        (error as NodeJS.ErrnoException).code === "ENOENT"
+          ? new Error(
+              `${command} was not found on PATH. The AWS tests need moto's server: pip install "moto[server]>=5" (it provides moto_server).`,
+            )
+          : error;
+    });
+    child.once("exit", (code) => {
+      exited ??= new Error(`${command} exited with code ${code} before it was ready:\n${output}`);
+    });
+    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+    for (;;) {
+      if (exited) throw exited;
+      const ok = await fetch(`http://127.0.0.1:${port}/moto-api/`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ok) return { child, port };
+      if (Date.now() > deadline) {
+        await stopProcess(child);
+        throw new Error(`${command} did not answer on port ${port} within the start timeout:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => stopProcess(child);
 
   const iam = async (params: Record<string, string>, key: AwsKeyPair): Promise<string> => {
     const body = new URLSearchParams({ ...params, Version: "2010-05-08" }).toString();

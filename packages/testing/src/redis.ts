@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./free-port.js";
+import { onFreePort, stopProcess } from "./server-process.js";
 
 /** The options of `startRedis`. */
 export interface RedisServerOptions {
@@ -59,8 +59,8 @@ function ping(port: number): Promise<boolean> {
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
   const command = options.command ?? "redis-server";
   const persist = options.persist === false ? "no" : "yes";
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "tributary-redis-"));
+  let port = 0;
   let child: ChildProcess;
 
   const launch = async (): Promise<void> => {
@@ -97,21 +97,14 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     }
   };
 
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      // This process, not whichever one `child` names by the time the timer fires (after a restart).
-      const running = child;
-      if (running.exitCode !== null || running.signalCode !== null || running.pid === undefined)
-        return resolve();
-      const timer = setTimeout(() => running.kill("SIGKILL"), 3000);
-      running.once("exit", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      process.kill(running.pid, "SIGTERM");
-    });
+  // The process running now (a restart starts another).
+  const stop = () => stopProcess(child);
 
-  await launch();
+  // Started again on another port when the one chosen was taken before redis-server could bind it.
+  await onFreePort((free) => {
+    port = free;
+    return launch();
+  });
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
