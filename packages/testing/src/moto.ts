@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
 import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 
 const Sha256 = Hash.bind(null, "sha256");
 
-import { onFreePort, stopProcess } from "./server-process.js";
+import { launchServer, onFreePort, type ServerProcess, stopProcess } from "./server-process.js";
 import type { AwsKeyPair } from "./sigv4.js";
 
 /** The options of `startMoto`. */
@@ -39,43 +38,22 @@ export interface Moto {
  */
 export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
   const command = options.command ?? "moto_server";
-  // Started again on another port when the one chosen was taken before moto could bind it.
-  const { child, port } = await onFreePort(async (port) => {
-    const child = spawn(command, ["-p", String(port), "-H", "127.0.0.1"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let exited: Error | undefined;
-    let output = "";
-    const keep = (d: unknown) => {
-      output = (output + String(d)).slice(-4000);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    child.once("error", (error) => {
-      exited =
-        (error as NodeJS.ErrnoException).code === "ENOENT"
-          ? new Error(
-              `${command} was not found on PATH. The AWS tests need moto's server: pip install "moto[server]>=5" (it provides moto_server).`,
-            )
-          : error;
-    });
-    child.once("exit", (code) => {
-      exited ??= new Error(`${command} exited with code ${code} before it was ready:\n${output}`);
-    });
-    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-    for (;;) {
-      if (exited) throw exited;
-      const ok = await fetch(`http://127.0.0.1:${port}/moto-api/`)
+  const server: ServerProcess = {
+    command,
+    args: (port) => ["-p", String(port), "-H", "127.0.0.1"],
+    install: `The AWS tests need moto's server: pip install "moto[server]>=5" (it provides moto_server).`,
+    ready: (port) =>
+      fetch(`http://127.0.0.1:${port}/moto-api/`)
         .then((r) => r.ok)
-        .catch(() => false);
-      if (ok) return { child, port };
-      if (Date.now() > deadline) {
-        await stopProcess(child);
-        throw new Error(`${command} did not answer on port ${port} within the start timeout:\n${output}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  });
+        .catch(() => false),
+    startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    pollMs: 100,
+  };
+  // Started again on another port when the one chosen was taken before moto could bind it.
+  const { child, port } = await onFreePort(async (port) => ({
+    child: await launchServer(server, port),
+    port,
+  }));
   const url = `http://127.0.0.1:${port}`;
   const stop = () => stopProcess(child);
 

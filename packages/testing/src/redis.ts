@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { onFreePort, stopProcess } from "./server-process.js";
+import { launchServer, onFreePort, type ServerProcess, stopProcess } from "./server-process.js";
 
 /** The options of `startRedis`. */
 export interface RedisServerOptions {
@@ -63,38 +63,27 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   let port = 0;
   let child: ChildProcess;
 
-  const launch = async (): Promise<void> => {
-    let failed: Error | undefined;
-    let output = "";
-    child = spawn(
-      command,
-      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", persist],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const keep = (d: unknown) => {
-      output = (output + String(d)).slice(-4000);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    child.once("error", (error) => {
-      failed =
-        (error as NodeJS.ErrnoException).code === "ENOENT"
-          ? new Error(`${command} was not found on PATH. Install it: apt-get install -y redis-server`)
-          : error;
-    });
-    child.once("exit", (code) => {
-      failed ??= new Error(`${command} exited with code ${code} before it was ready:\n${output}`);
-    });
-    const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
-    for (;;) {
-      if (failed) throw failed;
-      if (await ping(port)) return;
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`${command} did not answer on port ${port} within the start timeout:\n${output}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  const server: ServerProcess = {
+    command,
+    args: (port) => [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      persist,
+    ],
+    install: "Install it: apt-get install -y redis-server",
+    ready: ping,
+    startTimeoutMs: options.startTimeoutMs ?? 15_000,
+    pollMs: 50,
+  };
+  const launch = async () => {
+    child = await launchServer(server, port);
   };
 
   // The process running now (a restart starts another).

@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, isAddressInUse, onFreePort } from "./server-process.js";
+import { freePort, isAddressInUse, launchServer, onFreePort } from "./server-process.js";
 
 const held: Server[] = [];
 afterEach(async () => {
@@ -16,21 +15,6 @@ function listen(port: number): Promise<Server> {
       held.push(server);
       resolve(server);
     });
-  });
-}
-
-/** What a server process prints when started on a port that is taken, and how it exits. */
-function outputOnTakenPort(command: string, args: (port: number) => string[], port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args(port), { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += String(d);
-    });
-    child.stderr.on("data", (d) => {
-      output += String(d);
-    });
-    child.once("exit", () => resolve(output));
   });
 }
 
@@ -80,10 +64,19 @@ describe("the ports of the servers the tests start", () => {
   it.each([
     ["redis-server", (port: number) => ["--port", String(port), "--bind", "127.0.0.1", "--save", ""]],
     ["moto_server", (port: number) => ["-p", String(port), "-H", "127.0.0.1"]],
-  ])("%s's own words for a taken port are recognised", async (command, args) => {
+  ])("%s on a taken port: the error says so in words onFreePort recognises", async (command, args) => {
     const port = await freePort();
     await listen(port);
-    const output = await outputOnTakenPort(command, args, port);
-    expect(isAddressInUse(output), output).toBe(true);
+    const server = {
+      command,
+      args,
+      install: "",
+      ready: async () => false,
+      startTimeoutMs: 20_000,
+      pollMs: 50,
+    };
+    const error = await launchServer(server, port).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(isAddressInUse((error as Error).message), String(error)).toBe(true);
   });
 });

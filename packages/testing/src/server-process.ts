@@ -1,4 +1,4 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 
 // Servers the tests start as processes (moto_server, redis-server) bind their port a moment after it was chosen. A
@@ -64,4 +64,51 @@ export function stopProcess(child: ChildProcess): Promise<void> {
     });
     child.kill("SIGTERM");
   });
+}
+
+/** How to start a server process and tell when it is ready. */
+export interface ServerProcess {
+  command: string;
+  args: (port: number) => string[];
+  /** What to do when `command` is not on PATH (appended to the error). */
+  install: string;
+  /** Whether the server answers on `port` yet. */
+  ready: (port: number) => Promise<boolean>;
+  startTimeoutMs: number;
+  pollMs: number;
+}
+
+/**
+ * Starts the server on `port` and waits until it is ready. Throws when it is not installed, when it exits first
+ * (with the end of its output, where a taken port shows), or when it does not answer within `startTimeoutMs`.
+ */
+export async function launchServer(server: ServerProcess, port: number): Promise<ChildProcess> {
+  const { command } = server;
+  const child = spawn(command, server.args(port), { stdio: ["ignore", "pipe", "pipe"] });
+  let failed: Error | undefined;
+  let output = "";
+  const keep = (d: unknown) => {
+    output = (output + String(d)).slice(-4000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  child.once("error", (error) => {
+    failed =
+      (error as NodeJS.ErrnoException).code === "ENOENT"
+        ? new Error(`${command} was not found on PATH. ${server.install}`)
+        : error;
+  });
+  child.once("exit", (code) => {
+    failed ??= new Error(`${command} exited with code ${code} before it was ready:\n${output}`);
+  });
+  const deadline = Date.now() + server.startTimeoutMs;
+  for (;;) {
+    if (failed) throw failed;
+    if (await server.ready(port)) return child;
+    if (Date.now() > deadline) {
+      await stopProcess(child);
+      throw new Error(`${command} did not answer on port ${port} within the start timeout:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, server.pollMs));
+  }
 }
