@@ -46,8 +46,7 @@ export async function onFreePort<T>(start: (port: number) => Promise<T>, attempt
     try {
       return await start(port);
     } catch (error) {
-      if (attempt >= attempts || !/address already in use|EADDRINUSE/i.test((error as Error).message))
-        throw error;
+      if (attempt >= attempts || !isAddressInUse((error as Error).message)) throw error;
     }
   }
 }
