@@ -83,16 +83,12 @@ function remember(key: string, flow: Promise<Flow>): void {
 /** Parsed addresses, per list of kinds: a long-lived agent runs the same few addresses again and again. */
 const parsedAddresses = new WeakMap<readonly StorageKind[], Map<string, ParsedDeploymentAddress>>();
 
-/** The last list of kinds asked for and its addresses: an agent passes the same list for every run. */
-let lastKinds: { kinds: readonly StorageKind[]; byAddress: Map<string, ParsedDeploymentAddress> } | undefined;
-
 function parseCached(address: string, kinds: readonly StorageKind[]): ParsedDeploymentAddress {
-  let byAddress = lastKinds?.kinds === kinds ? lastKinds.byAddress : parsedAddresses.get(kinds);
+  let byAddress = parsedAddresses.get(kinds);
   if (!byAddress) {
     byAddress = new Map();
     parsedAddresses.set(kinds, byAddress);
   }
-  if (lastKinds?.kinds !== kinds) lastKinds = { kinds, byAddress };
   let parsed = byAddress.get(address);
   if (!parsed) {
     parsed = parseDeploymentAddress(address, kinds);
