@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { Worker } from "node:worker_threads";
 import { ValidationError } from "@tributary/auth";
 import { describe, expect, it } from "vitest";
 import { checkDestination, openUploadSource, writeFileAtomic } from "./files.js";
@@ -33,6 +34,47 @@ describe("writeFileAtomic", () => {
     expect(readdirSync(d)).toEqual(["keep.txt"]);
     await expect(writeFileAtomic(join(d, "new.txt"), failing())).rejects.toThrow();
     expect(existsSync(join(d, "new.txt"))).toBe(false);
+  });
+
+  it("a stream that fails while its folder is busy: no temporary file appears, then or later", async () => {
+    // Other threads create and remove files in the same folder, so opening a temporary file can wait for the
+    // folder while its failure is already reported: the file must not be removed before its open has finished.
+    const d = dir();
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const churns = Array.from(
+      { length: 3 },
+      (_, n) =>
+        new Worker(
+          `const { writeFileSync, unlinkSync } = require("node:fs");
+          const { dir, stop, n } = require("node:worker_threads").workerData;
+          for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
+            if (i === 10) require("node:worker_threads").parentPort.postMessage("busy");
+            writeFileSync(dir + "/churn-" + n + "-" + (i % 50), "x");
+            unlinkSync(dir + "/churn-" + n + "-" + (i % 50));
+          }`,
+          { eval: true, workerData: { dir: d, stop, n } },
+        ),
+    );
+    const ended = Promise.all(churns.map((churn) => new Promise((resolve) => churn.once("exit", resolve))));
+    await Promise.all(churns.map((churn) => new Promise((resolve) => churn.once("message", resolve))));
+    const failing = () =>
+      new Readable({
+        read() {
+          this.destroy(new Error("connection reset"));
+        },
+      });
+    try {
+      for (let round = 0; round < 80; round++) {
+        const writes = Array.from({ length: 8 }, (_, i) =>
+          writeFileAtomic(join(d, `f${round}-${i}.bin`), failing()),
+        );
+        for (const result of await Promise.allSettled(writes)) expect(result.status).toBe("rejected");
+      }
+    } finally {
+      Atomics.store(stop, 0, 1);
+      await ended;
+    }
+    expect(readdirSync(d).filter((name) => !name.startsWith("churn-"))).toEqual([]);
   });
 
   it("with flushEveryBytes, writes the same bytes, and still cleans up on failure", async () => {

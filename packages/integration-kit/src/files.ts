@@ -95,8 +95,11 @@ export async function writeFileAtomic(
   const every = options.flushEveryBytes ?? DEFAULT_FLUSH_EVERY_BYTES;
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.partial`);
   let bytes = 0;
+  const out = createWriteStream(temp, { flags: "wx", mode: 0o644 });
+  // A failure can be reported while the file's open is still waiting (its folder busy): it is removed only once
+  // the stream has closed, or an open finishing later would leave it behind.
+  const closed = new Promise<void>((resolve) => out.once("close", () => resolve()));
   try {
-    const out = createWriteStream(temp, { flags: "wx", mode: 0o644 });
     let fd: number | undefined;
     out.once("open", (n: number) => {
       fd = n;
@@ -136,6 +139,8 @@ export async function writeFileAtomic(
     }
     await rename(temp, path);
   } catch (error) {
+    out.destroy();
+    await closed;
     await rm(temp, { force: true });
     throw error;
   }
