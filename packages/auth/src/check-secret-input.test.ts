@@ -6,7 +6,8 @@ import { isolateEnvironment } from "../test/helpers.js";
 import { directoryBackend } from "./backend.js";
 import { withSecrets } from "./context.js";
 import { InvalidSecretError, SecretBackendError, ValidationError } from "./errors.js";
-import { ENV_PREFIX, resolveSecret } from "./resolve-secret.js";
+import { resolveSecret } from "./resolve-secret.js";
+import { ENV_PREFIX } from "./source.js";
 import { localStore } from "./store.js";
 
 const env = isolateEnvironment();

@@ -1,6 +1,6 @@
 import { checkSecretInput, parseSecretJson } from "./check-secret-input.js";
-import { closestName } from "./did-you-mean.js";
 import { InvalidSecretError, type SecretFieldIssue, ValidationError } from "./errors.js";
+import { closestName } from "./name-likeness.js";
 import { getSecretDefinition } from "./registry.js";
 import { checkSchema } from "./schema.js";
 import type { SecretDefinition } from "./secret-definition.js";

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { fakeSlackToken, isolateEnvironment } from "../test/helpers.js";
 import { withSecrets } from "./context.js";
 import { probeAwsDefaultChain, probeGoogleAdc } from "./default-chain-probe.js";
-import { closestName } from "./did-you-mean.js";
 import { InvalidSecretError, MissingCredentialsError, ValidationError } from "./errors.js";
+import { closestName } from "./name-likeness.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { localStore } from "./store.js";
 

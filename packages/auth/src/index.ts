@@ -45,15 +45,7 @@ export {
   slackBotTokenSchema,
   slackWebhookUrlSchema,
 } from "./default-secrets.js";
-export {
-  closestName,
-  didYouMeanLines,
-  editDistance,
-  looksLike,
-  type NamePlace,
-  namesSetNearby,
-  registeredNameLike,
-} from "./did-you-mean.js";
+export { didYouMeanLines, type NamePlace, namesSetNearby, registeredNameLike } from "./did-you-mean.js";
 export {
   CredentialRejectedError,
   InvalidSecretError,
@@ -80,17 +72,20 @@ export {
   createMaskerScope,
   isSensitiveKey,
   MaskerScope,
+  maskValue,
+  type RegisterOptions,
+  registerSecretValue,
+} from "./mask.js";
+export {
   type MaskerStats,
   MIN_MASKED_LENGTH,
   mask,
   maskerStats,
-  maskValue,
   REDACTED,
   RETAINED_SCOPES,
-  type RegisterOptions,
-  registerSecretValue,
   resetMasker,
-} from "./mask.js";
+} from "./masked-values.js";
+export { closestName, editDistance, looksLike } from "./name-likeness.js";
 export { processSingleton } from "./process-singleton.js";
 export {
   defineSecret,
@@ -101,7 +96,6 @@ export {
 } from "./registry.js";
 export {
   type DefaultChainResolution,
-  ENV_PREFIX,
   findSecret,
   type Resolution,
   type ResolveOptions,
@@ -120,6 +114,6 @@ export {
   secretDefinition,
 } from "./secret-definition.js";
 export { secretsTableMarkdown } from "./secrets-table.js";
-export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
+export { describeSource, ENV_PREFIX, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
 export { STALE_LOCK_MS } from "./store-lock.js";

@@ -1,54 +1,18 @@
 import { secretSizeProblem } from "./check-secret-input.js";
 import { InvalidSecretError } from "./errors.js";
-import { processSingleton } from "./process-singleton.js";
+import {
+  type HeldScope,
+  hold,
+  MIN_MASKED_LENGTH,
+  maskWith,
+  REDACTED,
+  RETAINED_SCOPES,
+  release,
+  state,
+} from "./masked-values.js";
 import { runStorage } from "./run-storage.js";
-import { collectStrings, MIN_MASKED_LENGTH, secretForms } from "./secret-forms.js";
+import { collectStrings, secretForms } from "./secret-forms.js";
 import { ValueIndex } from "./value-index.js";
-
-export { MIN_MASKED_LENGTH };
-
-/** What a masked value is replaced with. */
-export const REDACTED = "[redacted]";
-
-/** How many ended scopes stay masked process-wide, so an error a run throws is still masked where its caller logs it. */
-export const RETAINED_SCOPES = 32;
-
-interface MaskerState {
-  /** Every form of every value of the process, of live scopes and of the last `RETAINED_SCOPES` ended ones. */
-  index: ValueIndex;
-  /** How many holders (the process, scopes) each indexed value has. */
-  holders: Map<string, number>;
-  /** Values the process holds for its whole life (env, store, backends, an agent's own). */
-  process: Set<string>;
-  /** Scopes that have not ended. */
-  live: Set<MaskerScope>;
-  /** Ended scopes still indexed, oldest first. */
-  retained: MaskerScope[];
-}
-
-const state = processSingleton<MaskerState>("auth.masker.v2", () => ({
-  index: new ValueIndex(),
-  holders: new Map(),
-  process: new Set(),
-  live: new Set(),
-  retained: [],
-}));
-
-function hold(value: string): void {
-  const count = state.holders.get(value) ?? 0;
-  state.holders.set(value, count + 1);
-  if (count === 0) for (const form of secretForms(value)) state.index.add(form);
-}
-
-function release(value: string): void {
-  const count = state.holders.get(value) ?? 0;
-  if (count > 1) {
-    state.holders.set(value, count - 1);
-    return;
-  }
-  state.holders.delete(value);
-  for (const form of secretForms(value)) state.index.delete(form);
-}
 
 /** Checks a value given to the masker without a name or source (the sources check with theirs first). */
 function checkRegistered(value: unknown): void {
@@ -71,7 +35,7 @@ function checkRegistered(value: unknown): void {
  * it is live and for the next `RETAINED_SCOPES` scopes to end after it; then they are forgotten by the process, and
  * only code still running inside that run (a task left behind, the run's logger) keeps masking them.
  */
-export class MaskerScope {
+export class MaskerScope implements HeldScope {
   readonly #values = new Set<string>();
   #ended = false;
   #dropped = false;
@@ -183,28 +147,6 @@ export function registerSecretValue(value: unknown, options: RegisterOptions = {
   });
 }
 
-/**
- * Replaces every registered secret value in `text` (in any of its registered forms) with `[redacted]`; where
- * matches overlap, the whole stretch is replaced once. It never throws: if masking fails for any reason, the whole
- * text becomes `[redacted]`.
- */
-export function mask(text: string): string {
-  return maskWith(text, undefined);
-}
-
-/** `scope`: the run's masker scope; `undefined` to look it up, `null` when there is none. */
-function maskWith(text: string, scope: MaskerScope | null | undefined): string {
-  try {
-    const input = typeof text === "string" ? text : String(text);
-    let out = state.index.replace(input, REDACTED);
-    const own = scope === undefined ? runStorage.getStore()?.masker : scope;
-    if (own) out = own.maskOwn(out);
-    return out;
-  } catch {
-    return REDACTED;
-  }
-}
-
 /** Object keys whose values are masked whatever they hold. */
 const SENSITIVE_KEY =
   /pass(word|wd)?|secret|token|private_?key|api_?key|access_?key|credential|authorization|cookie|webhook_?url|signature/i;
@@ -293,38 +235,4 @@ function maskValueWith(value: unknown, maskText: (text: string) => string): unkn
   } catch {
     return REDACTED;
   }
-}
-
-/** Figures about the masker, to check that a long-lived process stays flat. */
-export interface MaskerStats {
-  /** Values held for the life of the process. */
-  processValues: number;
-  /** Scopes not yet ended. */
-  liveScopes: number;
-  /** Ended scopes still masked process-wide. */
-  retainedScopes: number;
-  /** Distinct values the process masker holds, of every holder. */
-  values: number;
-  /** Forms (encodings) of those values it looks for. */
-  forms: number;
-}
-
-/** Counts what the masker holds. */
-export function maskerStats(): MaskerStats {
-  return {
-    processValues: state.process.size,
-    liveScopes: state.live.size,
-    retainedScopes: state.retained.length,
-    values: state.holders.size,
-    forms: state.index.size,
-  };
-}
-
-/** Forgets every registered value and scope (for tests). */
-export function resetMasker(): void {
-  state.index = new ValueIndex();
-  state.holders.clear();
-  state.process.clear();
-  state.live.clear();
-  state.retained = [];
 }

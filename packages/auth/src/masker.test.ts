@@ -8,15 +8,8 @@ import { configureBackends, directoryBackend } from "./backend.js";
 import { MAX_SECRET_VALUE_BYTES } from "./check-secret-input.js";
 import { withSecrets } from "./context.js";
 import { InvalidSecretError, ServiceError } from "./errors.js";
-import {
-  createMaskerScope,
-  mask,
-  maskerStats,
-  maskValue,
-  REDACTED,
-  RETAINED_SCOPES,
-  registerSecretValue,
-} from "./mask.js";
+import { createMaskerScope, maskValue, registerSecretValue } from "./mask.js";
+import { mask, maskerStats, REDACTED, RETAINED_SCOPES } from "./masked-values.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { SanitizedCause, sanitizeCause } from "./sanitize-cause.js";
 import { localStore } from "./store.js";

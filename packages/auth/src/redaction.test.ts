@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { isolateEnvironment } from "../test/helpers.js";
 import { withSecrets } from "./context.js";
 import { InvalidSecretError, MissingCredentialsError } from "./errors.js";
-import { mask, maskValue, REDACTED } from "./mask.js";
+import { maskValue } from "./mask.js";
+import { mask, REDACTED } from "./masked-values.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { Secret } from "./secret.js";
 

@@ -1,7 +1,6 @@
 import { configuredBackends } from "./backend.js";
 import { checkSecretInput, parseSecretJson } from "./check-secret-input.js";
 import { checkSecretValue } from "./check-secret-value.js";
-import { runStorage } from "./context.js";
 import { didYouMeanLines } from "./did-you-mean.js";
 import {
   InvalidSecretError,
@@ -11,13 +10,11 @@ import {
 } from "./errors.js";
 import { registerSecretValue } from "./mask.js";
 import { getSecretDefinition, type SecretValue } from "./registry.js";
+import { runStorage } from "./run-storage.js";
 import { Secret } from "./secret.js";
 import { assertSecretName, type SecretDefinition } from "./secret-definition.js";
-import type { SecretSource } from "./source.js";
+import { ENV_PREFIX, type SecretSource } from "./source.js";
 import { localStore } from "./store.js";
-
-/** The prefix of the environment source: `TRIBUTARY__CONTEXT__SECRETS__<NAME>` (and `…__<NAME>__<FIELD>`). */
-export const ENV_PREFIX = "TRIBUTARY__CONTEXT__SECRETS__";
 
 /** The options of `resolveSecret` and `findSecret`. */
 export interface ResolveOptions<T = unknown> {

@@ -1,4 +1,4 @@
-import { mask } from "./mask.js";
+import { mask } from "./masked-values.js";
 
 const MARK = Symbol.for("tributary.sanitized-cause");
 /** The marker `TributaryError` sets; read here so this file does not import the error classes. */

@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { SecretFieldIssue } from "./errors.js";
-import { REDACTED } from "./mask.js";
+import { REDACTED } from "./masked-values.js";
 
 export type { StandardSchemaV1 };
 

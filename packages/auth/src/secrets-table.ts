@@ -1,5 +1,5 @@
 import { listSecrets } from "./registry.js";
-import { ENV_PREFIX } from "./resolve-secret.js";
+import { ENV_PREFIX } from "./source.js";
 
 /**
  * Renders the registered secret names as a markdown table: name, shape, what it is for, the services that read it,

@@ -1,3 +1,6 @@
+/** The prefix of the environment source: `TRIBUTARY__CONTEXT__SECRETS__<NAME>` (and `…__<NAME>__<FIELD>`). */
+export const ENV_PREFIX = "TRIBUTARY__CONTEXT__SECRETS__";
+
 /** The kinds of place a secret can come from, in the order they are tried. */
 export type SecretSourceKind = "argument" | "run" | "env" | "store" | "backend" | "default-chain";
 

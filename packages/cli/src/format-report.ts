@@ -1,4 +1,5 @@
 import { describeSource } from "@tributary/auth";
+import type { RunReport } from "@tributary/flow";
 import type { SecretReport } from "./inspect-secret.js";
 
 const STATUS_TEXT: Record<SecretReport["status"], string> = {
@@ -67,4 +68,16 @@ export function reportToJson(report: SecretReport): Record<string, unknown> {
     ...(report.looked ? { looked: report.looked } : {}),
     ...(report.didYouMean ? { didYouMean: report.didYouMean } : {}),
   };
+}
+
+/** A short text account of a run, for a terminal. */
+export function formatRunReport(report: RunReport): string {
+  const lines = [`Flow run ${report.flow} (${report.runId}): ${report.state} in ${report.durationMs} ms`];
+  for (const t of report.tasks) {
+    lines.push(`  ${t.id}. ${t.name}: ${t.state}${t.attempts > 1 ? ` after ${t.attempts} attempts` : ""}`);
+  }
+  if (report.error) lines.push(`Error: ${report.error.name}: ${report.error.message}`);
+  for (const h of report.hookErrors) lines.push(`Hook ${h.hook} failed: ${h.error.message}`);
+  if (report.result !== undefined) lines.push(`Result: ${JSON.stringify(report.result)}`);
+  return lines.join("\n");
 }

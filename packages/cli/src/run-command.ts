@@ -5,6 +5,7 @@ import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
 import { runLeastPrivilege } from "./config-file.js";
+import { formatRunReport } from "./format-report.js";
 import { stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
 import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
@@ -31,18 +32,6 @@ function pullFailure(flow: string, runId: string, started: number, error: unknow
     tasks: [],
     hookErrors: [],
   };
-}
-
-/** A short text account of a run, for a terminal. */
-export function formatRunReport(report: RunReport): string {
-  const lines = [`Flow run ${report.flow} (${report.runId}): ${report.state} in ${report.durationMs} ms`];
-  for (const t of report.tasks) {
-    lines.push(`  ${t.id}. ${t.name}: ${t.state}${t.attempts > 1 ? ` after ${t.attempts} attempts` : ""}`);
-  }
-  if (report.error) lines.push(`Error: ${report.error.name}: ${report.error.message}`);
-  for (const h of report.hookErrors) lines.push(`Hook ${h.hook} failed: ${h.error.message}`);
-  if (report.result !== undefined) lines.push(`Result: ${JSON.stringify(report.result)}`);
-  return lines.join("\n");
 }
 
 /**

@@ -1,9 +1,9 @@
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import type { OptionSpec, ParsedOptions } from "./command-options.js";
+import { formatRunReport } from "./format-report.js";
 import { integerOption, stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
-import { formatRunReport } from "./run-command.js";
 import { storageKindsFor } from "./storage-kinds.js";
 import { RUN_USAGE } from "./usage.js";
 
