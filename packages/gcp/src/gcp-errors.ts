@@ -3,8 +3,8 @@ import {
   describeSource,
   InvalidSecretError,
   mask,
-  type SecretSource,
   SanitizedCause,
+  type SecretSource,
   ServiceError,
   sanitizeCause,
   TributaryError,
@@ -81,7 +81,7 @@ function apiError(error: GoogleFailure): { message: string; reason?: string } | 
       ? (inner.errors[0] as { reason?: unknown } | undefined)
       : undefined;
     const reason = [first?.reason, inner.status].find((r): r is string => typeof r === "string" && r !== "");
-    return { message: inner.message, ...(reason ? { reason } : {}) };
+    return { message: inner.message, ...(reason ? { reason: mask(reason.slice(0, 100)) } : {}) };
   }
   return typeof data === "string" && data ? { message: data.slice(0, 300) } : undefined;
 }
