@@ -350,7 +350,8 @@ function publicRecord(o: ObjectRecord): StandInObject {
 
 /**
  * Starts a Google Cloud stand-in: OAuth token endpoint, Cloud Storage JSON API and Secret Manager on one port.
- * Object data lives in temporary files (never whole in memory), removed by `close()`.
+ * Object data lives in temporary files (never whole in memory), removed by `close()`. Errors, injected ones too, come
+ * in each API's own shape: Cloud Storage's `errors[0].reason` (`notFound`, `forbidden` …), Secret Manager's `status`.
  * @example
  * const google = await startGoogleStandIn();
  * const key = await google.createServiceAccount();
