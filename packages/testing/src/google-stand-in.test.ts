@@ -242,7 +242,7 @@ describe("errors, in the shape of the API asked", () => {
     reason?: string;
     grpc?: string;
     says?: () => string;
-  }>)("$answer: $status $reason$grpc", async ({ setup, url, token, status, reason, grpc, says }) => {
+  }>)("$answer: $status in the API's shape", async ({ setup, url, token, status, reason, grpc, says }) => {
     setup?.();
     const headers: Record<string, string> =
       token === false ? {} : { authorization: `Bearer ${await bearer()}` };
