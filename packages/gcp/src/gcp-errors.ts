@@ -3,6 +3,7 @@ import {
   describeSource,
   InvalidSecretError,
   mask,
+  SanitizedCause,
   type SecretSource,
   ServiceError,
   sanitizeCause,
@@ -55,21 +56,46 @@ function oauthError(error: GoogleFailure): { error: string; description: string 
   return m ? { error: m[1] as string, description: m[2] ?? "" } : undefined;
 }
 
-/** Google's JSON error message (`{ error: { message, status } }`), if any. */
-function apiMessage(error: GoogleFailure): { message: string; status?: string } | undefined {
-  let data = error.response?.data as unknown;
-  if (typeof data === "string") {
-    try {
-      data = JSON.parse(data);
-    } catch {
-      return data ? { message: (data as string).slice(0, 300) } : undefined;
+/**
+ * Google's JSON error, if the answer held one: `message`, and its reason — `errors[0].reason` of the JSON API
+ * (Cloud Storage's `notFound`, `forbidden`, `conditionNotMet`), else the gRPC-style `status` of the newer APIs
+ * (Secret Manager's `NOT_FOUND`, `PERMISSION_DENIED`). A streamed answer (a media download) reaches us with its body
+ * as the error's message, so that is read too. A body that is not JSON is kept as the message, cut short.
+ */
+function apiError(error: GoogleFailure): { message: string; reason?: string } | undefined {
+  const data = error.response?.data;
+  const candidates = [data, /^\s*\{/.test(error.message ?? "") ? error.message : undefined];
+  for (let candidate of candidates) {
+    if (typeof candidate === "string") {
+      try {
+        candidate = JSON.parse(candidate);
+      } catch {
+        continue;
+      }
     }
+    const inner = (candidate as { error?: unknown } | undefined)?.error as
+      | { message?: unknown; status?: unknown; errors?: unknown }
+      | undefined;
+    if (!inner || typeof inner !== "object" || typeof inner.message !== "string") continue;
+    const first = Array.isArray(inner.errors)
+      ? (inner.errors[0] as { reason?: unknown } | undefined)
+      : undefined;
+    const reason = [first?.reason, inner.status].find((r): r is string => typeof r === "string" && r !== "");
+    return { message: inner.message, ...(reason ? { reason: mask(reason.slice(0, 100)) } : {}) };
   }
-  const inner = (data as { error?: { message?: unknown; status?: unknown } } | undefined)?.error;
-  if (inner && typeof inner === "object" && typeof inner.message === "string") {
-    return { message: inner.message, ...(typeof inner.status === "string" ? { status: inner.status } : {}) };
+  return typeof data === "string" && data ? { message: data.slice(0, 300) } : undefined;
+}
+
+/**
+ * The sanitized cause of a Google failure, holding Google's reason even where the body did not reach
+ * `sanitizeCause` as JSON (a streamed answer) or spelt it as a gRPC `status`.
+ */
+function causeOf(error: unknown, reason: string | undefined): Error | undefined {
+  const cause = sanitizeCause(error);
+  if (reason !== undefined && SanitizedCause.isInstance(cause) && cause.reason === undefined) {
+    cause.reason = reason;
   }
-  return undefined;
+  return cause;
 }
 
 /** True when the failure is a rejected OAuth grant (a bad key, a revoked refresh token). */
@@ -137,7 +163,7 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
     ]);
   }
   const status = statusOf(failure);
-  const api = apiMessage(failure);
+  const api = apiError(failure);
   const detail = mask(api?.message ?? text ?? "request failed");
   if (oauth) {
     return new ServiceError(
@@ -162,10 +188,12 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
       { cause: sanitizeCause(error), retryable: code !== undefined, reason: code },
     );
   }
-  const reason = api?.status ?? `HTTP ${status}`;
+  // Google's own word, as it spells it; only an answer without one (a proxy's page) falls back to the status.
+  const reason = api?.reason ?? `HTTP ${status}`;
+  const said = api?.reason ? `${api.reason}: ${detail}` : detail;
   if (status === 401) {
-    return new CredentialRejectedError(ctx.service, ctx.source, detail, {
-      cause: sanitizeCause(error),
+    return new CredentialRejectedError(ctx.service, ctx.source, said, {
+      cause: causeOf(error, api?.reason),
       reason,
     });
   }
@@ -183,8 +211,8 @@ export function toGcpError(error: unknown, ctx: GoogleCallContext): Error {
     (status >= 500
       ? ["SERVICE_UNAVAILABLE", `server error ${status}`]
       : ["REQUEST_FAILED", `HTTP ${status}`]);
-  return new ServiceError(code, ctx.service, `${ctx.resource}: ${summary} — ${detail}`, status, {
-    cause: sanitizeCause(error),
+  return new ServiceError(code, ctx.service, `${ctx.resource}: ${summary} — ${said}`, status, {
+    cause: causeOf(error, api?.reason),
     retryable: status === 408 || status === 429 || status >= 500,
     reason,
   });

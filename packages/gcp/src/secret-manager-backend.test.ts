@@ -70,6 +70,7 @@ describe("gcpSecretManagerBackend", () => {
       },
       name: "LOCKED",
       code: "SECRET_BACKEND_ACCESS_DENIED",
+      reason: "PERMISSION_DENIED",
       text: /denied access to secret LOCKED .*argument \(gcpSecretManagerBackend\(\{ credentials \}\)\).*secretAccessor/,
       retryable: false,
     },
@@ -79,12 +80,12 @@ describe("gcpSecretManagerBackend", () => {
         env.google().setSecret("BUSY", "x");
         env.google().failNext(2, 429, {
           headers: { "Retry-After": "0" },
-          body: { error: { code: 429, message: "Quota exceeded", status: "RESOURCE_EXHAUSTED" } },
           match: (r) => r.path.includes("/secrets/"),
         });
       },
       name: "BUSY",
       code: "SECRET_BACKEND_THROTTLED",
+      reason: "RESOURCE_EXHAUSTED",
       text: /throttled reading secret BUSY/,
       retryable: true,
     },
@@ -93,18 +94,19 @@ describe("gcpSecretManagerBackend", () => {
       setup: () => env.google().setSecret("OFF", "x", { state: "DISABLED" }),
       name: "OFF",
       code: "SECRET_BACKEND_VERSION_UNAVAILABLE",
+      reason: "FAILED_PRECONDITION",
       text: /secret OFF has no readable latest version/,
       retryable: false,
     },
   ])(
-    "$label is a SecretBackendError naming the backend and the secret",
-    async ({ setup, name, code, text, retryable }) => {
+    "$label is a SecretBackendError naming the backend and the secret, with Google's reason",
+    async ({ setup, name, code, reason, text, retryable }) => {
       setup();
       const error = await backend({ retries: 1 })
         .get(name)
         .catch((e) => e);
       expect(SecretBackendError.isInstance(error)).toBe(true);
-      expect(error).toMatchObject({ code, key: name, retryable });
+      expect(error).toMatchObject({ code, key: name, retryable, reason });
       expect(error.backend).toContain("GCP Secret Manager");
       expect(error.message).toMatch(text);
     },

@@ -104,7 +104,7 @@ describe("Cloud Storage", () => {
   it("checks bearer tokens as Google does, and expires them on demand", async () => {
     const anonymous = await fetch(`${google.url}/storage/v1/b/bkt/o`);
     expect(anonymous.status).toBe(401);
-    expect(await anonymous.json()).toMatchObject({ error: { code: 401, status: "UNAUTHENTICATED" } });
+    expect(await anonymous.json()).toMatchObject({ error: { code: 401, errors: [{ reason: "required" }] } });
     const t = await bearer();
     expect(
       (await fetch(`${google.url}/storage/v1/b/bkt/o`, { headers: { authorization: `Bearer ${t}` } })).status,
@@ -182,6 +182,85 @@ describe("Cloud Storage", () => {
     });
     expect(rest.status).toBe(200);
     expect((await google.readObject("bkt", "r.bin"))?.equals(data)).toBe(true);
+  });
+});
+
+describe("errors, in the shape of the API asked", () => {
+  const storage = (path: string) => `${google.url}/storage/v1/b/${path}`;
+  /** The generation before the live one of a fresh object: one that no longer exists. */
+  const staleGeneration = async () => {
+    await google.putObject("bkt", "g.txt", "g");
+    return (google.objectInfo("bkt", "g.txt")?.generation ?? 0) - 1;
+  };
+  const secret = (name: string) =>
+    `${google.url}/v1/projects/${google.projectId}/secrets/${name}/versions/latest:access`;
+  it.each([
+    { answer: "no token", url: () => storage("bkt/o"), token: false, status: 401, reason: "required" },
+    { answer: "a missing object", url: () => storage("bkt/o/none"), status: 404, reason: "notFound" },
+    { answer: "a missing bucket", url: () => storage("none/o"), status: 404, reason: "notFound" },
+    {
+      answer: "a denied principal",
+      setup: () => google.denyAccess(key.client_email, "/storage/v1/b/bkt/o/locked"),
+      url: () => storage("bkt/o/locked"),
+      status: 403,
+      reason: "forbidden",
+      says: () => `${key.client_email} does not have storage.objects.get access`,
+    },
+    {
+      answer: "an older generation",
+      url: async () => storage(`bkt/o/g.txt?generation=${await staleGeneration()}`),
+      status: 404,
+      reason: "notFound",
+    },
+    {
+      answer: "a precondition that did not hold",
+      url: async () => storage(`bkt/o/g.txt?ifGenerationMatch=${await staleGeneration()}`),
+      status: 412,
+      reason: "conditionNotMet",
+    },
+    {
+      answer: "an injected 429",
+      setup: () => google.failNext(1, 429, { match: (r) => r.path.startsWith("/storage/") }),
+      url: () => storage("bkt/o"),
+      status: 429,
+      reason: "rateLimitExceeded",
+    },
+    { answer: "a missing secret", url: () => secret("NOPE"), status: 404, grpc: "NOT_FOUND" },
+    {
+      answer: "an injected 429 from Secret Manager",
+      setup: () => google.failNext(1, 429, { match: (r) => r.path.includes("/secrets/") }),
+      url: () => secret("NOPE"),
+      status: 429,
+      grpc: "RESOURCE_EXHAUSTED",
+    },
+  ] as Array<{
+    answer: string;
+    setup?: () => void;
+    url: () => string | Promise<string>;
+    token?: boolean;
+    status: number;
+    reason?: string;
+    grpc?: string;
+    says?: () => string;
+  }>)("$answer: $status in the API's shape", async ({ setup, url, token, status, reason, grpc, says }) => {
+    setup?.();
+    const headers: Record<string, string> =
+      token === false ? {} : { authorization: `Bearer ${await bearer()}` };
+    const res = await fetch(await url(), { headers });
+    expect(res.status).toBe(status);
+    const { error } = (await res.json()) as {
+      error: { code: number; message: string; status?: string; errors?: Record<string, unknown>[] };
+    };
+    expect(error.code).toBe(status);
+    if (says) expect(error.message).toContain(says());
+    if (reason) {
+      // Cloud Storage's JSON API: `errors[0].reason`, no gRPC status.
+      expect(Object.keys(error).sort()).toEqual(["code", "errors", "message"]);
+      expect(error.errors).toEqual([{ domain: "global", reason, message: error.message }]);
+    } else {
+      // Secret Manager, as Google's newer APIs answer: a gRPC status, no `errors`.
+      expect(error).toEqual({ code: status, message: expect.any(String), status: grpc });
+    }
   });
 });
 

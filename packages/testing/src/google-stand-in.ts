@@ -211,21 +211,97 @@ export function accessBoundaryAllows(
   });
 }
 
-function googleError(status: number, statusText: string, message: string, reason: string): StandInReply {
-  return {
-    status,
-    body: {
-      error: {
-        code: status,
-        message,
-        errors: [{ message, domain: "global", reason }],
-        status: statusText,
-      },
-    },
-  };
+/**
+ * The body of a Cloud Storage JSON API error, as Cloud Storage shapes it: `{ error: { code, message, errors: [{
+ * domain, reason, message }] } }`, with Google's reason (`notFound`, `forbidden`, `conditionNotMet` …) and no gRPC
+ * `status`.
+ */
+function gcsErrorBody(status: number, message: string, reason: string): object {
+  return { error: { code: status, message, errors: [{ domain: "global", reason, message }] } };
 }
 
-const notFound = (message: string) => googleError(404, "NOT_FOUND", message, "notFound");
+/** The body of an error of Google's newer APIs (Secret Manager, IAM Credentials): `{ error: { code, message, status } }`. */
+function rpcErrorBody(status: number, statusText: string, message: string): object {
+  return { error: { code: status, message, status: statusText } };
+}
+
+/** A Cloud Storage JSON API error answer. */
+function gcsError(status: number, message: string, reason: string): StandInReply {
+  return { status, body: gcsErrorBody(status, message, reason) };
+}
+
+/** An error answer of Google's newer APIs. */
+function rpcError(status: number, statusText: string, message: string): StandInReply {
+  return { status, body: rpcErrorBody(status, statusText, message) };
+}
+
+const notFound = (message: string) => gcsError(404, message, "notFound");
+
+/** The permission a Cloud Storage request needs: `parts` are the path's segments after `/upload`, if any. */
+function gcsPermission(method: string, parts: readonly string[], upload: boolean): string {
+  if (upload) return "storage.objects.create";
+  if (parts.length === 5) return "storage.objects.list";
+  if (parts.length === 11 || method === "GET") return "storage.objects.get";
+  return method === "DELETE" ? "storage.objects.delete" : "storage.objects.update";
+}
+
+/** Cloud Storage's 403 for a principal without `permission`, in Google's words. */
+function storageDenied(principal: string, permission: string): StandInReply {
+  const on = permission === "storage.objects.list" ? "bucket" : "object";
+  return gcsError(
+    403,
+    `${principal} does not have ${permission} access to the Google Cloud Storage ${on}. Permission '${permission}' denied on resource (or it may not exist).`,
+    "forbidden",
+  );
+}
+
+/** Cloud Storage's reason and message for a status, for faults injected without a body. */
+const GCS_FAULTS: Readonly<Record<number, [string, string]>> = {
+  400: ["invalid", "Invalid argument."],
+  401: ["authError", "Invalid Credentials"],
+  403: ["forbidden", "Forbidden"],
+  404: ["notFound", "Not Found"],
+  408: ["requestTimeout", "Request timed out."],
+  409: ["conflict", "The object was changed by another request during this operation. Please try again."],
+  410: ["gone", "The upload session has expired."],
+  412: ["conditionNotMet", "At least one of the pre-conditions you specified did not hold."],
+  416: ["requestedRangeNotSatisfiable", "The requested range cannot be satisfied."],
+  429: [
+    "rateLimitExceeded",
+    "The object exceeds the rate limit for create, update and delete requests. Please reduce the rate.",
+  ],
+  500: ["backendError", "Backend Error"],
+  502: ["badGateway", "Bad Gateway"],
+  503: ["backendError", "Backend Error"],
+  504: ["gatewayTimeout", "Gateway Timeout"],
+};
+
+/** The gRPC status Google's newer APIs name for an HTTP status, for faults injected without a body. */
+const RPC_FAULTS: Readonly<Record<number, [string, string]>> = {
+  400: ["INVALID_ARGUMENT", "Request contains an invalid argument."],
+  401: ["UNAUTHENTICATED", "Request had invalid authentication credentials."],
+  403: ["PERMISSION_DENIED", "The caller does not have permission"],
+  404: ["NOT_FOUND", "Requested entity was not found."],
+  409: ["ABORTED", "The operation was aborted."],
+  429: ["RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Access requests'."],
+  500: ["INTERNAL", "Internal error encountered."],
+  501: ["UNIMPLEMENTED", "Operation is not implemented."],
+  503: ["UNAVAILABLE", "The service is currently unavailable."],
+  504: ["DEADLINE_EXCEEDED", "The request deadline was exceeded."],
+};
+
+/** The body of an injected fault, shaped as the API the request went to answers. */
+function faultBody(status: number, request: { path: string }): object | undefined {
+  if (/^\/(upload\/)?storage\//.test(request.path)) {
+    const [reason, message] = GCS_FAULTS[status] ?? [];
+    return reason ? gcsErrorBody(status, message as string, reason) : undefined;
+  }
+  if (request.path.startsWith("/v1/projects/")) {
+    const [statusText, message] = RPC_FAULTS[status] ?? [];
+    return statusText ? rpcErrorBody(status, statusText, message as string) : undefined;
+  }
+  return undefined;
+}
 
 function b64url(input: string): Buffer {
   return Buffer.from(input.replace(/-/g, "+").replace(/_/g, "/"), "base64");
@@ -274,7 +350,8 @@ function publicRecord(o: ObjectRecord): StandInObject {
 
 /**
  * Starts a Google Cloud stand-in: OAuth token endpoint, Cloud Storage JSON API and Secret Manager on one port.
- * Object data lives in temporary files (never whole in memory), removed by `close()`.
+ * Object data lives in temporary files (never whole in memory), removed by `close()`. Errors, injected ones too, come
+ * in each API's own shape: Cloud Storage's `errors[0].reason` (`notFound`, `forbidden` …), Secret Manager's `status`.
  * @example
  * const google = await startGoogleStandIn();
  * const key = await google.createServiceAccount();
@@ -397,21 +474,20 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
 
   /** IAM Credentials `generateAccessToken`: an access token of a service account, for an allowed caller. */
   const iamHandler = async (req: StandInRequest): Promise<StandInReply> => {
-    const principal = authenticate(req);
+    const principal = authenticate(req, "rpc");
     if (typeof principal !== "string") return principal;
     const email = decodeURIComponent(req.params.email ?? "");
     const body = ((await req.json<{ scope?: string[]; lifetime?: string }>()) ?? {}) as {
       scope?: string[];
     };
     if (!Array.isArray(body.scope) || body.scope.length === 0) {
-      return googleError(400, "INVALID_ARGUMENT", "Scope required.", "badRequest");
+      return rpcError(400, "INVALID_ARGUMENT", "Scope required.");
     }
     if (!impersonators.get(email)?.has(principal)) {
-      return googleError(
+      return rpcError(
         403,
         "PERMISSION_DENIED",
         `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`,
-        "forbidden",
       );
     }
     impersonations.push({ principal, serviceAccount: email });
@@ -434,9 +510,8 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     const rules = boundaryOf(req);
     if (!rules || accessBoundaryAllows(rules, bucket, target, permission)) return undefined;
     req.raw.resume();
-    return googleError(
+    return gcsError(
       403,
-      "PERMISSION_DENIED",
       `The downscoped token does not have ${permission} access to the Google Cloud Storage object.`,
       "forbidden",
     );
@@ -509,32 +584,31 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     };
   };
 
-  /** Checks the bearer token as Google does; returns the principal, or the reply to send. */
-  const authenticate = (req: StandInRequest): string | StandInReply => {
+  /**
+   * Checks the bearer token as Google does; returns the principal, or the reply to send, in the shape of the API
+   * asked: Cloud Storage's JSON API (`required`, `authError`) or a newer API's `UNAUTHENTICATED`.
+   */
+  const authenticate = (req: StandInRequest, api: "storage" | "rpc"): string | StandInReply => {
     const header = req.headers.authorization;
     const match = typeof header === "string" ? /^Bearer (\S+)$/i.exec(header) : null;
+    const refuse = (storage: [string, string], rpc: string, challenge: string): StandInReply => ({
+      ...(api === "storage" ? gcsError(401, storage[1], storage[0]) : rpcError(401, "UNAUTHENTICATED", rpc)),
+      headers: { "www-authenticate": challenge },
+    });
     if (!match) {
-      return {
-        ...googleError(
-          401,
-          "UNAUTHENTICATED",
-          "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
-          "required",
-        ),
-        headers: { "www-authenticate": 'Bearer realm="https://accounts.google.com/"' },
-      };
+      return refuse(
+        ["required", "Login Required."],
+        "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+        'Bearer realm="https://accounts.google.com/"',
+      );
     }
     const record = tokens.get(match[1] as string);
     if (!record || record.revoked || record.expiresAt < Date.now()) {
-      return {
-        ...googleError(
-          401,
-          "UNAUTHENTICATED",
-          "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
-          "authError",
-        ),
-        headers: { "www-authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
-      };
+      return refuse(
+        ["authError", "Invalid Credentials"],
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+        'Bearer realm="https://accounts.google.com/", error="invalid_token"',
+      );
     }
     return record.principal;
   };
@@ -661,19 +735,14 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     if (typeof range === "string") {
       const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
       if (!m || (m[1] === "" && m[2] === ""))
-        return googleError(416, "RANGE_NOT_SATISFIABLE", "Invalid range.", "requestedRangeNotSatisfiable");
+        return gcsError(416, "Invalid range.", "requestedRangeNotSatisfiable");
       if (m[1] === "") start = Math.max(0, o.size - Number(m[2]));
       else {
         start = Number(m[1]);
         if (m[2] !== "") end = Math.min(end, Number(m[2]));
       }
       if (start >= o.size && o.size > 0) {
-        return googleError(
-          416,
-          "RANGE_NOT_SATISFIABLE",
-          "The requested range cannot be satisfied.",
-          "requestedRangeNotSatisfiable",
-        );
+        return gcsError(416, "The requested range cannot be satisfied.", "requestedRangeNotSatisfiable");
       }
       status = 206;
     }
@@ -794,14 +863,14 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       if (header === "" && Number(req.headers["content-length"] ?? 0) === 0) {
         return { status: 308, headers: persistedRange(s) };
       }
-      return googleError(400, "INVALID_ARGUMENT", `Invalid Content-Range: ${header}`, "invalid");
+      return gcsError(400, `Invalid Content-Range: ${header}`, "invalid");
     }
     const totalText = (query ? query[1] : data?.[3]) as string;
     if (totalText !== "*") {
       const total = Number(totalText);
       if (s.total !== undefined && s.total !== total) {
         req.raw.resume();
-        return googleError(400, "INVALID_ARGUMENT", "The total size changed between requests.", "invalid");
+        return gcsError(400, "The total size changed between requests.", "invalid");
       }
       s.total = total;
     }
@@ -816,12 +885,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     const last = Number(data?.[2]);
     if (first > s.received) {
       req.raw.resume();
-      return googleError(
-        400,
-        "INVALID_ARGUMENT",
-        `Expected the chunk to start at byte ${s.received}, got ${first}.`,
-        "invalid",
-      );
+      return gcsError(400, `Expected the chunk to start at byte ${s.received}, got ${first}.`, "invalid");
     }
     const drop = drops.find((d) => d.remaining > 0);
     if (drop) drop.remaining--;
@@ -864,12 +928,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       return completeSession(s, s.total);
     }
     if ((last - first + 1) % UPLOAD_QUANTUM !== 0) {
-      return googleError(
-        400,
-        "INVALID_ARGUMENT",
-        "Non-final chunks must be a multiple of 256 KiB.",
-        "invalid",
-      );
+      return gcsError(400, "Non-final chunks must be a multiple of 256 KiB.", "invalid");
     }
     return { status: 308, headers: persistedRange(s) };
   };
@@ -888,19 +947,14 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       }
       return resumableChunk(req, res, session);
     }
-    const principal = authenticate(req);
+    const principal = authenticate(req, "storage");
     if (typeof principal !== "string") {
       req.raw.resume();
       return principal;
     }
     if (isDenied(principal, req.path)) {
       req.raw.resume();
-      return googleError(
-        403,
-        "PERMISSION_DENIED",
-        `${principal} does not have storage.objects access to the Google Cloud Storage object.`,
-        "forbidden",
-      );
+      return storageDenied(principal, gcsPermission(req.method, parts, upload));
     }
     // parts: storage v1 b <bucket> o [<object> [rewriteTo|copyTo b <bucket> o <object>]]
     if (parts[0] !== "storage" || parts[1] !== "v1" || parts[2] !== "b" || parts[4] !== "o" || !parts[3]) {
@@ -918,7 +972,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       if (type === "resumable") {
         const meta = ((await req.json<Record<string, unknown>>()) ?? {}) as Record<string, unknown>;
         const name = q.get("name") ?? (meta.name as string | undefined);
-        if (!name) return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
+        if (!name) return gcsError(400, "Required object name.", "required");
         const refused = outsideBoundary(req, bucket, { object: name }, "storage.objects.create");
         if (refused) return refused;
         const id = randomBytes(16).toString("base64url");
@@ -952,7 +1006,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
           const name = q.get("name");
           if (!name) {
             req.raw.resume();
-            return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
+            return gcsError(400, "Required object name.", "required");
           }
           const refused = outsideBoundary(req, bucket, { object: name }, "storage.objects.create");
           if (refused) return refused;
@@ -967,11 +1021,10 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
         }
         if (type === "multipart") {
           const boundary = /boundary=("?)([^";]+)\1/i.exec(String(req.headers["content-type"] ?? ""))?.[2];
-          if (!boundary)
-            return googleError(400, "INVALID_ARGUMENT", "Missing multipart boundary.", "invalid");
+          if (!boundary) return gcsError(400, "Missing multipart boundary.", "invalid");
           const { meta, contentType, size, md5 } = await receiveMultipart(req, boundary, path);
           const name = q.get("name") ?? (meta.name as string | undefined);
-          if (!name) return googleError(400, "INVALID_ARGUMENT", "Required object name.", "required");
+          if (!name) return gcsError(400, "Required object name.", "required");
           const refused = outsideBoundary(req, bucket, { object: name }, "storage.objects.create");
           if (refused) {
             await rm(path, { force: true });
@@ -994,7 +1047,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
         throw error;
       }
       req.raw.resume();
-      return googleError(400, "INVALID_ARGUMENT", `Unsupported uploadType ${type}.`, "invalid");
+      return gcsError(400, `Unsupported uploadType ${type}.`, "invalid");
     }
     if (upload) {
       req.raw.resume();
@@ -1014,14 +1067,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       return notFound(`No such API: ${req.method} ${req.path}`);
     }
     const name = parts[5] as string;
-    const permission =
-      parts.length === 11
-        ? "storage.objects.get"
-        : req.method === "DELETE"
-          ? "storage.objects.delete"
-          : req.method === "GET"
-            ? "storage.objects.get"
-            : "storage.objects.update";
+    const permission = gcsPermission(req.method, parts, false);
     const refused = outsideBoundary(req, bucket, { object: name }, permission);
     if (refused) return refused;
     const object = objects.get(name);
@@ -1045,12 +1091,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       );
       if (refusedTarget) return refusedTarget;
       if (isDenied(principal, `/storage/v1/b/${parts[8]}/o/${parts[10]}`)) {
-        return googleError(
-          403,
-          "PERMISSION_DENIED",
-          `${principal} does not have storage.objects.create access.`,
-          "forbidden",
-        );
+        return storageDenied(principal, "storage.objects.create");
       }
       const path = newFile();
       await copyFile(object.path, path);
@@ -1080,32 +1121,32 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       return notFound(`No such API: ${req.method} ${req.path}`);
     }
     req.raw.resume();
-    const wanted = q.get("ifGenerationMatch") ?? q.get("generation");
-    if (req.method === "GET") {
-      if (!object) return missing();
-      if (wanted && Number(wanted) !== object.generation) {
-        return googleError(
+    // An older generation is not kept (no versioning): asking for one is a 404. `ifGenerationMatch` is a precondition.
+    const generation = q.get("generation");
+    const ifMatch = q.get("ifGenerationMatch");
+    if (req.method === "GET" || req.method === "DELETE") {
+      if (!object || (generation && Number(generation) !== object.generation)) return missing();
+      if (ifMatch && Number(ifMatch) !== object.generation) {
+        return gcsError(
           412,
-          "FAILED_PRECONDITION",
           "At least one of the pre-conditions you specified did not hold.",
           "conditionNotMet",
         );
       }
+      if (req.method === "DELETE") {
+        objects.delete(name);
+        await rm(object.path, { force: true });
+        return { status: 204 };
+      }
       if (q.get("alt") === "media") return sendObjectMedia(req, res, object);
       return { body: objectResource(base, object) };
-    }
-    if (req.method === "DELETE") {
-      if (!object) return missing();
-      objects.delete(name);
-      await rm(object.path, { force: true });
-      return { status: 204 };
     }
     return notFound(`No such API: ${req.method} ${req.path}`);
   };
 
   const secretHandler = async (req: StandInRequest): Promise<StandInReply> => {
     req.raw.resume();
-    const principal = authenticate(req);
+    const principal = authenticate(req, "rpc");
     if (typeof principal !== "string") return principal;
     // /v1/projects/<p>/secrets/<s>/versions/<v>:access
     const m = /^\/v1\/projects\/([^/]+)\/secrets\/([^/]+)\/versions\/([^/:]+):access$/.exec(req.path);
@@ -1113,31 +1154,24 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     const [, project, name, version] = m as unknown as [string, string, string, string];
     const resource = `projects/${project}/secrets/${name}/versions/${version}`;
     if (isDenied(principal, req.path)) {
-      return googleError(
+      return rpcError(
         403,
         "PERMISSION_DENIED",
         `Permission 'secretmanager.versions.access' denied for resource '${resource}' (or it may not exist).`,
-        "forbidden",
       );
     }
     const versions = secrets.get(`${project}/${name}`);
     const index = version === "latest" ? (versions?.length ?? 0) - 1 : Number(version) - 1;
     const found = versions?.[index];
     if (!versions || !found) {
-      return googleError(
+      return rpcError(
         404,
         "NOT_FOUND",
         `Secret [projects/${project}/secrets/${name}] not found or has no versions.`,
-        "notFound",
       );
     }
     if (found.state !== "ENABLED") {
-      return googleError(
-        400,
-        "FAILED_PRECONDITION",
-        `Secret Version [${resource}] is in DISABLED state.`,
-        "failedPrecondition",
-      );
+      return rpcError(400, "FAILED_PRECONDITION", `Secret Version [${resource}] is in DISABLED state.`);
     }
     return {
       body: {
@@ -1155,7 +1189,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       route("*", /^\/(upload\/)?storage\//, gcsHandler),
       route("*", /^\/v1\/projects\//, secretHandler),
     ],
-    { name: "google-stand-in" },
+    { name: "google-stand-in", faultBody },
   );
   base = standIn.url;
 

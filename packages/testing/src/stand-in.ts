@@ -91,6 +91,14 @@ export interface StandInOptions {
   name?: string;
   /** What to answer when no route matches. Default: 404 with a JSON body. */
   notFound?: StandInHandler;
+  /**
+   * The body of an injected `failNext` status given without one, in the service's own error shape (so a client reads
+   * the service's reason from it). Default, or when it returns `undefined`: `{ error: "<name>: injected <status>" }`.
+   */
+  faultBody?: (
+    status: number,
+    request: { method: string; path: string; headers: IncomingHttpHeaders },
+  ) => string | object | undefined;
 }
 
 /** A running stand-in: a real HTTP server on 127.0.0.1 and a free port. */
@@ -302,7 +310,8 @@ export async function startStandIn(
         return;
       }
       if (fault?.kind === "status") {
-        const body = fault.body ?? { error: `${name}: injected ${fault.status}` };
+        const body = fault.body ??
+          options.faultBody?.(fault.status, info) ?? { error: `${name}: injected ${fault.status}` };
         let echo: RequestEcho | undefined;
         if (fault.echo) {
           const chunks: Buffer[] = [];
