@@ -86,6 +86,7 @@ describe("an address whose kind's package is not installed", () => {
         name?: string;
         code?: string;
         message?: string;
+        ok?: true;
       }[];
       for (const [address, pkg, kind] of missing) {
         const errors = seen.filter((s) => s.address === address);
