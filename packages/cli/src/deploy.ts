@@ -11,7 +11,6 @@ import {
   ValidationError,
 } from "@tributary/auth";
 import type { DeploymentManifest, Flow, FlowStorage, StorageKind } from "@tributary/flow";
-import { storageKindsFor } from "./storage-kinds.js";
 
 /** `tributary deploy` refused: the module does not compile, holds a secret, names no flow or no storage. Nothing was written. */
 export class DeployError extends TributaryError {
@@ -24,7 +23,7 @@ export interface DeployFlowOptions {
   storage?: string;
   /** Which exported flow, when the module exports several. */
   flow?: string;
-  /** The storage kinds `storage` may name. Default: all four (file, s3, gs, github). */
+  /** The storage kinds `storage` may name. Default: the one its scheme names, from its package (`storageKindsFor`). */
   kinds?: readonly StorageKind[];
   /** Aborts the upload. */
   signal?: AbortSignal;
@@ -236,7 +235,7 @@ export async function deployFlow(file: string, options: DeployFlowOptions = {}):
     options.storage !== undefined
       ? flowModule.parseStorageAddress(
           options.storage,
-          options.kinds ?? (await storageKindsFor(options.storage)),
+          options.kinds ?? (await flowModule.storageKindsFor(options.storage)),
           "storage",
         )
       : undefined;

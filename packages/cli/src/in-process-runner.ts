@@ -1,6 +1,5 @@
 import type { InProcessRunContext, QueuedRun } from "@tributary/agent";
 import type { RunReport } from "@tributary/flow";
-import { allStorageKinds } from "./storage-kinds.js";
 
 /**
  * What `agent start --isolation in-process` runs each queued run with: `runDeployment` in the agent's process,
@@ -11,7 +10,8 @@ import { allStorageKinds } from "./storage-kinds.js";
 export async function inProcessRunner(
   leastPrivilege?: boolean,
 ): Promise<(run: QueuedRun, context: InProcessRunContext) => Promise<RunReport>> {
-  const [{ runDeployment }, kinds] = await Promise.all([import("@tributary/flow"), allStorageKinds()]);
+  const { allStorageKinds, runDeployment } = await import("@tributary/flow");
+  const kinds = await allStorageKinds();
   return (run, { secrets, signal }) =>
     runDeployment(run.address, {
       params: run.params,

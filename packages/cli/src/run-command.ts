@@ -9,7 +9,6 @@ import { formatRunReport } from "./format-report.js";
 import { stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
 import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
-import { storageKindsFor } from "./storage-kinds.js";
 import { RUN_USAGE } from "./usage.js";
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -93,8 +92,8 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
   );
   const runId = typeof givenId === "string" ? givenId : randomUUID();
   const started = Date.now();
+  const { parseDeploymentAddress, runDeployment, storageKindsFor } = await import("@tributary/flow");
   const kinds = await storageKindsFor(address);
-  const { parseDeploymentAddress, runDeployment } = await import("@tributary/flow");
   const controller = new AbortController();
   const stop = () => controller.abort(new Error("interrupted"));
   process.once("SIGINT", stop);

@@ -69,4 +69,5 @@ export {
   type StorageCallOptions,
   type StorageKind,
 } from "./storage.js";
+export { allStorageKinds, STORAGE_SCHEMES, storageKindsFor } from "./storage-kinds.js";
 export { isRetryable, type Task, type TaskOptions, task } from "./task.js";

@@ -15,12 +15,12 @@ import {
   MANIFEST_FILE,
   parseManifest,
 } from "./deployment-manifest.js";
-import { fileStorageKind } from "./file-storage.js";
 import type { Flow, RunOptions } from "./flow.js";
 import { exportedFlows, findPackageRoot, importBundle } from "./import-bundle.js";
 import type { LoggerOptions } from "./logger.js";
 import type { RunReport } from "./report.js";
 import type { FlowStorage, StorageKind } from "./storage.js";
+import { storageKindsFor } from "./storage-kinds.js";
 import { logProvenance } from "./task.js";
 
 /** The options of `runDeployment`. */
@@ -36,8 +36,10 @@ export interface RunDeploymentOptions {
   /** Secret backends for the pull and the run, instead of those set by `configureBackends`. */
   backends?: readonly SecretBackend[];
   /**
-   * The storage kinds addresses may name. Default: `file://` only; the CLI passes all of them (`s3Storage`'s,
-   * `gcsStorage`'s, `githubStorage`'s kinds live in their integrations).
+   * The storage kinds addresses may name. Default: the kind the address's scheme names, imported from its package
+   * (`s3://` from `@tributary/aws`, `gs://` from `@tributary/gcp`, `github://` from `@tributary/github`, `file://`
+   * from this one; see `storageKindsFor`). Pass kinds for connection options (`s3StorageKind.configure(…)`), for a
+   * kind of your own, for a package installed where `@tributary/flow` cannot import it, or to allow only these.
    */
   kinds?: readonly StorageKind[];
   /**
@@ -52,7 +54,6 @@ export interface RunDeploymentOptions {
 }
 
 const CACHE_LIMIT = 32;
-const FILE_ONLY: readonly StorageKind[] = Object.freeze([fileStorageKind]);
 /**
  * Flows imported (or being imported) in this process, by bundle sha256 and flow name: a second run skips the
  * bundle, and concurrent first runs share one pull. A failed pull is forgotten.
@@ -80,7 +81,10 @@ function remember(key: string, flow: Promise<Flow>): void {
   );
 }
 
-/** Parsed addresses, per list of kinds: a long-lived agent runs the same few addresses again and again. */
+/**
+ * Parsed addresses, per list of kinds (a caller's, or the one `storageKindsFor` hands out for a scheme): a
+ * long-lived agent runs the same few addresses again and again.
+ */
 const parsedAddresses = new WeakMap<readonly StorageKind[], Map<string, ParsedDeploymentAddress>>();
 
 function parseCached(address: string, kinds: readonly StorageKind[]): ParsedDeploymentAddress {
@@ -174,14 +178,14 @@ export type ReadManifestOptions = Pick<RunDeploymentOptions, "secrets" | "signal
  * Reads a deployment's manifest as a run would (the storage's secrets resolved first, the same typed errors),
  * without pulling the bundle: what `tributary run --queue` uses to put the run's secret names on the job.
  * @example
- * const manifest = await readDeploymentManifest("s3://flows/prod/nightly", { kinds: [s3StorageKind] });
+ * const manifest = await readDeploymentManifest("s3://flows/prod/nightly");
  * console.log([...manifest.secrets.flow, ...manifest.secrets.storage]);
  */
 export async function readDeploymentManifest(
   address: string,
   options: ReadManifestOptions = {},
 ): Promise<DeploymentManifest> {
-  const { storage, name } = parseCached(address, options.kinds ?? FILE_ONLY);
+  const { storage, name } = parseCached(address, options.kinds ?? (await storageKindsFor(address)));
   throwIfAborted(options.signal);
   return withSecrets(options.secrets ?? {}, () => loadManifest(address, storage, name, options.signal), {
     declare: storage.secrets ?? [],
@@ -195,15 +199,13 @@ export async function readDeploymentManifest(
  * bundle's sha256 and the `@tributary/*` versions before importing anything, imports it and runs the flow with
  * the same secrets in scope. Resolves to the run's report; a pull that fails rejects with a typed error
  * naming the address (`DeploymentError`, `CredentialRejectedError`, `MissingCredentialsError`, `ValidationError`),
- * and nothing of the flow ran. A second run of the same bundle in this process reads only the manifest.
+ * and nothing of the flow ran. A second run of the same bundle in this process reads only the manifest. The
+ * storage kind comes from the address's scheme (`s3://` needs `@tributary/aws` installed) unless `kinds` is given.
  * @example
- * const report = await runDeployment("s3://flows/prod/nightly", {
- *   params: { day: "2026-11-25" },
- *   kinds: [s3StorageKind, fileStorageKind],
- * });
+ * const report = await runDeployment("s3://flows/prod/nightly", { params: { day: "2026-11-25" } });
  */
 export async function runDeployment(address: string, options: RunDeploymentOptions = {}): Promise<RunReport> {
-  const { storage, name } = parseCached(address, options.kinds ?? FILE_ONLY);
+  const { storage, name } = parseCached(address, options.kinds ?? (await storageKindsFor(address)));
   const declared = storage.secrets ?? [];
   const signal = options.signal;
   throwIfAborted(signal);
