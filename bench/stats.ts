@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
-import { coldImportMs as coldOnce, median } from "../scripts/import-cost.ts";
+import { coldImport, median } from "../scripts/import-cost.ts";
 
 export { median };
 
@@ -18,9 +18,9 @@ export async function microsPerCall(fn: () => unknown, { batch = 2000, rounds = 
   return median(samples);
 }
 
-/** Median cold import time (ms) of a package, each in a fresh Node process (as `pnpm check:imports` measures). */
+/** Median cold import time (wall clock, ms) of a package, each in a fresh Node process (as `pnpm check:imports` measures). */
 export function coldImportMs(specifier: string, runs = 7, cwd?: string): number {
-  return median(Array.from({ length: runs }, () => coldOnce(specifier, cwd)));
+  return median(Array.from({ length: runs }, () => coldImport(specifier, cwd).wallMs));
 }
 
 /** Formats a number with a unit. */
