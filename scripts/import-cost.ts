@@ -5,14 +5,14 @@
 //    in the package's dependency closure (its dependencies, optional and peer dependencies, followed through the
 //    workspace packages it depends on and through each third-party package's own), minus what the core brings (the
 //    closure of the workspace packages that IMPORT_RULES does not name: auth, flow, integration-kit). For
-//    @tributary/aws that is @aws-sdk/*, @smithy/*, fast-xml-parser, tslib …
+//    @tributary/aws that is @aws-sdk/*, @smithy/*, @aws/lambda-invoke-store, tslib, bowser …
 //    How "loaded" is known: each built entry of the package's `exports["."]` (`import` → dist/index.js, `require` →
 //    dist/index.cjs) is imported or required in a fresh Node process preloaded with scripts/trace-imports.mjs, which
 //    records every module the process loads with the file that asked for it (an ES module `resolve` hook and the
 //    CommonJS `Module._load`; see its header). This sees what really loads — through workspace packages, CommonJS
-//    requires inside an SDK, an `import()` run at import time — where reading the bundle's import statements would
-//    have to guess (tsup turns `import()` into `require` in CommonJS builds). A file is attributed to the package
-//    whose folder holds it (the deepest one), so the verdict does not depend on timing: deterministic.
+//    requires inside an SDK, an `import()` run at import time — where reading the bundles' import statements would
+//    have to tell a top-level import from one inside a function and follow every package by hand. A file is
+//    attributed to the package whose folder holds it (the deepest one); the verdict depends on no timing.
 //    Each SDK module entered from outside the SDK is reported with the file and line that loaded it, mapped back
 //    through the build's source map to the source file that holds the import.
 // 2. Importing an integration costs no more than importing the SDK it wraps: cold imports (fresh Node processes,
@@ -34,7 +34,7 @@ const tracer = fileURLToPath(new URL("./trace-imports.mjs", import.meta.url));
 export type ImportRule =
   /** No SDK module at import time, and a cold import no dearer than importing `wraps`, the SDK it wraps. */
   | { wraps: string }
-  /** No SDK module at import time; nothing to compare its cost with (`why` says so). */
+  /** No SDK module at import time; no SDK of its own to compare its cost with (the text says why). */
   | { noSdkAtImport: string }
   /** Not checked, for the reason given. */
   | { exempt: string };
