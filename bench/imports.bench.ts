@@ -34,7 +34,10 @@ export default async function run(): Promise<Record<string, string>> {
     const esm = entries.find((entry) => entry.kind === "import");
     if (!("wraps" in rule) || !esm) continue;
     const figure = compareColdImports(pathToFileURL(esm.file).href, rule.wraps, pkg.dir, RUNS);
-    figures[`${name} vs ${rule.wraps} (goal ≤ 1.00×)`] = describeComparison(figure, rule.wraps);
+    figures[`${name}: cold import vs the SDK it wraps (goal ≤ 1.00×)`] = describeComparison(
+      figure,
+      rule.wraps,
+    );
   }
   const bin = join(root, "packages", "cli", "dist", "bin.js");
   const help = median(Array.from({ length: RUNS }, () => wallMs([bin, "--help"])));
