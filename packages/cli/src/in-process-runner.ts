@@ -5,11 +5,12 @@ import { allStorageKinds } from "./storage-kinds.js";
 /**
  * What `agent start --isolation in-process` runs each queued run with: `runDeployment` in the agent's process,
  * with every storage kind, the agent's `-e` values as the run's secrets, no secret backends, and the agent's
- * `leastPrivilege` default. The storage kinds (and so the cloud SDKs) are loaded here, before the agent takes a
+ * `leastPrivilege` default and trust policy. The storage kinds (and so the cloud SDKs) are loaded here, before the agent takes a
  * run: the first run does not wait for them, and a broken install stops the agent at start.
  */
 export async function inProcessRunner(
   leastPrivilege?: boolean,
+  trustedKeys?: readonly string[],
 ): Promise<(run: QueuedRun, context: InProcessRunContext) => Promise<RunReport>> {
   const [{ runDeployment }, kinds] = await Promise.all([import("@tributary/flow"), allStorageKinds()]);
   return (run, { secrets, signal }) =>
@@ -21,5 +22,6 @@ export async function inProcessRunner(
       backends: [],
       kinds,
       ...(leastPrivilege !== undefined ? { leastPrivilege } : {}),
+      ...(trustedKeys !== undefined ? { trustedKeys } : {}),
     });
 }
