@@ -13,7 +13,7 @@ import { AGENT_START_USAGE } from "./usage.js";
 /**
  * The `tributary run` command line that runs one queued run in a child process of the agent, with the agent's
  * `leastPrivilege` default and trust policy (always given, so the child reads no config file of its own): each
- * trusted key as `--trust-key PEM`, or `--unverified` when the agent has none.
+ * trusted key as `--trust-key=PEM`, or `--unverified` when the agent has none.
  */
 export function childRunArgs(
   bin: string,
@@ -24,7 +24,8 @@ export function childRunArgs(
   const args = [bin, "run", run.address, "--run-id", run.runId, "--json"];
   args.push("--least-privilege", String(leastPrivilege));
   if (trustedKeys === undefined) args.push("--unverified");
-  else for (const key of trustedKeys) args.push("--trust-key", key);
+  // `--trust-key=PEM` in one argument: a PEM without a label line starts with "-", and would read as an option.
+  else for (const key of trustedKeys) args.push(`--trust-key=${key}`);
   if (run.params !== undefined) args.push("--params", JSON.stringify(run.params));
   return args;
 }
@@ -100,7 +101,9 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
       command: process.execPath,
       args: childRunArgs(bin, run, leastPrivilege, trustedKeys),
     }),
-    ...(isolation === "in-process" ? { runInProcess: await inProcessRunner(leastPrivilege, trustedKeys) } : {}),
+    ...(isolation === "in-process"
+      ? { runInProcess: await inProcessRunner(leastPrivilege, trustedKeys) }
+      : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -13,8 +13,11 @@ import { RUN_USAGE } from "./usage.js";
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
-/** The report printed when a deployment could not be pulled: the run failed before its flow started. */
-function pullFailure(flow: string, runId: string, started: number, error: unknown): RunReport {
+/**
+ * The report of a run whose deployment could not be pulled (or was not trusted): it failed before its flow started.
+ * `tributary run --json` prints it, and an in-process agent reports it, so both isolations report the same error.
+ */
+export function pullFailure(flow: string, runId: string, started: number, error: unknown): RunReport {
   const e = error as { name?: unknown; code?: unknown; message?: unknown };
   return {
     flow,

@@ -12,11 +12,7 @@ import { VERIFY_USAGE } from "./usage.js";
  * the trust policy and that its bundle is the one signed, without running it. Exit 0 trusted, 1 not.
  */
 export async function verifyCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  const parsed = parseOptions(
-    args,
-    { "trust-key": "list", config: "string", json: "boolean" },
-    VERIFY_USAGE,
-  );
+  const parsed = parseOptions(args, { "trust-key": "list", config: "string", json: "boolean" }, VERIFY_USAGE);
   if (parsed.help) {
     ctx.output.out(VERIFY_USAGE);
     return EXIT_CODES.ok;

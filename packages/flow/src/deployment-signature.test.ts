@@ -105,7 +105,9 @@ describe("keys and the DSSE envelope", () => {
       }
     })();
     expect(ValidationError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toMatch(/^Invalid trustedKeys\[0\]: a trusted key is an Ed25519 public key/);
+    expect((error as Error).message).toMatch(
+      /^Invalid trustedKeys\[0\]: a trusted key is an Ed25519 public key/,
+    );
     expect((error as Error).message).not.toContain("PRIVATE KEY-----\n");
   });
 });
@@ -243,33 +245,36 @@ describe("runDeployment with a trust policy (file storage)", () => {
     ],
   ];
 
-  it.each(attacks)("refuses %s (%s): nothing imported, no flow secret resolved", async (_, reason, attack) => {
-    const folder = join(dir, "flows");
-    const marker = join(dir, "marker");
-    const d = await deploy(folder, "nightly", flowModule("nightly", marker), owner.privateKeyPem);
-    await attack(d, folder, marker);
-    const backend = countingBackend();
-    const error = await runDeployment(d.address, {
-      trustedKeys: [owner.publicKeyPem],
-      backends: [backend],
-      root: process.cwd(),
-      ...quiet,
-    }).catch((e: unknown) => e);
-    expect(DeploymentError.isInstance(error)).toBe(true);
-    expect(error).toMatchObject({ code: "UNTRUSTED_DEPLOYMENT", reason, address: d.address });
-    expect((error as Error).message).toContain(`not trusted (${reason})`);
-    expect(existsSync(marker)).toBe(false);
-    expect(backend.asked).toEqual([]);
-    // verify says the same, and so does reading the manifest under the policy (the bundle is not read there).
-    await expect(verifyDeployment(d.address, { trustedKeys: [owner.publicKeyPem] })).rejects.toMatchObject({
-      reason,
-    });
-    // The same tampering without a policy: the bundle is imported (the marker proves the attack would work).
-    if (reason !== "digest-mismatch" || attack !== attacks[2]?.[2]) {
-      await runDeployment(d.address, { backends: [backend], ...quiet }).catch(() => {});
-      expect(existsSync(marker)).toBe(true);
-    }
-  });
+  it.each(attacks)(
+    "refuses %s (%s): nothing imported, no flow secret resolved",
+    async (_, reason, attack) => {
+      const folder = join(dir, "flows");
+      const marker = join(dir, "marker");
+      const d = await deploy(folder, "nightly", flowModule("nightly", marker), owner.privateKeyPem);
+      await attack(d, folder, marker);
+      const backend = countingBackend();
+      const error = await runDeployment(d.address, {
+        trustedKeys: [owner.publicKeyPem],
+        backends: [backend],
+        root: process.cwd(),
+        ...quiet,
+      }).catch((e: unknown) => e);
+      expect(DeploymentError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ code: "UNTRUSTED_DEPLOYMENT", reason, address: d.address });
+      expect((error as Error).message).toContain(`not trusted (${reason})`);
+      expect(existsSync(marker)).toBe(false);
+      expect(backend.asked).toEqual([]);
+      // verify says the same, and so does reading the manifest under the policy (the bundle is not read there).
+      await expect(verifyDeployment(d.address, { trustedKeys: [owner.publicKeyPem] })).rejects.toMatchObject({
+        reason,
+      });
+      // The same tampering without a policy: the bundle is imported (the marker proves the attack would work).
+      if (reason !== "digest-mismatch" || attack !== attacks[2]?.[2]) {
+        await runDeployment(d.address, { backends: [backend], ...quiet }).catch(() => {});
+        expect(existsSync(marker)).toBe(true);
+      }
+    },
+  );
 
   it("runs a correctly signed deployment; after rotation the old one is refused and a redeploy runs", async () => {
     const folder = join(dir, "flows");
@@ -293,9 +298,10 @@ describe("runDeployment with a trust policy (file storage)", () => {
 
     const next = generateSigningKey("release-2");
     const rotated = [next.publicKeyPem];
-    await expect(
-      readDeploymentManifest(d.address, { trustedKeys: rotated }),
-    ).rejects.toMatchObject({ code: "UNTRUSTED_DEPLOYMENT", reason: "unknown-key" });
+    await expect(readDeploymentManifest(d.address, { trustedKeys: rotated })).rejects.toMatchObject({
+      code: "UNTRUSTED_DEPLOYMENT",
+      reason: "unknown-key",
+    });
     await expect(
       runDeployment(d.address, { trustedKeys: rotated, secrets: { FLOW_TOKEN: "t" }, ...quiet }),
     ).rejects.toMatchObject({ reason: "unknown-key" });
