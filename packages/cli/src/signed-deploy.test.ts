@@ -305,9 +305,7 @@ const files = ["flow.mjs", "manifest.sig.json", "manifest.json"];
 
 /** Every marker file and what it holds: a bundle imported or run anywhere adds a line. */
 function markerState(s: Scene): Record<string, string> {
-  return Object.fromEntries(
-    readdirSync(s.markers).map((f) => [f, readFileSync(join(s.markers, f), "utf8")]),
-  );
+  return Object.fromEntries(readdirSync(s.markers).map((f) => [f, readFileSync(join(s.markers, f), "utf8")]));
 }
 
 type Attack = (s: Scene) => Promise<void>;
