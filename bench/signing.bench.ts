@@ -24,7 +24,7 @@ interface Sample {
 }
 
 export default async function signingBench(): Promise<Record<string, string | number>> {
-  const samples = Number(process.env.BENCH_SIGNING_SAMPLES ?? 41);
+  const samples = 41;
   const key = generateSigningKey("bench");
   const trusted = readTrustPolicy([key.publicKeyPem]);
   // Each sample is a new bundle (a new sha256), so each first verify misses the cache.

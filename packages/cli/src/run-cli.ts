@@ -13,7 +13,6 @@ import { runsLs } from "./runs-ls.js";
 import { secretsList } from "./secrets-list.js";
 import { secretsRm } from "./secrets-rm.js";
 import { secretsSet } from "./secrets-set.js";
-import { verifyCommand } from "./verify-command.js";
 import {
   AGENT_LS_USAGE,
   AGENT_START_USAGE,
@@ -34,6 +33,7 @@ import {
   SET_USAGE,
   VERIFY_USAGE,
 } from "./usage.js";
+import { verifyCommand } from "./verify-command.js";
 
 type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>;
 

@@ -161,7 +161,14 @@ describe("runDeployment with a trust policy (file storage)", () => {
   /** A backend that counts lookups: a flow secret resolved would show here. */
   function countingBackend(): SecretBackend & { asked: string[] } {
     const asked: string[] = [];
-    return { asked, describe: () => "counting", get: async (name) => (asked.push(name), "value") };
+    return {
+      asked,
+      describe: () => "counting",
+      get: async (name) => {
+        asked.push(name);
+        return "value";
+      },
+    };
   }
 
   type Attack = (d: Deployed, folder: string, marker: string) => Promise<void>;

@@ -122,7 +122,7 @@ export function readSigningKey(
   } catch {
     key = undefined;
   }
-  if (!key || key.asymmetricKeyType !== "ed25519") {
+  if (key?.asymmetricKeyType !== "ed25519") {
     throw new ValidationError(
       option,
       "is not an Ed25519 private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----): make one with tributary keys generate",
@@ -157,7 +157,7 @@ export function readTrustedKey(pem: unknown, option = "trustedKeys"): TrustedKey
   } catch {
     key = undefined;
   }
-  if (!key || key.asymmetricKeyType !== "ed25519") {
+  if (key?.asymmetricKeyType !== "ed25519") {
     throw new ValidationError(
       option,
       "a trusted key is an Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----), as tributary keys generate prints it",
