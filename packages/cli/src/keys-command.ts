@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { localStore, registerSecretValue, resolveSecret } from "@tributary/auth";
+import { describeSource, localStore, registerSecretValue, resolveSecret } from "@tributary/auth";
+import type { readSigningKey } from "@tributary/flow";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
@@ -88,14 +89,11 @@ export async function keysPublic(args: readonly string[], ctx: CommandContext): 
  */
 export async function signingKey(name: string): Promise<{
   pem: string;
-  key: ReturnType<typeof import("@tributary/flow").readSigningKey>;
+  key: ReturnType<typeof readSigningKey>;
   source: string;
 }> {
-  const [{ describeSource }, { readSigningKey }] = await Promise.all([
-    import("@tributary/auth"),
-    import("@tributary/flow"),
-  ]);
+  const { readSigningKey: read } = await import("@tributary/flow");
   const { value, source } = await resolveSecret(name, { secretName: name });
   const pem = typeof value === "string" ? value : "";
-  return { pem, key: readSigningKey(pem, `secret ${name}`), source: describeSource(source) };
+  return { pem, key: read(pem, `secret ${name}`), source: describeSource(source) };
 }
