@@ -1,6 +1,7 @@
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
+import { loadConfig } from "./config-file.js";
 import { deployFlow } from "./deploy.js";
 import { SIGNING_KEY_SECRET } from "./keys-command.js";
 import { stringOption } from "./option-values.js";
@@ -11,7 +12,14 @@ import { DEPLOY_USAGE } from "./usage.js";
 export async function deployCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
   const parsed = parseOptions(
     args,
-    { storage: "string", flow: "string", json: "boolean", sign: "boolean", "signing-key": "string" },
+    {
+      storage: "string",
+      flow: "string",
+      json: "boolean",
+      sign: "boolean",
+      "signing-key": "string",
+      config: "string",
+    },
     DEPLOY_USAGE,
   );
   if (parsed.help) {
@@ -29,10 +37,20 @@ export async function deployCommand(args: readonly string[], ctx: CommandContext
       : parsed.values.sign === true
         ? SIGNING_KEY_SECRET
         : undefined;
+  if (signingKey === undefined && "config" in parsed.values) {
+    throw new UsageError(
+      "--config goes with --sign: the config file's backends may hold the signing key",
+      DEPLOY_USAGE,
+    );
+  }
+  // The config file's backends are asked for the signing key after the environment and the local store.
+  const backends =
+    signingKey === undefined ? undefined : (await loadConfig(stringOption(parsed, "config")))?.backends;
   const { address, manifest, signedBy } = await deployFlow(file, {
     ...(typeof storage === "string" ? { storage } : {}),
     ...(typeof flow === "string" ? { flow } : {}),
     ...(signingKey !== undefined ? { signingKey } : {}),
+    ...(backends ? { backends } : {}),
   });
   const signer = signedBy && `${signedBy.keyId}${signedBy.label ? ` (${signedBy.label})` : ""}`;
   if (parsed.values.json === true) {

@@ -6,9 +6,11 @@ import {
   listSecrets,
   localStore,
   resolveSecret,
+  type SecretBackend,
   type SecretSource,
   TributaryError,
   ValidationError,
+  withSecrets,
 } from "@tributary/auth";
 import type { DeploymentManifest, Flow, FlowStorage, StorageKind } from "@tributary/flow";
 import { signingKey } from "./keys-command.js";
@@ -35,6 +37,8 @@ export interface DeployFlowOptions {
    * the bundle as `manifest.sig.json`. Read before anything is built, so a missing key writes nothing.
    */
   signingKey?: string;
+  /** Secret backends asked for `signingKey` after the environment and the local store (a config file's). */
+  backends?: readonly SecretBackend[];
 }
 
 /** What `deployFlow` did. */
@@ -242,7 +246,14 @@ export async function deployFlow(file: string, options: DeployFlowOptions = {}):
     throw new ValidationError("file", `${file} is not a file`);
   const flowModule = await import("@tributary/flow");
   // The key is read first: a deployment that should be signed is not written unsigned.
-  const signer = options.signingKey === undefined ? undefined : await signingKey(options.signingKey);
+  const named = options.signingKey;
+  const signer =
+    named === undefined
+      ? undefined
+      : await withSecrets({}, () => signingKey(named), {
+          declare: [named],
+          ...(options.backends ? { backends: options.backends } : {}),
+        });
   // Checked before the bundle is built: a wrong address fails fast.
   const given =
     options.storage !== undefined

@@ -72,12 +72,32 @@ describe("tributary keys", () => {
 });
 
 describe("deploy --sign, verify and run with a trust policy", () => {
-  it("refuses to deploy unsigned when the signing key is missing: nothing is written", async () => {
+  it("refuses to deploy unsigned when the signing key is missing (nothing is written); finds it in a config backend", async () => {
     const p = project();
     const result = await runBin(["deploy", p.file, "--sign"], { home: tempHome(), cwd: p.dir });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("No value for secret TRIBUTARY_SIGNING_KEY");
     expect(existsSync(p.storage) ? readdirSync(p.storage) : []).toEqual([]);
+
+    // A mounted folder named by the config file's backends holds it: the deploy is signed.
+    const key = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+    mkdirSync(join(p.dir, "mounted"));
+    writeFileSync(join(p.dir, "mounted", "TRIBUTARY_SIGNING_KEY"), key);
+    writeFileSync(
+      join(p.dir, "tributary.config.json"),
+      JSON.stringify({ backends: [{ directory: "mounted" }] }),
+    );
+    const signed = await runBin(["deploy", p.file, "--sign", "--json"], { home: tempHome(), cwd: p.dir });
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(JSON.parse(signed.stdout).signedBy).toEqual({
+      keyId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      label: null,
+    });
+    expect(readdirSync(join(p.storage, "nightly")).sort()).toEqual([
+      "flow.mjs",
+      "manifest.json",
+      "manifest.sig.json",
+    ]);
   });
 
   it("signs with a key passed as CI does (--signing-key NAME from the environment); verify and run trust the config's keys", async () => {

@@ -215,7 +215,8 @@ Options:
 
 ${REDIS_ENV}`;
 /** \`tributary deploy --help\`. */
-export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--sign] [--signing-key NAME] [--json]
+export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--sign] [--signing-key NAME] [--config FILE]
+                        [--json]
 
 Bundles the flow module FILE with esbuild (your code in one ES module; @tributary/*, Node built-ins and the
 packages of your package.json stay external, to be installed where it runs), writes the bundle and its
@@ -229,9 +230,11 @@ Options:
                         gs://bucket/prefix/, github://owner/repo/path@ref, file:///folder
   --flow NAME           which flow, when the module exports several
   --sign                sign the deployment for its address with the Ed25519 key in TRIBUTARY_SIGNING_KEY
-                        (resolved like any secret: environment, local store), written as manifest.sig.json
+                        (resolved like any secret: environment, local store, then the backends of the config
+                        file tributary.config.* here or --config FILE), written as manifest.sig.json
                         (a DSSE envelope over an in-toto statement); agents with --trust-key run only signed code
   --signing-key NAME    sign with the key held by secret NAME instead (implies --sign)
+  --config FILE         with --sign: the config file whose backends may hold the signing key
   --json                print { address, flow, secrets, sha256, size, signedBy } as JSON
   -h, --help            show this help
 
