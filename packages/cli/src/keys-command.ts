@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { describeSource, localStore, registerSecretValue, resolveSecret } from "@tributary/auth";
+import { describeSource, ENV_PREFIX, localStore, registerSecretValue, resolveSecret } from "@tributary/auth";
 import type { readSigningKey } from "@tributary/flow";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
@@ -60,6 +60,9 @@ export async function keysGenerate(args: readonly string[], ctx: CommandContext)
   ctx.output.err(
     `Stored the private key as ${secret} in ${store.path}; key id ${pair.keyId}${out !== undefined ? `; public key written to ${out}` : ""}`,
   );
+  if (process.env[`${ENV_PREFIX}${secret}`] !== undefined) {
+    ctx.output.err(`note: ${ENV_PREFIX}${secret} is set in this environment and wins over the local store.`);
+  }
   ctx.output.out(pair.publicKeyPem.trimEnd());
   return EXIT_CODES.ok;
 }
