@@ -193,6 +193,15 @@ export const githubAppCredentialsSchema = v.object(
 /** The value of `GITHUB_APP_CREDENTIALS`. */
 export type GithubAppCredentials = v.InferOutput<typeof githubAppCredentialsSchema>;
 
+/** Schema of `TRIBUTARY_SIGNING_KEY`: an Ed25519 private key, PKCS#8 PEM (`tributary keys generate` writes one). */
+export const tributarySigningKeySchema = v.pipe(
+  text("TRIBUTARY_SIGNING_KEY"),
+  v.regex(
+    /-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----/,
+    "TRIBUTARY_SIGNING_KEY must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----), as tributary keys generate writes",
+  ),
+);
+
 /** The default secret names every Tributary integration reads. */
 export const defaultSecrets = [
   secretDefinition({
@@ -289,5 +298,12 @@ export const defaultSecrets = [
     description: "GitHub App credentials: APP_ID, PRIVATE_KEY (PEM) and INSTALLATION_ID",
     services: ["github"],
     fields: { known: Object.keys(githubAppCredentialsSchema.entries), others: "reject" },
+  }),
+  secretDefinition({
+    name: "TRIBUTARY_SIGNING_KEY",
+    schema: tributarySigningKeySchema,
+    description:
+      "Ed25519 private key (PKCS#8 PEM) that tributary deploy --sign signs deployments with; agents trust its public key",
+    services: ["tributary"],
   }),
 ] as const;

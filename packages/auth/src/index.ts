@@ -44,6 +44,7 @@ export {
   githubAppCredentialsSchema,
   slackBotTokenSchema,
   slackWebhookUrlSchema,
+  tributarySigningKeySchema,
 } from "./default-secrets.js";
 export { didYouMeanLines, type NamePlace, namesSetNearby, registeredNameLike } from "./did-you-mean.js";
 export {

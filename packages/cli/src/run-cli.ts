@@ -5,6 +5,7 @@ import { type CliIo, CliOutput, EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { deployCommand } from "./deploy-command.js";
 import { doctor } from "./doctor.js";
+import { keysGenerate, keysPublic } from "./keys-command.js";
 import { UsageError } from "./parse-command-args.js";
 import { PromptCancelledError } from "./read-secret-input.js";
 import { runCommand } from "./run-command.js";
@@ -19,6 +20,9 @@ import {
   CLI_VERSION,
   DEPLOY_USAGE,
   DOCTOR_USAGE,
+  KEYS_GENERATE_USAGE,
+  KEYS_PUBLIC_USAGE,
+  KEYS_USAGE,
   LIST_USAGE,
   MAIN_USAGE,
   RM_USAGE,
@@ -27,7 +31,9 @@ import {
   RUNS_USAGE,
   SECRETS_USAGE,
   SET_USAGE,
+  VERIFY_USAGE,
 } from "./usage.js";
+import { verifyCommand } from "./verify-command.js";
 
 type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>;
 
@@ -36,6 +42,7 @@ const SECRETS_COMMANDS: Record<string, Command> = { set: secretsSet, list: secre
 const GROUPS: Record<string, { usage: string; commands: Record<string, Command> }> = {
   agent: { usage: AGENT_USAGE, commands: { start: agentStart, ls: agentLs } },
   runs: { usage: RUNS_USAGE, commands: { ls: runsLs } },
+  keys: { usage: KEYS_USAGE, commands: { generate: keysGenerate, public: keysPublic } },
 };
 const HELP_TOPICS: Record<string, string> = {
   secrets: SECRETS_USAGE,
@@ -50,6 +57,10 @@ const HELP_TOPICS: Record<string, string> = {
   "runs ls": RUNS_LS_USAGE,
   deploy: DEPLOY_USAGE,
   run: RUN_USAGE,
+  verify: VERIFY_USAGE,
+  keys: KEYS_USAGE,
+  "keys generate": KEYS_GENERATE_USAGE,
+  "keys public": KEYS_PUBLIC_USAGE,
 };
 
 /** A command word is echoed in "unknown command" only when it cannot be a pasted secret. */
@@ -102,6 +113,8 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       return deployCommand(rest, ctx);
     case "run":
       return runCommand(rest, ctx);
+    case "verify":
+      return verifyCommand(rest, ctx);
     case "secrets": {
       const [sub, ...args] = rest;
       if (sub === "-h" || sub === "--help") {
@@ -114,7 +127,8 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       return run(args, ctx);
     }
     case "agent":
-    case "runs": {
+    case "runs":
+    case "keys": {
       const group = GROUPS[command] as (typeof GROUPS)[string];
       const [sub, ...args] = rest;
       if (sub === undefined || sub === "-h" || sub === "--help") {
