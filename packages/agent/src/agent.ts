@@ -57,7 +57,7 @@ export interface AgentOptions {
   /**
    * How soon the runs of an agent that stops without `close()` (killed, crashed, its machine or network gone) are
    * taken again by the other agents, at most, in ms (default 30 000; from 1 000 to 86 400 000). Every agent of a
-   * queue should use the same value. A live agent whose process stalls for more than two fifths of it (an
+   * queue should use the same value. A live agent whose process stalls for more than a quarter of it (an
    * in-process run blocking its event loop) may lose its runs to other agents.
    */
   stallTimeoutMs?: number;
@@ -126,19 +126,20 @@ const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 /**
  * BullMQ's settings for a stall timeout. A check, made for the whole queue by whichever agent comes first once per
  * `stalledInterval`, moves back to the queue a run that it marked at an earlier check and whose lock is gone, and
- * marks the running ones; renewing a lock unmarks its run. An agent that dies after its last renewal and its last
- * check leaves a lock that lasts `lockDuration` more; the others' next check can be up to two intervals away (their
- * clocks may have just missed the dead agent's), and it may only mark the run: it is moved back by the check after,
- * within max(lockDuration, 2 × interval) + interval. With lockDuration = 2 × interval = 0.6 × the timeout, that is
- * 0.9 × the timeout, leaving a tenth for the agents' own delays. Renewing every quarter of the lock or sooner, a
- * live agent keeps its runs through pauses of up to 0.45 × the timeout.
+ * marks the running ones; renewing a lock unmarks its run. BullMQ guards the check with a key that lives exactly one
+ * interval, which an agent's next check, one interval later by its own clock, may just miss: checks can come two
+ * intervals apart. So after its agent's last renewal a run is marked within two intervals, its lock lasts
+ * `lockDuration`, and the first check after both moves it back: within max(lockDuration, 2 × interval) + 2 ×
+ * interval. With lockDuration = 2 × interval = 0.4 × the timeout, that is 0.8 × the timeout, leaving a fifth for
+ * the delays of a busy machine. Renewing every quarter of the lock or sooner, a live agent keeps its runs through
+ * pauses of up to 0.3 × the timeout.
  */
 function stallSettings(stallTimeoutMs: number): {
   lockDuration: number;
   lockRenewTime: number;
   stalledInterval: number;
 } {
-  const stalledInterval = Math.floor(stallTimeoutMs * 0.3);
+  const stalledInterval = Math.floor(stallTimeoutMs / 5);
   const lockDuration = 2 * stalledInterval;
   return { lockDuration, lockRenewTime: Math.floor(lockDuration / 4), stalledInterval };
 }

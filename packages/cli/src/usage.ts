@@ -158,7 +158,7 @@ Options:
   --concurrency N         how many runs at once (default 1)
   --grace SECONDS         how long running runs may finish after SIGTERM (default 30)
   --stall-timeout SECONDS how soon another agent takes the runs of an agent that died (default 30); an agent
-                          whose process stalls for more than two fifths of it may lose its runs to other agents
+                          whose process stalls for more than a quarter of it may lose its runs to other agents
   --isolation MODE        child-process (default) or in-process: faster, for flows you trust; runs share
                           this process and its environment
   --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
