@@ -20,7 +20,7 @@ const secret = (label: string) => {
   return value;
 };
 // A short stall timeout, so a dead agent's run is taken again within seconds.
-const fast = { stallTimeoutMs: 2000, heartbeatMs: 500 };
+const fast = { stallTimeoutMs: 3000, heartbeatMs: 500 };
 
 async function agent(
   config: Parameters<typeof startTestAgent>[0],

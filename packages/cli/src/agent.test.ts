@@ -163,8 +163,9 @@ describe("tributary agent start / run --queue", () => {
     const slow = await saveDeployment(home, "slow", SLOW_FLOW);
     const options = ["--queue", "stall", "--stall-timeout", String(stallSeconds)];
     const first = await startAgentBin(options, {});
-    // Each attempt lasts twice the stall timeout: the agent that takes the run over must keep it while it runs.
-    const params = JSON.stringify({ log, ms: 2 * stallSeconds * 1000 });
+    // Each attempt outlasts its lock (40% of the stall timeout): the agent that takes the run over keeps it by
+    // renewing the lock, and runs it once.
+    const params = JSON.stringify({ log, ms: stallSeconds * 1000 });
     const waited = runBin(
       [
         "run",
@@ -202,8 +203,8 @@ describe("tributary agent start / run --queue", () => {
     const ls = await runBin(["runs", "ls", "--queue", "stall", "--json", "--redis", redis.url], { home });
     const [record] = JSON.parse(ls.stdout).runs;
     expect(record).toMatchObject({ runId: "stalled-1", state: "completed", agent: second.id });
-    // Taken again within the stall timeout, with a few seconds to spare for a busy machine (the default of 30 s
-    // would take 20 s or more here).
+    // Taken again within the stall timeout, with a few seconds to spare for a busy machine (with the default of
+    // 30 s, a dead agent's lock alone lasts 9 s or more).
     expect(Date.parse(record.startedAt) - killedAt).toBeLessThan((stallSeconds + 5) * 1000);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
