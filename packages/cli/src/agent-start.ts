@@ -41,6 +41,7 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
       env: "list",
       redis: "string",
       grace: "string",
+      "stall-timeout": "string",
       isolation: "string",
       name: "string",
       config: "string",
@@ -62,6 +63,7 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   }
   const concurrency = integerOption(parsed, "concurrency", { min: 1, max: 1000 }, 1, AGENT_START_USAGE);
   const graceSeconds = integerOption(parsed, "grace", { min: 0, max: 86_400 }, 30, AGENT_START_USAGE);
+  const stallSeconds = integerOption(parsed, "stall-timeout", { min: 1, max: 86_400 }, 30, AGENT_START_USAGE);
   const secrets = await agentSecrets(
     [...listOption(parsed, "e"), ...listOption(parsed, "env")],
     AGENT_START_USAGE,
@@ -94,6 +96,7 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     concurrency,
     isolation,
     graceMs: graceSeconds * 1000,
+    stallTimeoutMs: stallSeconds * 1000,
     name: stringOption(parsed, "name"),
     secrets: () => secrets.values(),
     log: (line) => ctx.output.err(line),

@@ -153,13 +153,16 @@ on as many machines as you like, to share a queue. A run gets its secrets from t
 Each run is its own child process (\`tributary run ADDRESS --json\`) whose environment holds only the -e secrets
 (as TRIBUTARY__CONTEXT__SECRETS__<NAME>) and PATH, HOME, TZ, LANG, LC_*, TMPDIR; it does not see this machine's
 local store. On SIGTERM the agent takes no more runs, lets running ones finish for up to --grace seconds, then
-leaves them for other agents. Runs of an agent that dies are taken by another agent after about 30 seconds.
+leaves them for other agents. The runs of an agent that dies (SIGKILL, a crash, its machine or network gone) are
+taken again by the other agents within --stall-timeout seconds: give every agent of a queue the same value.
 
 Options:
   --queue Q               the queue to take runs from (required)
   -e, --env NAME[=VALUE]  a secret passed to every run (repeatable)
   --concurrency N         how many runs at once (default 1)
   --grace SECONDS         how long running runs may finish after SIGTERM (default 30)
+  --stall-timeout SECONDS how soon another agent takes the runs of an agent that died (default 30); an agent
+                          whose process stalls for more than a quarter of it may lose its runs to other agents
   --isolation MODE        child-process (default) or in-process: faster, for flows you trust; runs share
                           this process and its environment
   --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
