@@ -119,7 +119,8 @@ export {
   type SecretFields,
   secretDefinition,
 } from "./secret-definition.js";
+export { looksSecretField, registerSecret, secretStrings } from "./secret-strings.js";
 export { secretsTableMarkdown } from "./secrets-table.js";
-export { describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
+export { describeProvenance, describeSource, type SecretSource, type SecretSourceKind } from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
 export { STALE_LOCK_MS } from "./store-lock.js";
