@@ -214,7 +214,9 @@ function describeGcp(c: GcpCredentials): string {
       return `impersonated service account ${impersonated(c.service_account_impersonation_url) ?? "(unknown)"}`;
     case "external_account": {
       // //iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/POOL/providers/PROVIDER
-      const pool = /\/(workloadIdentityPools|workforcePools)\/([^/]+)(?:\/providers\/([^/]+))?/.exec(c.audience);
+      const pool = /\/(workloadIdentityPools|workforcePools)\/([^/]+)(?:\/providers\/([^/]+))?/.exec(
+        c.audience,
+      );
       const what = pool
         ? `${pool[1] === "workforcePools" ? "workforce pool" : "workload identity pool"} ${pool[2]}${pool[3] ? `, provider ${pool[3]}` : ""}`
         : `audience ${c.audience}`;

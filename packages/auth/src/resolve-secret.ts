@@ -105,9 +105,15 @@ function summarize(def: SecretDefinition | undefined, value: unknown): string | 
  * Provenance says when fields were given under another accepted name (the AWS SDK's `accessKeyId` …), and what
  * kind of credential the value is.
  */
-function withNote(source: SecretSource, renamed: readonly string[], summary: string | undefined): SecretSource {
+function withNote(
+  source: SecretSource,
+  renamed: readonly string[],
+  summary: string | undefined,
+): SecretSource {
   const noted =
-    renamed.length === 0 ? source : { ...source, detail: `${source.detail}; fields renamed: ${renamed.join(", ")}` };
+    renamed.length === 0
+      ? source
+      : { ...source, detail: `${source.detail}; fields renamed: ${renamed.join(", ")}` };
   return summary === undefined ? noted : { ...noted, summary };
 }
 
@@ -121,7 +127,12 @@ function missing(target: string, tried: readonly SourceAttempt[], hint?: string)
  * Registers the value's secret strings: values given to a run (as run secrets or arguments) go with the run; the
  * process's own stay with the process.
  */
-function register(def: SecretDefinition | undefined, name: string, value: unknown, source: SecretSource): void {
+function register(
+  def: SecretDefinition | undefined,
+  name: string,
+  value: unknown,
+  source: SecretSource,
+): void {
   registerSecretValue(secretStrings(name, value, def), {
     scope: source.kind === "run" || source.kind === "argument" ? "run" : "process",
   });

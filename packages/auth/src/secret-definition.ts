@@ -125,7 +125,10 @@ export function secretDefinition<T, N extends string>(
   assertSecretName(options.name);
   if (options.secretFields !== undefined) {
     const fields = options.secretFields as unknown;
-    if (!Array.isArray(fields) || fields.some((f) => typeof f !== "string" || !/^[^.\s]+(\.[^.\s]+)*$/.test(f))) {
+    if (
+      !Array.isArray(fields) ||
+      fields.some((f) => typeof f !== "string" || !/^[^.\s]+(\.[^.\s]+)*$/.test(f))
+    ) {
       throw new ValidationError(
         "secretFields",
         `of ${options.name} must be a list of field names or dotted paths, such as ["password", "headers.authorization"]`,
