@@ -57,6 +57,8 @@ interface Parsed {
   value: unknown;
   renamed: readonly string[];
   summary: string | undefined;
+  /** The strings of `value` the masker registers. */
+  strings: readonly string[];
 }
 /** Checked values per source kind and name, reused while the raw value stays the same. */
 const parsed = new Map<string, Map<string, Parsed>>();
@@ -75,7 +77,7 @@ function parse(
   }
   const hit = byName.get(name);
   if (hit && hit.raw === raw) {
-    register(def, name, hit.value, source);
+    register(hit.strings, source);
     return { value: hit.value, source: withNote(source, hit.renamed, hit.summary) };
   }
   // The input checks (depth, text, header-safe) first, then the name's own: fields, aliases, schema.
@@ -84,10 +86,11 @@ function parse(
   else checkSecretInput(name, value, source);
   const check = checkSecretValue(name, value, def);
   if (!check.ok) throw new InvalidSecretError(name, source, check.issues);
-  register(def, name, check.value, source);
+  const strings = secretStrings(name, check.value, def);
+  register(strings, source);
   const summary = summarize(def, check.value);
   if (byName.size >= MAX_PARSED) byName.delete(byName.keys().next().value as string);
-  byName.set(name, { raw, value: check.value, renamed: check.renamed, summary });
+  byName.set(name, { raw, value: check.value, renamed: check.renamed, summary, strings });
   return { value: check.value, source: withNote(source, check.renamed, summary) };
 }
 
@@ -124,16 +127,11 @@ function missing(target: string, tried: readonly SourceAttempt[], hint?: string)
 }
 
 /**
- * Registers the value's secret strings: values given to a run (as run secrets or arguments) go with the run; the
- * process's own stay with the process.
+ * Registers a value's secret strings (`secretStrings`): values given to a run (as run secrets or arguments) go with
+ * the run; the process's own stay with the process.
  */
-function register(
-  def: SecretDefinition | undefined,
-  name: string,
-  value: unknown,
-  source: SecretSource,
-): void {
-  registerSecretValue(secretStrings(name, value, def), {
+function register(strings: readonly string[], source: SecretSource): void {
+  registerSecretValue(strings, {
     scope: source.kind === "run" || source.kind === "argument" ? "run" : "process",
   });
 }

@@ -70,6 +70,19 @@ function words(name: string): string[] {
  * whatever the secret's definition lists.
  */
 export function looksSecretField(name: string): boolean {
+  let secret = judged.get(name);
+  if (secret === undefined) {
+    secret = judge(name);
+    if (judged.size >= 1000) judged.clear();
+    judged.set(name, secret);
+  }
+  return secret;
+}
+
+/** Field names already judged: a definition has a handful, read on every run. */
+const judged = new Map<string, boolean>();
+
+function judge(name: string): boolean {
   const w = words(name);
   if (!w.some((word) => SECRET_WORDS.has(word))) return false;
   const last = w[w.length - 1] as string;
@@ -95,7 +108,8 @@ function everyString(value: unknown, out: Set<string>, depth: number): void {
 
 /** The credential in a URL that is not secret as a whole: its password, and query values with secret names. */
 function urlCredentials(text: string, out: Set<string>): void {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return;
+  // Only a user-info part or a query can hold a credential.
+  if ((!text.includes("@") && !text.includes("?")) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return;
   let url: URL;
   try {
     url = new URL(text);
