@@ -1,4 +1,4 @@
-import { credentialFingerprint, describeSource } from "@tributary/auth";
+import { credentialFingerprint, describeProvenance } from "@tributary/auth";
 import { logOncePerRun, taskContext } from "@tributary/flow";
 import type { ResolvedAwsCredentials } from "./aws-credentials.js";
 
@@ -106,5 +106,5 @@ export function noteScoped(name: string, creds: ResolvedAwsCredentials): void {
   const runId = taskContext()?.runId ?? "no-run";
   if (creds.loggedRun === runId) return;
   creds.loggedRun = runId;
-  logOncePerRun(`scoped:${name}:${creds.id}`, () => `${name} from ${describeSource(creds.source)}`);
+  logOncePerRun(`scoped:${name}:${creds.id}`, () => describeProvenance(name, creds.source));
 }
