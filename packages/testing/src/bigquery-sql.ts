@@ -162,6 +162,8 @@ interface Context {
   project: string;
   params: Map<string, string>;
   tables: Set<string>;
+  /** A CREATE statement: type names stand in column definitions. */
+  ddl: boolean;
 }
 
 const TABLE_KEYWORDS = new Set(["FROM", "JOIN", "INTO", "UPDATE", "TABLE"]);
@@ -361,8 +363,11 @@ function translate(sql: string, ctx: Context): string {
         lastWord = "";
         continue;
       }
-      out +=
-        TYPE_WORDS[upper] ?? (upper === "TIMESTAMP" && !isCall && lastWord === "AS" ? "TIMESTAMPTZ" : word);
+      // A type name is rewritten where a type stands (CAST(x AS T), T 'literal', a DDL statement), not as an alias.
+      const typeWord = TYPE_WORDS[upper] ?? (upper === "TIMESTAMP" ? "TIMESTAMPTZ" : undefined);
+      const nextChar = sql[after + next];
+      const typePosition = ctx.ddl || nextChar === "'" || (lastWord === "AS" && nextChar === ")");
+      out += typeWord && !isCall && typePosition ? typeWord : word;
       lastWord = upper;
       i = after;
       continue;
@@ -442,7 +447,7 @@ export function translateQuery(
     }
     params.set(p.name.toLowerCase(), parameterLiteral(p.parameterType, p.parameterValue));
   }
-  const ctx: Context = { project, params, tables: new Set() };
+  const ctx: Context = { project, params, tables: new Set(), ddl: /^\s*CREATE\b/i.test(query) };
   const sql = translate(query, ctx);
   return { sql, tables: [...ctx.tables] };
 }
