@@ -248,13 +248,7 @@ function scalarDecoder(type: string, int64: Int64As): Decoder {
         const s = v as string;
         return new Date(/^-?\d+$/.test(s) ? Number(BigInt(s) / 1000n) : Number(s) * 1000);
       };
-    case "JSON":
-    case "STRING":
-    case "NUMERIC":
-    case "BIGNUMERIC":
-    case "DATE":
-    case "TIME":
-    case "DATETIME":
+    // STRING, NUMERIC and BIGNUMERIC (exact as text), DATE, TIME, DATETIME, JSON, GEOGRAPHY: as BigQuery wrote them.
     default:
       return (v) => v;
   }
