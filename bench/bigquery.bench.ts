@@ -99,10 +99,14 @@ export default async function bigqueryBench(): Promise<Record<string, number | s
       rows: standIn.rows,
       "rows/s (bigqueryQuery as: stream)": Math.round(rate(results.ours)),
       "rows/s (official createQueryStream)": Math.round(rate(results.official)),
-      "rows/s ratio (ours / official, goal ≥ 1.00)": Number((rate(results.ours) / rate(results.official)).toFixed(2)),
+      "rows/s ratio (ours / official, goal ≥ 1.00)": Number(
+        (rate(results.ours) / rate(results.official)).toFixed(2),
+      ),
       "peak RSS MB (ours)": Number(peak(results.ours).toFixed(0)),
       "peak RSS MB (official)": Number(peak(results.official).toFixed(0)),
-      "peak RSS ratio (ours / official, goal ≤ 1.00)": Number((peak(results.ours) / peak(results.official)).toFixed(2)),
+      "peak RSS ratio (ours / official, goal ≤ 1.00)": Number(
+        (peak(results.ours) / peak(results.official)).toFixed(2),
+      ),
     };
   } finally {
     standIn.child.stdin?.end();

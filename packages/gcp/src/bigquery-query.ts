@@ -146,7 +146,6 @@ interface ResultsPage {
 class ResultReader {
   private readonly decode: (row: { f: { v: unknown }[] }) => Record<string, unknown>;
   private left: number;
-  private next: Promise<ResultsPage> | undefined;
 
   constructor(
     private readonly client: BigQueryClient,
@@ -163,9 +162,12 @@ class ResultReader {
     this.decode = recordDecoder(this.schema, options.int64);
     this.left = options.limit ?? Number.POSITIVE_INFINITY;
     this.first = first;
+    this.totalRows = Number(first.totalRows ?? 0);
   }
 
   readonly schema: BigQueryField[];
+  /** The rows in the whole result. */
+  readonly totalRows: number;
   private first: ResultsPage | undefined;
 
   static async open(
@@ -178,28 +180,30 @@ class ResultReader {
     return new ResultReader(client, job, first, options, resource);
   }
 
-  get totalRows(): number {
-    return Number(this.first?.totalRows ?? 0);
-  }
-
-  /** Decoded rows, page by page. */
-  async *pages(): AsyncGenerator<Record<string, unknown>[]> {
+  /**
+   * Decoded rows, one by one. The next page is fetched while this one is read, and each raw row is let go once
+   * decoded, so memory holds about one page in all.
+   */
+  async *rows(): AsyncGenerator<Record<string, unknown>> {
     let page: ResultsPage | undefined = this.first;
+    this.first = undefined;
     while (page && this.left > 0) {
       const token = page.pageToken;
-      const take = Math.min(page.rows?.length ?? 0, this.left);
+      const rows: ({ f: { v: unknown }[] } | undefined)[] = page.rows ?? [];
+      page = undefined;
+      const take = Math.min(rows.length, this.left);
       this.left -= take;
-      // The next page is on its way while this one is read.
-      this.next =
+      const next =
         token && this.left > 0
           ? fetchPage(this.client, this.job, token, this.options, this.resource)
           : undefined;
-      this.next?.catch(() => undefined);
-      const rows = page.rows ?? [];
-      const out = new Array<Record<string, unknown>>(take);
-      for (let i = 0; i < take; i++) out[i] = this.decode(rows[i] as { f: { v: unknown }[] });
-      yield out;
-      page = this.next ? await this.next : undefined;
+      next?.catch(() => undefined);
+      for (let i = 0; i < take; i++) {
+        const raw = rows[i] as { f: { v: unknown }[] };
+        rows[i] = undefined;
+        yield this.decode(raw);
+      }
+      page = next ? await next : undefined;
     }
   }
 }
@@ -299,11 +303,11 @@ export async function runQuery(
   };
   if (options.as === "stream") {
     const rows = (async function* () {
-      for await (const page of reader.pages()) yield* page;
+      yield* reader.rows();
     })();
     return { ...info, rows };
   }
   const rows: Record<string, unknown>[] = [];
-  for await (const page of reader.pages()) for (const row of page) rows.push(row);
+  for await (const row of reader.rows()) rows.push(row);
   return { ...info, rows };
 }

@@ -68,9 +68,11 @@ export interface BigQueryStandIn extends GoogleStandIn {
   failJobs(count: number, error: { reason: string; message?: string }): void;
 }
 
+/** A query's result: its schema, and the DuckDB table holding its rows (read a page at a time). */
 interface JobResult {
   schema: BigQueryField[];
-  rows: DuckDBValue[][];
+  table: string | undefined;
+  count: number;
 }
 
 interface JobRecord {
@@ -314,6 +316,11 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
   const { DuckDBInstance: Instance } = await import("@duckdb/node-api");
   const duck: DuckDBInstance = await Instance.create(":memory:");
   const dir = await mkdtemp(join(tmpdir(), "tributary-bigquery-"));
+  {
+    const c = await duck.connect();
+    await c.run(`CREATE SCHEMA ${quoteIdent("_results")}`);
+    c.closeSync();
+  }
   const location = options.location ?? "US";
   const pageRows = options.pageRows ?? 20_000;
   const jobs = new Map<string, JobRecord>();
@@ -335,6 +342,16 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
     } finally {
       c.closeSync();
     }
+  };
+
+  const resultTables: string[] = [];
+  /** A new table for a job's result; the oldest are dropped past 20, as BigQuery expires its temporary tables. */
+  const resultTable = (job: JobRecord): string => {
+    const name = `${quoteIdent("_results")}.${quoteIdent(job.jobId)}`;
+    resultTables.push(name);
+    const old = resultTables.length > 20 ? resultTables.shift() : undefined;
+    if (old) void run((c) => c.run(`DROP TABLE IF EXISTS ${old}`)).catch(() => undefined);
+    return name;
   };
 
   const ensureDataset = async (project: string, dataset: string) => {
@@ -480,7 +497,7 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
           fieldOf(prepared.columnName(i), prepared.columnType(i)),
         );
         (job.statistics.query as Record<string, unknown>).schema = { fields: schema };
-        job.result = { schema, rows: [] };
+        job.result = { schema, table: undefined, count: 0 };
         return;
       }
       let sql = translated.sql;
@@ -500,24 +517,29 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
         }
         sql = `SELECT * FROM ${target}`;
       }
-      const result = await connection.run(sql).catch((error) => {
+      const failed = (error: unknown) => {
         throw job.cancelled
           ? new JobError("stopped", "Job execution was cancelled: User requested cancellation")
           : queryFailure(error, query);
-      });
-      const names = result.columnNames();
-      const types = result.columnTypes();
+      };
       const isRows =
         statementType === "SELECT" || statementType === "WITH" || q.destinationTable !== undefined;
       if (!isRows) {
-        const rows = await result.getRows();
+        const rows = await (await connection.run(sql).catch(failed)).getRows();
         job.numDmlAffectedRows = Number(rows[0]?.[0] ?? 0);
         (job.statistics.query as Record<string, unknown>).numDmlAffectedRows = String(job.numDmlAffectedRows);
-        job.result = { schema: [], rows: [] };
+        job.result = { schema: [], table: undefined, count: 0 };
         return;
       }
+      // The rows stay in DuckDB (columnar, compact); pages are read from there, as BigQuery reads its temporary table.
+      const table = q.destinationTable ? sql.slice("SELECT * FROM ".length) : resultTable(job);
+      if (!q.destinationTable) await connection.run(`CREATE TABLE ${table} AS ${sql}`).catch(failed);
+      const head = await connection.run(`SELECT * FROM ${table} LIMIT 0`);
+      const names = head.columnNames();
+      const types = head.columnTypes();
+      const counted = await (await connection.run(`SELECT count(*) FROM ${table}`)).getRows();
       const schema = names.map((n, i) => fieldOf(n, types[i] as DuckDBType));
-      job.result = { schema, rows: await result.getRows() };
+      job.result = { schema, table, count: Number(counted[0]?.[0] ?? 0) };
       (job.statistics.query as Record<string, unknown>).schema = { fields: schema };
     } finally {
       job.connection = undefined;
@@ -796,7 +818,10 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
     await Promise.race([job.done, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
   };
 
-  const resultsPage = (job: JobRecord, q: URLSearchParams | Record<string, unknown>): StandInReply => {
+  const resultsPage = async (
+    job: JobRecord,
+    q: URLSearchParams | Record<string, unknown>,
+  ): Promise<StandInReply> => {
     const get = (k: string) =>
       q instanceof URLSearchParams ? (q.get(k) ?? undefined) : (q[k] as string | number | undefined);
     const reference = { projectId: job.projectId, jobId: job.jobId, location: job.location };
@@ -806,7 +831,7 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
       };
     }
     if (job.error) return bqError(job.error.reason, job.error.message, job.error.location);
-    const result = job.result ?? { schema: [], rows: [] };
+    const result = job.result ?? { schema: [], table: undefined, count: 0 };
     const start = get("pageToken") !== undefined ? Number(get("pageToken")) : Number(get("startIndex") ?? 0);
     const max = get("maxResults") !== undefined ? Number(get("maxResults")) : pageRows;
     const format =
@@ -814,8 +839,14 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
         ? q.get("formatOptions.useInt64Timestamp")
         : (q.formatOptions as { useInt64Timestamp?: boolean } | undefined)?.useInt64Timestamp;
     const int64 = format === true || format === "true";
-    const end = Math.min(result.rows.length, start + max);
-    const rows = result.rows.slice(start, end).map((row) => ({
+    const end = Math.min(result.count, start + max);
+    const read =
+      result.table && end > start
+        ? await run(async (c) =>
+            (await c.run(`SELECT * FROM ${result.table} LIMIT ${end - start} OFFSET ${start}`)).getRows(),
+          )
+        : [];
+    const rows = read.map((row) => ({
       f: result.schema.map((field, i) => ({ v: wireValue(row[i] ?? null, field, int64) })),
     }));
     return {
@@ -824,8 +855,8 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
         etag: randomBytes(8).toString("base64"),
         schema: { fields: result.schema },
         jobReference: reference,
-        totalRows: String(result.rows.length),
-        ...(end < result.rows.length ? { pageToken: String(end) } : {}),
+        totalRows: String(result.count),
+        ...(end < result.count ? { pageToken: String(end) } : {}),
         ...(rows.length > 0 ? { rows } : {}),
         totalBytesProcessed: String(job.statistics.totalBytesProcessed ?? "0"),
         jobComplete: true,
@@ -1176,7 +1207,7 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
           if (!("jobId" in job)) return job;
           await waitFor(job, Math.min(Number(body.timeoutMs ?? 10_000), 10_000));
           if (job.error) return bqError(job.error.reason, job.error.message, job.error.location);
-          const page = resultsPage(job, body);
+          const page = await resultsPage(job, body);
           const pageBody = page.body as Record<string, unknown>;
           return {
             ...page,
@@ -1191,7 +1222,7 @@ export async function startBigQueryStandIn(options: BigQueryStandInOptions = {})
         if (!job) return bqError("notFound", `Not found: Job ${projectId}:${id}`);
         const q = req.url.searchParams;
         await waitFor(job, Math.min(Number(q.get("timeoutMs") ?? 10_000), 10_000));
-        return resultsPage(job, q);
+        return await resultsPage(job, q);
       }
       return bqError("invalid", `${req.method} ${req.path} is not served by the BigQuery stand-in`);
     } catch (error) {
