@@ -187,6 +187,23 @@ describe("bigqueryQuery", () => {
     },
   );
 
+  it("a job insert whose answer was lost is retried with the same job id: one job runs", async () => {
+    const before = env.google().jobs.length;
+    env
+      .google()
+      .resetNext(1, { afterBytes: 1, match: (r) => r.method === "POST" && r.path.endsWith("/jobs") });
+    const { rows, jobId } = await bigqueryQuery({ ...at(), query: "SELECT 5 AS five" });
+    expect(rows).toEqual([{ five: 5n }]);
+    const inserts = env.google().requests.filter((r) => r.method === "POST" && r.path.endsWith("/jobs"));
+    expect(inserts.map((r) => r.status)).toEqual([0, 409]);
+    expect(
+      env
+        .google()
+        .jobs.slice(before)
+        .map((j) => j.jobId),
+    ).toEqual([jobId]);
+  });
+
   it("retries a 503 on getQueryResults", async () => {
     env.google().failNext(2, 503, { match: (r) => r.path.includes("/queries/") });
     const { rows } = await bigqueryQuery({ ...at(), query: "SELECT 'x' AS x" });
