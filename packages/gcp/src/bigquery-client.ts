@@ -1,5 +1,11 @@
 import type { BigQuery } from "@google-cloud/bigquery";
-import { clientCache, ServiceError, TributaryError, ValidationError } from "@tributary/auth";
+import {
+  clientCache,
+  registerSecretValue,
+  ServiceError,
+  TributaryError,
+  ValidationError,
+} from "@tributary/auth";
 import { logOncePerRun, taskContext } from "@tributary/flow";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { type GcpAuth, type GcpAuthOptions, gcpAuth } from "./gcp-auth.js";
@@ -99,6 +105,17 @@ export async function bigqueryClient(options: BigQueryClientOptions = {}): Promi
     return client;
   });
   return { bigquery, auth, projectId, endpoint, location: options.location };
+}
+
+/**
+ * Registers the access token the official client sent with the run's masker. Its requests do not go through the auth
+ * client's transporter (where Tributary's interceptor registers tokens), so a service that echoes the request in an
+ * error would otherwise show it.
+ */
+function maskToken(client: BigQueryClient): void {
+  const token = (client.auth.client as { credentials?: { access_token?: string | null } }).credentials
+    ?.access_token;
+  if (token) registerSecretValue(token);
 }
 
 /** One REST call of the BigQuery v2 API, relative to `projects/{project}`. */
@@ -220,7 +237,11 @@ export async function bigqueryRequest<T>(
           ...(request.json !== undefined ? { json: request.json } : {}),
           ...(request.projectId ? { projectId: request.projectId } : {}),
         } as never,
-        (error: unknown, body: unknown) => (error ? reject(asGoogleFailure(error)) : resolve(body as T)),
+        (error: unknown, body: unknown) => {
+          maskToken(client);
+          if (error) reject(asGoogleFailure(error));
+          else resolve(body as T);
+        },
       );
     });
   return callGoogle(client.auth, ctx, send, {

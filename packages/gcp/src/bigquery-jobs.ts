@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ServiceError, sanitizeCause } from "@tributary/auth";
+import { mask, ServiceError, sanitizeCause } from "@tributary/auth";
 import { type BigQueryClient, bigqueryRequest, isBigQueryRetryable } from "./bigquery-client.js";
 import { sleep } from "./gcp-errors.js";
 
@@ -50,7 +50,7 @@ const CODE_OF_REASON: Record<string, string> = {
 export function jobError(job: JobResource, resource: string): ServiceError {
   const error = job.status?.errorResult ?? {};
   const reason = error.reason ?? "jobFailed";
-  const message = error.message ?? "the job failed";
+  const message = mask(error.message ?? "the job failed");
   const at = /\bat \[(\d+):(\d+)\]/.exec(message);
   const where = at ? ` (line ${at[1]}, column ${at[2]} of the query)` : "";
   return new ServiceError(

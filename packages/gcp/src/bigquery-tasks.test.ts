@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { CredentialRejectedError, localStore, ServiceError, ValidationError } from "@tributary/auth";
 import { flow, task } from "@tributary/flow";
-import { failureOutputs, findSecretTraces } from "@tributary/testing";
+import { failureOutputs, findSecretTraces, startGoogleStandIn } from "@tributary/testing";
 import { describe, expect, it, vi } from "vitest";
 import { useBigQuery } from "../test/helpers.js";
 import {
@@ -252,42 +252,92 @@ describe("credentials", () => {
         return {};
       },
     ],
-  ])("finds GCP_CREDENTIALS in %s", async (_, kind, setup) => {
+  ])("every BigQuery task finds GCP_CREDENTIALS in %s", async (_, kind, setup) => {
     const lines: string[] = [];
     const secrets = await setup(env.key());
-    const etl = flow({ name: "bq", logger: { sink: (line) => lines.push(line) } }, () =>
-      bigqueryQuery({ endpoint: env.google().url, query: "SELECT 2 AS two" }),
-    );
+    const endpoint = env.google().url;
+    const table = `sales.creds_${kind}`;
+    env.google().createBucket("creds");
+    const etl = flow({ name: "bq", logger: { sink: (line) => lines.push(line) } }, async () => {
+      await bigqueryCreateTable({ endpoint, table, schema: [{ name: "n", type: "INT64" }] });
+      await bigqueryInsertRows({ endpoint, table, rows: [{ n: 1 }] });
+      await bigqueryLoad({ endpoint, table, body: "2\n", format: "csv" });
+      await bigqueryExtract({ endpoint, table, to: `gs://creds/${kind}.csv` });
+      const exists = await bigqueryTableExists({ endpoint, table });
+      const { rows } = await bigqueryQuery({ endpoint, query: `SELECT SUM(n) AS total FROM ${table}` });
+      await bigqueryDeleteTable({ endpoint, table, mustExist: true });
+      return { exists, rows };
+    });
     const report = await etl.run({ secrets });
     expect(report.state, JSON.stringify(report.error)).toBe("completed");
-    expect(report.result).toMatchObject({ rows: [{ two: 2n }] });
+    expect(report.result).toEqual({ exists: true, rows: [{ total: 3n }] });
     expect(lines.join("\n")).toContain(`GCP_CREDENTIALS from ${kind}`);
   });
 
-  it("a refused key is a CredentialRejectedError naming its source, with no key material in any output", async () => {
-    const key = env.key();
-    env.google().failNext(1, 400, {
-      echo: true,
+  it.each([
+    {
+      refused: "the token grant",
+      status: 400,
+      times: 1,
+      match: (path: string) => path === "/token",
       body: { error: "invalid_grant", error_description: "Invalid JWT Signature." },
-      match: (r) => r.path === "/token",
-    });
-    const outputs = await failureOutputs(
-      (body, sink) =>
-        flow({ name: "leak", logger: { level: "debug", sink } }, body).run({
-          secrets: { GCP_CREDENTIALS: key },
-        }),
-      () => bigqueryQuery({ endpoint: env.google().url, query: "SELECT 1" }),
-    );
-    expect(outputs["inspect(error, { depth: Infinity })"]).toContain("CredentialRejectedError");
-    expect(outputs["inspect(error, { depth: Infinity })"]).toContain("run");
-    expect(findSecretTraces(outputs, { private_key: key.private_key })).toEqual([]);
-    const direct = await bigqueryQuery({
-      ...at(),
-      credentials: { ...key, private_key: (await env.google().createServiceAccount()).private_key },
-      query: "SELECT 1",
-    }).catch((e) => e);
-    expect(CredentialRejectedError.isInstance(direct)).toBe(true);
-    expect(direct.source).toMatchObject({ kind: "argument" });
+      service: "Google OAuth",
+    },
+    {
+      refused: "the BigQuery call",
+      status: 401,
+      // The token is refreshed and the call retried after a 401.
+      times: 3,
+      match: (path: string) => path.includes("/bigquery/v2/"),
+      body: {
+        error: {
+          code: 401,
+          message: "Invalid Credentials",
+          status: "UNAUTHENTICATED",
+          errors: [{ reason: "authError" }],
+        },
+      },
+      service: "BigQuery",
+    },
+  ])(
+    "when $refused is refused: a CredentialRejectedError naming the source, no key material in any output",
+    async ({ status, times, match, body, service }) => {
+      const key = env.key();
+      env.google().failNext(times, status, { echo: true, body, match: (r) => match(r.path) });
+      const outputs = await failureOutputs(
+        (run, sink) =>
+          flow({ name: "leak", logger: { level: "debug", sink } }, run).run({
+            secrets: { GCP_CREDENTIALS: key },
+          }),
+        () => bigqueryQuery({ endpoint: env.google().url, query: "SELECT 1" }),
+      );
+      const shown = outputs["inspect(error, { depth: Infinity })"];
+      expect(shown).toContain("CredentialRejectedError");
+      expect(shown).toContain(service);
+      expect(shown).toContain("rejected the credential from run");
+      const secrets: Record<string, string> = { private_key: key.private_key };
+      for (const request of env.google().requests) {
+        const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ""))?.[1];
+        if (bearer) secrets[`access token ${request.path}`] = bearer;
+      }
+      expect(findSecretTraces(outputs, secrets)).toEqual([]);
+    },
+  );
+
+  it("a key the stand-in does not know is a CredentialRejectedError naming the argument", async () => {
+    const stranger = await startGoogleStandIn();
+    try {
+      const key = { ...(await stranger.createServiceAccount()), token_uri: env.google().tokenUrl };
+      const error = await bigqueryQuery({
+        credentials: key,
+        endpoint: env.google().url,
+        query: "SELECT 1",
+      }).catch((e) => e);
+      expect(CredentialRejectedError.isInstance(error)).toBe(true);
+      expect(error.source).toMatchObject({ kind: "argument" });
+    } finally {
+      await stranger.close();
+    }
   });
 
   it("takes the endpoint from BIGQUERY_EMULATOR_HOST, as the official client reads it", async () => {
