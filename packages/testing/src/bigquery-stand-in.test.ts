@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BigQuery } from "@google-cloud/bigquery";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BigQueryStandIn, startBigQueryStandIn } from "./bigquery-stand-in.js";
@@ -78,6 +81,26 @@ describe("BigQuery stand-in, driven by the official @google-cloud/bigquery clien
     const [all] = await job.getQueryResults();
     expect(all).toHaveLength(3);
     expect(bq.jobs.at(-1)?.state).toBe("DONE");
+  });
+
+  it("lists table data and loads a file through the official client's multipart upload", async () => {
+    const table = client.dataset("sales").table("orders");
+    const [listed] = await table.getRows({ maxResults: 2 });
+    expect(listed.map((r) => r.id)).toEqual([1, 2]);
+    const dir = await mkdtemp(join(tmpdir(), "bq-load-"));
+    const file = join(dir, "more.csv");
+    await writeFile(file, "6,eu,3.5,2026-01-06 10:00:00+00,\n");
+    const [job] = await table
+      .load(file, { sourceFormat: "CSV" })
+      .finally(() => rm(dir, { recursive: true, force: true }));
+    expect(job.status?.state).toBe("DONE");
+    expect(job.statistics?.load?.outputRows).toBe("1");
+    expect(await bq.query("SELECT count(*) AS n FROM sales.orders")).toEqual([{ n: 6n }]);
+    expect(
+      bq.requests.some(
+        (r) => r.path.startsWith("/upload/bigquery/v2/") && r.query.uploadType === "multipart",
+      ),
+    ).toBe(true);
   });
 
   it("translates the BigQuery SQL a flow commonly needs", async () => {
