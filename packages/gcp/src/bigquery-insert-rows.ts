@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import { ValidationError } from "@tributary/auth";
 import { bigqueryClient, bigqueryRequest } from "./bigquery-client.js";
 import { fullTableName, parseTableName, tablePath } from "./bigquery-names.js";
-import { type BigQueryTableOptions, stableInsertId } from "./bigquery-tables.js";
+import type { BigQueryTableOptions } from "./bigquery-tables.js";
 
 /** The options of `bigqueryInsertRows`. */
 export interface BigQueryInsertRowsOptions extends BigQueryTableOptions {
@@ -92,16 +93,12 @@ export async function insertRows(
     if (typeof insertId !== "string" || insertId === "" || insertId.length > 128) {
       throw new ValidationError(`insertIds[${index}]`, "must be a string of 1 to 128 characters");
     }
-    const text = JSON.stringify({ insertId, json: toJsonValue(row) });
-    return { index, text };
+    const entry = { insertId, json: toJsonValue(row) };
+    return { entry, size: JSON.stringify(entry).length + 1 };
   });
   const client = await bigqueryClient(options);
   const resource = fullTableName(name, client.projectId);
-  const head = JSON.stringify({
-    kind: "bigquery#tableDataInsertAllRequest",
-    skipInvalidRows: options.skipInvalidRows === true,
-    ignoreUnknownValues: options.ignoreUnknownValues === true,
-  }).slice(0, -1);
+
   const failed: BigQueryInsertFailure[] = [];
   let start = 0;
   while (start < entries.length) {
@@ -110,13 +107,17 @@ export async function insertRows(
     while (
       end < entries.length &&
       end - start < BATCH_ROWS &&
-      (end === start || bytes + (entries[end]?.text.length ?? 0) < BATCH_BYTES)
+      (end === start || bytes + (entries[end]?.size ?? 0) < BATCH_BYTES)
     ) {
-      bytes += (entries[end]?.text.length ?? 0) + 1;
+      bytes += entries[end]?.size ?? 0;
       end++;
     }
-    const batch = entries.slice(start, end);
-    const json = JSON.parse(`${head},"rows":[${batch.map((e) => e.text).join(",")}]}`);
+    const json = {
+      kind: "bigquery#tableDataInsertAllRequest",
+      skipInvalidRows: options.skipInvalidRows === true,
+      ignoreUnknownValues: options.ignoreUnknownValues === true,
+      rows: entries.slice(start, end).map((e) => e.entry),
+    };
     const answer = await bigqueryRequest<InsertAllResponse>(
       client,
       resource,
@@ -135,4 +136,24 @@ export async function insertRows(
   }
   failed.sort((a, b) => a.index - b.index);
   return { inserted: rows.length - failed.length, failed };
+}
+
+/** An `insertId` derived from a row's content and its occurrence among equal rows of the call. */
+function stableInsertId(row: unknown, occurrence: number): string {
+  return `${createHash("sha256").update(stableJson(row)).digest("base64url").slice(0, 32)}-${occurrence}`;
+}
+
+/** JSON with object keys sorted, so that equal rows give equal text. */
+function stableJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    return typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? "null");
+  }
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString("base64"));
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  const record = value as Record<string, unknown>;
+  return `{${Object.keys(record)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableJson(record[k])}`)
+    .join(",")}}`;
 }

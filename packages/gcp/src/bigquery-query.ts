@@ -6,11 +6,12 @@ import {
   bigqueryRequest,
 } from "./bigquery-client.js";
 import { type JobCallOptions, type JobResource, runJob } from "./bigquery-jobs.js";
-import { fullTableName, parseTableName, tableReference } from "./bigquery-names.js";
+import { fullTableName, parseTableName, type TableName, tableReference } from "./bigquery-names.js";
 import {
   type BigQueryField,
   type BigQueryParamType,
   type Int64As,
+  type QueryParameter,
   queryParameters,
   recordDecoder,
 } from "./bigquery-values.js";
@@ -240,21 +241,22 @@ async function fetchPage(
 }
 
 /** The job configuration of a query. */
-function queryConfiguration(options: BigQueryQueryOptions, client: BigQueryClient): Record<string, unknown> {
+function queryConfiguration(
+  options: BigQueryQueryOptions,
+  params: QueryParameter[],
+  destination: TableName | undefined,
+  client: BigQueryClient,
+): Record<string, unknown> {
   const query: Record<string, unknown> = {
     query: options.query,
     useLegacySql: false,
   };
-  const params = queryParameters(options.params, options.types);
   if (params.length > 0) {
     query.parameterMode = "NAMED";
     query.queryParameters = params;
   }
-  if (options.destination !== undefined) {
-    query.destinationTable = tableReference(
-      parseTableName(options.destination, "destination"),
-      client.projectId,
-    );
+  if (destination !== undefined) {
+    query.destinationTable = tableReference(destination, client.projectId);
     query.writeDisposition = options.writeDisposition ?? "WRITE_EMPTY";
   }
   return {
@@ -271,14 +273,14 @@ export async function runQuery(
 ): Promise<BigQueryQueryResult | BigQueryQueryStreamResult> {
   checkQueryOptions(options);
   // Parameters and names are checked before any request.
-  queryParameters(options.params, options.types);
-  if (options.destination !== undefined) parseTableName(options.destination, "destination");
+  const params = queryParameters(options.params, options.types);
+  const destination =
+    options.destination !== undefined ? parseTableName(options.destination, "destination") : undefined;
   const client = await bigqueryClient(options);
-  const resource = options.destination
-    ? `query into ${fullTableName(parseTableName(options.destination, "destination"), client.projectId)}`
-    : "query";
+  const resource = destination ? `query into ${fullTableName(destination, client.projectId)}` : "query";
   const jobOptions = { signal: call.signal, retries: options.retries };
-  const job = await runJob(client, queryConfiguration(options, client), resource, jobOptions);
+  const configuration = queryConfiguration(options, params, destination, client);
+  const job = await runJob(client, configuration, resource, jobOptions);
   const bytesProcessed = Number(
     job.statistics?.query?.totalBytesProcessed ?? job.statistics?.totalBytesProcessed ?? 0,
   );

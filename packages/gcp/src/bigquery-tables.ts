@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { type BigQueryClientOptions, bigqueryClient, bigqueryRequest } from "./bigquery-client.js";
 import { fullTableName, parseTableName, tablePath, tableReference } from "./bigquery-names.js";
@@ -240,24 +239,4 @@ export async function tableExists(
     if (ServiceError.isInstance(error) && error.code === "NOT_FOUND") return false;
     throw error;
   }
-}
-
-/** @internal An `insertId` derived from a row's content and its occurrence among equal rows of the call. */
-export function stableInsertId(row: unknown, occurrence: number): string {
-  return `${createHash("sha256").update(stableJson(row)).digest("base64url").slice(0, 32)}-${occurrence}`;
-}
-
-/** JSON with object keys sorted, so that equal rows give equal text. */
-function stableJson(value: unknown): string {
-  if (value === null || typeof value !== "object") {
-    return typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? "null");
-  }
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString("base64"));
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  const record = value as Record<string, unknown>;
-  return `{${Object.keys(record)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stableJson(record[k])}`)
-    .join(",")}}`;
 }
