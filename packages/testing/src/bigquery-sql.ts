@@ -390,7 +390,8 @@ function callRewrite(name: string, inner: string, ctx: Context, sql: string, at:
     }
     return NO_ARG_FUNCTIONS[name];
   }
-  if (name === "SAFE_CAST") return `TRY_CAST(${translate(inner, ctx)})`;
+  // Translated as a whole CAST(…), so that its type stands before the closing parenthesis.
+  if (name === "SAFE_CAST") return `TRY_${translate(`CAST(${inner})`, ctx)}`;
   if (name === "STRUCT") {
     const fields = splitArgs(inner).map((arg, index) => {
       const m = /^([\s\S]*?)\s+AS\s+([A-Za-z_]\w*)\s*$/i.exec(arg);
