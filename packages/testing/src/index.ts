@@ -5,6 +5,12 @@ export {
   parseIamPolicy,
 } from "./aws-policy.js";
 export {
+  type BigQueryStandIn,
+  type BigQueryStandInJob,
+  type BigQueryStandInOptions,
+  startBigQueryStandIn,
+} from "./bigquery-stand-in.js";
+export {
   type CheckConventionsOptions,
   checkConventions,
   EXPORTED_ERRORS,
