@@ -1215,7 +1215,8 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       route("*", /^\/(upload\/)?storage\//, gcsHandler),
       route("*", /^\/v1\/projects\//, secretHandler),
       ...(options.services?.({
-        authenticate,
+        // BigQuery answers a missing or refused token as the JSON API does: `errors[0].reason`.
+        authenticate: (req) => authenticate(req, "storage"),
         isDenied,
         readObject: (bucket, name) => google.readObject(bucket, name),
         objectNames: (bucket) => (buckets.has(bucket) ? google.objectNames(bucket) : undefined),
