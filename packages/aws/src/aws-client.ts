@@ -75,7 +75,10 @@ export async function awsConnection<Client, Sdk>(
   const leastPrivilege = (options.leastPrivilege ?? taskContext()?.leastPrivilege) === true;
   if (options.client !== undefined) {
     if (typeof (options.client as { send?: unknown } | null)?.send !== "function") {
-      throw new ValidationError("client", `must be a${/^[AEIOS]/.test(service.clientName) ? "n" : ""} ${service.clientName}`);
+      throw new ValidationError(
+        "client",
+        `must be a${/^[AEIOS]/.test(service.clientName) ? "n" : ""} ${service.clientName}`,
+      );
     }
     if (leastPrivilege) noteUnscoped("the client option", "a ready client is used as it is");
     return {
@@ -105,7 +108,8 @@ export async function awsConnection<Client, Sdk>(
   const creds = await resolveAwsCredentials(options, policy);
   if (policy) {
     if (creds.scoped) noteScoped(name, creds);
-    else noteUnscoped(name, `${describeSource(creds.source)} has no ROLE_ARN to assume with a session policy`);
+    else
+      noteUnscoped(name, `${describeSource(creds.source)} has no ROLE_ARN to assume with a session policy`);
   }
   const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
   const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;
@@ -113,7 +117,13 @@ export async function awsConnection<Client, Sdk>(
   const key = `${service.id}:${creds.id}:${region}:${endpoint ?? ""}:${service.keyExtra ?? ""}:${maxAttempts}`;
   const client = clientCache.get(
     key,
-    () => service.make(sdk, { region, credentials: creds.provider, maxAttempts, ...(endpoint ? { endpoint } : {}) }),
+    () =>
+      service.make(sdk, {
+        region,
+        credentials: creds.provider,
+        maxAttempts,
+        ...(endpoint ? { endpoint } : {}),
+      }),
     // No dispose: a client dropped from the cache may still be serving a long call; its idle sockets are unref'd.
     expiresAt !== undefined ? { expiresAt } : {},
   );

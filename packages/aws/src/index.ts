@@ -7,6 +7,7 @@ export {
   TributaryError,
   ValidationError,
 } from "@tributary/auth";
+export type { AwsClientOptions, AwsSdkClientConfig } from "./aws-client.js";
 export {
   type AwsCredentialOptions,
   type AwsCredentialProvider,
@@ -18,6 +19,19 @@ export {
 } from "./aws-credentials.js";
 export { CREDENTIAL_ERROR_CODES } from "./aws-errors.js";
 export { type AwsIdentityOptions, awsIdentity } from "./aws-identity.js";
+export { LAMBDA_ENDPOINT_ENV, type LambdaConnectionOptions } from "./lambda-client.js";
+export {
+  LAMBDA_PAYLOAD_LIMITS,
+  type LambdaInvokeOptions,
+  type LambdaInvokeResult,
+  lambdaInvoke,
+} from "./lambda-invoke.js";
+export {
+  type LambdaFunctionInfo,
+  type LambdaListOptions,
+  type LambdaListResult,
+  lambdaList,
+} from "./lambda-list.js";
 export { S3_ENDPOINT_ENV, type S3ClientOptions, type S3ConnectionOptions, s3Client } from "./s3-client.js";
 export { type S3CopyOptions, type S3CopyResult, s3Copy } from "./s3-copy.js";
 export { S3_DELETE_BATCH, type S3DeleteOptions, type S3DeleteResult, s3Delete } from "./s3-delete.js";

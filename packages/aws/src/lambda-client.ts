@@ -37,7 +37,11 @@ const QUALIFIER_RE = /^(\$LATEST|[A-Za-z0-9_-]{1,128})$/;
  * @internal Checks a function name (or ARN) and qualifier the way Lambda does, and returns the ARN a session policy
  * allows: the function's own, or one with any account and the region asked for (`*` when none is known yet).
  */
-export function functionResource(functionName: unknown, qualifier: unknown, region: string | undefined): string {
+export function functionResource(
+  functionName: unknown,
+  qualifier: unknown,
+  region: string | undefined,
+): string {
   if (typeof functionName !== "string" || functionName === "") {
     throw new ValidationError("functionName", "give the function's name or ARN");
   }

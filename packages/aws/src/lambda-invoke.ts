@@ -56,8 +56,8 @@ function encodePayload(payload: unknown): Uint8Array | undefined {
   return Buffer.from(text, "utf8");
 }
 
-function decodePayload(bytes: Uint8Array | undefined): unknown {
-  if (bytes === undefined || bytes.length === 0) return undefined;
+function decodePayload(bytes: Uint8Array | null | undefined): unknown {
+  if (!bytes || bytes.length === 0) return undefined;
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     return JSON.parse(buffer.toString("utf8"));
@@ -84,7 +84,8 @@ export const lambdaInvoke = task(
       throw new ValidationError("invocationType", "must be RequestResponse, Event or DryRun");
     }
     const body = encodePayload(options.payload);
-    const limit = invocationType === "Event" ? LAMBDA_PAYLOAD_LIMITS.Event : LAMBDA_PAYLOAD_LIMITS.RequestResponse;
+    const limit =
+      invocationType === "Event" ? LAMBDA_PAYLOAD_LIMITS.Event : LAMBDA_PAYLOAD_LIMITS.RequestResponse;
     if (body && body.byteLength > limit) {
       throw new ValidationError(
         "payload",
@@ -123,9 +124,15 @@ export const lambdaInvoke = task(
       const failure = (payload ?? {}) as { errorType?: unknown; errorMessage?: unknown };
       const type = typeof failure.errorType === "string" ? failure.errorType : out.FunctionError;
       const message = typeof failure.errorMessage === "string" ? mask(failure.errorMessage) : "no message";
-      throw new ServiceError("FUNCTION_ERROR", "Lambda", `${what}: the function failed (${out.FunctionError}): ${type}: ${message}`, result.statusCode, {
-        reason: type,
-      });
+      throw new ServiceError(
+        "FUNCTION_ERROR",
+        "Lambda",
+        `${what}: the function failed (${out.FunctionError}): ${type}: ${message}`,
+        result.statusCode,
+        {
+          reason: type,
+        },
+      );
     }
     return result;
   },

@@ -61,12 +61,16 @@ export async function s3Connection(
   options: S3ConnectionOptions = {},
   scopes?: readonly S3Scope[],
 ): Promise<S3Connection> {
-  const endpoint = options.client === undefined ? pickEndpoint(options.endpoint, S3_ENDPOINT_ENV).url : undefined;
+  const endpoint =
+    options.client === undefined ? pickEndpoint(options.endpoint, S3_ENDPOINT_ENV).url : undefined;
   const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
   return awsConnection(s3Service(forcePathStyle), options, () =>
     scopes
       ? s3SessionPolicy(scopes)
-      : { unscoped: "a client from s3Client or s3Storage serves any call; only the S3 tasks narrow their credentials" },
+      : {
+          unscoped:
+            "a client from s3Client or s3Storage serves any call; only the S3 tasks narrow their credentials",
+        },
   );
 }
 

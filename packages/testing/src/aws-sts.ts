@@ -202,3 +202,45 @@ export function awsStandInAuth(
     },
   };
 }
+
+/**
+ * @internal Signs off a JSON-protocol AWS request (Lambda, Step Functions, SSM, Secrets Manager): the key that
+ * signed it, or the JSON error AWS sends for a refused signature (`status` is that service's status for it).
+ */
+export async function checkJsonRequest(
+  auth: AwsStandInAuth,
+  request: StandInRequest,
+  status: number,
+): Promise<{ ok: true; accessKeyId: string } | { ok: false; reply: StandInReply }> {
+  const verdict = await auth.check(request, { uriEscapePath: true, body: await request.body() });
+  if (verdict.ok) return { ok: true, accessKeyId: verdict.key.accessKeyId };
+  const fail = (type: string, message: string, code = status) => ({
+    ok: false as const,
+    reply: { status: code, ...awsJsonErrorReply(type, message) },
+  });
+  if (verdict.code === "InvalidAccessKeyId" || verdict.code === "InvalidToken") {
+    return fail("UnrecognizedClientException", "The security token included in the request is invalid.");
+  }
+  if (verdict.code === "ExpiredToken") return fail("ExpiredTokenException", verdict.message);
+  if (verdict.code === "SignatureDoesNotMatch") return fail("InvalidSignatureException", verdict.message);
+  return fail("MissingAuthenticationTokenException", verdict.message, 403);
+}
+
+/**
+ * A JSON error the way AWS JSON-protocol services send it. Use it with `failNext` to inject throttling.
+ * @example
+ * sm.failNext(2, 400, awsJsonErrorReply("ThrottlingException", "Rate exceeded"));
+ */
+export function awsJsonErrorReply(
+  type: string,
+  message: string,
+): { headers: Record<string, string>; body: object } {
+  return {
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amzn-errortype": type,
+      "x-amzn-requestid": randomUUID(),
+    },
+    body: { __type: type, message },
+  };
+}

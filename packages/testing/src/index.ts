@@ -4,6 +4,7 @@ export {
   iamPolicyAllows,
   parseIamPolicy,
 } from "./aws-policy.js";
+export { STAND_IN_ACCOUNT, type StandInStsOptions } from "./aws-sts.js";
 export {
   type CheckConventionsOptions,
   checkConventions,
@@ -38,6 +39,14 @@ export {
   type StandInWorkloadIdentityProvider,
   startGoogleStandIn,
 } from "./google-stand-in.js";
+export {
+  type LambdaStandIn,
+  type LambdaStandInContext,
+  type LambdaStandInHandler,
+  type LambdaStandInInvocation,
+  type LambdaStandInOptions,
+  startLambdaStandIn,
+} from "./lambda-stand-in.js";
 export { type Moto, type MotoOptions, startMoto } from "./moto.js";
 export {
   createOidcIssuer,

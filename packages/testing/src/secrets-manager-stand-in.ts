@@ -1,5 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { AwsAuthorizeRequest } from "./s3-stand-in.js";
+import { type AwsAuthorizeRequest, awsJsonErrorReply } from "./aws-sts.js";
+
+export { awsJsonErrorReply };
+
 import { type AwsKeyPair, checkSigV4, randomKeyPair } from "./sigv4.js";
 import { route, type StandIn, type StandInReply, startStandIn } from "./stand-in.js";
 
@@ -23,25 +26,6 @@ export interface SecretsManagerStandIn extends StandIn {
   setSecret(name: string, value: string): void;
   /** How many `GetSecretValue` calls were answered with a value, per secret. */
   readonly reads: Map<string, number>;
-}
-
-/**
- * A JSON error the way AWS JSON-protocol services send it. Use it with `failNext` to inject throttling.
- * @example
- * sm.failNext(2, 400, awsJsonErrorReply("ThrottlingException", "Rate exceeded"));
- */
-export function awsJsonErrorReply(
-  type: string,
-  message: string,
-): { headers: Record<string, string>; body: object } {
-  return {
-    headers: {
-      "content-type": "application/x-amz-json-1.1",
-      "x-amzn-errortype": type,
-      "x-amzn-requestid": randomUUID(),
-    },
-    body: { __type: type, message },
-  };
 }
 
 /**
