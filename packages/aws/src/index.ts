@@ -7,6 +7,7 @@ export {
   TributaryError,
   ValidationError,
 } from "@tributary/auth";
+export type { AwsBackendOptions } from "./aws-backend.js";
 export type { AwsClientOptions, AwsSdkClientConfig } from "./aws-client.js";
 export {
   type AwsCredentialOptions,
@@ -57,3 +58,11 @@ export {
 export { type S3StorageKind, type S3StorageOptions, s3Storage, s3StorageKind } from "./s3-storage.js";
 export { type S3UploadOptions, type S3UploadProgress, type S3UploadResult, s3Upload } from "./s3-upload.js";
 export { type AwsSecretsManagerBackendOptions, awsSecretsManagerBackend } from "./secrets-manager-backend.js";
+export { type SsmParameterStoreBackendOptions, ssmParameterStoreBackend } from "./ssm-backend.js";
+export { SSM_ENDPOINT_ENV, type SsmConnectionOptions } from "./ssm-client.js";
+export {
+  type SsmGetParametersOptions,
+  type SsmGetParametersResult,
+  type SsmParameter,
+  ssmGetParameters,
+} from "./ssm-get-parameters.js";

@@ -86,6 +86,12 @@ export {
   startSlackStandIn,
 } from "./slack-stand-in.js";
 export {
+  type SsmStandIn,
+  type SsmStandInOptions,
+  type SsmStandInParameter,
+  startSsmStandIn,
+} from "./ssm-stand-in.js";
+export {
   echoRequestInto,
   type RecordedRequest,
   type RequestEcho,
