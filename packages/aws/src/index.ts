@@ -58,6 +58,15 @@ export {
 export { type S3StorageKind, type S3StorageOptions, s3Storage, s3StorageKind } from "./s3-storage.js";
 export { type S3UploadOptions, type S3UploadProgress, type S3UploadResult, s3Upload } from "./s3-upload.js";
 export { type AwsSecretsManagerBackendOptions, awsSecretsManagerBackend } from "./secrets-manager-backend.js";
+export { SFN_ENDPOINT_ENV, type SfnConnectionOptions } from "./sfn-client.js";
+export {
+  SFN_INPUT_LIMIT,
+  type SfnDescribeExecutionOptions,
+  type SfnExecution,
+  type SfnStartExecutionOptions,
+  sfnDescribeExecution,
+  sfnStartExecution,
+} from "./sfn-execution.js";
 export { type SsmParameterStoreBackendOptions, ssmParameterStoreBackend } from "./ssm-backend.js";
 export { SSM_ENDPOINT_ENV, type SsmConnectionOptions } from "./ssm-client.js";
 export {

@@ -72,6 +72,14 @@ export {
   type SecretsManagerStandInOptions,
   startSecretsManagerStandIn,
 } from "./secrets-manager-stand-in.js";
+export {
+  type SfnStandIn,
+  type SfnStandInContext,
+  type SfnStandInExecution,
+  type SfnStandInHandler,
+  type SfnStandInOptions,
+  startSfnStandIn,
+} from "./sfn-stand-in.js";
 export { type AwsKeyPair, checkSigV4, randomKeyPair, type SigV4Check } from "./sigv4.js";
 export {
   type SlackReceived,
