@@ -5,9 +5,12 @@ import { asSecret, cleanEnv, type S3Target, standInTarget } from "../test/helper
 import { ServiceError, s3Copy, s3Delete, s3Download, s3Exists, s3Upload } from "./index.js";
 
 it("the exported tasks follow docs/conventions.md", async () => {
-  expect(await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["s3"] })).toEqual(
-    [],
-  );
+  expect(
+    await checkConventions({
+      entry: new URL("./index.ts", import.meta.url),
+      prefixes: ["s3", "lambda", "sfn", "ssm"],
+    }),
+  ).toEqual([]);
 }, 60_000);
 
 describe("the semantics of docs/conventions.md, against the S3 stand-in", () => {
