@@ -79,10 +79,14 @@ export const ssmGetParameters = task(
         throw new ValidationError("names", "give at least one parameter name");
       }
       names = [...new Set(options.names.map((n, i) => checkParameterName(n, `names[${i}]`)))];
-      grants.push({
-        actions: ["ssm:GetParameters", "ssm:GetParameter"],
-        resources: names.map((n) => parameterArn(n, region)),
-      });
+      let resources = names.map((n) => parameterArn(n, region));
+      // STS takes a session policy of 2,048 characters (packed): many names are allowed as the prefix they share.
+      if (resources.join('","').length > 1500) {
+        let shared = names[0] as string;
+        for (const n of names) while (!n.startsWith(shared)) shared = shared.slice(0, -1);
+        resources = [parameterArn(`${shared}*`, region)];
+      }
+      grants.push({ actions: ["ssm:GetParameters", "ssm:GetParameter"], resources });
     } else {
       path = checkParameterName(options.path, "path");
       if (!path.startsWith("/")) throw new ValidationError("path", "must start with / (such as /app/prod)");

@@ -200,6 +200,27 @@ describe("ssmGetParameters against the stand-in", () => {
   });
 });
 
+describe("ssmGetParameters with leastPrivilege and many names", () => {
+  it("allows the prefix the names share when listing each would pass STS's policy size", async () => {
+    const names = Array.from({ length: 60 }, (_, i) => `/bulk/feed-${String(i).padStart(2, "0")}/url`);
+    for (const name of names) ssm.setParameter(name, `https://feeds.example.test/${name}`);
+    const out = await ssmGetParameters({
+      endpoint: ssm.url,
+      stsEndpoint: ssm.url,
+      leastPrivilege: true,
+      credentials: {
+        ROLE_ARN: "arn:aws:iam::123456789012:role/reader",
+        WEB_IDENTITY_TOKEN: oidc.token({ subject: "bulk", audience: AUDIENCE }),
+      },
+      names,
+    });
+    expect(out.parameters.map((p) => p.name)).toEqual(names);
+    const policy = JSON.stringify(ssm.assumedRoles.at(-1)?.policy);
+    expect(policy.length).toBeLessThan(2048);
+    expect(policy).toContain(":parameter/bulk/feed-*");
+  });
+});
+
 describe("Parameter Store against moto with IAM enforced", () => {
   let moto: Moto;
   beforeAll(async () => {
