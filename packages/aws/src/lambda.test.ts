@@ -2,6 +2,7 @@ import { CreateFunctionCommand, InvokeCommand, LambdaClient } from "@aws-sdk/cli
 import { registerSecretValue } from "@tributary/auth";
 import { flow } from "@tributary/flow";
 import {
+  type AwsKeyPair,
   awsJsonErrorReply,
   createOidcIssuer,
   failureOutputs,
@@ -193,6 +194,21 @@ describe("lambdaInvoke against the Lambda stand-in", () => {
         delete process.env[variable];
       }
     }
+  });
+
+  it("uses a ready client as it is, and refuses something that is not one", async () => {
+    const client = new LambdaClient({
+      endpoint: lambda.url,
+      region: "us-east-1",
+      credentials: lambda.keyPairs[0] as AwsKeyPair,
+    });
+    expect((await lambdaInvoke({ client, functionName: "double", payload: { n: 5 } })).payload).toEqual({
+      doubled: 10,
+    });
+    client.destroy();
+    const error = await lambdaInvoke({ client: {} as never, functionName: "double" }).catch((e) => e);
+    expect(error).toMatchObject({ name: "ValidationError", option: "client" });
+    expect(error.message).toContain("LambdaClient");
   });
 
   it("lists functions across pages, and stops at limit", async () => {
