@@ -71,6 +71,7 @@ describe("ssmParameterStoreBackend", () => {
     expect(resolution.source).toEqual({
       kind: "backend",
       detail: `ssm-parameter-store us-east-1 at ${ssm.url} prefix /tributary/, key AWS_CREDENTIALS`,
+      summary: "access key",
     });
     // Without decryption the stand-in answers a ciphertext, as SSM does: the core then refuses it as malformed.
     const raw = await backend({ withDecryption: false }).get("SLACK_BOT_TOKEN");
