@@ -34,6 +34,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
       isolation: "string",
       name: "string",
       config: "string",
+      "keep-runs": "string",
+      "keep-days": "string",
     },
     AGENT_START_USAGE,
   );
@@ -51,6 +53,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   }
   const concurrency = integerOption(parsed, "concurrency", { min: 1, max: 1000 }, 1, AGENT_START_USAGE);
   const graceSeconds = integerOption(parsed, "grace", { min: 0, max: 86_400 }, 30, AGENT_START_USAGE);
+  const keepRuns = integerOption(parsed, "keep-runs", { min: 1, max: 1_000_000 }, 1000, AGENT_START_USAGE);
+  const keepDays = integerOption(parsed, "keep-days", { min: 1, max: 3650 }, 30, AGENT_START_USAGE);
   const secrets = await agentSecrets(
     [...listOption(parsed, "e"), ...listOption(parsed, "env")],
     AGENT_START_USAGE,
@@ -72,6 +76,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     concurrency,
     isolation,
     graceMs: graceSeconds * 1000,
+    keepRuns,
+    keepDays,
     name: stringOption(parsed, "name"),
     secrets: () => secrets.values(),
     log: (line) => ctx.output.err(line),

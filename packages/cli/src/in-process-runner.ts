@@ -12,7 +12,7 @@ export async function inProcessRunner(
   leastPrivilege?: boolean,
 ): Promise<(run: QueuedRun, context: InProcessRunContext) => Promise<RunReport>> {
   const [{ runDeployment }, kinds] = await Promise.all([import("@tributary/flow"), allStorageKinds()]);
-  return (run, { secrets, signal }) =>
+  return (run, { secrets, signal, log }) =>
     runDeployment(run.address, {
       params: run.params,
       runId: run.runId,
@@ -20,6 +20,8 @@ export async function inProcessRunner(
       signal,
       backends: [],
       kinds,
+      // The run's lines go to the agent, which prints them and keeps them (masked) in the run's record.
+      logger: { sink: log },
       ...(leastPrivilege !== undefined ? { leastPrivilege } : {}),
     });
 }

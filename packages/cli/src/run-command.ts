@@ -12,7 +12,8 @@ import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
 import { storageKindsFor } from "./storage-kinds.js";
 import { RUN_USAGE } from "./usage.js";
 
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** The run-id rule of @tributary/agent's `RUN_ID_PATTERN` (not imported: the queue client loads only for queues). */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 /** The report printed when a deployment could not be pulled: the run failed before its flow started. */
 function pullFailure(flow: string, runId: string, started: number, error: unknown): RunReport {
@@ -70,7 +71,7 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
   }
   const givenId = parsed.values["run-id"];
   if (typeof givenId === "string" && !RUN_ID.test(givenId)) {
-    throw new UsageError("--run-id takes letters, digits, '.', '_', ':' and '-' (up to 128)", RUN_USAGE);
+    throw new UsageError("--run-id takes letters, digits, '.', '_', '-', ':' and '@' (up to 128)", RUN_USAGE);
   }
   const json = parsed.values.json === true;
   const runDefault = ["config", "least-privilege"].find((o) => o in parsed.values);
