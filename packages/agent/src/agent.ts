@@ -269,7 +269,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       if (lines.length > 0) {
         const key = `${worker.toKey(job.id ?? "")}:logs`;
         await heartbeat
-          .multi().rpush(key, ...lines).ltrim(key, -RUN_LOG_MAX_LINES, -1).exec();
+          .multi()
+          .rpush(key, ...lines)
+          .ltrim(key, -RUN_LOG_MAX_LINES, -1)
+          .exec();
       }
       await job.updateProgress({ ...progress, credentials: log.credentials() });
     } catch (error) {

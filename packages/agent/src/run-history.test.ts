@@ -50,12 +50,21 @@ describe("run records", () => {
       await agent({ queue: name, isolation, secrets: { GIVEN_TOKEN: given }, secretsDir });
       const runs = queue(name);
       const ok = await runs.enqueue({ address: "test://creds", runId: `ok-${isolation}` });
-      const bad = await runs.enqueue({ address: "test://creds", runId: `bad:${isolation}`, params: { fail: true } });
+      const bad = await runs.enqueue({
+        address: "test://creds",
+        runId: `bad:${isolation}`,
+        params: { fail: true },
+      });
       expect((await runs.wait(ok.runId, { timeoutMs: 30_000 })).state).toBe("completed");
       expect((await runs.wait(bad.runId, { timeoutMs: 30_000 })).state).toBe("failed");
 
       const record = await runs.runs.get(ok.runId, { logs: true });
-      expect(record).toMatchObject({ runId: ok.runId, flow: "creds", state: "completed", address: "test://creds" });
+      expect(record).toMatchObject({
+        runId: ok.runId,
+        flow: "creds",
+        state: "completed",
+        address: "test://creds",
+      });
       expect(record?.credentials).toEqual([
         { name: "BACKEND_TOKEN", source: "backend", detail: `directory ${secretsDir}, key BACKEND_TOKEN` },
         { name: "GIVEN_TOKEN", source: "agent", detail: "-e GIVEN_TOKEN" },
@@ -91,7 +100,15 @@ describe("run records", () => {
     const runs = queue("leak");
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
-      ids.push((await runs.enqueue({ address: "test://leak", runId: `leak-${i}`, params: { log, fail: i % 3 === 0 } })).runId);
+      ids.push(
+        (
+          await runs.enqueue({
+            address: "test://leak",
+            runId: `leak-${i}`,
+            params: { log, fail: i % 3 === 0 },
+          })
+        ).runId,
+      );
     }
     const reports = await Promise.all(ids.map((id) => runs.wait(id, { timeoutMs: 120_000 })));
     expect(reports.filter((r) => r.state === "failed")).toHaveLength(67);

@@ -2,8 +2,8 @@ import { mask, maskValue, ValidationError } from "@tributary/auth";
 import type { RunReport, TaskRun } from "@tributary/flow";
 import type { Job, Queue } from "bullmq";
 import type { QueuedRun } from "./queued-run.js";
-import type { CredentialUse } from "./run-log.js";
 import { isRunId, jobIdsOfRun, parseDuration, scheduledRunId, slotOfJob } from "./run-ids.js";
+import type { CredentialUse } from "./run-log.js";
 
 /** Where a run is. `skipped`: a scheduled run not started because the schedule's previous run was still going. */
 export type QueuedRunState = "waiting" | "delayed" | "running" | "completed" | "failed" | "skipped";
@@ -114,7 +114,9 @@ function iso(ms: number | undefined): string | undefined {
 }
 
 /** @internal The run a job stands for: its data, with the run id of a scheduled job made from its slot. */
-export function runOfJob(job: Pick<Job, "id" | "data">): QueuedRun & { schedule?: string; noOverlap?: boolean } {
+export function runOfJob(
+  job: Pick<Job, "id" | "data">,
+): QueuedRun & { schedule?: string; noOverlap?: boolean } {
   const slot = slotOfJob(job.id);
   const data = (job.data ?? {}) as Partial<QueuedRun & ScheduledRunData>;
   if (!slot) return data as QueuedRun;
@@ -147,7 +149,11 @@ export function reportOfJob(job: Job, finished: "completed" | "failed" | undefin
     state: "failed",
     start: new Date(started).toISOString(),
     durationMs: Math.max(0, (job.finishedOn ?? Date.now()) - started),
-    error: { name: "RunFailedError", code: "RUN_FAILED", message: mask(job.failedReason ?? "the run failed") },
+    error: {
+      name: "RunFailedError",
+      code: "RUN_FAILED",
+      message: mask(job.failedReason ?? "the run failed"),
+    },
     tasks: [],
     hookErrors: [],
   };
@@ -183,7 +189,8 @@ export async function recordOfJob(job: Job, bullState?: string): Promise<RunReco
   const ended = finished ? iso(job.finishedOn) : undefined;
   if (ended) out.finishedAt = ended;
   if (report && typeof report.durationMs === "number") out.durationMs = report.durationMs;
-  else if (job.processedOn && ended) out.durationMs = Math.max(0, (job.finishedOn as number) - job.processedOn);
+  else if (job.processedOn && ended)
+    out.durationMs = Math.max(0, (job.finishedOn as number) - job.processedOn);
   if (progress.skipped) out.error = mask(progress.skipped);
   else if (job.failedReason) out.error = mask(job.failedReason);
   return out;
@@ -253,9 +260,9 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
     const bull = BULL_STATE[state];
     let found = 0;
     for (let start = 0; found < limit && scanned < SCAN_LIMIT; start += PAGE) {
-      const jobs = ((await queue.getJobs(bull, start, start + PAGE - 1, false)) as (Job | undefined)[]).filter(
-        (job): job is Job => !!job,
-      );
+      const jobs = (
+        (await queue.getJobs(bull, start, start + PAGE - 1, false)) as (Job | undefined)[]
+      ).filter((job): job is Job => !!job);
       scanned += jobs.length;
       let older = false;
       for (const job of jobs) {
@@ -267,7 +274,8 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
           continue;
         }
         if (!wanted.has(record.state)) continue;
-        if (filter.flow !== undefined && record.flow !== filter.flow && record.address !== filter.flow) continue;
+        if (filter.flow !== undefined && record.flow !== filter.flow && record.address !== filter.flow)
+          continue;
         if (filter.schedule !== undefined && record.schedule !== filter.schedule) continue;
         out.push(record);
         found++;
@@ -281,7 +289,11 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
 
 /** @internal A run's record by its run id, or `undefined` when the queue holds no such run (any more). */
 export async function getRun(queue: Queue, runId: string, withLogs: boolean): Promise<RunDetail | undefined> {
-  if (!isRunId(runId)) throw new ValidationError("runId", `no run id: a run id takes ${"letters, digits, '.', '_', '-', ':' or '@'"}`);
+  if (!isRunId(runId))
+    throw new ValidationError(
+      "runId",
+      `no run id: a run id takes ${"letters, digits, '.', '_', '-', ':' or '@'"}`,
+    );
   for (const jobId of jobIdsOfRun(runId)) {
     const job = (await queue.getJob(jobId)) as Job | undefined;
     if (job && runOfJob(job).runId === runId) return detailOfJob(queue, job, withLogs);

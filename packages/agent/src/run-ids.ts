@@ -17,7 +17,10 @@ export function isRunId(runId: unknown): runId is string {
 /** A schedule's name: 1 to 64 letters, digits, dots, dashes or underscores. */
 export function checkScheduleName(name: unknown): string {
   if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
-    throw new ValidationError("name", "a schedule's name takes 1 to 64 letters, digits, dots, dashes or underscores");
+    throw new ValidationError(
+      "name",
+      "a schedule's name takes 1 to 64 letters, digits, dots, dashes or underscores",
+    );
   }
   return name;
 }
@@ -63,7 +66,14 @@ export function jobIdsOfRun(runId: string): string[] {
   return ids;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /**
  * Reads a duration such as `15m`, `30s`, `2h`, `7d`, `1w` or `500ms` (or a number of milliseconds) as

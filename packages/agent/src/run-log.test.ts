@@ -19,12 +19,20 @@ describe("provenanceOf: the credential table's rows, from the provenance lines f
     {
       what: "an env var the agent did not pass (a nested field form)",
       line: `${TIME} INFO  GITHUB_ACCESS_TOKEN from env (TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN) runId=r1`,
-      row: { name: "GITHUB_ACCESS_TOKEN", source: "env", detail: "TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN" },
+      row: {
+        name: "GITHUB_ACCESS_TOKEN",
+        source: "env",
+        detail: "TRIBUTARY__CONTEXT__SECRETS__GITHUB_ACCESS_TOKEN",
+      },
     },
     {
       what: "a backend",
       line: `${TIME} INFO  GCP_CREDENTIALS from backend (gcp-secret-manager projects/p/secrets/GCP_CREDENTIALS) flow=etl runId=r1`,
-      row: { name: "GCP_CREDENTIALS", source: "backend", detail: "gcp-secret-manager projects/p/secrets/GCP_CREDENTIALS" },
+      row: {
+        name: "GCP_CREDENTIALS",
+        source: "backend",
+        detail: "gcp-secret-manager projects/p/secrets/GCP_CREDENTIALS",
+      },
     },
     {
       what: "the local store, with what kind of credential it is",
@@ -60,7 +68,11 @@ describe("provenanceOf: the credential table's rows, from the provenance lines f
     {
       what: "a detail holding parentheses",
       line: "AWS_CREDENTIALS from argument (profile ops (AWS SDK default provider chain))",
-      row: { name: "AWS_CREDENTIALS", source: "argument", detail: "profile ops (AWS SDK default provider chain)" },
+      row: {
+        name: "AWS_CREDENTIALS",
+        source: "argument",
+        detail: "profile ops (AWS SDK default provider chain)",
+      },
     },
   ])("$what", ({ line, row }) => {
     expect(provenanceOf(line, agentNames)).toEqual(row);

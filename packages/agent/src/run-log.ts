@@ -53,7 +53,8 @@ export function provenanceOf(line: string, agentNames: ReadonlySet<string>): Cre
   }
   let source = kind as CredentialSourceKind;
   const carried =
-    (kind === "env" && detail.startsWith(`${ENV_PREFIX}${name}`)) || (kind === "run" && detail.startsWith("run "));
+    (kind === "env" && detail.startsWith(`${ENV_PREFIX}${name}`)) ||
+    (kind === "run" && detail.startsWith("run "));
   if (carried && agentNames.has(name)) {
     source = "agent";
     detail = `-e ${name}`;

@@ -54,7 +54,12 @@ describe("schedules", () => {
     const a = await agent({ queue: "every", isolation: "in-process", concurrency: 2 });
     await agent({ queue: "every", isolation: "in-process", concurrency: 2 });
     const runs = queue("every");
-    const added = await runs.schedules.add({ name: "tick", address: "test://record", every: "1s", params: { log } });
+    const added = await runs.schedules.add({
+      name: "tick",
+      address: "test://record",
+      every: "1s",
+      params: { log },
+    });
     expect(added.next).toHaveLength(3);
     expect(Date.parse(added.next[1] as string) - Date.parse(added.next[0] as string)).toBe(1000);
     await sleep(3500);
@@ -78,7 +83,9 @@ describe("schedules", () => {
 
     const listed = await runs.runs.list({ schedule: "tick", limit: 1000 });
     expect(listed.map((r) => r.runId).sort()).toEqual([...ids].sort());
-    expect(listed.every((r) => r.state === "completed" && r.scheduledFor && r.schedule === "tick")).toBe(true);
+    expect(listed.every((r) => r.state === "completed" && r.scheduledFor && r.schedule === "tick")).toBe(
+      true,
+    );
     const one = await runs.runs.get(ids[0] as string);
     expect(one).toMatchObject({ runId: ids[0], schedule: "tick", state: "completed", flow: "record" });
   }, 60_000);
@@ -166,13 +173,25 @@ describe("schedules", () => {
       await runs.schedules.add(base);
       const before = await dumpRedis(redis.url);
       const cases: [string, ScheduleOptions, RegExp][] = [
-        ["an unparsable cron", { ...base, name: "a", cron: "0 25 * * *" }, /cron: "0 25 \* \* \*" is not a cron/],
+        [
+          "an unparsable cron",
+          { ...base, name: "a", cron: "0 25 * * *" },
+          /cron: "0 25 \* \* \*" is not a cron/,
+        ],
         ["a cron that is no cron", { ...base, name: "b", cron: "nightly please" }, /cron: "nightly please"/],
-        ["an unknown zone", { ...base, name: "c", tz: "Mars/Olympus" }, /tz: "Mars\/Olympus" is not a time zone/],
+        [
+          "an unknown zone",
+          { ...base, name: "c", tz: "Mars/Olympus" },
+          /tz: "Mars\/Olympus" is not a time zone/,
+        ],
         ["a name already used", base, /schedule taken is already on queue refused.*--replace/],
         ["both cron and every", { ...base, name: "d", every: "1m" }, /exactly one of cron/],
         ["neither", { name: "e", address: base.address }, /exactly one of cron/],
-        ["an interval under a second", { ...base, name: "f", cron: undefined, every: "500ms" }, /1 s or more/],
+        [
+          "an interval under a second",
+          { ...base, name: "f", cron: undefined, every: "500ms" },
+          /1 s or more/,
+        ],
         ["an interval that is none", { ...base, name: "g", cron: undefined, every: "soon" }, /every/],
         ["a bad name", { ...base, name: "no spaces" }, /name/],
         [

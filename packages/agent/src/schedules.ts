@@ -1,7 +1,7 @@
 import { ValidationError } from "@tributary/auth";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { CronExpressionParser } from "cron-parser";
+import type { Redis } from "ioredis";
 import { checkParamsHoldNoSecret, checkQueuedRun } from "./queued-run.js";
 import { listRuns, type QueuedRunState, type ScheduledRunData } from "./run-history.js";
 import { checkScheduleName, parseDuration } from "./run-ids.js";
@@ -103,7 +103,10 @@ export function checkCron(cron: string, tz?: string): void {
     try {
       new Intl.DateTimeFormat("en", { timeZone: tz });
     } catch {
-      throw new ValidationError("tz", `${JSON.stringify(tz)} is not a time zone: use an IANA name such as Europe/Berlin`);
+      throw new ValidationError(
+        "tz",
+        `${JSON.stringify(tz)} is not a time zone: use an IANA name such as Europe/Berlin`,
+      );
     }
   }
   try {
@@ -123,7 +126,12 @@ export function nextCronTimes(cron: string, tz: string | undefined, from: number
 }
 
 function defaultName(address: string): string {
-  const last = address.replace(/@[^/]*$/, "").split("/").filter(Boolean).pop() ?? "";
+  const last =
+    address
+      .replace(/@[^/]*$/, "")
+      .split("/")
+      .filter(Boolean)
+      .pop() ?? "";
   return last.replace(/[^A-Za-z0-9._-]/g, "-");
 }
 
@@ -176,7 +184,7 @@ export function openSchedules(
 ): Schedules {
   const key = `${SCHEDULE_KEY_PREFIX}${queueName}`;
 
-  const read = async (queue: Queue, name: string): Promise<ScheduleDefinition | undefined> => {
+  const read = async (name: string): Promise<ScheduleDefinition | undefined> => {
     const raw = await (await redis()).hget(key, name);
     return raw ? (JSON.parse(raw) as ScheduleDefinition) : undefined;
   };
@@ -191,7 +199,9 @@ export function openSchedules(
     };
     await queue.upsertJobScheduler(
       def.name,
-      def.cron !== undefined ? { pattern: def.cron, ...(def.tz ? { tz: def.tz } : {}) } : { every: def.everyMs as number },
+      def.cron !== undefined
+        ? { pattern: def.cron, ...(def.tz ? { tz: def.tz } : {}) }
+        : { every: def.everyMs as number },
       {
         name: "run",
         data,
@@ -217,12 +227,12 @@ export function openSchedules(
   const existing = async (name: string): Promise<[Queue, ScheduleDefinition]> => {
     checkScheduleName(name);
     const queue = await open();
-    const def = await read(queue, name);
+    const def = await read(name);
     if (!def) throw new ValidationError("name", `no schedule ${name} on queue ${queueName}`);
     return [queue, def];
   };
 
-  const store = async (queue: Queue, def: ScheduleDefinition) => {
+  const store = async (def: ScheduleDefinition) => {
     await (await redis()).hset(key, def.name, JSON.stringify(def));
   };
 
@@ -230,13 +240,13 @@ export function openSchedules(
     async add(options) {
       const def = await definitionOf(options);
       const queue = await open();
-      if (!options.replace && (await read(queue, def.name))) {
+      if (!options.replace && (await read(def.name))) {
         throw new ValidationError(
           "name",
           `a schedule ${def.name} is already on queue ${queueName}: choose another name, or replace it (--replace)`,
         );
       }
-      await store(queue, def);
+      await store(def);
       await arm(queue, def);
       return info(queue, def);
     },
@@ -251,7 +261,10 @@ export function openSchedules(
       const out: ScheduleWithRuns[] = [];
       for (const def of defs) {
         const runs = lastRuns > 0 ? await listRuns(queue, { schedule: def.name, limit: lastRuns }) : [];
-        out.push({ ...(await info(queue, def)), lastRuns: runs.map((r) => ({ runId: r.runId, state: r.state })) });
+        out.push({
+          ...(await info(queue, def)),
+          lastRuns: runs.map((r) => ({ runId: r.runId, state: r.state })),
+        });
       }
       return out;
     },
@@ -259,7 +272,7 @@ export function openSchedules(
     async get(name) {
       checkScheduleName(name);
       const queue = await open();
-      const def = await read(queue, name);
+      const def = await read(name);
       return def ? info(queue, def) : undefined;
     },
 
@@ -274,7 +287,7 @@ export function openSchedules(
     async pause(name) {
       const [queue, def] = await existing(name);
       const paused = { ...def, paused: true, updatedAt: new Date().toISOString() };
-      await store(queue, paused);
+      await store(paused);
       await queue.removeJobScheduler(name);
       return info(queue, paused);
     },
@@ -282,7 +295,7 @@ export function openSchedules(
     async resume(name) {
       const [queue, def] = await existing(name);
       const resumed = { ...def, paused: false, updatedAt: new Date().toISOString() };
-      await store(queue, resumed);
+      await store(resumed);
       await arm(queue, resumed);
       return info(queue, resumed);
     },

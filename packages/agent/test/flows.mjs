@@ -1,7 +1,8 @@
 // Test-only: the flows behind the `test://` addresses that the agent tests queue, shared by the in-process
 // runner of test-agent-process.ts and by test-run-process.mjs (which stands in for `tributary run`).
-import { appendFileSync } from "node:fs";
+
 import { randomBytes } from "node:crypto";
+import { appendFileSync } from "node:fs";
 import { resolveSecret, withSecrets } from "@tributary/auth";
 import { flow, task } from "@tributary/flow";
 

@@ -45,7 +45,13 @@ const GROUPS: Record<string, { usage: string; commands: Record<string, Command> 
   runs: { usage: RUNS_USAGE, commands: { ls: runsLs, show: runsShow } },
   schedule: {
     usage: SCHEDULE_USAGE,
-    commands: { add: scheduleAdd, ls: scheduleLs, rm: scheduleRm, pause: schedulePause, resume: scheduleResume },
+    commands: {
+      add: scheduleAdd,
+      ls: scheduleLs,
+      rm: scheduleRm,
+      pause: schedulePause,
+      resume: scheduleResume,
+    },
   },
 };
 const HELP_TOPICS: Record<string, string> = {

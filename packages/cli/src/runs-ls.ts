@@ -38,14 +38,17 @@ export async function runsLs(args: readonly string[], ctx: CommandContext): Prom
   const { openRunQueue, RUN_STATES } = await import("@tributary/agent");
   const given = listOption(parsed, "state") as QueuedRunState[];
   const wrong = given.find((s) => !RUN_STATES.includes(s));
-  if (wrong !== undefined) throw new UsageError(`--state must be one of ${RUN_STATES.join(", ")}`, RUNS_LS_USAGE);
+  if (wrong !== undefined)
+    throw new UsageError(`--state must be one of ${RUN_STATES.join(", ")}`, RUNS_LS_USAGE);
   const runs = openRunQueue({ queue, redis: stringOption(parsed, "redis") });
   try {
     const filter = {
       limit,
       ...(given.length > 0 ? { states: given } : {}),
       ...(stringOption(parsed, "flow") !== undefined ? { flow: stringOption(parsed, "flow") } : {}),
-      ...(stringOption(parsed, "schedule") !== undefined ? { schedule: stringOption(parsed, "schedule") } : {}),
+      ...(stringOption(parsed, "schedule") !== undefined
+        ? { schedule: stringOption(parsed, "schedule") }
+        : {}),
       ...(stringOption(parsed, "since") !== undefined ? { since: stringOption(parsed, "since") } : {}),
     };
     const list = await runs.runs.list(filter);

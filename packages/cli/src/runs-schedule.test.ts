@@ -32,8 +32,23 @@ beforeAll(async () => {
   address = await saveDeployment(tempHome(), "nightly", FLOW, ["AGENT_TOKEN"]);
   const child = spawn(
     process.execPath,
-    [BIN, "agent", "start", "--redis", redis.url, "--queue", "nightly", "-e", "AGENT_TOKEN", "--concurrency", "2"],
-    { env: cliEnv(tempHome(), { TRIBUTARY__CONTEXT__SECRETS__AGENT_TOKEN: token }), stdio: ["ignore", "pipe", "pipe"] },
+    [
+      BIN,
+      "agent",
+      "start",
+      "--redis",
+      redis.url,
+      "--queue",
+      "nightly",
+      "-e",
+      "AGENT_TOKEN",
+      "--concurrency",
+      "2",
+    ],
+    {
+      env: cliEnv(tempHome(), { TRIBUTARY__CONTEXT__SECRETS__AGENT_TOKEN: token }),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   agents.push(child);
   await new Promise<void>((resolve, reject) => {
@@ -57,7 +72,17 @@ const cli = (...args: string[]) => runBin([...args, "--redis", redis.url], { hom
 describe("tributary runs ls / runs show", () => {
   it("lists runs newest first and shows a run's timeline, credential table and masked logs", async () => {
     expect((await cli("run", address, "--queue", "nightly", "--run-id", "ok-1", "--wait")).code).toBe(0);
-    const failed = await cli("run", address, "--queue", "nightly", "--run-id", "bad-1", "--params", '{"fail":true}', "--wait");
+    const failed = await cli(
+      "run",
+      address,
+      "--queue",
+      "nightly",
+      "--run-id",
+      "bad-1",
+      "--params",
+      '{"fail":true}',
+      "--wait",
+    );
     expect(failed.code).toBe(1);
 
     const ls = await cli("runs", "ls", "--queue", "nightly", "--json");
@@ -80,10 +105,13 @@ describe("tributary runs ls / runs show", () => {
     expect(show.stdout).toMatch(/2\s+load\s+failed\s+1/);
     expect(show.stdout).toMatch(/AGENT_TOKEN\s+agent\s+-e AGENT_TOKEN/);
     expect(show.stdout).toContain("token in hand: [redacted]");
-    const json = JSON.parse((await cli("runs", "show", "bad-1", "--queue", "nightly", "--json", "--logs")).stdout);
+    const json = JSON.parse(
+      (await cli("runs", "show", "bad-1", "--queue", "nightly", "--json", "--logs")).stdout,
+    );
     expect(json.credentials).toEqual([{ name: "AGENT_TOKEN", source: "agent", detail: "-e AGENT_TOKEN" }]);
     expect(json.tasks.map((t: { name: string }) => t.name)).toEqual(["fetch rows", "load"]);
-    for (const out of [ls.stdout, text.stdout, show.stdout, JSON.stringify(json)]) expect(out).not.toContain(token);
+    for (const out of [ls.stdout, text.stdout, show.stdout, JSON.stringify(json)])
+      expect(out).not.toContain(token);
 
     const missing = await cli("runs", "show", "never", "--queue", "nightly");
     expect(missing.code).toBe(1);
@@ -93,13 +121,38 @@ describe("tributary runs ls / runs show", () => {
 
 describe("tributary schedule", () => {
   it("adds a schedule whose runs are named after their slot, lists, pauses and removes it", async () => {
-    const add = await cli("schedule", "add", address, "--queue", "nightly", "--every", "1s", "--name", "tick", "--no-overlap");
+    const add = await cli(
+      "schedule",
+      "add",
+      address,
+      "--queue",
+      "nightly",
+      "--every",
+      "1s",
+      "--name",
+      "tick",
+      "--no-overlap",
+    );
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/^schedule tick on queue nightly: every 1 s; next \S+, \S+, \S+$/m);
     let ran: { runId: string; state: string; schedule: string }[] = [];
     for (let i = 0; i < 200 && ran.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      ran = JSON.parse((await cli("runs", "ls", "--queue", "nightly", "--schedule", "tick", "--state", "completed", "--json")).stdout).runs;
+      ran = JSON.parse(
+        (
+          await cli(
+            "runs",
+            "ls",
+            "--queue",
+            "nightly",
+            "--schedule",
+            "tick",
+            "--state",
+            "completed",
+            "--json",
+          )
+        ).stdout,
+      ).runs;
     }
     expect(ran[0]?.runId).toMatch(/^tick@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const show = await cli("runs", "show", ran[0]?.runId as string, "--queue", "nightly");
@@ -107,31 +160,54 @@ describe("tributary schedule", () => {
 
     const ls = await cli("schedule", "ls", "--queue", "nightly");
     expect(ls.stdout).toMatch(/tick\s+file:\S+\s+every 1 s, no overlap\s+\S+ \S+ \S+\s+no\s+/);
-    expect((await cli("schedule", "pause", "tick", "--queue", "nightly")).stdout).toContain("schedule tick on queue nightly paused");
+    expect((await cli("schedule", "pause", "tick", "--queue", "nightly")).stdout).toContain(
+      "schedule tick on queue nightly paused",
+    );
     expect((await cli("schedule", "ls", "--queue", "nightly")).stdout).toMatch(/tick .*paused/);
     expect((await cli("schedule", "resume", "tick", "--queue", "nightly")).stdout).toContain("resumed; next");
     expect((await cli("schedule", "rm", "tick", "--queue", "nightly")).code).toBe(0);
-    expect((await cli("schedule", "ls", "--queue", "nightly")).stdout).toContain("no schedules on queue nightly");
+    expect((await cli("schedule", "ls", "--queue", "nightly")).stdout).toContain(
+      "no schedules on queue nightly",
+    );
     const again = await cli("schedule", "rm", "tick", "--queue", "nightly");
     expect(again.code).toBe(1);
   }, 60_000);
 
   it.each([
     ["an unparsable cron", ["--cron", "0 25 * * *"], /cron: "0 25 \* \* \*" is not a cron expression/],
-    ["an unknown zone", ["--cron", "0 2 * * *", "--tz", "Mars/Olympus"], /tz: "Mars\/Olympus" is not a time zone/],
+    [
+      "an unknown zone",
+      ["--cron", "0 2 * * *", "--tz", "Mars/Olympus"],
+      /tz: "Mars\/Olympus" is not a time zone/,
+    ],
     ["no timing", [], /give one of --cron EXPR/],
     ["both timings", ["--cron", "0 2 * * *", "--every", "1m"], /give one of --cron EXPR/],
     ["a zone without cron", ["--every", "1m", "--tz", "UTC"], /--tz goes with --cron/],
   ])("refuses %s before Redis is touched", async (_, args, message) => {
     // Nothing listens on this port: had Redis been touched, the error would say so.
-    const out = await runBin(["schedule", "add", address, "--queue", "nightly", ...args, "--redis", "redis://127.0.0.1:1"], { home });
+    const out = await runBin(
+      ["schedule", "add", address, "--queue", "nightly", ...args, "--redis", "redis://127.0.0.1:1"],
+      { home },
+    );
     expect(out.code).toBeGreaterThan(0);
     expect(out.stderr).toMatch(message);
   });
 
   it("refuses params holding a secret of this machine, printing no part of it", async () => {
     const out = await runBin(
-      ["schedule", "add", address, "--queue", "nightly", "--every", "1m", "--params", JSON.stringify({ auth: token }), "--redis", redis.url],
+      [
+        "schedule",
+        "add",
+        address,
+        "--queue",
+        "nightly",
+        "--every",
+        "1m",
+        "--params",
+        JSON.stringify({ auth: token }),
+        "--redis",
+        redis.url,
+      ],
       { home, env: { TRIBUTARY__CONTEXT__SECRETS__AGENT_TOKEN: token } },
     );
     expect(out.code).toBe(1);

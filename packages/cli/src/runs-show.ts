@@ -52,10 +52,7 @@ export async function runsShow(args: readonly string[], ctx: CommandContext): Pr
       ["duration", run.durationMs === undefined ? undefined : formatDuration(run.durationMs)],
       ["attempts", String(run.attempts)],
       ["params", run.params === undefined ? undefined : JSON.stringify(run.params)],
-      [
-        "error",
-        run.report?.error ? `${run.report.error.name}: ${run.report.error.message}` : run.error,
-      ],
+      ["error", run.report?.error ? `${run.report.error.name}: ${run.report.error.message}` : run.error],
       ["ended in", run.endedIn ? `task ${run.endedIn}` : undefined],
     ];
     for (const [label, value] of facts) if (value !== undefined) out.push(`  ${label.padEnd(9)} ${value}`);
@@ -77,7 +74,8 @@ export async function runsShow(args: readonly string[], ctx: CommandContext): Pr
       );
     }
     out.push("", "credentials:");
-    if (run.credentials.length === 0) out.push("  none resolved (or none logged: a flow whose logger is silent)");
+    if (run.credentials.length === 0)
+      out.push("  none resolved (or none logged: a flow whose logger is silent)");
     else {
       out.push(
         formatTable(

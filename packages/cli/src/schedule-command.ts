@@ -6,11 +6,7 @@ import { formatTable } from "./format-table.js";
 import { integerOption, stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
 import { neededSecrets } from "./run-on-queue.js";
-import {
-  SCHEDULE_ADD_USAGE,
-  SCHEDULE_LS_USAGE,
-  SCHEDULE_NAME_USAGE,
-} from "./usage.js";
+import { SCHEDULE_ADD_USAGE, SCHEDULE_LS_USAGE, SCHEDULE_NAME_USAGE } from "./usage.js";
 
 function parseParams(text: string | undefined): unknown {
   if (text === undefined) return undefined;
@@ -60,7 +56,8 @@ export async function scheduleAdd(args: readonly string[], ctx: CommandContext):
   if ((cron === undefined) === (every === undefined)) {
     throw new UsageError("give one of --cron EXPR (with --tz ZONE) and --every DURATION", SCHEDULE_ADD_USAGE);
   }
-  if (tz !== undefined && cron === undefined) throw new UsageError("--tz goes with --cron", SCHEDULE_ADD_USAGE);
+  if (tz !== undefined && cron === undefined)
+    throw new UsageError("--tz goes with --cron", SCHEDULE_ADD_USAGE);
   const params = parseParams(stringOption(parsed, "params"));
   const retries = integerOption(parsed, "retries", { min: 0, max: 100 }, 0, SCHEDULE_ADD_USAGE);
   const { checkCron, openRunQueue } = await import("@tributary/agent");
@@ -104,7 +101,8 @@ export async function scheduleLs(args: readonly string[], ctx: CommandContext): 
     ctx.output.out(SCHEDULE_LS_USAGE);
     return EXIT_CODES.ok;
   }
-  if (parsed.positionals.length > 0) throw new UsageError("schedule ls takes no arguments", SCHEDULE_LS_USAGE);
+  if (parsed.positionals.length > 0)
+    throw new UsageError("schedule ls takes no arguments", SCHEDULE_LS_USAGE);
   const queue = stringOption(parsed, "queue");
   if (queue === undefined) throw new UsageError("missing --queue", SCHEDULE_LS_USAGE);
   const { openRunQueue } = await import("@tributary/agent");
@@ -141,13 +139,18 @@ export async function scheduleLs(args: readonly string[], ctx: CommandContext): 
 /** `tributary schedule rm|pause|resume NAME --queue Q`. */
 function nameCommand(action: "remove" | "pause" | "resume") {
   return async (args: readonly string[], ctx: CommandContext): Promise<number> => {
-    const parsed = parseOptions(args, { queue: "string", redis: "string", json: "boolean" }, SCHEDULE_NAME_USAGE);
+    const parsed = parseOptions(
+      args,
+      { queue: "string", redis: "string", json: "boolean" },
+      SCHEDULE_NAME_USAGE,
+    );
     if (parsed.help) {
       ctx.output.out(SCHEDULE_NAME_USAGE);
       return EXIT_CODES.ok;
     }
     const [name, ...extra] = parsed.positionals;
-    if (name === undefined || extra.length > 0) throw new UsageError("give one schedule NAME", SCHEDULE_NAME_USAGE);
+    if (name === undefined || extra.length > 0)
+      throw new UsageError("give one schedule NAME", SCHEDULE_NAME_USAGE);
     const queue = stringOption(parsed, "queue");
     if (queue === undefined) throw new UsageError("missing --queue", SCHEDULE_NAME_USAGE);
     const { openRunQueue } = await import("@tributary/agent");
