@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { type RedisServer, startRedis } from "@tributary/testing";
+import { createOidcIssuer, type RedisServer, startRedis, startS3StandIn } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, cliEnv, removeTempHomes, runBin, saveDeployment, tempHome } from "../test/helpers.js";
 
@@ -215,4 +215,72 @@ describe("tributary schedule", () => {
     expect(out.stdout + out.stderr).not.toContain(token);
     expect((await cli("schedule", "ls", "--queue", "nightly")).stdout).toContain("no schedules");
   });
+});
+
+describe("a run's credential table with least privilege", () => {
+  it("shows the scope an S3 task's -e credential was narrowed to, and where it came from", async () => {
+    const oidc = createOidcIssuer();
+    const s3 = await startS3StandIn({
+      buckets: ["exports"],
+      sts: { webIdentity: { publicKey: oidc.publicKey, audience: "sts.amazonaws.com" } },
+    });
+    try {
+      const scoped = await saveDeployment(
+        tempHome(),
+        "scoped",
+        `import { flow } from "@tributary/flow";
+import { s3Exists } from "@tributary/aws";
+export const main = flow({ name: "scoped", leastPrivilege: true }, async ({ params }) =>
+  s3Exists({ bucket: "exports", key: "2026/a.csv", endpoint: params.endpoint, stsEndpoint: params.endpoint, forcePathStyle: true }),
+);
+`,
+        ["AWS_CREDENTIALS"],
+      );
+      const credentials = JSON.stringify({
+        ROLE_ARN: "arn:aws:iam::123456789012:role/etl-runner",
+        WEB_IDENTITY_TOKEN: oidc.token({ subject: "etl", audience: "sts.amazonaws.com" }),
+      });
+      const child = spawn(
+        process.execPath,
+        [BIN, "agent", "start", "--redis", redis.url, "--queue", "scoped", "-e", "AWS_CREDENTIALS"],
+        {
+          env: cliEnv(tempHome(), { TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS: credentials }),
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      agents.push(child);
+      await new Promise<void>((resolve, reject) => {
+        let stderr = "";
+        child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+          stderr += d;
+          if (stderr.includes("takes runs from queue")) resolve();
+        });
+        child.once("exit", (code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
+      });
+      const run = await cli(
+        "run",
+        scoped,
+        "--queue",
+        "scoped",
+        "--run-id",
+        "scoped-1",
+        "--params",
+        JSON.stringify({ endpoint: s3.url }),
+        "--wait",
+      );
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      const record = JSON.parse(
+        (await cli("runs", "show", "scoped-1", "--queue", "scoped", "--json")).stdout,
+      );
+      expect(record.credentials).toContainEqual({
+        name: "AWS_CREDENTIALS",
+        source: "agent",
+        detail: "-e AWS_CREDENTIALS",
+        scope: "s3:GetObject on exports/2026/a.csv",
+      });
+      expect(JSON.stringify(record)).not.toContain(JSON.parse(credentials).WEB_IDENTITY_TOKEN);
+    } finally {
+      await s3.close();
+    }
+  }, 60_000);
 });
