@@ -256,6 +256,9 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
   for (const state of states) bullStates.add(state === "skipped" ? "completed" : state);
   const out: RunRecord[] = [];
   let scanned = 0;
+  // Unfiltered, the newest `limit` of each state are enough; a filter may have to read further back.
+  const narrowed = filter.flow !== undefined || filter.schedule !== undefined || !wanted.has("completed");
+  const page = narrowed ? PAGE : Math.min(PAGE, limit);
   for (const state of bullStates) {
     const bull = BULL_STATE[state];
     let found = 0;
@@ -280,7 +283,7 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
         out.push(record);
         found++;
       }
-      if (jobs.length < PAGE || older) break;
+      if (jobs.length < page || older) break;
     }
   }
   const time = (r: RunRecord) => Date.parse(r.startedAt ?? r.enqueuedAt);
