@@ -54,6 +54,8 @@ describe("run records", () => {
         address: "test://creds",
         runId: `bad:${isolation}`,
         params: { fail: true },
+        retries: 1,
+        backoffMs: 10,
       });
       expect((await runs.wait(ok.runId, { timeoutMs: 30_000 })).state).toBe("completed");
       expect((await runs.wait(bad.runId, { timeoutMs: 30_000 })).state).toBe("failed");
@@ -74,7 +76,9 @@ describe("run records", () => {
 
       const failed = await runs.runs.get(bad.runId, { logs: true });
       expect(failed?.jobId).toBe(`bad%3A${isolation}`);
-      expect(failed).toMatchObject({ state: "failed", endedIn: "breaks", flow: "creds" });
+      expect(failed).toMatchObject({ state: "failed", endedIn: "breaks", flow: "creds", attempts: 2 });
+      // A retried run keeps the lines of each attempt.
+      expect(failed?.logs?.filter((l) => l.includes("Flow run creds started"))).toHaveLength(2);
       expect(failed?.report?.error?.message).toBe("could not use [redacted]");
       expect(failed?.error).toContain("could not use [redacted]");
       expect(failed?.tasks.map((t) => [t.name, t.state])).toEqual([
