@@ -262,22 +262,48 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       });
     });
 
-  /** Writes what the job does not hold of a run's record: its kept log lines, credential table, report. */
-  const record = async (job: Job, log: RunLog, progress: RunProgress) => {
-    try {
-      const lines = log.lines();
-      if (lines.length > 0) {
-        const key = `${worker.toKey(job.id ?? "")}:logs`;
-        await heartbeat
-          .multi()
-          .rpush(key, ...lines)
-          .ltrim(key, -RUN_LOG_MAX_LINES, -1)
-          .exec();
-      }
-      await job.updateProgress({ ...progress, credentials: log.credentials() });
-    } catch (error) {
-      say(`agent ${id}: could not write the record of run ${job.id}: ${(error as Error).message}`);
-    }
+  /**
+   * Writes what the job does not hold of a run's record: its log lines as they come (each second, so a running
+   * run's lines can be read), then at its end its credential table and report.
+   */
+  const recorder = (job: Job, log: RunLog) => {
+    const key = `${worker.toKey(job.id ?? "")}:logs`;
+    let writing: Promise<unknown> = Promise.resolve();
+    const flush = () => {
+      writing = writing
+        .then(() => {
+          const lines = log.takeFresh();
+          if (lines.length === 0) return;
+          return heartbeat
+            .multi()
+            .rpush(key, ...lines)
+            .ltrim(key, -RUN_LOG_MAX_LINES, -1)
+            .exec();
+        })
+        .catch(() => {});
+      return writing;
+    };
+    const timer = setInterval(flush, 1000);
+    timer.unref();
+    return {
+      stop: () => clearInterval(timer),
+      async end(progress: RunProgress) {
+        clearInterval(timer);
+        try {
+          await flush();
+          // Cut by the byte limit (or past the line limit): the list becomes the tail, with its note.
+          if (log.cut > 0)
+            await heartbeat
+              .multi()
+              .del(key)
+              .rpush(key, ...log.lines())
+              .exec();
+          await job.updateProgress({ ...progress, credentials: log.credentials() });
+        } catch (error) {
+          say(`agent ${id}: could not write the record of run ${job.id}: ${(error as Error).message}`);
+        }
+      },
+    };
   };
 
   /** An earlier slot of the same schedule still running, for `noOverlap` schedules. */
@@ -326,14 +352,21 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     try {
       // The run's scope starts before its values are looked up, so values resolved for it (rotated ones too) are
       // masked for this run and dropped with it; the agent's own values stay masked for the process.
-      return await withSecrets({}, () => perform(job, run, log, names), { runId: run.runId });
+      return await withSecrets({}, () => perform(run, log, names, recorder(job, log)), {
+        runId: run.runId,
+      });
     } finally {
       active.delete(run.runId);
     }
   };
 
   /** Runs `run` in its scope; what fails is a `RunFailedError` (or `UnrecoverableError`), masked with its values. */
-  const perform = async (job: Job, run: QueuedRun, log: RunLog, names: Set<string>): Promise<RunReport> => {
+  const perform = async (
+    run: QueuedRun,
+    log: RunLog,
+    names: Set<string>,
+    record: ReturnType<typeof recorder>,
+  ): Promise<RunReport> => {
     let report: RunReport;
     const logLine = (line: string) => say(log.add(line));
     try {
@@ -358,17 +391,23 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       // With values to pass, they belong to this run's scope (inside `processRun`'s, which already has its id).
       report = await (knownNames.length > 0 ? withSecrets(secrets, start, { runId: run.runId }) : start());
     } catch (error) {
-      if (abandoning) return new Promise<never>(() => {});
-      await record(job, log, {});
+      if (abandoning) {
+        record.stop();
+        return new Promise<never>(() => {});
+      }
+      await record.end({});
       if (error instanceof UnrecoverableError || RunFailedError.isInstance(error)) throw error;
       throw new RunFailedError(
         mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
       );
     }
     // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
-    if (abandoning) return new Promise<never>(() => {});
+    if (abandoning) {
+      record.stop();
+      return new Promise<never>(() => {});
+    }
     const masked = maskValue(report) as RunReport;
-    await record(job, log, masked.state === "completed" ? {} : { report: masked });
+    await record.end(masked.state === "completed" ? {} : { report: masked });
     if (masked.state !== "completed") throw new RunFailedError(failureOf(masked));
     return masked;
   };

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dumpRedis, startTestAgent, type TestAgent } from "../test/helpers.js";
-import { openRunQueue, type RunQueue } from "./index.js";
+import { dumpRedis, startTestAgent, type TestAgent, until } from "../test/helpers.js";
+import { openRunQueue, RUN_LOG_MAX_BYTES, type RunQueue } from "./index.js";
+import { cutNote } from "./run-log.js";
 
 let redis: RedisServer;
 let dir: string;
@@ -127,6 +128,32 @@ describe("run records", () => {
       for (const value of values) expect(JSON.stringify(record)).not.toContain(value);
     }
   }, 180_000);
+
+  it.each([
+    { what: "1,500 short lines: the last 1,000", lines: 1500, size: 10, kept: 1000 },
+    { what: "300 lines of 8 KiB: the last 1 MiB", lines: 300, size: 8192, kept: 127 },
+  ])(
+    "keeps a run's log lines as they come, then $what with a note",
+    async ({ lines, size, kept }) => {
+      const name = `chatty-${lines}`;
+      await agent({ queue: name, isolation: "in-process" });
+      const runs = queue(name);
+      const { runId } = await runs.enqueue({ address: "test://chatty", params: { lines, size, ms: 3000 } });
+      // While it runs, its lines can be read already.
+      await until(async () => ((await runs.runs.get(runId, { logs: true }))?.logs ?? []).length > 0, 20_000);
+      expect((await runs.runs.get(runId))?.state).toBe("running");
+      await runs.wait(runId, { timeoutMs: 30_000 });
+      const logs = (await runs.runs.get(runId, { logs: true }))?.logs ?? [];
+      const total = lines + 2; // with the flow's "started" and "completed" lines
+      expect(logs[0]).toBe(cutNote(total - kept));
+      expect(logs).toHaveLength(kept + 1);
+      expect(logs.at(-1)).toContain("Flow run chatty completed");
+      expect(logs.slice(1).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)).toBeLessThanOrEqual(
+        RUN_LOG_MAX_BYTES,
+      );
+    },
+    60_000,
+  );
 
   it("keeps the last --keep-runs records of finished runs: the oldest go", async () => {
     await agent({ queue: "keep", isolation: "in-process", keepRuns: 5 });

@@ -75,6 +75,7 @@ export class RunLog {
   /** How many lines were dropped from the front. */
   cut = 0;
   private readonly rows = new Map<string, CredentialUse>();
+  private fresh: string[] = [];
 
   constructor(
     private readonly agentNames: ReadonlySet<string>,
@@ -93,6 +94,8 @@ export class RunLog {
       if (!known || (!known.principal && row.principal)) this.rows.set(key, row);
     }
     const size = Buffer.byteLength(masked) + 1;
+    this.fresh.push(masked);
+    if (this.fresh.length > this.maxLines) this.fresh.shift();
     this.kept.push(masked);
     this.bytes += size;
     while (this.kept.length > this.maxLines || (this.bytes > this.maxBytes && this.kept.length > 0)) {
@@ -101,6 +104,13 @@ export class RunLog {
       this.cut++;
     }
     return masked;
+  }
+
+  /** The lines added since the last call (the last `maxLines` of them), to write as they come. */
+  takeFresh(): string[] {
+    const out = this.fresh;
+    this.fresh = [];
+    return out;
   }
 
   /** The lines kept, oldest first, with a first line saying how many were cut when some were. */

@@ -33,6 +33,12 @@ const flows = {
     if (params?.fail) await breaks(value);
     return { length: String(value).length };
   }),
+  // Logs params.lines lines of params.size more characters, then sleeps params.ms.
+  chatty: flow({ name: "chatty" }, async ({ params, log, signal }) => {
+    for (let i = 0; i < params.lines; i++) log.info(`line ${i} ${"x".repeat(params.size ?? 0)}`);
+    if (params.ms) await sleep(params.ms, signal);
+    return { ok: true };
+  }),
   // A secret of its own for each run (as a rotated credential would be): logged, returned and thrown, masked.
   leak: flow({ name: "leak" }, async ({ params, runId }) => {
     const value = `leak-${runId}-${randomBytes(12).toString("hex")}`;
