@@ -2,7 +2,7 @@ import { mask, maskValue, ValidationError } from "@tributary/auth";
 import type { RunReport, TaskRun } from "@tributary/flow";
 import type { Job, Queue } from "bullmq";
 import type { QueuedRun } from "./queued-run.js";
-import { isRunId, jobIdsOfRun, parseDuration, scheduledRunId, slotOfJob } from "./run-ids.js";
+import { isRunId, jobIdsOfRun, parseDuration, RUN_ID_RULE, scheduledRunId, slotOfJob } from "./run-ids.js";
 import type { CredentialUse } from "./run-log.js";
 
 /** Where a run is. `skipped`: a scheduled run not started because the schedule's previous run was still going. */
@@ -88,6 +88,7 @@ export interface ScheduledRunData {
   readonly noOverlap: boolean;
 }
 
+/** @internal BullMQ's name of each state a job can be in. */
 export const BULL_STATE: Record<
   Exclude<QueuedRunState, "skipped">,
   "wait" | "delayed" | "active" | "completed" | "failed"
@@ -292,11 +293,7 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
 
 /** @internal A run's record by its run id, or `undefined` when the queue holds no such run (any more). */
 export async function getRun(queue: Queue, runId: string, withLogs: boolean): Promise<RunDetail | undefined> {
-  if (!isRunId(runId))
-    throw new ValidationError(
-      "runId",
-      `no run id: a run id takes ${"letters, digits, '.', '_', '-', ':' or '@'"}`,
-    );
+  if (!isRunId(runId)) throw new ValidationError("runId", `is no run id: use ${RUN_ID_RULE}`);
   for (const jobId of jobIdsOfRun(runId)) {
     const job = (await queue.getJob(jobId)) as Job | undefined;
     if (job && runOfJob(job).runId === runId) return detailOfJob(queue, job, withLogs);
