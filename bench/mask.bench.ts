@@ -1,7 +1,9 @@
 // Issue 10: mask() of a 200-character line with 10, 1,000 and 100,000 registered values, beside the masker it
 // replaced (one regular expression of every value, copied below as the baseline) in the same run.
+// Issue 23: 1,000 structured credentials registered by their secret fields only (registerSecret), beside the same
+// credentials registered whole (every text field, as before issue 23) in the same run.
 import { randomBytes } from "node:crypto";
-import { mask, registerSecretValue, resetMasker } from "@tributary/auth";
+import { mask, maskerStats, registerSecret, registerSecretValue, resetMasker } from "@tributary/auth";
 import { fmt } from "./stats.ts";
 
 /** The masker before issue 10, as it was: one alternation of every registered value and its escaped forms. */
@@ -70,6 +72,79 @@ function lineOf200(secret: string | undefined): string {
   return (base + words + words).slice(0, 200);
 }
 
+/** A credential of each structured default name, with its non-secret fields as users fill them in. */
+function credentialOfKind(i: number): [string, Record<string, string>] {
+  switch (i % 3) {
+    case 0:
+      return [
+        "AWS_CREDENTIALS",
+        {
+          ACCESS_KEY: `AKID${randomText(16)}`,
+          SECRET_ACCESS_KEY: randomText(40),
+          REGION: ["us-east-1", "eu-west-1", "ap-south-1"][i % 3] as string,
+          ROLE_ARN: `arn:aws:iam::123456789012:role/etl-${i}`,
+        },
+      ];
+    case 1:
+      return [
+        "GCP_CREDENTIALS",
+        {
+          type: "service_account",
+          project_id: "nightly-exports",
+          private_key_id: randomText(40),
+          private_key: `-----BEGIN PRIVATE KEY-----\n${randomText(1200)}\n-----END PRIVATE KEY-----\n`,
+          client_email: `etl-${i}@nightly-exports.iam.gserviceaccount.com`,
+          client_id: String(100000000000 + i),
+          token_uri: "https://oauth2.googleapis.com/token",
+        },
+      ];
+    default:
+      return [
+        "GITHUB_APP_CREDENTIALS",
+        { APP_ID: String(100000 + i), INSTALLATION_ID: String(20000000 + i), PRIVATE_KEY: randomText(1600) },
+      ];
+  }
+}
+
+/** A 200-character line naming a region, a project and an account, as a task's log says them. */
+function credentialLine(secret: string | undefined): string {
+  const words =
+    "Copied nightly-exports/2026-11-29/part-0007.csv to us-east-1 as etl-3@nightly-exports.iam.gserviceaccount.com ";
+  return ((secret ? `${words}key=${secret} ` : words) + words + words).slice(0, 200);
+}
+
+/** mask() with 1,000 structured credentials registered by their secret fields, and registered whole. */
+function structuredFigures(figures: Record<string, string>): void {
+  const credentials = Array.from({ length: 1_000 }, (_, i) => credentialOfKind(i));
+  const secret = credentials[501]?.[1].SECRET_ACCESS_KEY as string; // 501 % 3 === 0: an AWS key pair
+  for (const [label, register] of [
+    [
+      "secret fields only",
+      (name: string, value: object) => registerSecret(name, value, { scope: "process" }),
+    ],
+    [
+      "every field, before issue 23",
+      (_: string, value: object) => registerSecretValue(value, { scope: "process" }),
+    ],
+  ] as const) {
+    resetMasker();
+    for (const [name, value] of credentials) register(name, value);
+    const clean = credentialLine(undefined);
+    const withSecret = credentialLine(secret);
+    if (!mask(withSecret).includes("[redacted]")) throw new Error("mask() does not mask the credential line");
+    const key = `1,000 credentials, ${label}`;
+    figures[`${key}: forms indexed`] = String(maskerStats().forms);
+    figures[`${key}: mask(), no secret in line (goal ≤ 2 µs)`] = fmt(
+      microsPerSyncCall(() => mask(clean)),
+      "µs",
+    );
+    figures[`${key}: mask(), one secret in line (goal ≤ 2 µs)`] = fmt(
+      microsPerSyncCall(() => mask(withSecret)),
+      "µs",
+    );
+  }
+}
+
 export default async function bench(): Promise<Record<string, string>> {
   const figures: Record<string, string> = {};
   for (const count of [10, 1_000, 100_000]) {
@@ -112,6 +187,7 @@ export default async function bench(): Promise<Record<string, string>> {
     }
     figures[`baseline regex masker, one secret in line, ${label}`] = old;
   }
+  structuredFigures(figures);
   resetMasker();
   return figures;
 }

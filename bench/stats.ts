@@ -1,16 +1,10 @@
 /** Shared measuring helpers for the benchmarks. */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
+import { coldImport, median } from "../scripts/import-cost.ts";
 
-/** Median of a list of numbers. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
+export { median };
 
 /** Median time per call, in µs, of `fn` run in batches of `batch` after a warm-up. */
 export async function microsPerCall(fn: () => unknown, { batch = 2000, rounds = 15 } = {}): Promise<number> {
@@ -24,15 +18,9 @@ export async function microsPerCall(fn: () => unknown, { batch = 2000, rounds = 
   return median(samples);
 }
 
-/** Median cold import time (ms) of a package, each in a fresh Node process. */
+/** Median cold import time (wall clock, ms) of a package, each in a fresh Node process (as `pnpm check:imports` measures). */
 export function coldImportMs(specifier: string, runs = 7, cwd?: string): number {
-  const script = `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`;
-  const times = Array.from({ length: runs }, () =>
-    Number(
-      execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd, encoding: "utf8" }).trim(),
-    ),
-  );
-  return median(times);
+  return median(Array.from({ length: runs }, () => coldImport(specifier, cwd).wallMs));
 }
 
 /** Formats a number with a unit. */

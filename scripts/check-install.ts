@@ -2,7 +2,8 @@
 // `workspace:` ranges), installs the tarballs with npm in a scratch project outside the workspace (no links), and
 // there: imports each package from ESM and requires it from CommonJS (also with Node's require(esm) switched off,
 // as on Node 20 before 20.19), type-checks consumers with `moduleResolution` node16 (ESM and CommonJS) and bundler,
-// and runs the README example against the stand-ins of the installed @tributary/testing. Needs `pnpm build` first.
+// runs the README example against the stand-ins of the installed @tributary/testing, and runs an s3:// deployment
+// from a program that imports only @tributary/flow. Needs `pnpm build` first.
 // Slow (an npm install): CI runs it once, as `pnpm check:install`; it is not part of `pnpm test`.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -222,6 +223,53 @@ try {
       env: { TRIBUTARY_HOME: join(scratch, "home") },
     });
     if (!out.includes("completed")) throw new Error(`the example printed:\n${out}`);
+  });
+
+  // runDeployment from a program that imports only @tributary/flow: the s3:// kind comes from the installed
+  // @tributary/aws, found by the address's scheme, from the ESM and the CommonJS build.
+  step("runDeployment(s3://…) from a program importing only @tributary/flow (ESM and CJS)", () => {
+    const body = `const report = await runDeployment(process.argv[2]);
+console.log(report.state, report.result);`;
+    writeFileSync(
+      join(project, "from-code.mjs"),
+      `import { runDeployment } from "@tributary/flow";\n${body}\n`,
+    );
+    writeFileSync(
+      join(project, "from-code.cjs"),
+      `const { runDeployment } = require("@tributary/flow");\n(async () => {\n${body}\n})();\n`,
+    );
+    writeFileSync(
+      join(project, "deploy-and-run.mjs"),
+      `import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { s3Storage } from "@tributary/aws";
+import { BUNDLE_FILE, MANIFEST_FILE, createManifest } from "@tributary/flow";
+import { startS3StandIn } from "@tributary/testing";
+const s3 = await startS3StandIn({ buckets: ["flows"] });
+try {
+  const key = s3.keyPairs[0];
+  process.env.AWS_ENDPOINT_URL_S3 = s3.url;
+  process.env.AWS_REGION = "us-east-1";
+  process.env.TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS = JSON.stringify({ ACCESS_KEY: key.accessKeyId, SECRET_ACCESS_KEY: key.secretAccessKey });
+  const bundle = Buffer.from('import { flow } from "@tributary/flow";\\nexport const nightly = flow({ name: "nightly" }, async () => 42);\\n');
+  const manifest = createManifest({ flow: "nightly", flowSecrets: [], storageSecrets: ["AWS_CREDENTIALS"], bundle, tributary: {} });
+  await s3Storage({ bucket: "flows", prefix: "prod/" }).save("nightly", [
+    { name: BUNDLE_FILE, bytes: bundle },
+    { name: MANIFEST_FILE, bytes: Buffer.from(JSON.stringify(manifest)) },
+  ]);
+  for (const script of ["from-code.mjs", "from-code.cjs"]) {
+    const { stdout } = await promisify(execFile)(process.execPath, [script, "s3://flows/prod/nightly"]);
+    if (stdout.trim() !== "completed 42") throw new Error(script + " printed " + stdout);
+  }
+} finally {
+  await s3.close();
+}
+`,
+    );
+    run(process.execPath, ["deploy-and-run.mjs"], {
+      cwd: project,
+      env: { TRIBUTARY_HOME: join(scratch, "home") },
+    });
   });
 } finally {
   if (keep) console.log(`kept ${scratch}`);

@@ -1,6 +1,8 @@
 // Generates the reference part of the docs site (never edited by hand, not committed):
 // - docs/reference/api/: TypeDoc (markdown plugin) for every package under packages/, from the TSDoc comments.
-//   typedoc.json makes a public export without a comment a warning, and warnings fail: so does this script.
+//   typedoc.json makes a public export without a comment a warning, and warnings fail: so does this script. It
+//   also disables source references in every package (`packageOptions`), so TypeDoc asks git nothing and the
+//   reference builds without a git remote (a source tarball, a fresh `git init`): scripts/docs-fresh-checkout.ts.
 // - docs/reference/cli.md: the `tributary` command's own usage text (packages/cli/src/usage.ts), every `*_USAGE`.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +20,7 @@ const typedoc = spawnSync("npx", ["typedoc", "--options", "typedoc.json", "--log
 });
 if (typedoc.status !== 0) {
   console.error(
-    "docs: TypeDoc failed (above). A public export without a /** comment */ is an error: add one to it.",
+    "docs: TypeDoc failed (above); its warnings are errors. A public export without a /** comment */ is one: add it.",
   );
   process.exit(1);
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dumpRedis, startTestAgent, type TestAgent, until } from "../test/helpers.js";
-import { isAllowedRunVariable, listAgents, openRunQueue, type RunQueue } from "./index.js";
+import { isAllowedRunVariable, listAgents, openRunQueue, type RunQueue, startAgent } from "./index.js";
 
 let redis: RedisServer;
 let dir: string;
@@ -19,8 +19,8 @@ const secret = (label: string) => {
   secretsUsed.push(value);
   return value;
 };
-// Short locks and stall checks, so a dead agent's run is taken again within seconds.
-const fast = { lockDurationMs: 1500, stalledIntervalMs: 500, heartbeatMs: 500 };
+// A short stall timeout, so a dead agent's run is taken again within seconds.
+const fast = { stallTimeoutMs: 3000, heartbeatMs: 500 };
 
 async function agent(
   config: Parameters<typeof startTestAgent>[0],
@@ -222,6 +222,34 @@ describe("agents on one Redis", () => {
     } finally {
       delete process.env.TRIBUTARY__CONTEXT__SECRETS__ENQUEUER_TOKEN;
     }
+  });
+});
+
+describe("startAgent options", () => {
+  it.each([
+    [{ stallTimeoutMs: 0 }, "Invalid stallTimeoutMs: must be a whole number of milliseconds from 1000"],
+    [{ stallTimeoutMs: -3000 }, "Invalid stallTimeoutMs"],
+    [{ stallTimeoutMs: 999 }, "Invalid stallTimeoutMs"],
+    [{ stallTimeoutMs: 2500.5 }, "Invalid stallTimeoutMs"],
+    [{ stallTimeoutMs: Number.NaN }, "Invalid stallTimeoutMs"],
+    [{ stallTimeoutMs: "3000" as unknown as number }, "Invalid stallTimeoutMs"],
+    [{ stallTimeoutMs: 86_400_001 }, "Invalid stallTimeoutMs"],
+    [{ concurrency: 0 }, "Invalid concurrency"],
+  ])("refuses %j before it connects to Redis", async (bad, message) => {
+    // Nothing listens on port 1: an option checked after connecting would fail as Redis unreachable instead.
+    await expect(
+      startAgent({
+        queue: "q",
+        redis: "redis://127.0.0.1:1",
+        runInProcess: async () => ({}) as never,
+        isolation: "in-process",
+        ...bad,
+      }),
+    ).rejects.toMatchObject({
+      name: "ValidationError",
+      code: "INVALID_INPUT",
+      message: expect.stringContaining(message),
+    });
   });
 });
 

@@ -62,10 +62,13 @@ export interface AgentOptions {
   runInProcess?: (run: QueuedRun, context: InProcessRunContext) => Promise<RunReport>;
   /** On `close()`, how long running runs may go on before they are left for other agents, in ms (default 30 000). */
   graceMs?: number;
-  /** How long a run's lock lasts without renewal before another agent may take the run, in ms (default 30 000). */
-  lockDurationMs?: number;
-  /** How often this agent looks for runs whose agent died, in ms (default 30 000). */
-  stalledIntervalMs?: number;
+  /**
+   * How soon the runs of an agent that stops without `close()` (killed, crashed, its machine or network gone) are
+   * taken again by the other agents, at most, in ms (default 30 000; from 1 000 to 86 400 000). Every agent of a
+   * queue should use the same value. A live agent whose process stalls for more than a quarter of it (an
+   * in-process run blocking its event loop) may lose its runs to other agents.
+   */
+  stallTimeoutMs?: number;
   /** How often the agent tells Redis it is alive, in ms (default 5 000); `agent ls` shows it for 3 periods. */
   heartbeatMs?: number;
   /** A name for the agent in `agent ls` and in each run's record (default `<host>:<pid>:<random>`). */
@@ -110,7 +113,7 @@ export interface Agent {
   running(): number;
   /**
    * Stops taking runs, lets running ones finish for up to `graceMs` (default: the agent's), then leaves the rest
-   * for other agents (their child processes are killed; the runs go back to the queue after the lock expires).
+   * for other agents (their child processes are killed; other agents take the runs within `stallTimeoutMs`).
    * Resolves to how many runs were left.
    */
   close(options?: { graceMs?: number }): Promise<{ abandoned: number }>;
@@ -131,6 +134,30 @@ export const AGENT_KEY_PREFIX = "tributary-agents:";
 
 /** The BullMQ key prefix of the run queues: a queue `etl` keeps its keys under `tributary:etl:`. */
 export const QUEUE_PREFIX = "tributary";
+
+/** The default of `AgentOptions.stallTimeoutMs`. */
+const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+/**
+ * BullMQ's settings for a stall timeout. A check, made for the whole queue by whichever agent comes first once per
+ * `stalledInterval`, moves back to the queue a run that it marked at an earlier check and whose lock is gone, and
+ * marks the running ones; renewing a lock unmarks its run. BullMQ guards the check with a key that lives exactly one
+ * interval, which an agent's next check, one interval later by its own clock, may just miss: checks can come two
+ * intervals apart. So after its agent's last renewal a run is marked within two intervals, its lock lasts
+ * `lockDuration`, and the first check after both moves it back: within max(lockDuration, 2 × interval) + 2 ×
+ * interval. With lockDuration = 2 × interval = 0.4 × the timeout, that is 0.8 × the timeout, leaving a fifth for
+ * the delays of a busy machine. Renewing every quarter of the lock or sooner, a live agent keeps its runs through
+ * pauses of up to 0.3 × the timeout.
+ */
+function stallSettings(stallTimeoutMs: number): {
+  lockDuration: number;
+  lockRenewTime: number;
+  stalledInterval: number;
+} {
+  const stalledInterval = Math.floor(stallTimeoutMs / 5);
+  const lockDuration = 2 * stalledInterval;
+  return { lockDuration, lockRenewTime: Math.floor(lockDuration / 4), stalledInterval };
+}
 
 function positive(value: number | undefined, option: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -155,7 +182,7 @@ function isReport(value: unknown): value is RunReport {
 /**
  * Starts an agent: a BullMQ worker on `queue` that runs each queued run with the agent's secrets (never values
  * from the queue), each in its own child process by default. Runs of an agent that dies are taken by another
- * agent after the lock expires; `close()` lets running runs finish up to the grace period.
+ * agent within `stallTimeoutMs`; `close()` lets running runs finish up to the grace period.
  * @example
  * const agent = await startAgent({
  *   queue: "nightly",
@@ -181,6 +208,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const concurrency = positive(options.concurrency, "concurrency", 1);
   const keepRuns = positive(options.keepRuns, "keepRuns", 1000);
   const keepDays = positive(options.keepDays, "keepDays", 30);
+  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  if (!Number.isInteger(stallTimeoutMs) || stallTimeoutMs < 1000 || stallTimeoutMs > 86_400_000) {
+    throw new ValidationError(
+      "stallTimeoutMs",
+      "must be a whole number of milliseconds from 1000 to 86400000",
+    );
+  }
   await checkRedis(url);
   const graceMs = options.graceMs ?? 30_000;
   const heartbeatMs = positive(options.heartbeatMs, "heartbeatMs", 5_000);
@@ -417,8 +451,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     prefix: QUEUE_PREFIX,
     concurrency,
     name: id,
-    lockDuration: options.lockDurationMs ?? 30_000,
-    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    ...stallSettings(stallTimeoutMs),
     removeOnComplete: { count: keepRuns, age: keepDays * 86_400 },
     removeOnFail: { count: keepRuns, age: keepDays * 86_400 },
     autorun: false,

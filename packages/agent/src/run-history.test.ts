@@ -13,7 +13,7 @@ let dir: string;
 const agents: TestAgent[] = [];
 const queues: RunQueue[] = [];
 
-const fast = { lockDurationMs: 1500, stalledIntervalMs: 500, heartbeatMs: 500 };
+const fast = { stallTimeoutMs: 3000, heartbeatMs: 500 };
 
 async function agent(config: Parameters<typeof startTestAgent>[0]): Promise<TestAgent> {
   const started = await startTestAgent({ redis: redis.url, ...fast, ...config });

@@ -6,6 +6,7 @@ import { createMaskerScope } from "./mask.js";
 import { type RunState, runStorage } from "./run-storage.js";
 import { Secret } from "./secret.js";
 import { assertSecretName } from "./secret-definition.js";
+import { secretStrings } from "./secret-strings.js";
 import type { SecretSource } from "./source.js";
 
 export { type RunState, runStorage };
@@ -80,7 +81,7 @@ export function withSecrets<R>(
   if (given.length > 0) {
     const own = new Map(secrets);
     for (const [name, value] of given) {
-      masker.register(value);
+      masker.register(secretStrings(name, value));
       own.set(name, value);
     }
     secrets = own;

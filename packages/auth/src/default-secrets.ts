@@ -193,6 +193,54 @@ export const githubAppCredentialsSchema = v.object(
 /** The value of `GITHUB_APP_CREDENTIALS`. */
 export type GithubAppCredentials = v.InferOutput<typeof githubAppCredentialsSchema>;
 
+/** Schema of `TRIBUTARY_SIGNING_KEY`: an Ed25519 private key, PKCS#8 PEM (`tributary keys generate` writes one). */
+export const tributarySigningKeySchema = v.pipe(
+  text("TRIBUTARY_SIGNING_KEY"),
+  v.regex(
+    /-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----/,
+    "TRIBUTARY_SIGNING_KEY must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----), as tributary keys generate writes",
+  ),
+);
+
+/** `AWS_CREDENTIALS` in words: `web identity, role arn:…`, `access key, region eu-west-1`. */
+function describeAws(c: AwsCredentials): string {
+  const parts = [
+    c.ACCESS_KEY === undefined ? "web identity" : c.SESSION_TOKEN ? "temporary access key" : "access key",
+  ];
+  if (c.ROLE_ARN) parts.push(`role ${c.ROLE_ARN}`);
+  if (c.REGION) parts.push(`region ${c.REGION}`);
+  return parts.join(", ");
+}
+
+/** `GCP_CREDENTIALS` in words: `service account etl@…`, `external account (workload identity pool …)`. */
+function describeGcp(c: GcpCredentials): string {
+  switch (c.type) {
+    case "service_account":
+      return `service account ${c.client_email}`;
+    case "authorized_user":
+      return `user credentials (OAuth client ${c.client_id})`;
+    case "impersonated_service_account":
+      return `impersonated service account ${impersonated(c.service_account_impersonation_url) ?? "(unknown)"}`;
+    case "external_account": {
+      // //iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/POOL/providers/PROVIDER
+      const pool = /\/(workloadIdentityPools|workforcePools)\/([^/]+)(?:\/providers\/([^/]+))?/.exec(
+        c.audience,
+      );
+      const what = pool
+        ? `${pool[1] === "workforcePools" ? "workforce pool" : "workload identity pool"} ${pool[2]}${pool[3] ? `, provider ${pool[3]}` : ""}`
+        : `audience ${c.audience}`;
+      const as = impersonated(c.service_account_impersonation_url);
+      return `external account (${what})${as ? `, impersonating ${as}` : ""}`;
+    }
+  }
+}
+
+/** The service account of an IAM Credentials `generateAccessToken` URL. */
+function impersonated(url: string | undefined): string | undefined {
+  const email = url && /\/serviceAccounts\/([^/:]+)/.exec(url)?.[1];
+  return email ? decodeURIComponent(email) : undefined;
+}
+
 /** The default secret names every Tributary integration reads. */
 export const defaultSecrets = [
   secretDefinition({
@@ -202,6 +250,9 @@ export const defaultSecrets = [
     description:
       "AWS access key pair (ACCESS_KEY, SECRET_ACCESS_KEY, optional SESSION_TOKEN); with ROLE_ARN (and EXTERNAL_ID) a role to assume; keyless: ROLE_ARN with WEB_IDENTITY_TOKEN_FILE (or WEB_IDENTITY_TOKEN)",
     services: ["aws"],
+    // The key id too, as the AWS CLI shows it masked; the region, the role and its external id stay readable.
+    secretFields: ["ACCESS_KEY", "SECRET_ACCESS_KEY", "SESSION_TOKEN", "WEB_IDENTITY_TOKEN"],
+    describe: describeAws,
     fallback: {
       description: "AWS SDK default provider chain (AWS_ACCESS_KEY_ID, profiles, SSO, instance roles)",
       probe: probeAwsDefaultChain,
@@ -225,6 +276,16 @@ export const defaultSecrets = [
     description:
       "Google service-account key JSON, an authorized_user file, or keyless: an external_account (workload identity federation) or impersonated_service_account file",
     services: ["gcp"],
+    // Not the type, project, email, client id, audience or URLs: they say whose the key is, and doctor shows them.
+    secretFields: [
+      "private_key",
+      "private_key_id",
+      "client_secret",
+      "refresh_token",
+      "credential_source.headers",
+      "source_credentials",
+    ],
+    describe: describeGcp,
     fallback: {
       description:
         "Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)",
@@ -289,5 +350,14 @@ export const defaultSecrets = [
     description: "GitHub App credentials: APP_ID, PRIVATE_KEY (PEM) and INSTALLATION_ID",
     services: ["github"],
     fields: { known: Object.keys(githubAppCredentialsSchema.entries), others: "reject" },
+    secretFields: ["PRIVATE_KEY"],
+    describe: (c: GithubAppCredentials) => `GitHub App ${c.APP_ID}, installation ${c.INSTALLATION_ID}`,
+  }),
+  secretDefinition({
+    name: "TRIBUTARY_SIGNING_KEY",
+    schema: tributarySigningKeySchema,
+    description:
+      "Ed25519 private key (PKCS#8 PEM) that tributary deploy --sign signs deployments with; agents trust its public key",
+    services: ["tributary"],
   }),
 ] as const;

@@ -12,6 +12,8 @@ export interface Identity {
   principal: string;
   /** The account, project, team or installation owner, when the service names one. */
   account?: string | undefined;
+  /** The role the credential acts as, when it assumed one: an IAM role ARN (`arn:aws:iam::123456789012:role/etl`). */
+  role?: string | undefined;
   /** Where the credential came from. */
   source: SecretSource;
 }

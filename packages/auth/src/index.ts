@@ -44,6 +44,7 @@ export {
   githubAppCredentialsSchema,
   slackBotTokenSchema,
   slackWebhookUrlSchema,
+  tributarySigningKeySchema,
 } from "./default-secrets.js";
 export { didYouMeanLines, type NamePlace, namesSetNearby, registeredNameLike } from "./did-you-mean.js";
 export {
@@ -113,7 +114,14 @@ export {
   type SecretFields,
   secretDefinition,
 } from "./secret-definition.js";
+export { looksSecretField, registerSecret, secretStrings } from "./secret-strings.js";
 export { secretsTableMarkdown } from "./secrets-table.js";
-export { describeSource, ENV_PREFIX, type SecretSource, type SecretSourceKind } from "./source.js";
+export {
+  describeProvenance,
+  describeSource,
+  ENV_PREFIX,
+  type SecretSource,
+  type SecretSourceKind,
+} from "./source.js";
 export { type LocalStore, type LocalStoreOptions, localStore, storeHome } from "./store.js";
 export { STALE_LOCK_MS } from "./store-lock.js";

@@ -21,6 +21,7 @@ export interface SecretRegistry {
   SLACK_BOT_TOKEN: string;
   GITHUB_ACCESS_TOKEN: string;
   GITHUB_APP_CREDENTIALS: GithubAppCredentials;
+  TRIBUTARY_SIGNING_KEY: string;
 }
 
 /** The value type of a secret name: its registered type, or `unknown` for a name nobody registered. */

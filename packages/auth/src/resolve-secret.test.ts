@@ -122,6 +122,7 @@ describe("resolveSecret: the resolution order", () => {
     expect(result.source).toEqual({
       kind: "env",
       detail: "TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS__<FIELD>",
+      summary: "access key",
     });
   });
 

@@ -9,10 +9,12 @@ import {
   type SourceAttempt,
 } from "./errors.js";
 import { registerSecretValue } from "./mask.js";
+import { mask } from "./masked-values.js";
 import { getSecretDefinition, type SecretValue } from "./registry.js";
 import { runStorage } from "./run-storage.js";
 import { Secret } from "./secret.js";
 import { assertSecretName, type SecretDefinition } from "./secret-definition.js";
+import { secretStrings } from "./secret-strings.js";
 import { ENV_PREFIX, type SecretSource } from "./source.js";
 import { localStore } from "./store.js";
 
@@ -48,8 +50,16 @@ export interface DefaultChainResolution {
   readonly tried: readonly SourceAttempt[];
 }
 
+interface Parsed {
+  raw: unknown;
+  value: unknown;
+  renamed: readonly string[];
+  summary: string | undefined;
+  /** The strings of `value` the masker registers. */
+  strings: readonly string[];
+}
 /** Checked values per source kind and name, reused while the raw value stays the same. */
-const parsed = new Map<string, Map<string, { raw: unknown; value: unknown; renamed: readonly string[] }>>();
+const parsed = new Map<string, Map<string, Parsed>>();
 const MAX_PARSED = 256;
 
 function parse(
@@ -65,8 +75,8 @@ function parse(
   }
   const hit = byName.get(name);
   if (hit && hit.raw === raw) {
-    register(hit.value, source);
-    return { value: hit.value, source: withNote(source, hit.renamed) };
+    register(hit.strings, source);
+    return { value: hit.value, source: withNote(source, hit.renamed, hit.summary) };
   }
   // The input checks (depth, text, header-safe) first, then the name's own: fields, aliases, schema.
   let value = raw;
@@ -74,17 +84,38 @@ function parse(
   else checkSecretInput(name, value, source);
   const check = checkSecretValue(name, value, def);
   if (!check.ok) throw new InvalidSecretError(name, source, check.issues);
-  register(check.value, source);
+  const strings = secretStrings(name, check.value, def);
+  register(strings, source);
+  const summary = summarize(def, check.value);
   if (byName.size >= MAX_PARSED) byName.delete(byName.keys().next().value as string);
-  byName.set(name, { raw, value: check.value, renamed: check.renamed });
-  return { value: check.value, source: withNote(source, check.renamed) };
+  byName.set(name, { raw, value: check.value, renamed: check.renamed, summary, strings });
+  return { value: check.value, source: withNote(source, check.renamed, summary) };
 }
 
-/** Provenance says when fields were given under another accepted name (the AWS SDK's `accessKeyId` …). */
-function withNote(source: SecretSource, renamed: readonly string[]): SecretSource {
-  return renamed.length === 0
-    ? source
-    : { ...source, detail: `${source.detail}; fields renamed: ${renamed.join(", ")}` };
+/** What kind of credential a checked value is, as its definition says (masked, in case it said too much). */
+function summarize(def: SecretDefinition | undefined, value: unknown): string | undefined {
+  try {
+    const said = def?.describe?.(value);
+    return typeof said === "string" && said !== "" ? mask(said) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Provenance says when fields were given under another accepted name (the AWS SDK's `accessKeyId` …), and what
+ * kind of credential the value is.
+ */
+function withNote(
+  source: SecretSource,
+  renamed: readonly string[],
+  summary: string | undefined,
+): SecretSource {
+  const noted =
+    renamed.length === 0
+      ? source
+      : { ...source, detail: `${source.detail}; fields renamed: ${renamed.join(", ")}` };
+  return summary === undefined ? noted : { ...noted, summary };
 }
 
 /** `MissingCredentialsError`, with a line for each similar name that is set ("did you mean …?"). */
@@ -93,9 +124,12 @@ function missing(target: string, tried: readonly SourceAttempt[], hint?: string)
   return new MissingCredentialsError(target, tried, lines.length > 0 ? { hint: lines.join("\n") } : {});
 }
 
-/** Values given to a run (as run secrets or arguments) go with the run; the process's own stay with the process. */
-function register(value: unknown, source: SecretSource): void {
-  registerSecretValue(value, {
+/**
+ * Registers a value's secret strings (`secretStrings`): values given to a run (as run secrets or arguments) go with
+ * the run; the process's own stay with the process.
+ */
+function register(strings: readonly string[], source: SecretSource): void {
+  registerSecretValue(strings, {
     scope: source.kind === "run" || source.kind === "argument" ? "run" : "process",
   });
 }

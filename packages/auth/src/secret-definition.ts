@@ -58,6 +58,14 @@ export interface SecretDefinition<T = unknown, N extends string = string> {
   readonly fallback?: SecretFallback;
   /** For JSON-shaped names: the fields it has, so that unknown ones are named. */
   readonly fields?: SecretFields;
+  /**
+   * For JSON-shaped names: the fields whose values are secret, as dotted paths (`"credential_source.headers"`
+   * covers every value under it). Only these, and fields whose names look secret, are masked. Absent: every
+   * text field is masked.
+   */
+  readonly secretFields?: readonly string[];
+  /** Says what kind of credential a checked value is, without any secret (`service account etl@…`). */
+  describe?(value: T): string | undefined;
 }
 
 /** The options of `defineSecret`. */
@@ -76,6 +84,23 @@ export interface DefineSecretOptions<T, N extends string> {
   fallback?: SecretFallback;
   /** For JSON-shaped names: the fields it has, so that unknown or misspelled ones are named. */
   fields?: SecretFields;
+  /**
+   * For JSON-shaped names: the fields whose values are secret, as dotted paths into the value (`"password"`,
+   * `"credential_source.headers"` for every value under that field). Only these are registered with the masker,
+   * so that a host, a region or an account name stays readable in logs. A field whose name looks secret
+   * (`password`, `secret`, `token`, `key`, `private`, `credential`, `auth` …) is masked whether listed or not.
+   * Leave it out to mask every text field (the safe default).
+   * @example
+   * defineSecret({ name: "WAREHOUSE_LOGIN", format: "json", schema, description: "…", services: ["warehouse"],
+   *   secretFields: ["password"] }); // host and user stay readable
+   */
+  secretFields?: readonly string[];
+  /**
+   * Says what kind of credential a checked value is, for the line a task logs about where it came from
+   * (`AWS_CREDENTIALS from env (…): web identity, role arn:…`). It must never return a secret field's value;
+   * what it returns is masked all the same.
+   */
+  describe?(value: T): string | undefined;
 }
 
 const NAME = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
@@ -98,6 +123,24 @@ export function secretDefinition<T, N extends string>(
   options: DefineSecretOptions<T, N>,
 ): SecretDefinition<T, N> {
   assertSecretName(options.name);
+  if (options.secretFields !== undefined) {
+    const fields = options.secretFields as unknown;
+    if (
+      !Array.isArray(fields) ||
+      fields.some((f) => typeof f !== "string" || !/^[^.\s]+(\.[^.\s]+)*$/.test(f))
+    ) {
+      throw new ValidationError(
+        "secretFields",
+        `of ${options.name} must be a list of field names or dotted paths, such as ["password", "headers.authorization"]`,
+      );
+    }
+    if ((options.format ?? "string") !== "json") {
+      throw new ValidationError(
+        "secretFields",
+        `of ${options.name} needs format: "json": a string secret is masked whole`,
+      );
+    }
+  }
   return Object.freeze({
     name: options.name,
     schema: options.schema,
@@ -106,5 +149,7 @@ export function secretDefinition<T, N extends string>(
     services: Object.freeze([...options.services]),
     ...(options.fallback ? { fallback: Object.freeze({ ...options.fallback }) } : {}),
     ...(options.fields ? { fields: Object.freeze({ ...options.fields }) } : {}),
+    ...(options.secretFields ? { secretFields: Object.freeze([...options.secretFields]) } : {}),
+    ...(options.describe ? { describe: options.describe } : {}),
   });
 }

@@ -10,9 +10,22 @@ export interface SecretSource {
   kind: SecretSourceKind;
   /** The exact place: the option name, the env var, the store file, the backend and key. */
   detail: string;
+  /**
+   * What kind of credential the value is, as its definition describes it (`service account etl@…`,
+   * `web identity, role arn:…`): never a secret.
+   */
+  summary?: string;
 }
 
 /** Formats a source for a log line: `env (TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS)`. */
 export function describeSource(source: SecretSource): string {
   return `${source.kind} (${source.detail})`;
+}
+
+/**
+ * The provenance line a task logs for a credential: where it came from and what kind of credential it is, never a
+ * value. `AWS_CREDENTIALS from env (TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS): web identity, role arn:…`
+ */
+export function describeProvenance(name: string, source: SecretSource): string {
+  return `${name} from ${describeSource(source)}${source.summary ? `: ${source.summary}` : ""}`;
 }

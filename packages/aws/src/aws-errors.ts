@@ -68,11 +68,13 @@ export function toAwsError(
   if (CREDENTIAL_ERROR_CODES.has(code)) {
     return new CredentialRejectedError(service, source, code, { cause: sanitizeCause(error), reason: code });
   }
-  if (status === 403 && (code === "Unknown" || code === "Forbidden" || code === "403")) {
+  const bare403 = code === "Unknown" || code === "Forbidden" || code === "403";
+  if (status === 403 && (bare403 || unreadable(e))) {
+    // A HEAD answer has no body; moto answers Lambda, Step Functions and SSM refusals in XML the SDK cannot read.
     return new CredentialRejectedError(
       service,
       source,
-      `403 Forbidden on ${what} (a HEAD answer carries no error code: the key is wrong or lacks permission)`,
+      `403 Forbidden on ${what} (${bare403 ? "a HEAD answer carries no error code" : "an answer the AWS SDK could not read"}: the key is wrong or lacks permission)`,
       { cause: sanitizeCause(error), reason: "Forbidden" },
     );
   }

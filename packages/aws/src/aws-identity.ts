@@ -9,11 +9,21 @@ export interface AwsIdentityOptions extends AwsCredentialOptions {
 }
 
 /**
+ * The IAM role behind an STS assumed-role ARN (`arn:aws:sts::1:assumed-role/etl/session` →
+ * `arn:aws:iam::1:role/etl`); STS leaves a role's path out, and so does this.
+ */
+function roleOf(arn: string | undefined): string | undefined {
+  const m = arn && /^arn:([\w-]+):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(arn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
+}
+
+/**
  * Proves AWS credentials with STS `GetCallerIdentity` (a call no IAM policy can deny) and returns the caller's ARN
- * and account. With `ROLE_ARN` the role is assumed first, so the ARN is the assumed role's.
+ * and account. With `ROLE_ARN` the role is assumed first, so the ARN is the assumed role's session, and `role`
+ * names the role (for a role from web identity or the default chain too).
  * @example
  * const who = await awsIdentity();
- * console.log(who.principal, who.account); // arn:aws:sts::123456789012:assumed-role/etl/… 123456789012
+ * console.log(who.principal, who.role); // arn:aws:sts::123456789012:assumed-role/etl/… arn:aws:iam::123456789012:role/etl
  */
 export async function awsIdentity(options: AwsIdentityOptions = {}): Promise<Identity> {
   const resolved = await resolveAwsCredentials(options);
@@ -26,11 +36,13 @@ export async function awsIdentity(options: AwsIdentityOptions = {}): Promise<Ide
   });
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}));
+    const role = roleOf(out.Arn);
     return {
       name: options.secretName ?? "AWS_CREDENTIALS",
       service: "AWS STS",
       principal: out.Arn ?? "(no ARN)",
       account: out.Account,
+      ...(role ? { role } : {}),
       source: resolved.source,
     };
   } catch (error) {

@@ -1,21 +1,11 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { clientCache, describeSource, type SecretSource, ValidationError } from "@tributary/auth";
-import { taskContext } from "@tributary/flow";
+import type { SecretSource } from "@tributary/auth";
 import { pickEndpoint } from "@tributary/integration-kit";
-import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
-import {
-  type LeastPrivilegeOptions,
-  noteScoped,
-  noteUnscoped,
-  type S3Scope,
-  type SessionPolicy,
-  s3SessionPolicy,
-} from "./s3-scope.js";
+import { type AwsClientOptions, type AwsService, awsConnection } from "./aws-client.js";
+import { type S3Scope, s3SessionPolicy } from "./s3-scope.js";
 
 /** The options of `s3Client`, shared by every S3 task. */
-export interface S3ClientOptions extends AwsCredentialOptions, LeastPrivilegeOptions {
-  /** The region. Default: `REGION` in `AWS_CREDENTIALS`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`. */
-  region?: string;
+export interface S3ClientOptions extends AwsClientOptions {
   /**
    * A base URL for any S3-compatible service (MinIO, R2, moto, the stand-in). Default: `AWS_ENDPOINT_URL_S3`, then
    * `AWS_ENDPOINT_URL` (the AWS SDKs' own convention), else AWS itself.
@@ -26,8 +16,6 @@ export interface S3ClientOptions extends AwsCredentialOptions, LeastPrivilegeOpt
    * moto and most compatible services need it), false for AWS itself.
    */
   forcePathStyle?: boolean;
-  /** How many attempts the SDK makes per request (default 3: it retries 5xx, `SlowDown` and throttling). */
-  maxAttempts?: number;
 }
 
 /** The options every S3 task takes to reach S3: the factory options, or a ready client. */
@@ -56,17 +44,16 @@ export function loadS3Sdk(): Promise<typeof import("@aws-sdk/client-s3")> {
 /** The AWS SDKs' environment variables for the S3 endpoint, in the order they are honoured. */
 export const S3_ENDPOINT_ENV = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const;
 
-/** The session policy for a call's scopes; without scopes (`s3Client`, `s3Storage`) it says it cannot scope. */
-function scopeOf(
-  options: S3ConnectionOptions,
-  scopes: readonly S3Scope[] | undefined,
-): SessionPolicy | undefined {
-  if (scopes) return s3SessionPolicy(scopes);
-  noteUnscoped(
-    options.secretName ?? "AWS_CREDENTIALS",
-    "a client from s3Client or s3Storage serves any call; only the S3 tasks narrow their credentials",
-  );
-  return undefined;
+/** @internal S3 as the shared connection code sees it, for one addressing style. */
+function s3Service(forcePathStyle: boolean): AwsService<S3Client, typeof import("@aws-sdk/client-s3")> {
+  return {
+    id: "s3",
+    clientName: "S3Client",
+    endpointEnv: S3_ENDPOINT_ENV,
+    load: loadS3Sdk,
+    make: (sdk, config) => new sdk.S3Client({ ...config, forcePathStyle }),
+    keyExtra: String(forcePathStyle),
+  };
 }
 
 /** @internal Resolves credentials and returns the cached client for them with their source. */
@@ -74,56 +61,17 @@ export async function s3Connection(
   options: S3ConnectionOptions = {},
   scopes?: readonly S3Scope[],
 ): Promise<S3Connection> {
-  if (options.client !== undefined) {
-    if (typeof (options.client as S3Client)?.send !== "function") {
-      throw new ValidationError("client", "must be an S3Client");
-    }
-    if (options.leastPrivilege ?? taskContext()?.leastPrivilege) {
-      noteUnscoped("the client option", "a ready client is used as it is");
-    }
-    return { client: options.client, source: { kind: "argument", detail: "client" }, sdk: await loadS3Sdk() };
-  }
-  const endpoint = pickEndpoint(options.endpoint, S3_ENDPOINT_ENV).url;
-  if (
-    options.region !== undefined &&
-    (typeof options.region !== "string" || !/^[a-z0-9-]+$/.test(options.region))
-  ) {
-    throw new ValidationError("region", "must be an AWS region name such as eu-west-1");
-  }
-  const maxAttempts = options.maxAttempts ?? 3;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new ValidationError("maxAttempts", "must be a whole number of at least 1");
-  }
-  const scope =
-    (options.leastPrivilege ?? taskContext()?.leastPrivilege) === true ? scopeOf(options, scopes) : undefined;
-  const creds = await resolveAwsCredentials(options, scope);
-  if (scope) {
-    if (creds.scoped) noteScoped(options.secretName ?? "AWS_CREDENTIALS", creds);
-    else
-      noteUnscoped(
-        options.secretName ?? "AWS_CREDENTIALS",
-        `${describeSource(creds.source)} has no ROLE_ARN to assume with a session policy`,
-      );
-  }
-  const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
+  const endpoint =
+    options.client === undefined ? pickEndpoint(options.endpoint, S3_ENDPOINT_ENV).url : undefined;
   const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
-  const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;
-  const sdk = await loadS3Sdk();
-  const key = `s3:${creds.id}:${region}:${endpoint ?? ""}:${forcePathStyle}:${maxAttempts}`;
-  const client = clientCache.get(
-    key,
-    () =>
-      new sdk.S3Client({
-        region,
-        credentials: creds.provider,
-        forcePathStyle,
-        maxAttempts,
-        ...(endpoint ? { endpoint } : {}),
-      }),
-    // No dispose: a client dropped from the cache may still be serving a long transfer; its idle sockets are unref'd.
-    expiresAt !== undefined ? { expiresAt } : {},
+  return awsConnection(s3Service(forcePathStyle), options, () =>
+    scopes
+      ? s3SessionPolicy(scopes)
+      : {
+          unscoped:
+            "a client from s3Client or s3Storage serves any call; only the S3 tasks narrow their credentials",
+        },
   );
-  return { client, source: creds.source, sdk };
 }
 
 /**

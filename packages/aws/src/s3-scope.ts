@@ -1,4 +1,4 @@
-import { credentialFingerprint, describeSource } from "@tributary/auth";
+import { credentialFingerprint, describeProvenance } from "@tributary/auth";
 import { logOncePerRun, taskContext } from "@tributary/flow";
 import type { ResolvedAwsCredentials } from "./aws-credentials.js";
 
@@ -92,6 +92,46 @@ function buildPolicy(scopes: readonly S3Scope[]): SessionPolicy {
   return { policy, label: labels.join("; "), id: credentialFingerprint(policy) };
 }
 
+/** @internal What one task of another service (Lambda, Step Functions, SSM) may do: actions on resources. */
+export interface Grant {
+  /** IAM actions such as `lambda:InvokeFunction`. */
+  actions: readonly string[];
+  /** Resource ARNs (IAM wildcards allowed). */
+  resources: readonly string[];
+  /** An IAM condition block, such as `kms:ViaService` for decryption through SSM. */
+  condition?: Record<string, Record<string, string>>;
+}
+
+/**
+ * @internal The session policy allowing only the grants of one task call, built once per distinct call like
+ * `s3SessionPolicy`. The label names the actions and resources, never a value.
+ */
+export function grantPolicy(grants: readonly Grant[]): SessionPolicy {
+  const key = JSON.stringify(grants);
+  let policy = policies.get(key);
+  if (!policy) {
+    if (policies.size >= 1000) policies.clear();
+    const statements = grants.map((g) => ({
+      Effect: "Allow",
+      Action: g.actions.length === 1 ? g.actions[0] : g.actions,
+      Resource: g.resources.length === 1 ? g.resources[0] : g.resources,
+      ...(g.condition ? { Condition: g.condition } : {}),
+    }));
+    const text = JSON.stringify({ Version: "2012-10-17", Statement: statements });
+    const label = grants.map((g) => `${g.actions.join(", ")} on ${g.resources.join(", ")}`).join("; ");
+    policy = { policy: text, label, id: credentialFingerprint(text) };
+    policies.set(key, policy);
+  }
+  return policy;
+}
+
+/** @internal The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`). */
+export function partitionOf(region: string | undefined): string {
+  if (region?.startsWith("cn-")) return "aws-cn";
+  if (region?.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
 /** @internal Says once per run (and name) that a credential cannot be scoped. */
 export function noteUnscoped(name: string, why: string): void {
   logOncePerRun(
@@ -106,5 +146,5 @@ export function noteScoped(name: string, creds: ResolvedAwsCredentials): void {
   const runId = taskContext()?.runId ?? "no-run";
   if (creds.loggedRun === runId) return;
   creds.loggedRun = runId;
-  logOncePerRun(`scoped:${name}:${creds.id}`, () => `${name} from ${describeSource(creds.source)}`);
+  logOncePerRun(`scoped:${name}:${creds.id}`, () => describeProvenance(name, creds.source));
 }

@@ -1,4 +1,3 @@
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import {
   type FlowStorage,
@@ -55,19 +54,22 @@ export function s3Storage(options: S3StorageOptions): FlowStorage {
     secrets,
     defaultSecrets: defaultSecrets(connection),
     connect: () => s3Connection(connection),
-    async put({ client, source }, key, bytes, contentType, call) {
+    async put({ client, source, sdk }, key, bytes, contentType, call) {
       try {
         await client.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }),
+          new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }),
           abort(call),
         );
       } catch (error) {
         throw toAwsError(error, "S3", source, `writing ${uri(key)}`, call.signal);
       }
     },
-    async get({ client, source }, key, call) {
+    async get({ client, source, sdk }, key, call) {
       try {
-        const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), abort(call));
+        const response = await client.send(
+          new sdk.GetObjectCommand({ Bucket: bucket, Key: key }),
+          abort(call),
+        );
         if (!response.Body)
           throw new ServiceError("EMPTY_RESPONSE", "S3", `reading ${uri(key)}: the answer had no body`);
         return await response.Body.transformToByteArray();

@@ -1,4 +1,4 @@
-import { findSecret, MissingCredentialsError, registerSecretValue, resolveSecret } from "@tributary/auth";
+import { findSecret, MissingCredentialsError, registerSecret, resolveSecret } from "@tributary/auth";
 import { checkSecretName, UsageError } from "./parse-command-args.js";
 
 /** The `-e` options of `agent start`: names whose value the agent looks up itself, and values given as is. */
@@ -30,7 +30,7 @@ export async function agentSecrets(options: readonly string[], usage: string): P
     }
     const value = option.slice(eq + 1);
     if (value === "") throw new UsageError(`-e ${name}= has an empty value`, usage);
-    registerSecretValue(value);
+    registerSecret(name, value);
     given.set(name, value);
   }
   const lookUp = async (name: string) => {

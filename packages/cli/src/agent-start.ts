@@ -3,19 +3,29 @@ import { agentSecrets } from "./agent-secrets.js";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { parseOptions } from "./command-options.js";
-import { loadConfig } from "./config-file.js";
+import { loadConfig, trustPolicy } from "./config-file.js";
 import { inProcessRunner } from "./in-process-runner.js";
 import { integerOption, listOption, stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
+import { UNVERIFIED_NOTE } from "./run-command.js";
 import { AGENT_START_USAGE } from "./usage.js";
 
 /**
  * The `tributary run` command line that runs one queued run in a child process of the agent, with the agent's
- * `leastPrivilege` default (always given, so the child reads no config file of its own).
+ * `leastPrivilege` default and trust policy (always given, so the child reads no config file of its own): each
+ * trusted key as `--trust-key=PEM`, or `--unverified` when the agent has none.
  */
-export function childRunArgs(bin: string, run: QueuedRun, leastPrivilege = false): string[] {
+export function childRunArgs(
+  bin: string,
+  run: QueuedRun,
+  leastPrivilege = false,
+  trustedKeys?: readonly string[],
+): string[] {
   const args = [bin, "run", run.address, "--run-id", run.runId, "--json"];
   args.push("--least-privilege", String(leastPrivilege));
+  if (trustedKeys === undefined) args.push("--unverified");
+  // `--trust-key=PEM` in one argument: a PEM without a label line starts with "-", and would read as an option.
+  else for (const key of trustedKeys) args.push(`--trust-key=${key}`);
   if (run.params !== undefined) args.push("--params", JSON.stringify(run.params));
   return args;
 }
@@ -31,11 +41,13 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
       env: "list",
       redis: "string",
       grace: "string",
+      "stall-timeout": "string",
       isolation: "string",
       name: "string",
       config: "string",
       "keep-runs": "string",
       "keep-days": "string",
+      "trust-key": "list",
     },
     AGENT_START_USAGE,
   );
@@ -55,6 +67,7 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   const graceSeconds = integerOption(parsed, "grace", { min: 0, max: 86_400 }, 30, AGENT_START_USAGE);
   const keepRuns = integerOption(parsed, "keep-runs", { min: 1, max: 1_000_000 }, 1000, AGENT_START_USAGE);
   const keepDays = integerOption(parsed, "keep-days", { min: 1, max: 3650 }, 30, AGENT_START_USAGE);
+  const stallSeconds = integerOption(parsed, "stall-timeout", { min: 1, max: 86_400 }, 30, AGENT_START_USAGE);
   const secrets = await agentSecrets(
     [...listOption(parsed, "e"), ...listOption(parsed, "env")],
     AGENT_START_USAGE,
@@ -67,6 +80,17 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
       `leastPrivilege: ${leastPrivilege} for runs whose flow does not say (from ${config.path})`,
     );
   }
+  const trust = await trustPolicy(listOption(parsed, "trust-key"), stringOption(parsed, "config"));
+  const trustedKeys = trust.keys;
+  if (trustedKeys === undefined) ctx.output.err(UNVERIFIED_NOTE);
+  else {
+    const { readTrustedKey } = await import("@tributary/flow");
+    const ids = trustedKeys.map((pem) => {
+      const key = readTrustedKey(pem);
+      return `${key.keyId}${key.label ? ` (${key.label})` : ""}`;
+    });
+    ctx.output.err(`runs only deployments signed by key ${ids.join(", ")} (from ${trust.from})`);
+  }
 
   // Loaded only for the commands that use a queue: bullmq and ioredis take a while to import.
   const { startAgent } = await import("@tributary/agent");
@@ -78,11 +102,17 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     graceMs: graceSeconds * 1000,
     keepRuns,
     keepDays,
+    stallTimeoutMs: stallSeconds * 1000,
     name: stringOption(parsed, "name"),
     secrets: () => secrets.values(),
     log: (line) => ctx.output.err(line),
-    childCommand: (run) => ({ command: process.execPath, args: childRunArgs(bin, run, leastPrivilege) }),
-    ...(isolation === "in-process" ? { runInProcess: await inProcessRunner(leastPrivilege) } : {}),
+    childCommand: (run) => ({
+      command: process.execPath,
+      args: childRunArgs(bin, run, leastPrivilege, trustedKeys),
+    }),
+    ...(isolation === "in-process"
+      ? { runInProcess: await inProcessRunner(leastPrivilege, trustedKeys) }
+      : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +21,17 @@ export const main = flow({ name: "queued", secrets: ["AGENT_TOKEN"] }, async ({ 
   const { value } = await resolveSecret("AGENT_TOKEN");
   log.info("token in hand: " + value);
   return { runId, doubled: params.n * 2, token: value, env: Object.keys(process.env).sort() };
+});
+`;
+
+// Writes "start|end <its pid> <its agent's pid>" to params.log around a wait of params.ms.
+const SLOW_FLOW = `import { appendFileSync } from "node:fs";
+import { flow } from "@tributary/flow";
+export const main = flow({ name: "slow" }, async ({ params }) => {
+  appendFileSync(params.log, "start " + process.pid + " " + process.ppid + "\\n");
+  await new Promise((resolve) => setTimeout(resolve, params.ms));
+  appendFileSync(params.log, "end " + process.pid + " " + process.ppid + "\\n");
+  return { ok: true };
 });
 `;
 
@@ -51,7 +62,16 @@ async function startAgentBin(args: string[], env: Record<string, string>) {
     });
     exited.then((code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
   });
-  return { child, exited, stderr: () => stderr };
+  const id = /agent (\S+) takes runs from queue/.exec(stderr)?.[1] ?? "";
+  return { child, exited, id, stderr: () => stderr };
+}
+
+/** The lines of a file written by SLOW_FLOW. */
+const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean);
+
+/** Resolves once `check()` holds, polling every 50 ms (the test's own timeout bounds it). */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 describe("tributary agent start / run --queue", () => {
@@ -135,8 +155,70 @@ describe("tributary agent start / run --queue", () => {
     expect(agent.stderr()).not.toContain(token);
   }, 60_000);
 
+  it("takes the run of an agent killed with SIGKILL again on another agent within --stall-timeout", async () => {
+    const stallSeconds = 3;
+    const home = tempHome();
+    const log = join(home, "slow.log");
+    writeFileSync(log, "");
+    const slow = await saveDeployment(home, "slow", SLOW_FLOW);
+    const options = ["--queue", "stall", "--stall-timeout", String(stallSeconds)];
+    const first = await startAgentBin(options, {});
+    // Each attempt outlasts its lock (40% of the stall timeout): the agent that takes the run over keeps it by
+    // renewing the lock, and runs it once.
+    const params = JSON.stringify({ log, ms: stallSeconds * 1000 });
+    const waited = runBin(
+      [
+        "run",
+        slow,
+        "--queue",
+        "stall",
+        "--params",
+        params,
+        "--run-id",
+        "stalled-1",
+        "--wait",
+        "--json",
+      ].concat(["--redis", redis.url]),
+      { home },
+    );
+    await until(() => lines(log).length > 0);
+    const second = await startAgentBin(options, {});
+    const [, runPid, agentPid] = (lines(log)[0] as string).split(" ");
+    expect(Number(agentPid)).toBe(first.child.pid);
+
+    // The first agent's machine dies: the agent and its run's process go at once, saying nothing.
+    const killedAt = Date.now();
+    first.child.kill("SIGKILL");
+    process.kill(-Number(runPid), "SIGKILL");
+
+    const result = await waited;
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ runId: "stalled-1", state: "completed" });
+    // Started on the first agent, started again on the second, ended there once.
+    expect(lines(log).map((line) => `${line.split(" ")[0]} ${line.split(" ")[2]}`)).toEqual([
+      `start ${first.child.pid}`,
+      `start ${second.child.pid}`,
+      `end ${second.child.pid}`,
+    ]);
+    const ls = await runBin(["runs", "ls", "--queue", "stall", "--json", "--redis", redis.url], { home });
+    const [record] = JSON.parse(ls.stdout).runs;
+    expect(record).toMatchObject({ runId: "stalled-1", state: "completed", agent: second.id });
+    // Taken again within the stall timeout, with a few seconds to spare for a busy machine (with the default of
+    // 30 s, a dead agent's lock alone lasts 9 s or more).
+    expect(Date.parse(record.startedAt) - killedAt).toBeLessThan((stallSeconds + 5) * 1000);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+
   it.each([
     [["run", "file:///x/y", "--wait"], "--wait goes with --queue"],
+    [
+      ["agent", "start", "--queue", "q", "--stall-timeout", "0"],
+      "--stall-timeout must be a whole number from 1",
+    ],
+    [["agent", "start", "--queue", "q", "--stall-timeout=-5"], "--stall-timeout must be a whole number"],
+    [["agent", "start", "--queue", "q", "--stall-timeout", "2.5"], "--stall-timeout must be a whole number"],
+    [["agent", "start", "--queue", "q", "--stall-timeout", "soon"], "--stall-timeout must be a whole number"],
     [["agent", "start"], "missing --queue"],
     [
       ["agent", "start", "--queue", "q", "--isolation", "threads"],

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { directoryBackend, type SecretBackend, TributaryError } from "@tributary/auth";
+import { directoryBackend, type SecretBackend, TributaryError, ValidationError } from "@tributary/auth";
 import { UsageError } from "./parse-command-args.js";
 
 /** The names `doctor` looks for in the current folder, in this order. */
@@ -25,7 +25,10 @@ export class ConfigFileError extends TributaryError {
   }
 }
 
-/** What a config file says: the secret backends `doctor` asks, and the run default of `leastPrivilege`. */
+/**
+ * What a config file says: the secret backends `doctor` asks, the run default of `leastPrivilege`, and the keys
+ * whose signatures runs trust.
+ */
 export interface TributaryConfig {
   /** The file it came from. */
   path: string;
@@ -33,10 +36,15 @@ export interface TributaryConfig {
   backends: readonly SecretBackend[];
   /** The default for runs started by `tributary run` and `tributary agent start` when a flow does not set it. */
   leastPrivilege: boolean | undefined;
+  /**
+   * The trust policy of `run`, `verify` and `agent start`: public keys (PEM), read from the file's `trustedKeys`
+   * (each a PEM, or a path relative to the config file). `undefined` when the file names none.
+   */
+  trustedKeys: readonly string[] | undefined;
 }
 
 /** The keys a config file may hold. */
-const CONFIG_KEYS = ["backends", "leastPrivilege"] as const;
+const CONFIG_KEYS = ["backends", "leastPrivilege", "trustedKeys"] as const;
 
 const JSON_SHAPE = '{ "backends": [{ "directory": "/var/run/secrets/app" }], "leastPrivilege": true }';
 
@@ -45,6 +53,38 @@ function isBackend(value: unknown): value is SecretBackend {
   return (
     typeof b === "object" && b !== null && typeof b.get === "function" && typeof b.describe === "function"
   );
+}
+
+/**
+ * The config's `trustedKeys`: each a public key PEM, or a path to one (relative to the config file), read and
+ * checked now so that a wrong key stops the command before it runs anything.
+ */
+async function readTrustedKeys(path: string, keys: unknown): Promise<readonly string[] | undefined> {
+  if (keys === undefined) return undefined;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === "string" && k !== "")) {
+    throw new ConfigFileError(
+      path,
+      '"trustedKeys" must be a list of one or more public keys: paths to .pub files or PEM text ("trustedKeys": ["keys/release.pub"])',
+    );
+  }
+  const { readTrustedKey } = await import("@tributary/flow");
+  return keys.map((entry: string, i) => {
+    let pem = entry;
+    if (!entry.includes("-----BEGIN")) {
+      const file = resolve(dirname(path), entry);
+      try {
+        pem = readFileSync(file, "utf8");
+      } catch {
+        throw new ConfigFileError(path, `trustedKeys[${i}]: ${file} cannot be read`);
+      }
+    }
+    try {
+      readTrustedKey(pem, `trustedKeys[${i}]`);
+    } catch (error) {
+      throw new ConfigFileError(path, (error as Error).message, { cause: error });
+    }
+    return pem;
+  });
 }
 
 /** Checks what every config file holds, JSON or module: known keys only, and a boolean `leastPrivilege`. */
@@ -61,7 +101,7 @@ function checkKeys(path: string, config: Record<string, unknown>): boolean | und
   return leastPrivilege;
 }
 
-function fromJson(path: string): Omit<TributaryConfig, "path"> {
+function fromJson(path: string): Omit<TributaryConfig, "path" | "trustedKeys"> & { keys: unknown } {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, "utf8"));
@@ -85,10 +125,12 @@ function fromJson(path: string): Omit<TributaryConfig, "path"> {
     }
     return directoryBackend(resolve(dirname(path), directory));
   });
-  return { backends, leastPrivilege };
+  return { backends, leastPrivilege, keys: (data as { trustedKeys?: unknown }).trustedKeys };
 }
 
-async function fromModule(path: string): Promise<Omit<TributaryConfig, "path">> {
+async function fromModule(
+  path: string,
+): Promise<Omit<TributaryConfig, "path" | "trustedKeys"> & { keys: unknown }> {
   let loaded: Record<string, unknown>;
   try {
     loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
@@ -112,13 +154,13 @@ async function fromModule(path: string): Promise<Omit<TributaryConfig, "path">> 
       '`backends` must be a list of secret backends: export default { backends: [directoryBackend("/var/run/secrets/app")] }',
     );
   }
-  return { backends: list, leastPrivilege };
+  return { backends: list, leastPrivilege, keys: config.trustedKeys };
 }
 
 /**
  * Reads the config file a command is given (`--config FILE`) or finds in `cwd` (`tributary.config.{ts,js,mjs,json}`).
  * Returns `undefined` when there is none. A JSON file names mounted folders; a module exports ready backends. Either
- * may set `leastPrivilege`, the default for runs.
+ * may set `leastPrivilege`, the default for runs, and `trustedKeys`, the keys whose signatures runs trust.
  */
 export async function loadConfig(
   explicit: string | undefined,
@@ -132,7 +174,8 @@ export async function loadConfig(
     path = CONFIG_FILE_NAMES.map((name) => resolve(cwd, name)).find((p) => existsSync(p));
     if (path === undefined) return undefined;
   }
-  return { path, ...(path.endsWith(".json") ? fromJson(path) : await fromModule(path)) };
+  const { keys, ...read } = path.endsWith(".json") ? fromJson(path) : await fromModule(path);
+  return { path, ...read, trustedKeys: await readTrustedKeys(path, keys) };
 }
 
 /**
@@ -149,4 +192,46 @@ export async function runLeastPrivilege(
     throw new UsageError("--least-privilege takes true or false", usage);
   if (configFile !== undefined) throw new UsageError("give --least-privilege or --config, not both", usage);
   return flag === "true";
+}
+
+/** A run's trust policy and where it came from (for the note a command prints). */
+export interface TrustPolicy {
+  /** The trusted public keys (PEM), or `undefined`: deployments are not verified. */
+  keys: readonly string[] | undefined;
+  /** Where the keys came from: `--trust-key`, or the config file's path. */
+  from: string | undefined;
+}
+
+/**
+ * The trust policy of `run`, `verify` and `agent start`: the `--trust-key` values when given (each a file, or PEM
+ * text; the config file is then not read for keys), else the config file's `trustedKeys` (`--config FILE`, else
+ * `tributary.config.*` in `cwd`), else none.
+ */
+export async function trustPolicy(
+  flags: readonly string[],
+  configFile: string | undefined,
+): Promise<TrustPolicy> {
+  if (flags.length === 0) {
+    const config = await loadConfig(configFile);
+    return { keys: config?.trustedKeys, from: config?.trustedKeys ? config.path : undefined };
+  }
+  const { readTrustedKey } = await import("@tributary/flow");
+  const keys = flags.map((flag) => {
+    if (flag.includes("-----BEGIN")) {
+      readTrustedKey(flag, "--trust-key (PEM text)");
+      return flag;
+    }
+    let pem: string;
+    try {
+      pem = readFileSync(resolve(flag), "utf8");
+    } catch {
+      throw new ValidationError(
+        `--trust-key ${flag}`,
+        "the file cannot be read; give the path of a public key file (.pub)",
+      );
+    }
+    readTrustedKey(pem, `--trust-key ${flag}`);
+    return pem;
+  });
+  return { keys, from: "--trust-key" };
 }

@@ -316,6 +316,27 @@ describe.each(targets)("deploy and run through %s", (_, start) => {
     expect(result.stdout + result.stderr).not.toContain(target.secret);
   });
 
+  it("runs from a program that imports nothing but @tributary/flow: the kind is found by the address's scheme", async () => {
+    const script = join(p.dir, "from-code.mjs");
+    writeFileSync(
+      script,
+      `import { readDeploymentManifest, runDeployment } from "@tributary/flow";
+const [address, marker] = process.argv.slice(2);
+const manifest = await readDeploymentManifest(address);
+const report = await runDeployment(address, { params: { marker } });
+console.log(JSON.stringify({ storageSecrets: manifest.secrets.storage, report }));
+`,
+    );
+    const marker = join(p.dir, "marker-from-code");
+    const result = await node([script, address, marker], p.dir, { TRIBUTARY_HOME: p.home, ...target.env });
+    expect(result.code, result.stderr).toBe(0);
+    const { storageSecrets, report } = JSON.parse(result.stdout);
+    expect(storageSecrets).toEqual([target.variable.slice(PREFIX.length)]);
+    expect(report).toMatchObject({ flow: "nightly", state: "completed" });
+    expect(existsSync(marker)).toBe(true);
+    expect(result.stdout + result.stderr).not.toContain(target.secret);
+  });
+
   it("refuses a wrong storage credential with CredentialRejectedError naming the variable; nothing runs", async () => {
     const marker = join(p.dir, "marker-wrong");
     const result = await target.run(address, p, target.wrongEnv, { marker });

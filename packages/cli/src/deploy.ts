@@ -6,12 +6,14 @@ import {
   listSecrets,
   localStore,
   resolveSecret,
+  type SecretBackend,
   type SecretSource,
   TributaryError,
   ValidationError,
+  withSecrets,
 } from "@tributary/auth";
 import type { DeploymentManifest, Flow, FlowStorage, StorageKind } from "@tributary/flow";
-import { storageKindsFor } from "./storage-kinds.js";
+import { signingKey } from "./keys-command.js";
 
 /** `tributary deploy` refused: the module does not compile, holds a secret, names no flow or no storage. Nothing was written. */
 export class DeployError extends TributaryError {
@@ -24,10 +26,18 @@ export interface DeployFlowOptions {
   storage?: string;
   /** Which exported flow, when the module exports several. */
   flow?: string;
-  /** The storage kinds `storage` may name. Default: all four (file, s3, gs, github). */
+  /** The storage kinds `storage` may name. Default: the one its scheme names, from its package (`storageKindsFor`). */
   kinds?: readonly StorageKind[];
   /** Aborts the upload. */
   signal?: AbortSignal;
+  /**
+   * Signs the deployment with the Ed25519 private key held by this secret name (resolved like any secret: run
+   * values, environment, local store, backends), such as `"TRIBUTARY_SIGNING_KEY"`: a DSSE envelope written beside
+   * the bundle as `manifest.sig.json`. Read before anything is built, so a missing key writes nothing.
+   */
+  signingKey?: string;
+  /** Secret backends asked for `signingKey` after the environment and the local store (a config file's). */
+  backends?: readonly SecretBackend[];
 }
 
 /** What `deployFlow` did. */
@@ -36,6 +46,8 @@ export interface DeployFlowResult {
   address: string;
   /** The manifest written beside the bundle. */
   manifest: DeploymentManifest;
+  /** With `signingKey`: the key id and label of the key that signed it. */
+  signedBy?: { keyId: string; label: string | undefined };
 }
 
 /** Values shorter than this are not searched for in a bundle: too many innocent matches. */
@@ -218,8 +230,9 @@ function pickFlow(flows: readonly Flow[], wanted: string | undefined, file: stri
 /**
  * Bundles a flow module with esbuild (the user's code in one ES module; `@tributary/*`, Node built-ins and the
  * packages of the nearest package.json stay external) and writes the bundle and its manifest to the flow's
- * storage (or `storage`). Refuses, before writing anything: a module that does not compile (esbuild's message
- * with file and line), a bundle holding the value of any secret resolvable here, a flow with no storage.
+ * storage (or `storage`); with `signingKey`, signs it for its address. Refuses, before writing anything: a module
+ * that does not compile (esbuild's message with file and line), a bundle holding the value of any secret
+ * resolvable here, a flow with no storage, a signing key that cannot be found or read.
  * @example
  * const { address, manifest } = await deployFlow("flows/nightly.ts");
  * console.log(address, manifest.secrets);
@@ -231,12 +244,21 @@ export async function deployFlow(file: string, options: DeployFlowOptions = {}):
   if (!existsSync(path) || !statSync(path).isFile())
     throw new ValidationError("file", `${file} is not a file`);
   const flowModule = await import("@tributary/flow");
+  // The key is read first: a deployment that should be signed is not written unsigned.
+  const named = options.signingKey;
+  const signer =
+    named === undefined
+      ? undefined
+      : await withSecrets({}, () => signingKey(named), {
+          declare: [named],
+          ...(options.backends ? { backends: options.backends } : {}),
+        });
   // Checked before the bundle is built: a wrong address fails fast.
   const given =
     options.storage !== undefined
       ? flowModule.parseStorageAddress(
           options.storage,
-          options.kinds ?? (await storageKindsFor(options.storage)),
+          options.kinds ?? (await flowModule.storageKindsFor(options.storage)),
           "storage",
         )
       : undefined;
@@ -272,13 +294,23 @@ export async function deployFlow(file: string, options: DeployFlowOptions = {}):
     bundle: built.bytes,
     tributary: await versions([...new Set(["@tributary/flow", ...built.tributary])], base),
   });
+  const address = storage.address(name);
+  const envelope = signer && flowModule.signDeployment(manifest, address, signer.pem);
+  // The manifest last: a run that reads it finds the bundle and signature it names already there.
   await storage.save(
     name,
     [
       { name: flowModule.BUNDLE_FILE, bytes: built.bytes },
+      ...(envelope
+        ? [{ name: flowModule.SIGNATURE_FILE, bytes: Buffer.from(`${JSON.stringify(envelope, null, 2)}\n`) }]
+        : []),
       { name: flowModule.MANIFEST_FILE, bytes: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) },
     ],
     options.signal ? { signal: options.signal } : {},
   );
-  return { address: storage.address(name), manifest };
+  return {
+    address,
+    manifest,
+    ...(signer ? { signedBy: { keyId: signer.key.keyId, label: signer.key.label } } : {}),
+  };
 }

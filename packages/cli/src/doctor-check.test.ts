@@ -1,10 +1,13 @@
+import { generateKeyPairSync } from "node:crypto";
 import {
   fakeSlackToken,
   type GitHubStandIn,
+  type GoogleStandIn,
   generateGitHubToken,
   type S3StandIn,
   type SlackStandIn,
   startGitHubStandIn,
+  startGoogleStandIn,
   startS3StandIn,
   startSlackStandIn,
 } from "@tributary/testing";
@@ -14,16 +17,25 @@ import { removeTempHomes, runBin, tempHome } from "../test/helpers.js";
 let github: GitHubStandIn;
 let s3: S3StandIn;
 let slack: SlackStandIn;
+let google: GoogleStandIn;
 const token = generateGitHubToken();
 const slackToken = fakeSlackToken("doctor");
+const app = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const APP_ID = "2718281";
+const INSTALLATION_ID = "31415926";
 
 beforeAll(async () => {
-  github = await startGitHubStandIn({ tokens: [{ token, login: "alice" }] });
+  github = await startGitHubStandIn({
+    tokens: [{ token, login: "alice" }],
+    apps: [{ id: APP_ID, publicKey: app.publicKey, installationId: INSTALLATION_ID }],
+    repos: [{ fullName: "acme/warehouse" }],
+  });
   s3 = await startS3StandIn({ sts: {} });
   slack = await startSlackStandIn({ tokens: [slackToken] });
+  google = await startGoogleStandIn({ projectId: "acme-data" });
 });
 afterAll(async () => {
-  await Promise.all([github?.close(), s3?.close(), slack?.close()]);
+  await Promise.all([github?.close(), s3?.close(), slack?.close(), google?.close()]);
 });
 afterEach(removeTempHomes);
 
@@ -89,5 +101,59 @@ describe("tributary doctor --check", () => {
     const checked = report.identities.find((c) => c.name === "SLACK_BOT_TOKEN");
     expect(checked?.status).not.toBe("ok");
     expect(checked?.reason).toContain("$SLACK_API_URL");
+  });
+
+  it("names the service account's email, the assumed role and the App, and masks only their secret fields", async () => {
+    const key = s3.keyPairs[0] as { accessKeyId: string; secretAccessKey: string };
+    const gcpKey = await google.createServiceAccount({ email: "etl@acme-data.iam.gserviceaccount.com" });
+    const appKey = app.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+    const aws = {
+      ACCESS_KEY: key.accessKeyId,
+      SECRET_ACCESS_KEY: key.secretAccessKey,
+      ROLE_ARN: "arn:aws:iam::123456789012:role/etl",
+      REGION: "us-east-1",
+    };
+    const result = await runBin(["doctor", "--check", "--json"], {
+      home: tempHome(),
+      env: {
+        ...env(token),
+        TRIBUTARY__CONTEXT__SECRETS__AWS_CREDENTIALS: JSON.stringify(aws),
+        TRIBUTARY__CONTEXT__SECRETS__GCP_CREDENTIALS: JSON.stringify(gcpKey),
+        TRIBUTARY__CONTEXT__SECRETS__GITHUB_APP_CREDENTIALS: JSON.stringify({
+          APP_ID,
+          INSTALLATION_ID,
+          PRIVATE_KEY: appKey,
+        }),
+      },
+    });
+    const report = JSON.parse(result.stdout) as {
+      identities: { name: string; status: string; principal?: string; account?: string }[];
+    };
+    const who = (name: string) => report.identities.find((c) => c.name === name);
+    expect(who("GCP_CREDENTIALS")).toMatchObject({
+      status: "ok",
+      principal: "etl@acme-data.iam.gserviceaccount.com",
+      account: "acme-data",
+    });
+    expect(who("AWS_CREDENTIALS")).toMatchObject({
+      status: "ok",
+      principal: expect.stringMatching(/^arn:aws:sts::123456789012:assumed-role\/etl\/\S+$/),
+      role: "arn:aws:iam::123456789012:role/etl",
+      account: "123456789012",
+    });
+    expect(who("GITHUB_APP_CREDENTIALS")).toMatchObject({
+      status: "ok",
+      principal: `app-${APP_ID}[bot]`,
+      account: "acme",
+    });
+    const printed = result.stdout + result.stderr;
+    expect(printed).toContain("us-east-1");
+    const secrets = [key.accessKeyId, key.secretAccessKey, gcpKey.private_key_id, gcpKey.private_key, appKey];
+    for (const secret of secrets) {
+      for (const form of [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]) {
+        expect(printed).not.toContain(form);
+      }
+    }
+    expect(result.code, result.stdout).toBe(0);
   });
 });

@@ -22,6 +22,8 @@ export interface IdentityCheck {
   service?: string;
   principal?: string;
   account?: string;
+  /** The role the credential assumed (an IAM role ARN), when it did. */
+  role?: string;
   /** Why it was rejected or skipped, in the service's words (never a value). */
   reason?: string;
 }
@@ -55,6 +57,7 @@ export async function checkIdentities(names: readonly string[]): Promise<Identit
         service: who.service,
         principal: who.principal,
         ...(who.account !== undefined ? { account: who.account } : {}),
+        ...(who.role !== undefined ? { role: who.role } : {}),
       });
     } catch (error) {
       if (MissingCredentialsError.isInstance(error)) {
@@ -76,7 +79,10 @@ export function formatIdentityChecks(checks: readonly IdentityCheck[]): string {
   const lines = ["Live checks (one call each, as the service sees the credential):"];
   for (const c of checks) {
     if (c.status === "ok") {
-      lines.push(`  ${c.name}: ok — ${c.principal}${c.account ? ` (${c.account})` : ""} [${c.service}]`);
+      const role = c.role ? `, role ${c.role}` : "";
+      lines.push(
+        `  ${c.name}: ok — ${c.principal}${role}${c.account ? ` (${c.account})` : ""} [${c.service}]`,
+      );
     } else {
       lines.push(`  ${c.name}: ${c.status === "rejected" ? "REJECTED" : "skipped"} — ${c.reason}`);
     }

@@ -8,5 +8,4 @@ export {
 export { formatRunReport } from "./format-report.js";
 export type { SecretReport, SecretStatus } from "./inspect-secret.js";
 export { runCli } from "./run-cli.js";
-export { allStorageKinds, STORAGE_SCHEMES, storageKindsFor } from "./storage-kinds.js";
 export { CLI_VERSION } from "./usage.js";

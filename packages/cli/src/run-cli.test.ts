@@ -173,7 +173,7 @@ describe("runCli (in process)", () => {
     expect(doctor).toMatchObject({
       ok: true,
       exitCode: 0,
-      summary: { "default-chain": 0, ok: 2, missing: 4, invalid: 0 },
+      summary: { "default-chain": 0, ok: 2, missing: 5, invalid: 0 },
     });
   });
 

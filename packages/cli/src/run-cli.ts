@@ -5,6 +5,7 @@ import { type CliIo, CliOutput, EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
 import { deployCommand } from "./deploy-command.js";
 import { doctor } from "./doctor.js";
+import { keysGenerate, keysPublic } from "./keys-command.js";
 import { UsageError } from "./parse-command-args.js";
 import { PromptCancelledError } from "./read-secret-input.js";
 import { runCommand } from "./run-command.js";
@@ -21,6 +22,9 @@ import {
   CLI_VERSION,
   DEPLOY_USAGE,
   DOCTOR_USAGE,
+  KEYS_GENERATE_USAGE,
+  KEYS_PUBLIC_USAGE,
+  KEYS_USAGE,
   LIST_USAGE,
   MAIN_USAGE,
   RM_USAGE,
@@ -34,7 +38,9 @@ import {
   SCHEDULE_USAGE,
   SECRETS_USAGE,
   SET_USAGE,
+  VERIFY_USAGE,
 } from "./usage.js";
+import { verifyCommand } from "./verify-command.js";
 
 type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>;
 
@@ -53,6 +59,7 @@ const GROUPS: Record<string, { usage: string; commands: Record<string, Command> 
       resume: scheduleResume,
     },
   },
+  keys: { usage: KEYS_USAGE, commands: { generate: keysGenerate, public: keysPublic } },
 };
 const HELP_TOPICS: Record<string, string> = {
   secrets: SECRETS_USAGE,
@@ -74,6 +81,10 @@ const HELP_TOPICS: Record<string, string> = {
   "schedule resume": SCHEDULE_NAME_USAGE,
   deploy: DEPLOY_USAGE,
   run: RUN_USAGE,
+  verify: VERIFY_USAGE,
+  keys: KEYS_USAGE,
+  "keys generate": KEYS_GENERATE_USAGE,
+  "keys public": KEYS_PUBLIC_USAGE,
 };
 
 /** A command word is echoed in "unknown command" only when it cannot be a pasted secret. */
@@ -126,6 +137,8 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       return deployCommand(rest, ctx);
     case "run":
       return runCommand(rest, ctx);
+    case "verify":
+      return verifyCommand(rest, ctx);
     case "secrets": {
       const [sub, ...args] = rest;
       if (sub === "-h" || sub === "--help") {
@@ -139,7 +152,8 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
     }
     case "agent":
     case "runs":
-    case "schedule": {
+    case "schedule":
+    case "keys": {
       const group = GROUPS[command] as (typeof GROUPS)[string];
       const [sub, ...args] = rest;
       if (sub === undefined || sub === "-h" || sub === "--help") {

@@ -4,7 +4,6 @@ import type { OptionSpec, ParsedOptions } from "./command-options.js";
 import { formatRunReport } from "./format-report.js";
 import { integerOption, stringOption } from "./option-values.js";
 import { UsageError } from "./parse-command-args.js";
-import { storageKindsFor } from "./storage-kinds.js";
 import { RUN_USAGE } from "./usage.js";
 
 /** The options `tributary run` takes for the queue path, beside its own. */
@@ -100,10 +99,8 @@ export async function runOnQueue(request: QueueRunRequest, ctx: CommandContext):
  * own names, with a note; a malformed address is refused before anything is queued.
  */
 export async function neededSecrets(address: string, ctx: CommandContext): Promise<string[]> {
-  const [{ parseDeploymentAddress, readDeploymentManifest }, kinds] = await Promise.all([
-    import("@tributary/flow"),
-    storageKindsFor(address),
-  ]);
+  const { parseDeploymentAddress, readDeploymentManifest, storageKindsFor } = await import("@tributary/flow");
+  const kinds = await storageKindsFor(address);
   const { storage } = parseDeploymentAddress(address, kinds);
   try {
     const manifest = await readDeploymentManifest(address, { kinds });

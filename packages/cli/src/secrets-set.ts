@@ -8,7 +8,7 @@ import {
   InvalidSecretError,
   localStore,
   registeredNameLike,
-  registerSecretValue,
+  registerSecret,
   secretSizeProblem,
 } from "@tributary/auth";
 import { EXIT_CODES } from "./cli-io.js";
@@ -49,7 +49,8 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
   const size = secretSizeProblem(text);
   if (size)
     throw new InvalidSecretError(name, { kind: "store", detail: store.path }, [{ field: "", message: size }]);
-  registerSecretValue(text);
+  // The whole text and, of a JSON-shaped name, its secret fields: whatever a malformed-value message might echo.
+  registerSecret(name, text);
   const def = getSecretDefinition(name);
   if (!def) {
     ctx.output.err(
@@ -67,7 +68,7 @@ export async function secretsSet(args: readonly string[], ctx: CommandContext): 
     return EXIT_CODES.failure;
   }
   const value = check.value;
-  registerSecretValue(value);
+  registerSecret(name, value);
 
   // The store takes its lock before creating its folder, so a first `set` into a new TRIBUTARY_HOME needs it made.
   await mkdir(dirname(store.path), { recursive: true, mode: 0o700 });

@@ -1,10 +1,15 @@
 import { ValidationError } from "@tributary/auth";
 import { s3Storage, s3StorageKind } from "@tributary/aws";
-import { parseDeploymentAddress, parseStorageAddress } from "@tributary/flow";
+import {
+  allStorageKinds,
+  parseDeploymentAddress,
+  parseStorageAddress,
+  STORAGE_SCHEMES,
+  storageKindsFor,
+} from "@tributary/flow";
 import { gcsStorage } from "@tributary/gcp";
 import { githubStorage, githubStorageKind } from "@tributary/github";
 import { describe, expect, it } from "vitest";
-import { allStorageKinds, STORAGE_SCHEMES, storageKindsFor } from "./storage-kinds.js";
 
 const kinds = await allStorageKinds();
 

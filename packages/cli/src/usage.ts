@@ -20,7 +20,11 @@ Commands:
   doctor                check every secret, the SDK default chains and the store file; exit 1 when
                         something set is invalid
   deploy FILE           bundle a flow and write it to its storage; prints the deployment's address
+                        (--sign: signed with TRIBUTARY_SIGNING_KEY)
   run ADDRESS           pull a deployment with its storage's secrets and run it here (--queue Q: on agents)
+  verify ADDRESS        check a deployment's signature under the keys you trust; who signed it, when, where
+  keys generate         make a signing key: the private key goes to the local store, the public key is printed
+  keys public [NAME]    print the public key of a stored signing key
   agent start           take flow runs from a queue on Redis and run them with the secrets given by -e
   agent ls              the agents alive now
   runs ls --queue Q     the run history of a queue: newest first, filtered by flow, state and time
@@ -151,27 +155,34 @@ on as many machines as you like, to share a queue. A run gets its secrets from t
 Each run is its own child process (\`tributary run ADDRESS --json\`) whose environment holds only the -e secrets
 (as TRIBUTARY__CONTEXT__SECRETS__<NAME>) and PATH, HOME, TZ, LANG, LC_*, TMPDIR; it does not see this machine's
 local store. On SIGTERM the agent takes no more runs, lets running ones finish for up to --grace seconds, then
-leaves them for other agents. Runs of an agent that dies are taken by another agent after about 30 seconds.
+leaves them for other agents. The runs of an agent that dies (SIGKILL, a crash, its machine or network gone) are
+taken again by the other agents within --stall-timeout seconds: give every agent of a queue the same value.
 
 Options:
   --queue Q               the queue to take runs from (required)
   -e, --env NAME[=VALUE]  a secret passed to every run (repeatable)
   --concurrency N         how many runs at once (default 1)
   --grace SECONDS         how long running runs may finish after SIGTERM (default 30)
+  --stall-timeout SECONDS how soon another agent takes the runs of an agent that died (default 30); an agent
+                          whose process stalls for more than a quarter of it may lose its runs to other agents
   --isolation MODE        child-process (default) or in-process: faster, for flows you trust; runs share
                           this process and its environment
   --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
   --name NAME             the agent's name in agent ls (default host:pid:random)
   --keep-runs N           keep the records of the last N completed and the last N failed runs (default 1000)
   --keep-days D           keep a run's record at most D days after it ended (default 30)
-  --config FILE           read leastPrivilege, the default of every run whose flow does not set it, from FILE
-                          instead of tributary.config.ts, .js, .mjs or .json in this folder
+  --config FILE           read leastPrivilege, the default of every run whose flow does not set it, and
+                          trustedKeys from FILE instead of tributary.config.ts, .js, .mjs or .json in this folder
+  --trust-key FILE        run only deployments signed by this public key, for their address (repeatable: several
+                          keys during a rotation); a run that fails is marked failed with UNTRUSTED_DEPLOYMENT and
+                          its reason, before any of its code is imported. Default: the config file's trustedKeys;
+                          with neither, nothing is verified (and a note says so at start)
   -h, --help              show this help
 
 ${REDIS_ENV}
 
 Exit codes: 0 stopped by a signal, 1 could not start (a -e secret not found, Redis unreachable, the config file
-cannot be read), 2 wrong command line.`;
+or a trusted key cannot be read), 2 wrong command line.`;
 
 /** \`tributary agent ls --help\`. */
 export const AGENT_LS_USAGE = `Usage: tributary agent ls [--queue Q] [--json]
@@ -304,7 +315,8 @@ Options:
 ${REDIS_ENV}`;
 
 /** \`tributary deploy --help\`. */
-export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--json]
+export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--sign] [--signing-key NAME] [--config FILE]
+                        [--json]
 
 Bundles the flow module FILE with esbuild (your code in one ES module; @tributary/*, Node built-ins and the
 packages of your package.json stay external, to be installed where it runs), writes the bundle and its
@@ -317,13 +329,20 @@ Options:
   --storage ADDRESS     where to deploy, instead of the flow's storage: s3://bucket/prefix/,
                         gs://bucket/prefix/, github://owner/repo/path@ref, file:///folder
   --flow NAME           which flow, when the module exports several
-  --json                print { address, flow, secrets, sha256, size } as JSON
+  --sign                sign the deployment for its address with the Ed25519 key in TRIBUTARY_SIGNING_KEY
+                        (resolved like any secret: environment, local store, then the backends of the config
+                        file tributary.config.* here or --config FILE), written as manifest.sig.json
+                        (a DSSE envelope over an in-toto statement); agents with --trust-key run only signed code
+  --signing-key NAME    sign with the key held by secret NAME instead (implies --sign)
+  --config FILE         with --sign: the config file whose backends may hold the signing key
+  --json                print { address, flow, secrets, sha256, size, signedBy } as JSON
   -h, --help            show this help
 
-Exit codes: 0 deployed, 1 failure (nothing was written), 2 wrong command line.`;
+Exit codes: 0 deployed, 1 failure (nothing was written: also when the signing key cannot be found or read),
+2 wrong command line.`;
 
 /** \`tributary run --help\`. */
-export const RUN_USAGE = `Usage: tributary run ADDRESS [--params JSON] [--run-id ID] [--json] [--config FILE]
+export const RUN_USAGE = `Usage: tributary run ADDRESS [--params JSON] [--run-id ID] [--json] [--config FILE] [--trust-key FILE]...
        tributary run ADDRESS --queue Q [--wait] [--retries N] [--params JSON] [--run-id ID] [--json]
 
 Runs a deployment in this process: resolves the secrets its storage declares (run values, environment,
@@ -342,6 +361,10 @@ Options:
                         tributary.config.ts, .js, .mjs or .json in this folder
   --least-privilege true|false
                         the run's leastPrivilege default, instead of the config file's
+  --trust-key FILE      run only if the deployment is signed by this public key (repeatable; also PEM text),
+                        for this address and this bundle: checked before anything is imported. Default: the
+                        config file's trustedKeys; with neither, nothing is verified (and a note says so)
+  --unverified          run without verifying, even when the config file names trusted keys; no note
   --queue Q             queue the run for the agents of queue Q (BullMQ on Redis) instead of running it here;
                         prints the run id, which is the runId the flow sees. The params must hold no secret
                         value: agents pass secrets (tributary agent start -e NAME)
@@ -353,5 +376,62 @@ Options:
 Endpoints: AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), STORAGE_EMULATOR_HOST and GITHUB_API_URL point the
 storage at MinIO, moto or an emulator without changing the address.
 
-Exit codes: 0 the run completed, 1 it failed or was cancelled (or the pull failed, or the config file cannot be
-read), 2 wrong command line.`;
+Exit codes: 0 the run completed, 1 it failed or was cancelled (or the pull failed, the deployment is not trusted,
+or the config file cannot be read), 2 wrong command line.`;
+
+/** \`tributary verify --help\`. */
+export const VERIFY_USAGE = `Usage: tributary verify ADDRESS [--trust-key FILE]... [--config FILE] [--json]
+
+Checks a deployment without running it: reads its manifest and signature (manifest.sig.json) with its storage's
+secrets, verifies the signature under the trusted keys, checks that it was signed for this address and that the
+bundle in storage is the one signed. Prints who signed it (key id and label), when, and for which address.
+
+Options:
+  --trust-key FILE      a public key to trust (repeatable; also PEM text); default: the config file's trustedKeys
+  --config FILE         read trustedKeys from FILE instead of tributary.config.ts, .js, .mjs or .json here
+  --json                print { trusted, flow, address, keyId, label, signedAt, sha256 } (or { trusted: false,
+                        reason, message }) as JSON
+  -h, --help            show this help
+
+Exit codes: 0 trusted, 1 not trusted (unsigned, unknown-key, bad-signature, digest-mismatch, wrong-address) or
+the deployment cannot be read, 2 wrong command line (also: no trusted key given).`;
+
+/** \`tributary keys --help\`. */
+export const KEYS_USAGE = `Usage: tributary keys <generate|public> [options]
+
+  keys generate [--name LABEL] [--secret NAME] [--out FILE]   make a signing key pair
+  keys public [NAME]                                          print the public key of a stored signing key
+
+Run tributary keys <command> --help for details.`;
+
+/** \`tributary keys generate --help\`. */
+export const KEYS_GENERATE_USAGE = `Usage: tributary keys generate [--name LABEL] [--secret NAME] [--out FILE] [--force] [--json]
+
+Makes an Ed25519 key pair for signing deployments. The private key (PKCS#8 PEM) goes to the local store as
+TRIBUTARY_SIGNING_KEY (or NAME) and is never printed; the public key is printed on stdout, with its key id
+(the first 16 hex characters of the SHA-256 of its DER bytes) on stderr. Give the public key to agents
+(agent start --trust-key FILE) and keep the private key where deploys run (for CI: a repository secret passed
+as TRIBUTARY__CONTEXT__SECRETS__TRIBUTARY_SIGNING_KEY).
+
+Options:
+  --name LABEL          the key's human name (release, ci-2027), written in both PEM files; shown by verify
+  --secret NAME         store the private key as NAME instead of TRIBUTARY_SIGNING_KEY
+  --out FILE            also write the public key to FILE
+  --force               replace a key already stored under that name (or an existing FILE): the old key is gone
+  --json                print { keyId, secret, publicKey } as JSON
+  -h, --help            show this help
+
+Exit codes: 0 made and stored, 1 not made (a key is already stored under that name, the store cannot be
+written), 2 wrong command line.`;
+
+/** \`tributary keys public --help\`. */
+export const KEYS_PUBLIC_USAGE = `Usage: tributary keys public [NAME] [--json]
+
+Prints the public key of the signing key held by secret NAME (default TRIBUTARY_SIGNING_KEY), resolved like
+any secret (environment, then local store), and its key id on stderr. Never prints the private key.
+
+Options:
+  --json                print { keyId, label, publicKey } as JSON
+  -h, --help            show this help
+
+Exit codes: 0 printed, 1 the secret is not set or is not an Ed25519 private key, 2 wrong command line.`;

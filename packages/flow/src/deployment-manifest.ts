@@ -25,22 +25,43 @@ export interface DeploymentManifest {
   readonly deployedAt: string;
 }
 
+/** Why a deployment is not trusted, in `DeploymentError`'s `reason` (code `UNTRUSTED_DEPLOYMENT`). */
+export type UntrustedReason =
+  | "unsigned"
+  | "unknown-key"
+  | "bad-signature"
+  | "digest-mismatch"
+  | "wrong-address";
+
 /**
  * A deployment cannot be run: its manifest does not parse, its bundle does not match the manifest, its module
- * exports no flow of that name, or it was built against an incompatible version. Names the address; nothing of
- * the flow ran.
+ * exports no flow of that name, it was built against an incompatible version, or (code `UNTRUSTED_DEPLOYMENT`,
+ * with a `reason`) it fails the run's trust policy. Names the address; nothing of the flow ran.
  */
 export class DeploymentError extends TributaryError {
   static override readonly errorName: string = "DeploymentError";
+  /** For `UNTRUSTED_DEPLOYMENT`: why the deployment is not trusted. */
+  readonly reason: UntrustedReason | undefined;
   constructor(
     code: string,
     /** The deployment's address. */
     readonly address: string,
     message: string,
-    options: { cause?: unknown; retryable?: boolean } = {},
+    options: { cause?: unknown; retryable?: boolean; reason?: UntrustedReason } = {},
   ) {
     super(code, `${address}: ${message}`, options);
+    this.reason = options.reason;
   }
+}
+
+/** A refusal by the trust policy: `DeploymentError` `UNTRUSTED_DEPLOYMENT` with its reason. */
+export function untrustedDeployment(address: string, reason: UntrustedReason, why: string): DeploymentError {
+  return new DeploymentError(
+    "UNTRUSTED_DEPLOYMENT",
+    address,
+    `not trusted (${reason}): ${why}; nothing was imported or run`,
+    { reason },
+  );
 }
 
 /** The sha256 of some bytes, as hex. */
@@ -114,10 +135,25 @@ export function parseManifest(bytes: Uint8Array, address: string): DeploymentMan
   return m as DeploymentManifest;
 }
 
-/** Checks the bundle's bytes against the manifest before anything is imported. */
-export function checkBundle(bytes: Uint8Array, manifest: DeploymentManifest, address: string): void {
+/**
+ * Checks the bundle's bytes against the manifest before anything is imported. With `signed` (the manifest's digest
+ * was verified under a trusted key), a mismatch is `UNTRUSTED_DEPLOYMENT` (`digest-mismatch`).
+ */
+export function checkBundle(
+  bytes: Uint8Array,
+  manifest: DeploymentManifest,
+  address: string,
+  signed = false,
+): void {
   const sha = sha256Hex(bytes);
   if (bytes.length !== manifest.bundle.size || sha !== manifest.bundle.sha256) {
+    if (signed) {
+      throw untrustedDeployment(
+        address,
+        "digest-mismatch",
+        `the bundle's sha256 (${sha.slice(0, 12)}…) is not the one signed (${manifest.bundle.sha256.slice(0, 12)}…)`,
+      );
+    }
     throw new DeploymentError(
       "BUNDLE_MISMATCH",
       address,

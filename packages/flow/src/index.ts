@@ -14,7 +14,29 @@ export {
   MANIFEST_FILE,
   parseManifest,
   sha256Hex,
+  type UntrustedReason,
 } from "./deployment-manifest.js";
+export {
+  DEPLOYMENT_PREDICATE_TYPE,
+  type DeploymentPredicate,
+  DSSE_PAYLOAD_TYPE,
+  type DsseEnvelope,
+  deploymentStatement,
+  generateSigningKey,
+  keyIdOf,
+  preAuthEncoding,
+  readSigningKey,
+  readTrustedKey,
+  readTrustPolicy,
+  SIGNATURE_FILE,
+  type SignatureCheck,
+  type SigningKeyPair,
+  STATEMENT_TYPE,
+  signDeployment,
+  type TrustedKey,
+  type VerifiedSignature,
+  verifyDeploymentSignature,
+} from "./deployment-signature.js";
 export { RunCancelledError, TaskTimeoutError } from "./errors.js";
 export { type FileStorageOptions, fileStorage, fileStorageKind } from "./file-storage.js";
 export {
@@ -57,6 +79,8 @@ export {
   type RunDeploymentOptions,
   readDeploymentManifest,
   runDeployment,
+  type VerifiedDeployment,
+  verifyDeployment,
 } from "./run-deployment.js";
 export {
   checkDeploymentFile,
@@ -69,4 +93,5 @@ export {
   type StorageCallOptions,
   type StorageKind,
 } from "./storage.js";
+export { allStorageKinds, STORAGE_SCHEMES, storageKindsFor } from "./storage-kinds.js";
 export { isRetryable, type Task, type TaskOptions, task } from "./task.js";

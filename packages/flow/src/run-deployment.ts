@@ -1,6 +1,7 @@
 import {
   resolveSecret,
   type SecretBackend,
+  ServiceError,
   TributaryError,
   type WithSecretsOptions,
   withSecrets,
@@ -15,12 +16,19 @@ import {
   MANIFEST_FILE,
   parseManifest,
 } from "./deployment-manifest.js";
-import { fileStorageKind } from "./file-storage.js";
+import {
+  readTrustPolicy,
+  SIGNATURE_FILE,
+  type TrustedKey,
+  type VerifiedSignature,
+  verifyDeploymentSignature,
+} from "./deployment-signature.js";
 import type { Flow, RunOptions } from "./flow.js";
 import { exportedFlows, findPackageRoot, importBundle } from "./import-bundle.js";
 import type { LoggerOptions } from "./logger.js";
 import type { RunReport } from "./report.js";
 import type { FlowStorage, StorageKind } from "./storage.js";
+import { storageKindsFor } from "./storage-kinds.js";
 import { logProvenance } from "./task.js";
 
 /** The options of `runDeployment`. */
@@ -36,8 +44,10 @@ export interface RunDeploymentOptions {
   /** Secret backends for the pull and the run, instead of those set by `configureBackends`. */
   backends?: readonly SecretBackend[];
   /**
-   * The storage kinds addresses may name. Default: `file://` only; the CLI passes all of them (`s3Storage`'s,
-   * `gcsStorage`'s, `githubStorage`'s kinds live in their integrations).
+   * The storage kinds addresses may name. Default: the kind the address's scheme names, imported from its package
+   * (`s3://` from `@tributary/aws`, `gs://` from `@tributary/gcp`, `github://` from `@tributary/github`, `file://`
+   * from this one; see `storageKindsFor`). Pass kinds for connection options (`s3StorageKind.configure(…)`), for a
+   * kind of your own, for a package installed where `@tributary/flow` cannot import it, or to allow only these.
    */
   kinds?: readonly StorageKind[];
   /**
@@ -49,10 +59,16 @@ export interface RunDeploymentOptions {
   logger?: LoggerOptions;
   /** The run's default for `leastPrivilege` when the flow does not set it (see `RunOptions.leastPrivilege`). */
   leastPrivilege?: boolean;
+  /**
+   * The trust policy: Ed25519 public keys (PEM, as `tributary keys generate` prints them). With it, the deployment
+   * runs only if its signature (`manifest.sig.json`) verifies under one of them, signs this bundle's sha256 and this
+   * address; otherwise `DeploymentError` `UNTRUSTED_DEPLOYMENT` (with its `reason`) before the bundle is imported
+   * and before any flow secret is resolved. Several keys at once for rotation. Without it, nothing is verified.
+   */
+  trustedKeys?: readonly string[];
 }
 
 const CACHE_LIMIT = 32;
-const FILE_ONLY: readonly StorageKind[] = Object.freeze([fileStorageKind]);
 /**
  * Flows imported (or being imported) in this process, by bundle sha256 and flow name: a second run skips the
  * bundle, and concurrent first runs share one pull. A failed pull is forgotten.
@@ -80,7 +96,10 @@ function remember(key: string, flow: Promise<Flow>): void {
   );
 }
 
-/** Parsed addresses, per list of kinds: a long-lived agent runs the same few addresses again and again. */
+/**
+ * Parsed addresses, per list of kinds (a caller's, or the one `storageKindsFor` hands out for a scheme): a
+ * long-lived agent runs the same few addresses again and again.
+ */
 const parsedAddresses = new WeakMap<readonly StorageKind[], Map<string, ParsedDeploymentAddress>>();
 
 function parseCached(address: string, kinds: readonly StorageKind[]): ParsedDeploymentAddress {
@@ -135,17 +154,45 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
-/** Resolves the storage's declared secrets (in the current scope), then reads and checks the manifest. */
+/** A manifest read, and with a trust policy, its verified signature. */
+interface Loaded {
+  manifest: DeploymentManifest;
+  signature: VerifiedSignature | undefined;
+}
+
+/**
+ * Resolves the storage's declared secrets (in the current scope), then reads and checks the manifest; with a trust
+ * policy, reads its signature at the same time and verifies it against the manifest and the deployment's address.
+ */
 function loadManifest(
   address: string,
   storage: FlowStorage,
   name: string,
   signal: AbortSignal | undefined,
-): Promise<DeploymentManifest> {
-  const read = () =>
-    storage
-      .load(name, MANIFEST_FILE, signal ? { signal } : {})
-      .then((bytes) => checkManifest(bytes, address, name));
+  trusted: readonly TrustedKey[] | undefined,
+): Promise<Loaded> {
+  const call = signal ? { signal } : {};
+  const read = async (): Promise<Loaded> => {
+    if (!trusted) {
+      const manifest = checkManifest(await storage.load(name, MANIFEST_FILE, call), address, name);
+      return { manifest, signature: undefined };
+    }
+    const [bytes, envelope] = await Promise.all([
+      storage.load(name, MANIFEST_FILE, call),
+      storage.load(name, SIGNATURE_FILE, call).catch((error: unknown) => {
+        if (ServiceError.isInstance(error) && error.code === "NOT_FOUND") return undefined;
+        throw error;
+      }),
+    ]);
+    const manifest = checkManifest(bytes, address, name);
+    // Compared as the storage writes it: `file://localhost/x` and `file:///x` are one address.
+    const signature = verifyDeploymentSignature(envelope, {
+      manifest,
+      address: storage.address(name),
+      trusted,
+    });
+    return { manifest, signature };
+  };
   const secrets = storage.secrets ?? [];
   if (secrets.length === 0) return read();
   return (async () => {
@@ -167,43 +214,96 @@ function checkManifest(bytes: Uint8Array, address: string, name: string): Deploy
   return manifest;
 }
 
-/** The options of `readDeploymentManifest`: those of `runDeployment` that reach the storage. */
-export type ReadManifestOptions = Pick<RunDeploymentOptions, "secrets" | "signal" | "backends" | "kinds">;
+/** The options of `readDeploymentManifest`: those of `runDeployment` that reach the storage, and the trust policy. */
+export type ReadManifestOptions = Pick<
+  RunDeploymentOptions,
+  "secrets" | "signal" | "backends" | "kinds" | "trustedKeys"
+>;
 
 /**
  * Reads a deployment's manifest as a run would (the storage's secrets resolved first, the same typed errors),
- * without pulling the bundle: what `tributary run --queue` uses to put the run's secret names on the job.
+ * without pulling the bundle: what `tributary run --queue` uses to put the run's secret names on the job. With
+ * `trustedKeys`, the manifest is returned only when its signature verifies (see `runDeployment`).
  * @example
- * const manifest = await readDeploymentManifest("s3://flows/prod/nightly", { kinds: [s3StorageKind] });
+ * const manifest = await readDeploymentManifest("s3://flows/prod/nightly");
  * console.log([...manifest.secrets.flow, ...manifest.secrets.storage]);
  */
 export async function readDeploymentManifest(
   address: string,
   options: ReadManifestOptions = {},
 ): Promise<DeploymentManifest> {
-  const { storage, name } = parseCached(address, options.kinds ?? FILE_ONLY);
+  const { storage, name } = parseCached(address, options.kinds ?? (await storageKindsFor(address)));
+  const trusted = trustPolicy(options.trustedKeys);
   throwIfAborted(options.signal);
-  return withSecrets(options.secrets ?? {}, () => loadManifest(address, storage, name, options.signal), {
-    declare: storage.secrets ?? [],
-    ...(options.backends ? { backends: options.backends } : {}),
-  });
+  const loaded = await withSecrets(
+    options.secrets ?? {},
+    () => loadManifest(address, storage, name, options.signal, trusted),
+    {
+      declare: storage.secrets ?? [],
+      ...(options.backends ? { backends: options.backends } : {}),
+    },
+  );
+  return loaded.manifest;
+}
+
+/** What `verifyDeployment` found: the signature that verified, the manifest and the deployment's address. */
+export interface VerifiedDeployment extends VerifiedSignature {
+  /** The bundle's sha256, checked against the bytes in storage. */
+  readonly sha256: string;
+}
+
+/**
+ * Verifies a deployment without running it, as `tributary verify` does: reads its manifest and signature with the
+ * storage's secrets, verifies the signature under `trustedKeys` (required), then pulls the bundle and checks it is
+ * the one signed. Resolves to who signed it (key id and label), when and for which address; otherwise rejects
+ * with `DeploymentError` `UNTRUSTED_DEPLOYMENT` and the reason. Nothing is imported.
+ * @example
+ * const signed = await verifyDeployment("s3://flows/prod/nightly", { trustedKeys: [releasePem], kinds: [s3StorageKind] });
+ * console.log(signed.keyId, signed.label, signed.signedAt);
+ */
+export async function verifyDeployment(
+  address: string,
+  options: ReadManifestOptions & { trustedKeys: readonly string[] },
+): Promise<VerifiedDeployment> {
+  const { storage, name } = parseCached(address, options.kinds ?? (await storageKindsFor(address)));
+  const trusted = readTrustPolicy(options.trustedKeys);
+  throwIfAborted(options.signal);
+  const signal = options.signal;
+  return withSecrets(
+    options.secrets ?? {},
+    async () => {
+      const { manifest, signature } = await loadManifest(address, storage, name, signal, trusted);
+      const bytes = await storage.load(name, manifest.bundle.file, signal ? { signal } : {});
+      checkBundle(bytes, manifest, address, true);
+      return { ...(signature as VerifiedSignature), sha256: manifest.bundle.sha256 };
+    },
+    {
+      declare: storage.secrets ?? [],
+      ...(options.backends ? { backends: options.backends } : {}),
+    },
+  );
+}
+
+/** The trust policy of `trustedKeys`, read before any network call (a key that is not one is a `ValidationError`). */
+function trustPolicy(keys: readonly string[] | undefined): readonly TrustedKey[] | undefined {
+  return keys === undefined ? undefined : readTrustPolicy(keys);
 }
 
 /**
  * Runs a deployment: resolves the secrets its storage declares (run values, env, store, backends: a name found
  * nowhere fails here, before anything is fetched), pulls the manifest and then the bundle with them, checks the
  * bundle's sha256 and the `@tributary/*` versions before importing anything, imports it and runs the flow with
- * the same secrets in scope. Resolves to the run's report; a pull that fails rejects with a typed error
+ * the same secrets in scope. With `trustedKeys`, the deployment's signature is verified with the manifest, before
+ * the bundle is pulled. Resolves to the run's report; a pull that fails rejects with a typed error
  * naming the address (`DeploymentError`, `CredentialRejectedError`, `MissingCredentialsError`, `ValidationError`),
- * and nothing of the flow ran. A second run of the same bundle in this process reads only the manifest.
+ * and nothing of the flow ran. A second run of the same bundle in this process reads only the manifest. The
+ * storage kind comes from the address's scheme (`s3://` needs `@tributary/aws` installed) unless `kinds` is given.
  * @example
- * const report = await runDeployment("s3://flows/prod/nightly", {
- *   params: { day: "2026-11-25" },
- *   kinds: [s3StorageKind, fileStorageKind],
- * });
+ * const report = await runDeployment("s3://flows/prod/nightly", { params: { day: "2026-11-25" } });
  */
 export async function runDeployment(address: string, options: RunDeploymentOptions = {}): Promise<RunReport> {
-  const { storage, name } = parseCached(address, options.kinds ?? FILE_ONLY);
+  const { storage, name } = parseCached(address, options.kinds ?? (await storageKindsFor(address)));
+  const trusted = trustPolicy(options.trustedKeys);
   const declared = storage.secrets ?? [];
   const signal = options.signal;
   throwIfAborted(signal);
@@ -216,14 +316,14 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
   return withSecrets(
     options.secrets ?? {},
     async () => {
-      const manifest = await loadManifest(address, storage, name, signal);
+      const { manifest, signature } = await loadManifest(address, storage, name, signal, trusted);
       const key = `${manifest.bundle.sha256}:${name}`;
       let flow = ready.get(key);
       if (!flow) {
         let pulling = imported.get(key);
         if (!pulling) {
           // Shared by concurrent runs: one caller's abort stops its own wait, not the pull the others wait for.
-          pulling = pull(address, name, manifest, root, storage.load.bind(storage));
+          pulling = pull(address, name, manifest, root, storage.load.bind(storage), signature !== undefined);
           remember(key, pulling);
         }
         flow = await untilAborted(pulling, signal);
@@ -248,11 +348,12 @@ async function pull(
   manifest: DeploymentManifest,
   root: string,
   load: (name: string, file: string) => Promise<Uint8Array>,
+  signed: boolean,
 ): Promise<Flow> {
   const packageRoot = findPackageRoot(root) ?? root;
   checkCompatible(manifest, installedVersions(Object.keys(manifest.tributary), packageRoot), address);
   const bytes = await load(name, manifest.bundle.file);
-  checkBundle(bytes, manifest, address);
+  checkBundle(bytes, manifest, address, signed);
   let module: Record<string, unknown>;
   try {
     module = await importBundle(bytes, { root: packageRoot });

@@ -1,5 +1,5 @@
 import {
-  describeSource,
+  describeProvenance,
   type SecretSource,
   TributaryError,
   ValidationError,
@@ -122,7 +122,7 @@ function defaultLogger(): MaskingLogger {
 export function logProvenance(secretName: string, source: SecretSource): void {
   const frame = frames.getStore();
   const log = frame?.task?.log ?? frame?.run?.log ?? defaultLogger();
-  log.info(`${secretName} from ${describeSource(source)}`);
+  log.info(describeProvenance(secretName, source));
 }
 
 class AttemptContext extends AbortFanout implements ActiveTask {

@@ -5,7 +5,7 @@ import { gcsExists, gcsUpload } from "./index.js";
 
 it("the exported tasks follow docs/conventions.md", async () => {
   expect(
-    await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["gcs"] }),
+    await checkConventions({ entry: new URL("./index.ts", import.meta.url), prefixes: ["gcs", "bigquery"] }),
   ).toEqual([]);
 }, 60_000);
 

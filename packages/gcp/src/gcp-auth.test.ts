@@ -159,7 +159,11 @@ describe("rejected and missing credentials", () => {
     expect(CredentialRejectedError.isInstance(error)).toBe(true);
     expect(error.retryable).toBe(false);
     expect(error.service).toBe("Google OAuth");
-    expect(error.source).toEqual({ kind: "env", detail: "TRIBUTARY__CONTEXT__SECRETS__GCP_CREDENTIALS" });
+    expect(error.source).toEqual({
+      kind: "env",
+      detail: "TRIBUTARY__CONTEXT__SECRETS__GCP_CREDENTIALS",
+      summary: expect.stringMatching(/^service account \S+@\S+\.iam\.gserviceaccount\.com$/),
+    });
     expect(error.message).toContain("invalid_grant");
     expect(error.message).toContain("TRIBUTARY__CONTEXT__SECRETS__GCP_CREDENTIALS");
     expect(error.message).not.toContain("PRIVATE KEY");

@@ -15,7 +15,7 @@ import type { AuthClient, GoogleAuth } from "google-auth-library";
 /** Google's token endpoint, where google-auth-library always posts grants, whatever `token_uri` says. */
 const GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token";
 
-/** The scope used when none is given: enough for Cloud Storage and Secret Manager. */
+/** The scope used when none is given: enough for Cloud Storage, BigQuery and Secret Manager. */
 export const DEFAULT_GCP_SCOPES: readonly string[] = ["https://www.googleapis.com/auth/cloud-platform"];
 
 /** A ready google-auth-library client (a `JWT`, `UserRefreshClient`, `Compute` …) or a `GoogleAuth`. */

@@ -226,6 +226,10 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
   /** The first backoff delay in ms. Default 250. */
   baseDelayMs?: number | undefined;
+  /** Whether a failure may succeed when retried. Default `isRetryable` (throttling, 5xx, dropped connections). */
+  isRetryable?: ((error: unknown) => boolean) | undefined;
+  /** Maps the failure that is finally thrown. Default `toGcpError`. */
+  toError?: ((error: unknown, ctx: GoogleCallContext) => Error) | undefined;
 }
 
 /** Waits `ms`, or rejects when `signal` aborts. */
@@ -292,12 +296,12 @@ export async function callGoogle<T>(
         dropStaleToken(auth, tokenBefore);
         continue;
       }
-      if (attempt < retries && isRetryable(error)) {
+      if (attempt < retries && (options.isRetryable ?? isRetryable)(error)) {
         attempt++;
         await sleep(backoffMs(attempt, error, options.baseDelayMs), options.signal);
         continue;
       }
-      throw toGcpError(error, ctx);
+      throw (options.toError ?? toGcpError)(error, ctx);
     }
   }
 }

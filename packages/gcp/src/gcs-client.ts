@@ -2,7 +2,7 @@ import type { storage_v1 } from "@googleapis/storage";
 import {
   clientCache,
   credentialFingerprint,
-  describeSource,
+  describeProvenance,
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
@@ -153,7 +153,7 @@ async function scoped(
   const runId = taskContext()?.runId ?? "no-run";
   if (entry.loggedRun !== runId) {
     entry.loggedRun = runId;
-    logOncePerRun(auth.cacheKey, () => `GCP_CREDENTIALS from ${describeSource(auth.source)}`);
+    logOncePerRun(auth.cacheKey, () => describeProvenance("GCP_CREDENTIALS", auth.source));
   }
   return auth;
 }

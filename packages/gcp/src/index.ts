@@ -8,6 +8,50 @@ export {
   ValidationError,
 } from "@tributary/auth";
 export {
+  BIGQUERY_DEFAULT_ENDPOINT,
+  BIGQUERY_ENDPOINT_ENV,
+  type BigQueryClient,
+  type BigQueryClientOptions,
+  bigqueryClient,
+} from "./bigquery-client.js";
+export type {
+  BigQueryInsertFailure,
+  BigQueryInsertRowsOptions,
+  BigQueryInsertRowsResult,
+} from "./bigquery-insert-rows.js";
+export type {
+  BigQueryExtractOptions,
+  BigQueryExtractResult,
+  BigQueryFormat,
+  BigQueryLoadOptions,
+  BigQueryLoadResult,
+} from "./bigquery-load.js";
+export type {
+  BigQueryQueryOptions,
+  BigQueryQueryResult,
+  BigQueryQueryStreamResult,
+  BigQueryWriteDisposition,
+} from "./bigquery-query.js";
+export type {
+  BigQueryCreateTableOptions,
+  BigQueryCreateTableResult,
+  BigQueryDeleteTableOptions,
+  BigQueryDeleteTableResult,
+  BigQueryPartitioning,
+  BigQueryTableOptions,
+} from "./bigquery-tables.js";
+export {
+  type BigQueryQueryTask,
+  bigqueryCreateTable,
+  bigqueryDeleteTable,
+  bigqueryExtract,
+  bigqueryInsertRows,
+  bigqueryLoad,
+  bigqueryQuery,
+  bigqueryTableExists,
+} from "./bigquery-tasks.js";
+export type { BigQueryField, BigQueryParamType, Int64As } from "./bigquery-values.js";
+export {
   DEFAULT_GCP_SCOPES,
   type GcpAuth,
   type GcpAuthClientLike,

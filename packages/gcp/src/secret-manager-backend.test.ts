@@ -1,6 +1,7 @@
 import {
   configureBackends,
   MissingCredentialsError,
+  mask,
   resolveSecret,
   SecretBackendError,
   type SecretSource,
@@ -47,6 +48,8 @@ describe("gcpSecretManagerBackend", () => {
     expect(resolved.value).toBe("https://hooks.slack.com/services/T000/B000/XXXX");
     expect(resolved.source.kind).toBe("backend");
     expect(resolved.source.detail).toContain("GCP Secret Manager");
+    // The backend's key is registered with the masker, but not its project: provenance still names the project.
+    expect(mask(resolved.source.detail)).toContain(`GCP Secret Manager (project ${env.key().project_id})`);
   });
 
   it("a missing secret is not found: the resolution goes on and lists the backend", async () => {

@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clientCache, configureBackends } from "@tributary/auth";
-import { type GoogleStandIn, type StandInServiceAccountKey, startGoogleStandIn } from "@tributary/testing";
+import {
+  type BigQueryStandIn,
+  type GoogleStandIn,
+  type StandInServiceAccountKey,
+  startBigQueryStandIn,
+  startGoogleStandIn,
+} from "@tributary/testing";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 
 /** Variables that would let a test reach real Google credentials or another test's secrets. */
@@ -11,6 +17,7 @@ const AMBIENT = [
   "GOOGLE_CLOUD_PROJECT",
   "GCLOUD_PROJECT",
   "STORAGE_EMULATOR_HOST",
+  "BIGQUERY_EMULATOR_HOST",
   "CLOUDSDK_CONFIG",
 ];
 
@@ -18,18 +25,20 @@ const AMBIENT = [
  * One Google stand-in per test file, with one service account and one bucket; each test gets a fresh TRIBUTARY_HOME,
  * no Tributary or Google variables, no backends, and an empty client cache.
  */
-export function useGoogle(): {
-  google: () => GoogleStandIn;
+export function useGoogle<G extends GoogleStandIn = GoogleStandIn>(
+  start: () => Promise<G> = startGoogleStandIn as () => Promise<G>,
+): {
+  google: () => G;
   key: () => StandInServiceAccountKey;
   dir: () => string;
   bucket: string;
 } {
-  let google: GoogleStandIn | undefined;
+  let google: G | undefined;
   let key: StandInServiceAccountKey | undefined;
   let dir = "";
   const saved = { ...process.env };
   beforeAll(async () => {
-    google = await startGoogleStandIn();
+    google = await start();
     key = await google.createServiceAccount();
     google.createBucket("test-bucket");
   });
@@ -58,9 +67,18 @@ export function useGoogle(): {
     rmSync(dir, { recursive: true, force: true });
   });
   return {
-    google: () => google as GoogleStandIn,
+    google: () => google as G,
     key: () => key as StandInServiceAccountKey,
     dir: () => dir,
     bucket: "test-bucket",
   };
+}
+
+/** `useGoogle` with the BigQuery stand-in on the same port, and a `sales` dataset in its project. */
+export function useBigQuery(): ReturnType<typeof useGoogle<BigQueryStandIn>> {
+  return useGoogle(async () => {
+    const bigquery = await startBigQueryStandIn();
+    await bigquery.createDataset("sales");
+    return bigquery;
+  });
 }

@@ -2,6 +2,7 @@ import type { Octokit } from "@octokit/rest";
 import {
   clientCache,
   credentialFingerprint,
+  describeProvenance,
   describeSource,
   findSecret,
   type GithubAppCredentials,
@@ -266,7 +267,7 @@ export async function connectGitHub(
       logOncePerRun(
         `scoped:${key}`,
         () =>
-          `GITHUB_APP_CREDENTIALS from ${describeSource(found.source)}, scoped to ${scope.repo} with ${Object.entries(
+          `${describeProvenance("GITHUB_APP_CREDENTIALS", found.source)}, scoped to ${scope.repo} with ${Object.entries(
             scope.permissions,
           )
             .map(([k, v]) => `${k}:${v}`)

@@ -6,7 +6,14 @@ import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyIdentityToken } from "./oidc-issuer.js";
-import { route, type StandIn, type StandInReply, type StandInRequest, startStandIn } from "./stand-in.js";
+import {
+  route,
+  type StandIn,
+  type StandInReply,
+  type StandInRequest,
+  type StandInRoute,
+  startStandIn,
+} from "./stand-in.js";
 
 /** Google's own token endpoint: google-auth-library signs this as the JWT audience whatever `token_uri` says. */
 const GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token";
@@ -40,6 +47,25 @@ export interface GoogleStandInOptions {
   projectId?: string;
   /** Lifetime of issued access tokens (`expires_in`). Default 3600 seconds. */
   tokenLifetimeSeconds?: number;
+  /**
+   * @internal More Google services on the same port (the BigQuery stand-in): their routes, made with the stand-in's
+   * token check and its Cloud Storage objects.
+   */
+  services?: ((google: GoogleServiceHooks) => StandInRoute[]) | undefined;
+}
+
+/** @internal What another service on the Google stand-in's port may use: its token check and its objects. */
+export interface GoogleServiceHooks {
+  /** Checks the bearer token as Google does; returns the principal, or the 401 reply to send. */
+  authenticate(req: StandInRequest): string | StandInReply;
+  /** Whether `principal` was refused paths starting with `path` (`denyAccess`). */
+  isDenied(principal: string, path: string): boolean;
+  /** The object's bytes, or `undefined`. */
+  readObject(bucket: string, name: string): Promise<Buffer | undefined>;
+  /** Object names in a bucket, sorted (`undefined` when there is no such bucket). */
+  objectNames(bucket: string): string[] | undefined;
+  /** Stores an object (the bucket must exist). */
+  putObject(bucket: string, name: string, data: Buffer, contentType: string): Promise<void>;
 }
 
 /** The metadata the stand-in keeps for an object (the `storage#object` resource, trimmed). */
@@ -1188,6 +1214,14 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       route("POST", /^\/v1\/projects\/-\/serviceAccounts\/(?<email>[^/:]+):generateAccessToken$/, iamHandler),
       route("*", /^\/(upload\/)?storage\//, gcsHandler),
       route("*", /^\/v1\/projects\//, secretHandler),
+      ...(options.services?.({
+        // BigQuery answers a missing or refused token as the JSON API does: `errors[0].reason`.
+        authenticate: (req) => authenticate(req, "storage"),
+        isDenied,
+        readObject: (bucket, name) => google.readObject(bucket, name),
+        objectNames: (bucket) => (buckets.has(bucket) ? google.objectNames(bucket) : undefined),
+        putObject: (bucket, name, data, contentType) => google.putObject(bucket, name, data, { contentType }),
+      }) ?? []),
     ],
     { name: "google-stand-in", faultBody },
   );

@@ -4,6 +4,13 @@ export {
   iamPolicyAllows,
   parseIamPolicy,
 } from "./aws-policy.js";
+export { STAND_IN_ACCOUNT, type StandInStsOptions } from "./aws-sts.js";
+export {
+  type BigQueryStandIn,
+  type BigQueryStandInJob,
+  type BigQueryStandInOptions,
+  startBigQueryStandIn,
+} from "./bigquery-stand-in.js";
 export {
   type CheckConventionsOptions,
   checkConventions,
@@ -38,6 +45,14 @@ export {
   type StandInWorkloadIdentityProvider,
   startGoogleStandIn,
 } from "./google-stand-in.js";
+export {
+  type LambdaStandIn,
+  type LambdaStandInContext,
+  type LambdaStandInHandler,
+  type LambdaStandInInvocation,
+  type LambdaStandInOptions,
+  startLambdaStandIn,
+} from "./lambda-stand-in.js";
 export { type Moto, type MotoOptions, startMoto } from "./moto.js";
 export {
   createOidcIssuer,
@@ -63,6 +78,14 @@ export {
   type SecretsManagerStandInOptions,
   startSecretsManagerStandIn,
 } from "./secrets-manager-stand-in.js";
+export {
+  type SfnStandIn,
+  type SfnStandInContext,
+  type SfnStandInExecution,
+  type SfnStandInHandler,
+  type SfnStandInOptions,
+  startSfnStandIn,
+} from "./sfn-stand-in.js";
 export { type AwsKeyPair, checkSigV4, randomKeyPair, type SigV4Check } from "./sigv4.js";
 export {
   type SlackReceived,
@@ -76,6 +99,12 @@ export {
   type SlackStandInRateLimit,
   startSlackStandIn,
 } from "./slack-stand-in.js";
+export {
+  type SsmStandIn,
+  type SsmStandInOptions,
+  type SsmStandInParameter,
+  startSsmStandIn,
+} from "./ssm-stand-in.js";
 export {
   echoRequestInto,
   type RecordedRequest,

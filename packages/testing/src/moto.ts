@@ -23,6 +23,8 @@ export interface Moto {
   readonly keyPair: AwsKeyPair;
   /** Creates another IAM user with the given policy document and returns its key pair. */
   createUser(name: string, policy: object): Promise<AwsKeyPair>;
+  /** Creates an IAM role that `service` (such as `lambda.amazonaws.com`) may assume, and returns its ARN. */
+  createRole(name: string, service: string): Promise<string>;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -113,6 +115,19 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
       url,
       keyPair,
       createUser: (name, policy) => createUser(name, policy, keyPair),
+      createRole: async (name, service) => {
+        const trust = {
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+        };
+        const created = await iam(
+          { Action: "CreateRole", RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) },
+          keyPair,
+        );
+        const arn = /<Arn>([^<]+)<\/Arn>/.exec(created)?.[1];
+        if (!arn) throw new Error("moto CreateRole returned no ARN");
+        return arn;
+      },
       close: stop,
     };
   } catch (error) {

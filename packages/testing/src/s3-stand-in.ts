@@ -1,4 +1,4 @@
-import { createHash, type KeyObject, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -6,22 +6,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type IamPolicy, iamPolicyAllows, parseIamPolicy } from "./aws-policy.js";
-import { verifyIdentityToken } from "./oidc-issuer.js";
-import { type AwsKeyPair, checkSigV4, randomKeyPair } from "./sigv4.js";
+import {
+  type AssumedRole,
+  type AwsAuthorizeRequest,
+  awsStandInAuth,
+  type StandInStsOptions,
+  xmlEscape,
+} from "./aws-sts.js";
+import { type AwsKeyPair, randomKeyPair } from "./sigv4.js";
 import { route, type StandIn, type StandInReply, type StandInRequest, startStandIn } from "./stand-in.js";
 
-/** What an `authorize` hook of an AWS stand-in is asked. */
-export interface AwsAuthorizeRequest {
-  /** The access key that signed the request. */
-  accessKeyId: string;
-  /** The IAM action, such as `s3:PutObject` or `secretsmanager:GetSecretValue`. */
-  action: string;
-  /** The bucket, object key or secret id, when there is one. */
-  resource: string;
-  /** Request context keys such as `s3:prefix` (for `ListBucket`). */
-  context?: Readonly<Record<string, string>>;
-}
+export type { AssumedRole, AwsAuthorizeRequest };
+export { xmlEscape };
 
 /** The options of `startS3StandIn`. */
 export interface S3StandInOptions {
@@ -38,29 +34,11 @@ export interface S3StandInOptions {
    * lifetime asked for (to test refresh). `webIdentity` is the OIDC provider trusted for
    * `AssumeRoleWithWebIdentity`: the token's RS256 signature, audience and expiry are checked as STS does.
    */
-  sts?: {
-    durationSeconds?: number;
-    webIdentity?: { publicKey: KeyObject | string; audience: string; issuer?: string };
-  };
+  sts?: StandInStsOptions;
   /** Where object data is kept (on disk, never in memory). Default: a fresh temp folder, removed on close. */
   dataDir?: string;
   /** Stand-in name for logs. Default `s3`. */
   name?: string;
-}
-
-/** One role assumption seen by the STS part of the stand-in. */
-export interface AssumedRole {
-  roleArn: string;
-  roleSessionName: string;
-  externalId: string | undefined;
-  /** The subject of the web-identity token, for `AssumeRoleWithWebIdentity`. */
-  webIdentitySubject?: string;
-  /** The session policy passed, parsed. */
-  policy?: IamPolicy;
-  /** The temporary access key issued. */
-  accessKeyId: string;
-  /** When the issued key pair expires (epoch ms). */
-  expiresAt: number;
 }
 
 /** A running S3 stand-in: a `StandIn` (request log, fault injection) plus a view of what it stores. */
@@ -105,14 +83,6 @@ interface Upload {
 
 const XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/";
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-/** Escapes text for XML. */
-export function xmlEscape(text: string): string {
-  return text.replace(
-    /[<>&"']/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] as string,
-  );
-}
 
 function xmlUnescape(text: string): string {
   return text
@@ -226,8 +196,6 @@ function hashing(onEnd: (size: number, md5: string, sha256: string | undefined) 
   });
 }
 
-const ACCOUNT = "123456789012";
-
 function rawPathOf(req: IncomingMessage): string {
   return (req.url ?? "/").split("?")[0] ?? "/";
 }
@@ -257,8 +225,7 @@ export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "tributary-s3-")));
   const buckets = new Map<string, Map<string, StoredObject>>();
   const uploads = new Map<string, Upload>();
-  const assumedRoles: AssumedRole[] = [];
-  const authorize = options.authorize ?? (() => true);
+  const auth = awsStandInAuth(keyPairs, options.authorize ?? (() => true), options.sts);
   for (const b of options.buckets ?? []) buckets.set(b, new Map());
 
   const newPath = () => join(dataDir, randomUUID());
@@ -351,110 +318,19 @@ export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3
     body: `<?xml version="1.0" encoding="UTF-8"?>\n${body}`,
   });
 
-  /** What each issued temporary key is: the assumed-role ARN and its session policy. */
-  const sessions = new Map<string, { arn: string; policy: IamPolicy | undefined }>();
-
-  async function sts(request: StandInRequest, accessKeyId: string | undefined): Promise<StandInReply> {
-    const form = new URLSearchParams((await request.body()).toString("utf8"));
-    const stsError = (status: number, code: string, message: string) => ({
-      status,
-      headers: { "content-type": "text/xml" },
-      body: `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
-    });
-    const action = form.get("Action");
-    const ok = (body: string) => ({ headers: { "content-type": "text/xml" }, body });
-    if (action === "GetCallerIdentity") {
-      const id = accessKeyId as string;
-      const arn = sessions.get(id)?.arn ?? `arn:aws:iam::${ACCOUNT}:user/stand-in`;
-      return ok(
-        `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${xmlEscape(arn)}</Arn><UserId>${xmlEscape(id)}</UserId><Account>${arn.split(":")[4]}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
-      );
-    }
-    if (action !== "AssumeRole" && action !== "AssumeRoleWithWebIdentity") {
-      return stsError(400, "InvalidAction", `The STS stand-in does not implement ${String(action)}`);
-    }
-    const roleArn = form.get("RoleArn") ?? "";
-    const sessionName = form.get("RoleSessionName") ?? "";
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(roleArn) || !sessionName) {
-      return stsError(400, "ValidationError", "RoleArn and RoleSessionName are required");
-    }
-    let subject: string | undefined;
-    if (action === "AssumeRoleWithWebIdentity") {
-      const trusted = options.sts?.webIdentity;
-      if (!trusted)
-        return stsError(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account");
-      const verdict = verifyIdentityToken(form.get("WebIdentityToken") ?? "", trusted);
-      if (!verdict.ok) return stsError(400, verdict.code, verdict.message);
-      subject = verdict.claims.sub;
-    } else if (
-      !authorize({ accessKeyId: accessKeyId as string, action: "sts:AssumeRole", resource: roleArn })
-    ) {
-      return stsError(
-        403,
-        "AccessDenied",
-        `User ${accessKeyId} is not authorized to perform: sts:AssumeRole`,
-      );
-    }
-    const policyText = form.get("Policy");
-    const policy = policyText === null ? undefined : parseIamPolicy(policyText);
-    if (typeof policy === "string") return stsError(400, "MalformedPolicyDocument", policy);
-    const seconds = options.sts?.durationSeconds ?? Number(form.get("DurationSeconds") ?? 3600);
-    const issued = randomKeyPair();
-    const expiresAt = Date.now() + seconds * 1000;
-    const key: AwsKeyPair = { ...issued, sessionToken: randomBytes(24).toString("base64"), expiresAt };
-    keyPairs.push(key);
-    const arn = `${roleArn.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")}/${sessionName}`;
-    sessions.set(key.accessKeyId, { arn, policy });
-    assumedRoles.push({
-      roleArn,
-      roleSessionName: sessionName,
-      externalId: form.get("ExternalId") ?? undefined,
-      ...(subject !== undefined ? { webIdentitySubject: subject } : {}),
-      ...(policy !== undefined ? { policy } : {}),
-      accessKeyId: key.accessKeyId,
-      expiresAt,
-    });
-    const credentials = `<Credentials><AccessKeyId>${key.accessKeyId}</AccessKeyId><SecretAccessKey>${xmlEscape(key.secretAccessKey)}</SecretAccessKey><SessionToken>${xmlEscape(key.sessionToken as string)}</SessionToken><Expiration>${new Date(expiresAt).toISOString()}</Expiration></Credentials><AssumedRoleUser><Arn>${xmlEscape(arn)}</Arn><AssumedRoleId>AROA${randomBytes(8).toString("hex").toUpperCase()}:${xmlEscape(sessionName)}</AssumedRoleId></AssumedRoleUser>`;
-    const extra =
-      subject !== undefined
-        ? `<SubjectFromWebIdentityToken>${xmlEscape(subject)}</SubjectFromWebIdentityToken>`
-        : "";
-    return ok(
-      `<${action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><${action}Result>${credentials}${extra}</${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
-    );
-  }
-
   async function handle(request: StandInRequest, res: ServerResponse): Promise<StandInReply | undefined> {
     const req = request.raw;
     const method = request.method;
     const rawPath = rawPathOf(req);
     const q = request.url.searchParams;
-    const isSts = options.sts !== undefined && method === "POST" && rawPath === "/";
-    // STS takes AssumeRoleWithWebIdentity unsigned: the token is the proof.
-    if (
-      isSts &&
-      new URLSearchParams((await request.body()).toString("utf8")).get("Action") ===
-        "AssumeRoleWithWebIdentity"
-    ) {
-      return sts(request, undefined);
-    }
-    const check = await checkSigV4(
-      {
-        method,
-        rawUrl: req.url ?? "/",
-        headers: req.headers,
-        ...(isSts ? { body: await request.body() } : {}),
-      },
-      keyPairs,
-      { uriEscapePath: isSts },
-    );
+    if (await auth.isSts(request)) return auth.answerSts(request);
+    const check = await auth.check(request, { uriEscapePath: false });
     if (!check.ok)
       throw new S3Failure(
         check.code === "AuthorizationHeaderMalformed" ? 400 : 403,
         check.code,
         check.message,
       );
-    if (isSts) return sts(request, check.key.accessKeyId);
     if (req.headers["x-amz-content-sha256"] === undefined) {
       throw new S3Failure(
         400,
@@ -465,13 +341,9 @@ export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3
     const slash = rawPath.indexOf("/", 1);
     const bucketName = decodeURIComponent(slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash));
     const key = slash < 0 ? "" : decodeURIComponent(rawPath.slice(slash + 1));
-    const session = sessions.get(check.key.accessKeyId);
     const allow = (action: string, resource: string, context?: Record<string, string>) => {
       const arn = resource === "*" ? "*" : `arn:aws:s3:::${resource}`;
-      if (
-        (session?.policy && !iamPolicyAllows(session.policy, action, arn, context)) ||
-        !authorize({ accessKeyId: check.key.accessKeyId, action, resource, ...(context ? { context } : {}) })
-      ) {
+      if (!auth.allows(check.key.accessKeyId, action, arn, resource, context)) {
         throw new S3Failure(403, "AccessDenied", "Access Denied");
       }
     };
@@ -882,7 +754,7 @@ export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3
       return standIn.requests;
     },
     keyPairs,
-    assumedRoles,
+    assumedRoles: auth.assumedRoles,
     addKeyPair: (key) => {
       keyPairs.push(key);
     },

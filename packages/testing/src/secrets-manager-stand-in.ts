@@ -1,6 +1,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { AwsAuthorizeRequest } from "./s3-stand-in.js";
-import { type AwsKeyPair, checkSigV4, randomKeyPair } from "./sigv4.js";
+import { type AwsAuthorizeRequest, awsJsonErrorReply, awsStandInAuth, checkJsonRequest } from "./aws-sts.js";
+
+export { awsJsonErrorReply };
+
+import { type AwsKeyPair, randomKeyPair } from "./sigv4.js";
 import { route, type StandIn, type StandInReply, startStandIn } from "./stand-in.js";
 
 /** The options of `startSecretsManagerStandIn`. */
@@ -26,25 +29,6 @@ export interface SecretsManagerStandIn extends StandIn {
 }
 
 /**
- * A JSON error the way AWS JSON-protocol services send it. Use it with `failNext` to inject throttling.
- * @example
- * sm.failNext(2, 400, awsJsonErrorReply("ThrottlingException", "Rate exceeded"));
- */
-export function awsJsonErrorReply(
-  type: string,
-  message: string,
-): { headers: Record<string, string>; body: object } {
-  return {
-    headers: {
-      "content-type": "application/x-amz-json-1.1",
-      "x-amzn-errortype": type,
-      "x-amzn-requestid": randomUUID(),
-    },
-    body: { __type: type, message },
-  };
-}
-
-/**
  * Starts an AWS Secrets Manager stand-in (JSON protocol: `GetSecretValue`, `CreateSecret`, `PutSecretValue`,
  * `DeleteSecret`), checking every request's SigV4 signature: an unknown key is `UnrecognizedClientException`, a wrong
  * secret `InvalidSignatureException`. Point the SDK at it with `endpoint: sm.url`.
@@ -57,6 +41,7 @@ export async function startSecretsManagerStandIn(
   const keyPairs: AwsKeyPair[] = options.keyPairs ? [...options.keyPairs] : [randomKeyPair()];
   const region = options.region ?? "us-east-1";
   const authorize = options.authorize ?? (() => true);
+  const auth = awsStandInAuth(keyPairs, authorize, undefined);
   const secrets = new Map<string, { value: string; versionId: string; created: Date; arn: string }>();
   const reads = new Map<string, number>();
   const arnOf = (name: string) =>
@@ -80,23 +65,8 @@ export async function startSecretsManagerStandIn(
     [
       route("POST", "/", async (request) => {
         const body = await request.body();
-        const check = await checkSigV4(
-          { method: "POST", rawUrl: request.raw.url ?? "/", headers: request.headers, body },
-          keyPairs,
-          { uriEscapePath: true },
-        );
-        if (!check.ok) {
-          if (check.code === "InvalidAccessKeyId" || check.code === "InvalidToken") {
-            return error(
-              "UnrecognizedClientException",
-              "The security token included in the request is invalid.",
-            );
-          }
-          if (check.code === "ExpiredToken") return error("ExpiredTokenException", check.message);
-          if (check.code === "SignatureDoesNotMatch")
-            return error("InvalidSignatureException", check.message);
-          return error("MissingAuthenticationTokenException", check.message, 403);
-        }
+        const signed = await checkJsonRequest(auth, request, 400);
+        if (!signed.ok) return signed.reply;
         const target = String(request.headers["x-amz-target"] ?? "");
         const action = target.replace(/^secretsmanager\./, "");
         let input: Record<string, unknown>;
@@ -107,11 +77,11 @@ export async function startSecretsManagerStandIn(
         }
         const id = String(input.SecretId ?? input.Name ?? "");
         if (
-          !authorize({ accessKeyId: check.key.accessKeyId, action: `secretsmanager:${action}`, resource: id })
+          !authorize({ accessKeyId: signed.accessKeyId, action: `secretsmanager:${action}`, resource: id })
         ) {
           return error(
             "AccessDeniedException",
-            `User ${check.key.accessKeyId} is not authorized to perform: secretsmanager:${action} on resource: ${id}`,
+            `User ${signed.accessKeyId} is not authorized to perform: secretsmanager:${action} on resource: ${id}`,
           );
         }
         const json = (value: object): StandInReply => ({

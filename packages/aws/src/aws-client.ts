@@ -1,0 +1,131 @@
+import { clientCache, describeSource, type SecretSource, ValidationError } from "@tributary/auth";
+import { taskContext } from "@tributary/flow";
+import { pickEndpoint } from "@tributary/integration-kit";
+import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
+import { type LeastPrivilegeOptions, noteScoped, noteUnscoped, type SessionPolicy } from "./s3-scope.js";
+
+/** The options every AWS task takes to reach its service (S3, Lambda, Step Functions, Parameter Store). */
+export interface AwsClientOptions extends AwsCredentialOptions, LeastPrivilegeOptions {
+  /** The region. Default: `REGION` in `AWS_CREDENTIALS`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`. */
+  region?: string;
+  /**
+   * A base URL for a compatible service (moto, LocalStack, a stand-in). Default: the service's own variable
+   * (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_LAMBDA`, `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_SSM`), then
+   * `AWS_ENDPOINT_URL` (the AWS SDKs' own convention), else AWS itself.
+   */
+  endpoint?: string;
+  /** How many attempts the SDK makes per request (default 3: it retries 5xx and throttling with backoff). */
+  maxAttempts?: number;
+}
+
+/** What the SDK client constructors of every service take here. */
+export interface AwsSdkClientConfig {
+  region: string;
+  credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>;
+  maxAttempts: number;
+  endpoint?: string;
+}
+
+/** @internal One AWS service as the shared connection code sees it. */
+export interface AwsService<Client, Sdk> {
+  /** The cache-key prefix, such as `lambda`. */
+  id: string;
+  /** The SDK client's name, for the error a wrong `client` option gets. */
+  clientName: string;
+  /** The endpoint variables, in the order they are honoured. */
+  endpointEnv: readonly string[];
+  /** Loads the SDK module (on first use: importing `@tributary/aws` loads no SDK). */
+  load: () => Promise<Sdk>;
+  /** Builds a client. */
+  make: (sdk: Sdk, config: AwsSdkClientConfig) => Client;
+  /** Extra words for the cache key (options that change the client, such as S3's addressing style). */
+  keyExtra?: string;
+}
+
+/** @internal A client, where its credential came from, and the SDK module (for its commands). */
+export interface AwsConnection<Client, Sdk> {
+  client: Client;
+  source: SecretSource;
+  sdk: Sdk;
+}
+
+const loaded = new Map<string, Promise<unknown>>();
+
+/** @internal Loads a service's SDK module once per process, on first use. */
+export function loadSdk<Sdk>(id: string, load: () => Promise<Sdk>): Promise<Sdk> {
+  let pending = loaded.get(id) as Promise<Sdk> | undefined;
+  if (!pending) {
+    pending = load();
+    pending.catch(() => loaded.delete(id));
+    loaded.set(id, pending);
+  }
+  return pending;
+}
+
+/**
+ * @internal Resolves credentials (the one order, with the session policy `scope` gives when `leastPrivilege` is on)
+ * and returns the cached client for them: one per credential fingerprint, region, endpoint and service options.
+ * `scope` returns the policy, or a reason why this call cannot be scoped.
+ */
+export async function awsConnection<Client, Sdk>(
+  service: AwsService<Client, Sdk>,
+  options: AwsClientOptions & { client?: Client },
+  scope: () => SessionPolicy | { unscoped: string },
+): Promise<AwsConnection<Client, Sdk>> {
+  const leastPrivilege = (options.leastPrivilege ?? taskContext()?.leastPrivilege) === true;
+  if (options.client !== undefined) {
+    if (typeof (options.client as { send?: unknown } | null)?.send !== "function") {
+      throw new ValidationError(
+        "client",
+        `must be a${/^[AEIOS]/.test(service.clientName) ? "n" : ""} ${service.clientName}`,
+      );
+    }
+    if (leastPrivilege) noteUnscoped("the client option", "a ready client is used as it is");
+    return {
+      client: options.client,
+      source: { kind: "argument", detail: "client" },
+      sdk: await loadSdk(service.id, service.load),
+    };
+  }
+  const endpoint = pickEndpoint(options.endpoint, service.endpointEnv).url;
+  if (
+    options.region !== undefined &&
+    (typeof options.region !== "string" || !/^[a-z0-9-]+$/.test(options.region))
+  ) {
+    throw new ValidationError("region", "must be an AWS region name such as eu-west-1");
+  }
+  const maxAttempts = options.maxAttempts ?? 3;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new ValidationError("maxAttempts", "must be a whole number of at least 1");
+  }
+  const name = options.secretName ?? "AWS_CREDENTIALS";
+  let policy: SessionPolicy | undefined;
+  if (leastPrivilege) {
+    const wanted = scope();
+    if ("unscoped" in wanted) noteUnscoped(name, wanted.unscoped);
+    else policy = wanted;
+  }
+  const creds = await resolveAwsCredentials(options, policy);
+  if (policy) {
+    if (creds.scoped) noteScoped(name, creds);
+    else
+      noteUnscoped(name, `${describeSource(creds.source)} has no ROLE_ARN to assume with a session policy`);
+  }
+  const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
+  const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;
+  const sdk = await loadSdk(service.id, service.load);
+  const key = `${service.id}:${creds.id}:${region}:${endpoint ?? ""}:${service.keyExtra ?? ""}:${maxAttempts}`;
+  const client = clientCache.get(
+    key,
+    () =>
+      service.make(sdk, {
+        region,
+        credentials: creds.provider,
+        maxAttempts,
+        ...(endpoint ? { endpoint } : {}),
+      }),
+    // No dispose: a client dropped from the cache may still be serving a long call; its idle sockets are unref'd.
+    expiresAt !== undefined ? { expiresAt } : {},
+  );
+  return { client, source: creds.source, sdk };
+}

@@ -1,0 +1,128 @@
+// `pnpm check:imports` (part of `pnpm verify`, after the build): importing an integration loads no SDK module, and
+// costs no more than importing the SDK it wraps. Needs `pnpm build` first: it checks the built entries, what users
+// load. How each half is measured, and what counts as an SDK module, is written at the top of scripts/import-cost.ts
+// (shared with bench/imports.bench.ts). Exits 1 naming, for each failure, the package, the entry, the SDK module
+// loaded, the file and source line that loaded it, and what to do.
+//
+// The ratio is of CPU-time medians over alternated fresh processes; one over the limit is measured once more with
+// twice the runs, and only that second figure counts, so that a burst of load on a shared machine does not fail CI
+// while a real regression (a static SDK import costs the whole SDK and more) still does.
+import { existsSync } from "node:fs";
+import { relative } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  builtEntries,
+  checkEntry,
+  compareColdImports,
+  describeComparison,
+  type EntryReport,
+  IMPORT_RULES,
+  lazyLoaderOf,
+  type PackageInfo,
+  root,
+  rulePlan,
+} from "./import-cost.ts";
+
+const LIMIT = 1.0;
+const RUNS = 9;
+const failures: string[] = [];
+const fail = (message: string) => {
+  failures.push(message);
+  console.error(`check:imports: FAIL ${message}\n`);
+};
+
+function describeLoad(pkg: PackageInfo, report: EntryReport): string {
+  const lines = [
+    `${pkg.manifest.name}: importing its entry ${relative(root, report.file)} (${report.kind}) loads the SDK at ` +
+      `import time: ${report.sdkFiles} files of ${report.sdkNames.join(", ")}.`,
+  ];
+  for (const load of report.entered) {
+    for (const site of load.loadedBy) {
+      lines.push(
+        `  ${load.name} is loaded by ${site.built}${site.source ? ` (source: ${site.source})` : ""}, ` +
+          `which asks for "${site.specifier}" when the package is imported.`,
+      );
+      const loader = lazyLoaderOf(pkg, site.specifier);
+      lines.push(
+        loader
+          ? `  Fix: move that import behind the package's lazy loader, the import("${site.specifier}") at ${loader}: ` +
+              `keep only \`import type\` at the top of the file and take the module from the loader when a call needs it.`
+          : `  Fix: load "${site.specifier}" lazily: keep only \`import type\` at the top of the file and add one ` +
+              `loader that caches import("${site.specifier}") on first use (as loadS3Sdk in packages/aws/src/s3-client.ts ` +
+              `does), used by every caller.`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+const plan = rulePlan();
+for (const { pkg, sdk } of plan.unlisted) {
+  fail(
+    `${pkg.manifest.name} brings third-party modules beyond the core's (${[...new Set(sdk.values())].slice(0, 5).join(", ")} …) ` +
+      `but has no entry in IMPORT_RULES (scripts/import-cost.ts): name the SDK it wraps, or why it is exempt.`,
+  );
+}
+for (const name of Object.keys(IMPORT_RULES)) {
+  if (!plan.checked.some((c) => c.pkg.manifest.name === name)) {
+    fail(`IMPORT_RULES (scripts/import-cost.ts) names ${name}, which is not a workspace package.`);
+  }
+}
+
+for (const { pkg, rule, sdk } of plan.checked) {
+  const name = pkg.manifest.name;
+  if ("exempt" in rule) {
+    console.log(`check:imports: ${name}: exempt (${rule.exempt})`);
+    continue;
+  }
+  const results: string[] = [];
+  let loadsSdk = false;
+  for (const entry of builtEntries(pkg)) {
+    if (!existsSync(entry.file)) {
+      fail(`${name}: ${relative(root, entry.file)} does not exist: run \`pnpm build\` first.`);
+      continue;
+    }
+    let report: EntryReport;
+    try {
+      report = checkEntry(entry, sdk);
+    } catch (error) {
+      fail(`${name}: ${(error as Error).message}`);
+      continue;
+    }
+    loadsSdk ||= report.sdkFiles > 0;
+    if (report.sdkFiles > 0) fail(describeLoad(pkg, report));
+    else results.push(`${relative(pkg.dir, entry.file)} loads no SDK module`);
+  }
+  if ("wraps" in rule) {
+    const direct = Object.keys(pkg.manifest.dependencies ?? {});
+    if (!direct.includes(rule.wraps)) {
+      fail(`${name}: IMPORT_RULES says it wraps ${rule.wraps}, which is not one of its dependencies.`);
+    } else {
+      const ours = builtEntries(pkg).find((e) => e.kind === "import")?.file ?? pkg.dir;
+      const specifier = pathToFileURL(ours).href;
+      let figure = compareColdImports(specifier, rule.wraps, pkg.dir, RUNS);
+      if (figure.ratio > LIMIT) figure = compareColdImports(specifier, rule.wraps, pkg.dir, RUNS * 2);
+      const text = `cold import ${describeComparison(figure, rule.wraps)}`;
+      if (figure.ratio > LIMIT) {
+        fail(
+          `${name}: ${text}, over the limit of ${LIMIT.toFixed(2)}×. Importing the package must cost less than ` +
+            `importing the SDK it wraps. ` +
+            (loadsSdk
+              ? "It loads the SDK at import time (above): move those imports behind the lazy loader."
+              : `It loads none of its SDK, so the cost is its own modules and the core's (${plan.core
+                  .map((c) => c.manifest.name)
+                  .join(", ")}): defer what is heavy with import() where a call needs it.`),
+        );
+      } else results.push(text);
+    }
+  }
+  if (results.length > 0) console.log(`check:imports: ${name}: ${results.join("; ")}`);
+}
+
+if (failures.length > 0) {
+  console.error(
+    `check:imports: ${failures.length} failure(s); the rule: docs/conventions.md, "Import time".`,
+  );
+  process.exit(1);
+}
+console.log("check:imports: ok");
