@@ -273,8 +273,9 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
         const record = await recordOfJob(job, bull);
         const at = Date.parse(record.startedAt ?? record.enqueuedAt);
         if (since !== undefined && at < since) {
-          // Finished runs come newest finished first: past `since`, the rest of the page and set is older.
-          if (bull === "completed" || bull === "failed") older = true;
+          // Finished runs come newest finished first: one that ended before `since` also started before it, and so
+          // did every run after it in the set.
+          if ((bull === "completed" || bull === "failed") && (job.finishedOn ?? 0) < since) older = true;
           continue;
         }
         if (!wanted.has(record.state)) continue;
