@@ -263,9 +263,9 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
   for (const state of bullStates) {
     const bull = BULL_STATE[state];
     let found = 0;
-    for (let start = 0; found < limit && scanned < SCAN_LIMIT; start += PAGE) {
+    for (let start = 0; found < limit && scanned < SCAN_LIMIT; start += page) {
       const jobs = (
-        (await queue.getJobs(bull, start, start + PAGE - 1, false)) as (Job | undefined)[]
+        (await queue.getJobs(bull, start, start + page - 1, false)) as (Job | undefined)[]
       ).filter((job): job is Job => !!job);
       scanned += jobs.length;
       let older = false;
