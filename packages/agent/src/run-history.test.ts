@@ -165,6 +165,7 @@ describe("run records", () => {
     const left = await runs.runs.list({ limit: 100 });
     expect(left.map((r) => r.runId)).toEqual(["keep-7", "keep-6", "keep-5", "keep-4", "keep-3"]);
     expect(await runs.runs.get("keep-0")).toBeUndefined();
+    expect((await runs.runs.list({ limit: 2 })).map((r) => r.runId)).toEqual(["keep-7", "keep-6"]);
     // The logs and records of removed runs go with them: no key of keep-0 to keep-2 is left.
     const keys = (await dumpRedis(redis.url)).split("\n").map((line) => line.split(" ")[0]);
     expect(keys.filter((key) => /keep-[012]\b/.test(key ?? ""))).toEqual([]);

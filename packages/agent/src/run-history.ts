@@ -263,9 +263,9 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
   for (const state of bullStates) {
     const bull = BULL_STATE[state];
     let found = 0;
-    for (let start = 0; found < limit && scanned < SCAN_LIMIT; start += PAGE) {
+    for (let start = 0; found < limit && scanned < SCAN_LIMIT; start += page) {
       const jobs = (
-        (await queue.getJobs(bull, start, start + PAGE - 1, false)) as (Job | undefined)[]
+        (await queue.getJobs(bull, start, start + page - 1, false)) as (Job | undefined)[]
       ).filter((job): job is Job => !!job);
       scanned += jobs.length;
       let older = false;
@@ -273,8 +273,9 @@ export async function listRuns(queue: Queue, filter: RunFilter = {}): Promise<Ru
         const record = await recordOfJob(job, bull);
         const at = Date.parse(record.startedAt ?? record.enqueuedAt);
         if (since !== undefined && at < since) {
-          // Finished runs come newest finished first: past `since`, the rest of the page and set is older.
-          if (bull === "completed" || bull === "failed") older = true;
+          // Finished runs come newest finished first: one that ended before `since` also started before it, and so
+          // did every run after it in the set.
+          if ((bull === "completed" || bull === "failed") && (job.finishedOn ?? 0) < since) older = true;
           continue;
         }
         if (!wanted.has(record.state)) continue;
