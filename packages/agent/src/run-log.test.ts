@@ -66,6 +66,22 @@ describe("provenanceOf: the credential table's rows, from the provenance lines f
       },
     },
     {
+      what: "a JSON log line",
+      line: JSON.stringify({
+        time: TIME,
+        level: "info",
+        msg: "GCP_CREDENTIALS from env (TRIBUTARY__CONTEXT__SECRETS__GCP_CREDENTIALS): service account etl@p.iam.gserviceaccount.com",
+        flow: "etl",
+        runId: "r1",
+      }),
+      row: {
+        name: "GCP_CREDENTIALS",
+        source: "env",
+        detail: "TRIBUTARY__CONTEXT__SECRETS__GCP_CREDENTIALS",
+        principal: "service account etl@p.iam.gserviceaccount.com",
+      },
+    },
+    {
       what: "a detail holding parentheses",
       line: "AWS_CREDENTIALS from argument (profile ops (AWS SDK default provider chain))",
       row: {
@@ -83,6 +99,7 @@ describe("provenanceOf: the credential table's rows, from the provenance lines f
     `${TIME} WARN  AWS_CREDENTIALS from env (X) runId=r1`,
     `${TIME} INFO  leastPrivilege: AWS_CREDENTIALS cannot be scoped (static keys); the task runs with the whole credential`,
     "someone said AWS_CREDENTIALS from env (X)",
+    JSON.stringify({ time: TIME, level: "warn", msg: "AWS_CREDENTIALS from env (X)" }),
   ])("is not fooled by %s", (line) => {
     expect(provenanceOf(line, agentNames)).toBeUndefined();
   });

@@ -35,13 +35,24 @@ const PROVENANCE = new RegExp(
 );
 const SCOPED = ", scoped to ";
 
+/** The message of a JSON log line (`{"level":"info","msg":…}`) at `info`, else the line itself. */
+function messageOf(line: string): string {
+  if (!line.startsWith("{")) return line;
+  try {
+    const record = JSON.parse(line) as { level?: unknown; msg?: unknown };
+    return record.level === "info" && typeof record.msg === "string" ? record.msg : "";
+  } catch {
+    return line;
+  }
+}
+
 /**
  * Reads a credential-table row from one masked log line, or `undefined` when the line is not a provenance line.
  * `agentNames` are the secrets the agent passed (`-e`): their rows say `agent` instead of the env var or run value
  * that carried them into the run.
  */
 export function provenanceOf(line: string, agentNames: ReadonlySet<string>): CredentialUse | undefined {
-  const found = PROVENANCE.exec(line);
+  const found = PROVENANCE.exec(messageOf(line));
   if (!found) return undefined;
   const [, name = "", kind = "", rawDetail = "", scopeAfter, summary] = found;
   let detail = rawDetail;
