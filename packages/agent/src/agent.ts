@@ -11,6 +11,9 @@ import { Redis } from "ioredis";
 import { checkQueuedRun, checkQueueName, type QueuedRun } from "./queued-run.js";
 import { checkRedis, describeRedisUrl, redisUrl } from "./redis-url.js";
 import { runEnvironment } from "./run-environment.js";
+import { type RunProgress, runOfJob } from "./run-history.js";
+import { slotOfJob } from "./run-ids.js";
+import { RUN_LOG_MAX_LINES, RunLog } from "./run-log.js";
 
 /** Where a run executes: its own child process (the default), or inside the agent's process. */
 export type Isolation = "child-process" | "in-process";
@@ -29,6 +32,11 @@ export interface InProcessRunContext {
   readonly secrets: Readonly<Record<string, unknown>>;
   /** Aborted when the agent stops before the run ends (past its grace period). */
   readonly signal: AbortSignal;
+  /**
+   * Where the run's log lines go (a `LogSink` function for the flow's logger): the agent writes them to its own log
+   * and keeps them, masked, in the run's record, with the credential table read from their provenance lines.
+   */
+  readonly log: (line: string) => void;
 }
 
 /** The options of `startAgent`. */
@@ -67,6 +75,13 @@ export interface AgentOptions {
   name?: string;
   /** Where the agent writes its own lines and the child runs' stderr, masked (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * How many records of completed runs, and how many of failed runs, the queue keeps (default 1 000 each): older
+   * ones are removed by BullMQ as runs end (`removeOnComplete`/`removeOnFail`).
+   */
+  keepRuns?: number;
+  /** How many days a run's record is kept after it ended (default 30). */
+  keepDays?: number;
 }
 
 /** What `agent ls` shows of a live agent: read from its heartbeat in Redis. */
@@ -191,6 +206,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     throw new ValidationError("runInProcess", "in-process isolation needs the function that runs one run");
   }
   const concurrency = positive(options.concurrency, "concurrency", 1);
+  const keepRuns = positive(options.keepRuns, "keepRuns", 1000);
+  const keepDays = positive(options.keepDays, "keepDays", 30);
   const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   if (!Number.isInteger(stallTimeoutMs) || stallTimeoutMs < 1000 || stallTimeoutMs > 86_400_000) {
     throw new ValidationError(
@@ -217,7 +234,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const startedAt = new Date().toISOString();
   let knownNames: readonly string[] = staticNames ?? [];
 
-  const runChild = (run: QueuedRun, secrets: Readonly<Record<string, unknown>>, signal: AbortSignal) =>
+  const runChild = (
+    run: QueuedRun,
+    secrets: Readonly<Record<string, unknown>>,
+    signal: AbortSignal,
+    logLine: (line: string) => void,
+  ) =>
     new Promise<RunReport>((resolve, reject) => {
       const { command, args } = (options.childCommand as (run: QueuedRun) => ChildRunCommand)(run);
       // An empty store of its own: the run must not read the agent's local store.
@@ -238,7 +260,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         tail = (tail + d).slice(-2000);
         const lines = (partial + d).split("\n");
         partial = lines.pop() ?? "";
-        for (const line of lines) say(line);
+        for (const line of lines) logLine(line);
       });
       const kill = () => {
         if (child.pid !== undefined && child.exitCode === null) {
@@ -257,7 +279,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       child.once("close", (code, killedBy) => {
         signal.removeEventListener("abort", kill);
         rmSync(home, { recursive: true, force: true });
-        if (partial) say(partial);
+        if (partial) logLine(partial);
         let report: unknown;
         try {
           report = JSON.parse(stdout);
@@ -274,30 +296,118 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       });
     });
 
+  /**
+   * Writes what the job does not hold of a run's record: its log lines as they come (each second, so a running
+   * run's lines can be read), then at its end its credential table and report.
+   */
+  const recorder = (job: Job, log: RunLog) => {
+    const key = `${worker.toKey(job.id ?? "")}:logs`;
+    let writing: Promise<unknown> = Promise.resolve();
+    const flush = () => {
+      writing = writing
+        .then(() => {
+          const lines = log.takeFresh();
+          if (lines.length === 0) return;
+          return heartbeat
+            .multi()
+            .rpush(key, ...lines)
+            .ltrim(key, -RUN_LOG_MAX_LINES, -1)
+            .exec();
+        })
+        .catch(() => {});
+      return writing;
+    };
+    const timer = setInterval(flush, 1000);
+    timer.unref();
+    return {
+      stop: () => clearInterval(timer),
+      async end(progress: RunProgress) {
+        clearInterval(timer);
+        try {
+          await flush();
+          // Cut by the byte limit (or past the line limit): the list becomes the tail, with its note.
+          if (log.cut > 0)
+            await heartbeat
+              .multi()
+              .del(key)
+              .rpush(key, ...log.lines())
+              .exec();
+          await job.updateProgress({ ...progress, credentials: log.credentials() });
+        } catch (error) {
+          say(`agent ${id}: could not write the record of run ${job.id}: ${(error as Error).message}`);
+        }
+      },
+    };
+  };
+
+  /** An earlier slot of the same schedule still running, for `noOverlap` schedules. */
+  const runningEarlier = async (job: Job): Promise<string | undefined> => {
+    const slot = slotOfJob(job.id);
+    if (!slot) return undefined;
+    const ids = await heartbeat.lrange(worker.toKey("active"), 0, -1);
+    for (const other of ids) {
+      const theirs = slotOfJob(other);
+      if (theirs && theirs.schedule === slot.schedule && theirs.slotMs < slot.slotMs) {
+        return runOfJob({ id: other, data: {} }).runId;
+      }
+    }
+    return undefined;
+  };
+
   const processRun = async (job: Job): Promise<RunReport> => {
-    const run = job.data as QueuedRun;
+    const run = runOfJob(job);
     try {
       checkQueuedRun(run);
     } catch (error) {
       throw new UnrecoverableError(mask((error as Error).message));
     }
+    if (run.noOverlap) {
+      const earlier = await runningEarlier(job);
+      if (earlier) {
+        const skipped = `Skipped: run ${earlier} of schedule ${run.schedule} was still running (no overlap)`;
+        say(`agent ${id}: run ${run.runId}: ${skipped}`);
+        await job.updateProgress({ skipped } satisfies RunProgress);
+        const now = new Date().toISOString();
+        return {
+          flow: run.address,
+          runId: run.runId,
+          state: "cancelled",
+          start: now,
+          durationMs: 0,
+          error: { name: "RunSkippedError", code: "RUN_SKIPPED", message: skipped },
+          tasks: [],
+          hookErrors: [],
+        };
+      }
+    }
     active.add(run.runId);
+    const names = new Set<string>();
+    const log = new RunLog(names);
     try {
       // The run's scope starts before its values are looked up, so values resolved for it (rotated ones too) are
       // masked for this run and dropped with it; the agent's own values stay masked for the process.
-      return await withSecrets({}, () => perform(job, run), { runId: run.runId });
+      return await withSecrets({}, () => perform(run, log, names, recorder(job, log)), {
+        runId: run.runId,
+      });
     } finally {
       active.delete(run.runId);
     }
   };
 
   /** Runs `run` in its scope; what fails is a `RunFailedError` (or `UnrecoverableError`), masked with its values. */
-  const perform = async (job: Job, run: QueuedRun): Promise<RunReport> => {
+  const perform = async (
+    run: QueuedRun,
+    log: RunLog,
+    names: Set<string>,
+    record: ReturnType<typeof recorder>,
+  ): Promise<RunReport> => {
     let report: RunReport;
+    const logLine = (line: string) => say(log.add(line));
     try {
       const given = secretsOf();
       const secrets = isThenable(given) ? await given : given;
       knownNames = Object.keys(secrets);
+      for (const name of knownNames) names.add(name);
       const missing = run.secrets.filter((name) => secrets[name] === undefined);
       if (missing.length > 0) {
         throw new UnrecoverableError(
@@ -309,24 +419,30 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
           ? (options.runInProcess as NonNullable<AgentOptions["runInProcess"]>)(run, {
               secrets,
               signal: givingUp.signal,
+              log: logLine,
             })
-          : runChild(run, secrets, givingUp.signal);
+          : runChild(run, secrets, givingUp.signal, logLine);
       // With values to pass, they belong to this run's scope (inside `processRun`'s, which already has its id).
       report = await (knownNames.length > 0 ? withSecrets(secrets, start, { runId: run.runId }) : start());
     } catch (error) {
-      if (abandoning) return new Promise<never>(() => {});
+      if (abandoning) {
+        record.stop();
+        return new Promise<never>(() => {});
+      }
+      await record.end({});
       if (error instanceof UnrecoverableError || RunFailedError.isInstance(error)) throw error;
       throw new RunFailedError(
         mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
       );
     }
     // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
-    if (abandoning) return new Promise<never>(() => {});
-    const masked = maskValue(report) as RunReport;
-    if (masked.state !== "completed") {
-      await job.updateProgress({ report: masked });
-      throw new RunFailedError(failureOf(masked));
+    if (abandoning) {
+      record.stop();
+      return new Promise<never>(() => {});
     }
+    const masked = maskValue(report) as RunReport;
+    await record.end(masked.state === "completed" ? {} : { report: masked });
+    if (masked.state !== "completed") throw new RunFailedError(failureOf(masked));
     return masked;
   };
 
@@ -336,6 +452,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     concurrency,
     name: id,
     ...stallSettings(stallTimeoutMs),
+    removeOnComplete: { count: keepRuns, age: keepDays * 86_400 },
+    removeOnFail: { count: keepRuns, age: keepDays * 86_400 },
     autorun: false,
   });
   worker.on("error", (error) => say(`agent ${id}: Redis: ${error.message} (${describeRedisUrl(url)})`));

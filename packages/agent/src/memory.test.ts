@@ -36,6 +36,8 @@ it("keeps an in-process agent's memory flat over 10,000 runs with a new secret v
     redis: redis.url,
     isolation: "in-process",
     concurrency: 16,
+    // Every run's record is kept, so that the completed count below reaches 10,000.
+    keepRuns: 10_000,
     log: () => {},
     secrets: () => ({ ROTATING_TOKEN: `rot-${randomBytes(16).toString("hex")}` }),
     runInProcess: (run, { secrets, signal }) => rotating.run({ runId: run.runId, secrets, signal }),

@@ -17,7 +17,7 @@ describe("checkQueuedRun", () => {
     ["a Date in params", { params: { at: new Date() } }, "params.at"],
     ["NaN in params", { params: { n: Number.NaN } }, "params.n"],
     ["a function deep in params", { params: { a: [{ f: () => 1 }] } }, "params.a[0].f"],
-    ["a run id with a colon", { runId: "a:b" }, "runId"],
+    ["a run id with a percent sign", { runId: "a%3Ab" }, "runId"],
     ["a run id of digits only", { runId: "42" }, "runId"],
     ["a lower-case secret name", { secrets: ["token"] }, "secrets"],
   ])("refuses %s, naming %s", (_, over, where) => {

@@ -8,6 +8,7 @@ import {
   TributaryError,
   ValidationError,
 } from "@tributary/auth";
+import { isRunId, RUN_ID_RULE } from "./run-ids.js";
 
 /** What a job on the queue holds: where the flow is, its parameters, its run id and secret names. Never a value. */
 export interface QueuedRun {
@@ -35,7 +36,6 @@ export class SecretInParamsError extends TributaryError {
   }
 }
 
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SECRET_NAME = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
 
 /** Checks that `value` is plain JSON (null, booleans, finite numbers, strings, arrays, plain objects). */
@@ -67,12 +67,7 @@ export function checkQueuedRun(run: QueuedRun): void {
     throw new ValidationError("address", "a run needs a deployment address, such as s3://flows/prod/nightly");
   }
   if (run.params !== undefined) checkJson(run.params, "params");
-  if (typeof run.runId !== "string" || !RUN_ID.test(run.runId) || /^\d+$/.test(run.runId)) {
-    throw new ValidationError(
-      "runId",
-      "use 1 to 128 letters, digits, dots, dashes or underscores, not only digits (a queued run's id is its BullMQ job id)",
-    );
-  }
+  if (!isRunId(run.runId)) throw new ValidationError("runId", `use ${RUN_ID_RULE}`);
   if (!Array.isArray(run.secrets) || run.secrets.some((n) => typeof n !== "string" || !SECRET_NAME.test(n))) {
     throw new ValidationError("secrets", "must be secret names such as AWS_CREDENTIALS");
   }

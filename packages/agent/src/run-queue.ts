@@ -1,11 +1,22 @@
 import { randomUUID } from "node:crypto";
-import { mask, maskValue, TributaryError, ValidationError } from "@tributary/auth";
+import { maskValue, TributaryError, ValidationError } from "@tributary/auth";
 import type { RunReport } from "@tributary/flow";
 import { type Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { AGENT_KEY_PREFIX, type AgentInfo, QUEUE_PREFIX } from "./agent.js";
 import { checkParamsHoldNoSecret, checkQueuedRun, checkQueueName, type QueuedRun } from "./queued-run.js";
 import { checkRedis, redisUrl } from "./redis-url.js";
+import {
+  getRun,
+  listRuns,
+  type QueuedRunState,
+  type RunDetail,
+  type RunFilter,
+  type RunRecord,
+  reportOfJob,
+} from "./run-history.js";
+import { jobIdOfRun, jobIdsOfRun } from "./run-ids.js";
+import { openSchedules, type Schedules } from "./schedules.js";
 
 /** The options of `openRunQueue`. */
 export interface RunQueueOptions {
@@ -29,29 +40,6 @@ export interface EnqueueOptions {
   retries?: number;
   /** The first retry's delay, doubled for each next one, in ms (default 1 000). */
   backoffMs?: number;
-}
-
-/** Where a queued run is. */
-export type QueuedRunState = "waiting" | "delayed" | "running" | "completed" | "failed";
-
-/** One run of a queue, as `runs ls` shows it. */
-export interface RunRecord {
-  /** The run's id. */
-  readonly runId: string;
-  /** Its deployment address. */
-  readonly address: string;
-  /** Where it is. */
-  readonly state: QueuedRunState;
-  /** How many times it was started. */
-  readonly attempts: number;
-  /** The agent that took it last. */
-  readonly agent?: string;
-  /** When it was queued, started and ended, ISO 8601. */
-  readonly enqueuedAt: string;
-  readonly startedAt?: string;
-  readonly finishedAt?: string;
-  /** Why it failed, masked. */
-  readonly error?: string;
 }
 
 /** Thrown by `RunQueue.wait` when the run did not end in time. */
@@ -78,44 +66,24 @@ export interface RunQueue {
    * could report (an agent without a needed secret, a crashed process) gets a report with `state: "failed"`.
    */
   wait(runId: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<RunReport>;
-  /** How many runs are in each state. */
-  counts(): Promise<Record<QueuedRunState, number>>;
-  /** The most recent runs in the given states (default all), newest first, at most `limit` per state (default 20). */
-  list(options?: { states?: readonly QueuedRunState[]; limit?: number }): Promise<RunRecord[]>;
+  /** How many runs are in each state (BullMQ's counts: `skipped` runs count as completed there). */
+  counts(): Promise<Record<Exclude<QueuedRunState, "skipped">, number>>;
+  /** The same as `runs.list`. */
+  list(filter?: RunFilter): Promise<RunRecord[]>;
+  /** The run history of the queue: every run an agent took, with its record, for as long as agents keep it. */
+  readonly runs: {
+    /** The runs that match `filter`, newest first (by start, else by queueing), at most `filter.limit` (default 20). */
+    list(filter?: RunFilter): Promise<RunRecord[]>;
+    /**
+     * One run's whole record (masked report, task timeline, credential table, and with `logs` its log lines), or
+     * `undefined` when the queue holds no such run (never queued, or past the agents' `keepRuns`/`keepDays`).
+     */
+    get(runId: string, options?: { logs?: boolean }): Promise<RunDetail | undefined>;
+  };
+  /** The queue's schedules: add, list, pause, resume, remove. */
+  readonly schedules: Schedules;
   /** Closes the queue's Redis connections. */
   close(): Promise<void>;
-}
-
-const BULL_STATE: Record<QueuedRunState, "wait" | "delayed" | "active" | "completed" | "failed"> = {
-  waiting: "wait",
-  delayed: "delayed",
-  running: "active",
-  completed: "completed",
-  failed: "failed",
-};
-
-function iso(ms: number | undefined): string | undefined {
-  return ms ? new Date(ms).toISOString() : undefined;
-}
-
-function failedReport(job: Job, data: QueuedRun): RunReport {
-  const progress = job.progress as { report?: unknown } | undefined;
-  if (progress && typeof progress === "object" && progress.report) return progress.report as RunReport;
-  const started = job.processedOn ?? job.timestamp;
-  return {
-    flow: data.address,
-    runId: data.runId,
-    state: "failed",
-    start: new Date(started).toISOString(),
-    durationMs: Math.max(0, (job.finishedOn ?? Date.now()) - started),
-    error: {
-      name: "RunFailedError",
-      code: "RUN_FAILED",
-      message: mask(job.failedReason ?? "the run failed"),
-    },
-    tasks: [],
-    hookErrors: [],
-  };
 }
 
 /**
@@ -139,24 +107,20 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       return queue;
     }));
 
-  const record = async (job: Job, state?: QueuedRunState): Promise<RunRecord> => {
-    const data = job.data as QueuedRun;
-    const bull = state ? BULL_STATE[state] : await job.getState();
-    const found = (Object.keys(BULL_STATE) as QueuedRunState[]).find((k) => BULL_STATE[k] === bull);
-    const out: { -readonly [K in keyof RunRecord]: RunRecord[K] } = {
-      runId: data.runId,
-      address: data.address,
-      state: found ?? "waiting",
-      attempts: job.attemptsStarted ?? job.attemptsMade,
-      enqueuedAt: iso(job.timestamp) ?? "",
-    };
-    if (job.processedBy) out.agent = job.processedBy;
-    const started = iso(job.processedOn);
-    if (started) out.startedAt = started;
-    const finished = iso(job.finishedOn);
-    if (finished) out.finishedAt = finished;
-    if (job.failedReason) out.error = mask(job.failedReason);
-    return out;
+  let redis: Redis | undefined;
+  /** A connection of its own for the keys beside BullMQ's (schedule definitions). */
+  const client = async () => {
+    await open();
+    if (!redis) {
+      redis = new Redis(url, { maxRetriesPerRequest: 1 });
+      redis.on("error", () => {});
+    }
+    return redis;
+  };
+
+  const runs: RunQueue["runs"] = {
+    list: async (filter) => listRuns(await open(), filter),
+    get: async (runId, getOptions = {}) => getRun(await open(), runId, getOptions.logs === true),
   };
 
   return {
@@ -180,18 +144,17 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       }
       await checkParamsHoldNoSecret(data.params);
       const queue = await open();
-      if (await queue.getJob(data.runId)) {
+      const jobId = jobIdOfRun(data.runId);
+      if (await queue.getJob(jobId)) {
         throw new ValidationError(
           "runId",
           `run ${data.runId} is already on queue ${queueName}; use a new run id`,
         );
       }
       await queue.add("run", data, {
-        jobId: data.runId,
+        jobId,
         attempts: retries + 1,
         backoff: { type: "exponential", delay: backoffMs },
-        removeOnComplete: { count: 10_000 },
-        removeOnFail: { count: 10_000 },
       });
       return { runId: data.runId };
     },
@@ -200,11 +163,16 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       const deadline = waitOptions.timeoutMs === undefined ? Infinity : Date.now() + waitOptions.timeoutMs;
       let pause = 20;
       const queue = await open();
+      const jobIds = jobIdsOfRun(runId);
       for (;;) {
         waitOptions.signal?.throwIfAborted();
-        let state: Awaited<ReturnType<Queue["getJobState"]>> | "away";
+        let state: Awaited<ReturnType<Queue["getJobState"]>> | "away" = "unknown";
+        let jobId = jobIds[0] as string;
         try {
-          state = await queue.getJobState(runId);
+          for (jobId of jobIds) {
+            state = await queue.getJobState(jobId);
+            if (state !== "unknown") break;
+          }
         } catch {
           // Redis away for a moment: keep following until the deadline.
           state = "away";
@@ -213,11 +181,9 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
         // Read once it has ended, so the result is there.
         const job =
           state === "completed" || state === "failed"
-            ? await queue.getJob(runId).catch(() => undefined)
+            ? ((await queue.getJob(jobId).catch(() => undefined)) as Job | undefined)
             : undefined;
-        if (job && state === "completed") return maskValue(job.returnvalue) as RunReport;
-        if (job && state === "failed")
-          return maskValue(failedReport(job, job.data as QueuedRun)) as RunReport;
+        if (job) return maskValue(reportOfJob(job, state as "completed" | "failed")) as RunReport;
         if (Date.now() > deadline) throw new RunWaitTimeoutError(runId, waitOptions.timeoutMs ?? 0);
         await new Promise((r) => setTimeout(r, pause));
         pause = Math.min(pause * 2, 250);
@@ -236,21 +202,14 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       };
     },
 
-    async list(listOptions = {}) {
-      const limit = listOptions.limit ?? 20;
-      const states = listOptions.states ?? (Object.keys(BULL_STATE) as QueuedRunState[]);
-      const queue = await open();
-      const out: RunRecord[] = [];
-      for (const state of states) {
-        const jobs = (await queue.getJobs(BULL_STATE[state], 0, limit - 1, false)) as Job[];
-        for (const job of jobs) if (job) out.push(await record(job, state));
-      }
-      return out;
-    },
+    list: (filter) => runs.list(filter),
+    runs,
+    schedules: openSchedules(open, client, queueName),
 
     async close() {
       await opening?.catch(() => {});
       await queue?.close();
+      redis?.disconnect();
     },
   };
 }

@@ -1,15 +1,17 @@
 // Test-only: one agent in its own process, configured by the JSON in TRIBUTARY_TEST_AGENT, the way `tributary agent start`
 // runs one. Prints "ready" once it takes runs; on SIGTERM it closes (grace period) and exits 0.
 import { fileURLToPath } from "node:url";
+import { directoryBackend } from "@tributary/auth";
 import type { AgentOptions } from "../src/agent.js";
 import { startAgent } from "../src/agent.js";
 // @ts-expect-error: a test-only JavaScript module without types
 import { testFlow } from "./flows.mjs";
 
-const config = JSON.parse(process.env.TRIBUTARY_TEST_AGENT ?? "{}") as Omit<
+/** The agent's options, and (test-only) a directory of secrets its runs read as a backend. */
+const { secretsDir, ...config } = JSON.parse(process.env.TRIBUTARY_TEST_AGENT ?? "{}") as Omit<
   AgentOptions,
   "childCommand" | "runInProcess"
->;
+> & { secretsDir?: string };
 const runner = fileURLToPath(new URL("./run-process.mjs", import.meta.url));
 
 const agent = await startAgent({
@@ -26,10 +28,18 @@ const agent = await startAgent({
       "--params",
       JSON.stringify(run.params ?? null),
       "--json",
+      ...(secretsDir ? ["--secrets-dir", secretsDir] : []),
     ],
   }),
-  runInProcess: (run, { secrets, signal }) =>
-    testFlow(run.address).run({ params: run.params, runId: run.runId, secrets, signal }),
+  runInProcess: (run, { secrets, signal, log }) =>
+    testFlow(run.address).run({
+      params: run.params,
+      runId: run.runId,
+      secrets,
+      signal,
+      logger: { sink: log },
+      ...(secretsDir ? { backends: [directoryBackend(secretsDir)] } : {}),
+    }),
 });
 process.once("SIGTERM", () => {
   agent.close().then(

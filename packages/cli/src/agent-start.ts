@@ -45,6 +45,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
       isolation: "string",
       name: "string",
       config: "string",
+      "keep-runs": "string",
+      "keep-days": "string",
       "trust-key": "list",
     },
     AGENT_START_USAGE,
@@ -63,6 +65,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   }
   const concurrency = integerOption(parsed, "concurrency", { min: 1, max: 1000 }, 1, AGENT_START_USAGE);
   const graceSeconds = integerOption(parsed, "grace", { min: 0, max: 86_400 }, 30, AGENT_START_USAGE);
+  const keepRuns = integerOption(parsed, "keep-runs", { min: 1, max: 1_000_000 }, 1000, AGENT_START_USAGE);
+  const keepDays = integerOption(parsed, "keep-days", { min: 1, max: 3650 }, 30, AGENT_START_USAGE);
   const stallSeconds = integerOption(parsed, "stall-timeout", { min: 1, max: 86_400 }, 30, AGENT_START_USAGE);
   const secrets = await agentSecrets(
     [...listOption(parsed, "e"), ...listOption(parsed, "env")],
@@ -96,6 +100,8 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     concurrency,
     isolation,
     graceMs: graceSeconds * 1000,
+    keepRuns,
+    keepDays,
     stallTimeoutMs: stallSeconds * 1000,
     name: stringOption(parsed, "name"),
     secrets: () => secrets.values(),

@@ -16,7 +16,7 @@ export async function inProcessRunner(
 ): Promise<(run: QueuedRun, context: InProcessRunContext) => Promise<RunReport>> {
   const { allStorageKinds, parseDeploymentAddress, runDeployment } = await import("@tributary/flow");
   const kinds = await allStorageKinds();
-  return (run, { secrets, signal }) => {
+  return (run, { secrets, signal, log }) => {
     const started = Date.now();
     return runDeployment(run.address, {
       params: run.params,
@@ -25,6 +25,8 @@ export async function inProcessRunner(
       signal,
       backends: [],
       kinds,
+      // The run's lines go to the agent, which prints them and keeps them (masked) in the run's record.
+      logger: { sink: log },
       ...(leastPrivilege !== undefined ? { leastPrivilege } : {}),
       ...(trustedKeys !== undefined ? { trustedKeys } : {}),
     }).catch((error: unknown) => {

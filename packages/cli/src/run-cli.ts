@@ -10,6 +10,8 @@ import { UsageError } from "./parse-command-args.js";
 import { PromptCancelledError } from "./read-secret-input.js";
 import { runCommand } from "./run-command.js";
 import { runsLs } from "./runs-ls.js";
+import { runsShow } from "./runs-show.js";
+import { scheduleAdd, scheduleLs, schedulePause, scheduleResume, scheduleRm } from "./schedule-command.js";
 import { secretsList } from "./secrets-list.js";
 import { secretsRm } from "./secrets-rm.js";
 import { secretsSet } from "./secrets-set.js";
@@ -28,7 +30,12 @@ import {
   RM_USAGE,
   RUN_USAGE,
   RUNS_LS_USAGE,
+  RUNS_SHOW_USAGE,
   RUNS_USAGE,
+  SCHEDULE_ADD_USAGE,
+  SCHEDULE_LS_USAGE,
+  SCHEDULE_NAME_USAGE,
+  SCHEDULE_USAGE,
   SECRETS_USAGE,
   SET_USAGE,
   VERIFY_USAGE,
@@ -41,7 +48,17 @@ const SECRETS_COMMANDS: Record<string, Command> = { set: secretsSet, list: secre
 /** Commands with subcommands: their usage and their subcommands. */
 const GROUPS: Record<string, { usage: string; commands: Record<string, Command> }> = {
   agent: { usage: AGENT_USAGE, commands: { start: agentStart, ls: agentLs } },
-  runs: { usage: RUNS_USAGE, commands: { ls: runsLs } },
+  runs: { usage: RUNS_USAGE, commands: { ls: runsLs, show: runsShow } },
+  schedule: {
+    usage: SCHEDULE_USAGE,
+    commands: {
+      add: scheduleAdd,
+      ls: scheduleLs,
+      rm: scheduleRm,
+      pause: schedulePause,
+      resume: scheduleResume,
+    },
+  },
   keys: { usage: KEYS_USAGE, commands: { generate: keysGenerate, public: keysPublic } },
 };
 const HELP_TOPICS: Record<string, string> = {
@@ -55,6 +72,13 @@ const HELP_TOPICS: Record<string, string> = {
   "agent ls": AGENT_LS_USAGE,
   runs: RUNS_USAGE,
   "runs ls": RUNS_LS_USAGE,
+  "runs show": RUNS_SHOW_USAGE,
+  schedule: SCHEDULE_USAGE,
+  "schedule add": SCHEDULE_ADD_USAGE,
+  "schedule ls": SCHEDULE_LS_USAGE,
+  "schedule rm": SCHEDULE_NAME_USAGE,
+  "schedule pause": SCHEDULE_NAME_USAGE,
+  "schedule resume": SCHEDULE_NAME_USAGE,
   deploy: DEPLOY_USAGE,
   run: RUN_USAGE,
   verify: VERIFY_USAGE,
@@ -128,6 +152,7 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
     }
     case "agent":
     case "runs":
+    case "schedule":
     case "keys": {
       const group = GROUPS[command] as (typeof GROUPS)[string];
       const [sub, ...args] = rest;

@@ -11,7 +11,8 @@ import { UsageError } from "./parse-command-args.js";
 import { QUEUE_RUN_OPTIONS, runOnQueueIfAsked } from "./run-on-queue.js";
 import { RUN_USAGE } from "./usage.js";
 
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** The run-id rule of @tributary/agent's `RUN_ID_PATTERN` (not imported: the queue client loads only for queues). */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 /**
  * The report of a run whose deployment could not be pulled (or was not trusted): it failed before its flow started.
@@ -91,7 +92,7 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
   }
   const givenId = parsed.values["run-id"];
   if (typeof givenId === "string" && !RUN_ID.test(givenId)) {
-    throw new UsageError("--run-id takes letters, digits, '.', '_', ':' and '-' (up to 128)", RUN_USAGE);
+    throw new UsageError("--run-id takes letters, digits, '.', '_', '-', ':' and '@' (up to 128)", RUN_USAGE);
   }
   const json = parsed.values.json === true;
   const runDefault = ["config", "least-privilege", "trust-key", "unverified"].find((o) => o in parsed.values);

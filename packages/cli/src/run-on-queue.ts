@@ -98,7 +98,7 @@ export async function runOnQueue(request: QueueRunRequest, ctx: CommandContext):
  * read here (no credential for the storage on this machine, a folder only the agents' machines have), the storage's
  * own names, with a note; a malformed address is refused before anything is queued.
  */
-async function neededSecrets(address: string, ctx: CommandContext): Promise<string[]> {
+export async function neededSecrets(address: string, ctx: CommandContext): Promise<string[]> {
   const { parseDeploymentAddress, readDeploymentManifest, storageKindsFor } = await import("@tributary/flow");
   const kinds = await storageKindsFor(address);
   const { storage } = parseDeploymentAddress(address, kinds);

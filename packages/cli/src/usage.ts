@@ -27,7 +27,9 @@ Commands:
   keys public [NAME]    print the public key of a stored signing key
   agent start           take flow runs from a queue on Redis and run them with the secrets given by -e
   agent ls              the agents alive now
-  runs ls --queue Q     runs waiting, running, completed and failed on a queue
+  runs ls --queue Q     the run history of a queue: newest first, filtered by flow, state and time
+  runs show RUN_ID      one run's record: masked report, task timeline, credential table, logs
+  schedule add ADDRESS  run a deployment on a cron expression or an interval (schedule ls, rm, pause, resume)
 
 Options:
   -h, --help            show help (also: tributary <command> --help)
@@ -167,6 +169,8 @@ Options:
                           this process and its environment
   --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
   --name NAME             the agent's name in agent ls (default host:pid:random)
+  --keep-runs N           keep the records of the last N completed and the last N failed runs (default 1000)
+  --keep-days D           keep a run's record at most D days after it ended (default 30)
   --config FILE           read leastPrivilege, the default of every run whose flow does not set it, and
                           trustedKeys from FILE instead of tributary.config.ts, .js, .mjs or .json in this folder
   --trust-key FILE        run only deployments signed by this public key, for their address (repeatable: several
@@ -195,28 +199,121 @@ Options:
 ${REDIS_ENV}`;
 
 /** \`tributary runs --help\`. */
-export const RUNS_USAGE = `Usage: tributary runs ls --queue Q [options]
+export const RUNS_USAGE = `Usage: tributary runs <ls|show> --queue Q [options]
 
-  runs ls --queue Q       runs waiting, running, completed and failed on queue Q
+  runs ls --queue Q           the run history of queue Q, newest first
+  runs show RUN_ID --queue Q  one run's record: masked report, task timeline, credential table, logs
 
-Run tributary runs ls --help for details.`;
+Run tributary runs <command> --help for details.`;
 
 /** \`tributary runs ls --help\`. */
-export const RUNS_LS_USAGE = `Usage: tributary runs ls --queue Q [--state S]... [--limit N] [--json]
+export const RUNS_LS_USAGE = `Usage: tributary runs ls --queue Q [--flow F] [--state S]... [--since D] [--limit N] [--json]
 
 Prints how many runs of queue Q are waiting, delayed (between retries), running, completed and failed, then the
-latest runs of each state: run id, attempts, the agent that took it, when it was queued, its address and, for
-failed runs, the masked error.
+latest runs, newest first: run id, flow, state, when it started, how long it took, the agent that took it, the
+schedule that made it and, for failed and skipped runs, the masked error. Runs are kept as long as the agents
+keep them (agent start --keep-runs, --keep-days).
 
 Options:
   --queue Q               the queue (required)
-  --state S               only runs in state S: waiting, delayed, running, completed or failed (repeatable)
-  --limit N               at most N runs per state (default 20)
+  --flow F                only runs of flow F (its name, or its deployment address)
+  --state S               only runs in state S: waiting, delayed, running, completed, failed or skipped
+                          (a scheduled run not started because the previous one was still running; repeatable)
+  --schedule NAME         only runs made by schedule NAME
+  --since D               only runs started in the last D (30m, 12h, 7d) or since a date (2026-12-01)
+  --limit N               at most N runs (default 20)
   --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
   --json                  print a JSON document instead of a table
   -h, --help              show this help
 
 ${REDIS_ENV}`;
+
+/** \`tributary runs show --help\`. */
+export const RUNS_SHOW_USAGE = `Usage: tributary runs show RUN_ID --queue Q [--logs] [--json]
+
+Prints one run's record, as the agent that ran it kept it in Redis: its state, flow, schedule, agent, times and
+attempts; the masked error and the task it ended in; the task timeline (each task's start, duration, attempts and
+state); and its credential table: each secret it resolved, where from (agent -e, env, store, backend …), the scope
+least privilege gave it and the principal when known. Never a value: the record is built from the run's masked
+output. A scheduled run's id is NAME@<slot, ISO 8601>, such as nightly@2026-12-08T01:00:00.000Z.
+
+Options:
+  --queue Q               the queue (required)
+  --logs                  also print the run's log lines (the last 1,000 lines or 1 MiB, masked)
+  --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
+  --json                  print the record as JSON
+  -h, --help              show this help
+
+${REDIS_ENV}
+
+Exit codes: 0 printed, 1 no such run on the queue (never queued, or past the agents' retention).`;
+
+/** \`tributary schedule --help\`. */
+export const SCHEDULE_USAGE = `Usage: tributary schedule <add|ls|rm|pause|resume> [options]
+
+  schedule add ADDRESS --queue Q (--cron EXPR [--tz ZONE] | --every DURATION)   add a schedule
+  schedule ls --queue Q                  the schedules of queue Q, with their next fire times
+  schedule rm NAME --queue Q             remove a schedule (its runs stay in the history)
+  schedule pause NAME --queue Q          stop it firing
+  schedule resume NAME --queue Q         start it again, from its next slot
+
+Run tributary schedule <command> --help for details.`;
+
+/** \`tributary schedule add --help\`. */
+export const SCHEDULE_ADD_USAGE = `Usage: tributary schedule add ADDRESS --queue Q (--cron EXPR [--tz ZONE] | --every DURATION) [options]
+
+Runs the deployment at ADDRESS on queue Q at every slot of a cron expression or interval, on BullMQ's job
+schedulers: each slot fires once however many agents listen, and its run's id is NAME@<slot, ISO 8601>, so a slot
+never runs twice. A slot that comes due while no agent is up waits on the queue for the next agent. The cron
+expression and zone are checked (as BullMQ reads them) before anything is written; params holding a secret value
+of this machine are refused, as with run --queue.
+
+Options:
+  --queue Q               the queue (required)
+  --cron EXPR             a cron expression: 5 fields (minute hour day month weekday), or 6 with seconds first
+  --tz ZONE               the IANA time zone of --cron (default UTC), such as Europe/Berlin
+  --every DURATION        an interval instead of --cron: 30s, 15m, 2h, 1d (1 s or more)
+  --params JSON           each run's parameters, such as '{"region":"eu"}'
+  --name NAME             the schedule's name (default: the address's last part)
+  --no-overlap            skip a slot while the schedule's previous run is still running (the skip is recorded)
+  --retries N             try a failed run up to N more times (exponential backoff from 1 s)
+  --replace               change the schedule NAME when it exists, instead of refusing
+  --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
+  --json                  print the schedule as JSON
+  -h, --help              show this help
+
+${REDIS_ENV}`;
+
+/** \`tributary schedule ls --help\`. */
+export const SCHEDULE_LS_USAGE = `Usage: tributary schedule ls --queue Q [--json]
+
+Lists the schedules of queue Q: name, address, cron expression and zone or interval, the next three fire times,
+whether it is paused, and the states of its latest runs.
+
+Options:
+  --queue Q               the queue (required)
+  --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
+  --json                  print a JSON document instead of a table
+  -h, --help              show this help
+
+${REDIS_ENV}`;
+
+/** \`tributary schedule rm|pause|resume --help\`. */
+export const SCHEDULE_NAME_USAGE = `Usage: tributary schedule rm NAME --queue Q [--json]
+       tributary schedule pause NAME --queue Q [--json]
+       tributary schedule resume NAME --queue Q [--json]
+
+rm removes the schedule NAME (the runs it made stay in the history); pause stops it firing (slots that come due
+while it is paused are not run later); resume starts it again from its next slot.
+
+Options:
+  --queue Q               the queue (required)
+  --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
+  --json                  print the result as JSON
+  -h, --help              show this help
+
+${REDIS_ENV}`;
+
 /** \`tributary deploy --help\`. */
 export const DEPLOY_USAGE = `Usage: tributary deploy FILE [--storage ADDRESS] [--flow NAME] [--sign] [--signing-key NAME] [--config FILE]
                         [--json]
@@ -258,7 +355,7 @@ run report; logs go to stderr.
 
 Options:
   --params JSON         the run's parameters, such as '{"day":"2026-11-25"}'
-  --run-id ID           the run's id (default: a random UUID)
+  --run-id ID           the run's id (default: a random UUID): letters, digits, '.', '_', '-', ':', '@'
   --json                print the run report as JSON on stdout (also when the pull failed)
   --config FILE         read leastPrivilege (the default for a flow that does not set it) from FILE instead of
                         tributary.config.ts, .js, .mjs or .json in this folder
