@@ -3,8 +3,8 @@ import type { Octokit } from "@octokit/rest";
 /**
  * GitHub's guidance on rate limits, applied by one request hook (what `@octokit/plugin-throttling` and
  * `@octokit/plugin-retry` did, without a scheduler on the path of a read that has nothing to wait for):
- * - writes start at least 1 s apart per credential, content-creating writes (issues, comments, pull requests …)
- *   3 s apart, searches 2 s apart; at most 10 requests in flight per credential;
+ * - writes go one at a time per credential, each starting at least 1 s after the previous one was answered (3 s
+ *   between content-creating writes: issues, comments, pull requests …), searches likewise 2 s apart; at most 100 requests in flight per credential (GitHub's documented ceiling);
  * - a primary limit (`x-ratelimit-remaining: 0`) is waited out until `x-ratelimit-reset` (plus a second), a
  *   `retry-after` (403 or 429) for that many seconds, a secondary limit without one for a minute — each wait only
  *   when `approve` allows it (the call's `maxRateLimitWaitMs` budget);
@@ -13,7 +13,7 @@ import type { Octokit } from "@octokit/rest";
 const WRITE_GAP_MS = 1000;
 const NOTIFICATION_GAP_MS = 3000;
 const SEARCH_GAP_MS = 2000;
-const MAX_IN_FLIGHT = 10;
+const MAX_IN_FLIGHT = 100;
 const SERVER_RETRIES = 2;
 const SECONDARY_FALLBACK_SECONDS = 60;
 /** Answers that a retry cannot change (429 is a rate limit: handled above, never retried blindly). */
@@ -59,17 +59,28 @@ export type ApproveWait = (
   options: { method: string; url: string; request: unknown },
 ) => boolean;
 
+/** Requests that go one at a time, each `gapMs` after the previous one's answer. */
+interface Lane {
+  gapMs: number;
+  /** Settles when the request holding the lane leaves it. */
+  tail: Promise<void>;
+  /** The earliest start of the next request (epoch ms). */
+  free: number;
+}
+
 interface Lanes {
-  /** The earliest start of the next write, notifying write, search (epoch ms). */
-  write: number;
-  notification: number;
-  search: number;
+  write: Lane;
+  notification: Lane;
+  search: Lane;
   inFlight: number;
   queue: (() => void)[];
 }
 
 /** Per credential and endpoint: every client of one credential shares its spacing. */
 const lanesByKey = new Map<string, Lanes>();
+
+const lane = (gapMs: number): Lane => ({ gapMs, tail: Promise.resolve(), free: 0 });
+const idle = (l: Lane, now: number) => l.free <= now;
 
 function lanesFor(key: string): Lanes {
   let lanes = lanesByKey.get(key);
@@ -78,21 +89,41 @@ function lanesFor(key: string): Lanes {
       // Forget idle credentials: nothing in flight and no spacing left to honour.
       const now = Date.now();
       for (const [k, l] of lanesByKey) {
-        if (l.inFlight === 0 && Math.max(l.write, l.notification, l.search) <= now) lanesByKey.delete(k);
+        if (l.inFlight === 0 && idle(l.write, now) && idle(l.notification, now) && idle(l.search, now))
+          lanesByKey.delete(k);
       }
     }
-    lanes = { write: 0, notification: 0, search: 0, inFlight: 0, queue: [] };
+    lanes = {
+      write: lane(WRITE_GAP_MS),
+      notification: lane(NOTIFICATION_GAP_MS),
+      search: lane(SEARCH_GAP_MS),
+      inFlight: 0,
+      queue: [],
+    };
     lanesByKey.set(key, lanes);
   }
   return lanes;
 }
 
-/** Takes the next slot of a lane: how long to wait for it. */
-function reserve(lanes: Lanes, lane: "write" | "notification" | "search", gapMs: number): number {
-  const now = Date.now();
-  const at = Math.max(now, lanes[lane]);
-  lanes[lane] = at + gapMs;
-  return at - now;
+/** Waits for a lane (its previous request answered, then its gap); returns how to leave it once answered. */
+async function enter(l: Lane, signal: AbortSignal | undefined): Promise<() => void> {
+  const previous = l.tail;
+  let open!: () => void;
+  l.tail = new Promise((resolve) => {
+    open = resolve;
+  });
+  const leave = () => {
+    l.free = Math.max(l.free, Date.now() + l.gapMs);
+    open();
+  };
+  try {
+    await previous;
+    await sleep(l.free - Date.now(), signal);
+  } catch (error) {
+    open();
+    throw error;
+  }
+  return leave;
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -159,6 +190,14 @@ function isServerError(error: ErrorLike): boolean {
   );
 }
 
+/** Leaves the lanes already entered, then rethrows. */
+const leaveAll =
+  (held: (() => void)[]) =>
+  (error: unknown): never => {
+    for (const leave of held) leave();
+    throw error;
+  };
+
 type RequestOptions = { method: string; url: string; request: { signal?: AbortSignal } & object };
 type Request = (options: RequestOptions) => Promise<{ data?: unknown; headers: Record<string, unknown> }>;
 
@@ -176,18 +215,18 @@ export function limitRequests(octokit: Octokit, key: string, approve: ApproveWai
   const hook = async (request: Request, options: RequestOptions) => {
     const { method, url } = options;
     const signal = options.request?.signal;
-    const path = url.startsWith("/") ? url.split("?", 1)[0] ?? url : new URL(url).pathname;
+    const path = url.startsWith("/") ? (url.split("?", 1)[0] ?? url) : new URL(url).pathname;
     const graphql = path.startsWith("/graphql");
     const auth = method !== "GET" && AUTH.test(`${method} ${path}`);
     const write = (method !== "GET" && method !== "HEAD" && !auth) || graphql;
     const search = method === "GET" && path.startsWith("/search/");
     for (let serverRetries = 0; ; ) {
+      const held: (() => void)[] = [];
       if (write) {
-        await sleep(reserve(lanes, "write", WRITE_GAP_MS), signal);
-        if (!graphql && NOTIFYING.test(path)) {
-          await sleep(reserve(lanes, "notification", NOTIFICATION_GAP_MS), signal);
-        }
-      } else if (search) await sleep(reserve(lanes, "search", SEARCH_GAP_MS), signal);
+        held.push(await enter(lanes.write, signal));
+        if (!graphql && NOTIFYING.test(path))
+          held.push(await enter(lanes.notification, signal).catch(leaveAll(held)));
+      } else if (search) held.push(await enter(lanes.search, signal));
       // A GraphQL answer that is a failure in its body is handed back as it is when it is not retried.
       let failure: ErrorLike;
       let answer: unknown;
@@ -208,6 +247,7 @@ export function limitRequests(octokit: Octokit, key: string, approve: ApproveWai
         failure = error as ErrorLike;
       } finally {
         if (!auth) release();
+        for (const leave of held) leave();
       }
       const limit = rateLimitWait(failure);
       if (limit) {
@@ -227,7 +267,9 @@ export function limitRequests(octokit: Octokit, key: string, approve: ApproveWai
       throw failure;
     }
   };
-  octokit.hook.wrap("request", (request, options) =>
-    hook(request as unknown as Request, options as unknown as RequestOptions) as Promise<never>,
+  octokit.hook.wrap(
+    "request",
+    (request, options) =>
+      hook(request as unknown as Request, options as unknown as RequestOptions) as Promise<never>,
   );
 }
