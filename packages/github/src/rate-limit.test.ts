@@ -72,6 +72,17 @@ describe("rate limits and retries", () => {
       requests: 1,
     },
     {
+      kind: "429",
+      limit: () =>
+        env.github.failNext(1, 429, {
+          headers: { "retry-after": "120" },
+          body: { message: "Too Many Requests" },
+        }),
+      pattern: /^GitHub: secondary rate limit exceeded \(Too Many Requests\); GitHub asked to wait 120s/,
+      requests: 1,
+      status: 429,
+    },
+    {
       kind: "second secondary",
       // The budget is for the whole call: 1 s waited, the next second would pass 1.5 s.
       limit: () => env.github.secondaryRateLimitNext(2, { retryAfterSeconds: 1 }),
@@ -81,7 +92,7 @@ describe("rate limits and retries", () => {
     },
   ])(
     "fails with THROTTLED, without waiting, when the $kind limit outlasts maxRateLimitWaitMs",
-    async ({ limit, pattern, requests, maxRateLimitWaitMs = 5_000 }) => {
+    async ({ limit, pattern, requests, maxRateLimitWaitMs = 5_000, status = 403 }) => {
       limit();
       const error = await githubGetRepo({
         repo: "acme/public",
@@ -90,7 +101,7 @@ describe("rate limits and retries", () => {
         maxRateLimitWaitMs,
       }).catch((e) => e);
       expect(ServiceError.isInstance(error)).toBe(true);
-      expect([error.code, error.status, error.retryable]).toEqual(["THROTTLED", 403, true]);
+      expect([error.code, error.status, error.retryable]).toEqual(["THROTTLED", status, true]);
       expect(error.message).toMatch(pattern);
       expect(error.message).toMatch(new RegExp(`maxRateLimitWaitMs \\(${maxRateLimitWaitMs} ms\\)`));
       expect(env.github.requests).toHaveLength(requests);
