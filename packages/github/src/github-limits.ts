@@ -162,8 +162,9 @@ export function rateLimitWait(
 ): { kind: RateLimitKind; seconds: number } | undefined {
   const headers = error.response?.headers ?? {};
   const status = error.status;
-  const primary = headers["x-ratelimit-remaining"] === "0" || hasRateLimitedError(error.response?.data);
-  if (status !== 403 && status !== 429 && !primary) return undefined;
+  const limitedBody = hasRateLimitedError(error.response?.data);
+  if (status !== 403 && status !== 429 && !limitedBody) return undefined;
+  const primary = headers["x-ratelimit-remaining"] === "0" || limitedBody;
   const kind: RateLimitKind = primary ? "primary" : "secondary";
   const retryAfter = Number(headers["retry-after"]);
   if (headers["retry-after"] !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0) {

@@ -173,6 +173,14 @@ describe("rateLimitWait", () => {
       wait: { kind: "primary", seconds: 11 },
     },
     { what: "a 403 that is no limit", error: { status: 403, response: { headers: {} } }, wait: undefined },
+    {
+      what: "a 404 that used the last request of the window",
+      error: {
+        status: 404,
+        response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" } },
+      },
+      wait: undefined,
+    },
     { what: "a 500", error: { status: 500, response: { headers: { "retry-after": "1" } } }, wait: undefined },
   ])("$what", ({ error, wait }) => {
     expect(rateLimitWait(error, now)).toEqual(wait);
