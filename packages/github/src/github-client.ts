@@ -17,21 +17,15 @@ import {
 import { logOncePerRun, taskContext } from "@tributary/flow";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { refreshingAppAuth } from "./app-auth.js";
+import { type ApproveWait, limitRequests } from "./github-limits.js";
 
 let octokitClass: Promise<typeof Octokit> | undefined;
 /**
- * @internal The Octokit class Tributary builds: `@octokit/rest` with the retry and throttling plugins, loaded on the
- * first client so that importing `@tributary/github` costs less than importing `@octokit/rest`.
+ * @internal `@octokit/rest`'s Octokit, loaded on the first client so that importing `@tributary/github` costs less
+ * than importing `@octokit/rest`. Rate limits and retries are `limitRequests`' hook, added to each client.
  */
 function loadOctokit(): Promise<typeof Octokit> {
-  octokitClass ??= Promise.all([
-    import("@octokit/rest"),
-    import("@octokit/plugin-retry"),
-    import("@octokit/plugin-throttling"),
-  ]).then(
-    ([rest, { retry }, { throttling }]) =>
-      rest.Octokit.plugin(retry, throttling) as unknown as typeof Octokit,
-  );
+  octokitClass ??= import("@octokit/rest").then((rest) => rest.Octokit);
   return octokitClass;
 }
 
@@ -187,34 +181,27 @@ function makeOctokit(
   createAppAuth: typeof import("@octokit/auth-app").createAppAuth | undefined,
   found: Found,
   baseUrl: string,
-  id: string,
+  limitKey: string,
   defaultMaxWait: number,
   scope?: GitHubScope,
 ): GitHubOctokit {
-  const allowWait =
-    (kind: "primary" | "secondary") =>
-    (retryAfterSeconds: number, options: { method: string; url: string; request: unknown }) => {
-      const state = options.request as LimitState;
-      const budget = state.maxRateLimitWaitMs ?? defaultMaxWait;
-      const waited = state.tributaryWaitedMs ?? 0;
-      const waitMs = retryAfterSeconds * 1000;
-      if (waited + waitMs > budget) return false;
-      state.tributaryWaitedMs = waited + waitMs;
-      taskContext()?.log.warn(
-        `GitHub ${kind} rate limit on ${options.method} ${options.url}: waiting ${retryAfterSeconds}s before retrying`,
-      );
-      return true;
-    };
-  const common = {
-    baseUrl,
-    userAgent: "tributary-github",
-    log: sdkLog,
-    retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451], retries: 2 },
-    throttle: { id, onRateLimit: allowWait("primary"), onSecondaryRateLimit: allowWait("secondary") },
+  const allowWait: ApproveWait = (kind, retryAfterSeconds, options) => {
+    const state = options.request as LimitState;
+    const budget = state.maxRateLimitWaitMs ?? defaultMaxWait;
+    const waited = state.tributaryWaitedMs ?? 0;
+    const waitMs = retryAfterSeconds * 1000;
+    if (waited + waitMs > budget) return false;
+    state.tributaryWaitedMs = waited + waitMs;
+    taskContext()?.log.warn(
+      `GitHub ${kind} rate limit on ${options.method} ${options.url}: waiting ${retryAfterSeconds}s before retrying`,
+    );
+    return true;
   };
-  if (found.kind === "token") return new TributaryOctokit({ ...common, auth: found.value });
-  if (found.kind === "app") {
-    return new TributaryOctokit({
+  const common = { baseUrl, userAgent: "tributary-github", log: sdkLog };
+  let octokit: GitHubOctokit;
+  if (found.kind === "token") octokit = new TributaryOctokit({ ...common, auth: found.value });
+  else if (found.kind === "app") {
+    octokit = new TributaryOctokit({
       ...common,
       authStrategy: refreshingAppAuth,
       auth: {
@@ -225,8 +212,9 @@ function makeOctokit(
         ...(scope ? { repositoryNames: [scope.repo], permissions: scope.permissions } : {}),
       },
     });
-  }
-  return new TributaryOctokit(common);
+  } else octokit = new TributaryOctokit(common);
+  limitRequests(octokit, limitKey, allowWait);
+  return octokit;
 }
 
 /** @internal Resolves the credential and returns the cached client for it, with the credential's provenance. */
@@ -256,8 +244,10 @@ export async function connectGitHub(
   const TributaryOctokit = await loadOctokit();
   if (found.kind === "app") appAuthModule ??= import("@octokit/auth-app");
   const createAppAuth = found.kind === "app" ? (await appAuthModule)?.createAppAuth : undefined;
+  // Spacing is per credential and endpoint, whatever the wait budget or scope of the client.
+  const limitKey = `github:${fingerprint}:${baseUrl}`;
   const octokit = clientCache.get(key, () =>
-    makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, key, maxWait, scope),
+    makeOctokit(TributaryOctokit, createAppAuth, found, baseUrl, limitKey, maxWait, scope),
   );
   if (scope && found.kind === "app") {
     // A cached call in the same run checks one entry; the set behind logOncePerRun still holds across interleaved runs.

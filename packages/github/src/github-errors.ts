@@ -9,6 +9,7 @@ import {
 } from "@tributary/auth";
 import { serviceErrorCode } from "@tributary/integration-kit";
 import type { GitHubCredential } from "./github-client.js";
+import { rateLimitWait } from "./github-limits.js";
 
 interface RequestErrorLike {
   status?: number;
@@ -67,13 +68,17 @@ export function isRateLimit(error: RequestErrorLike): boolean {
 
 function rateLimitMessage(error: RequestErrorLike, maxWaitMs: number): string {
   const headers = error.response?.headers ?? {};
-  const secondary = /secondary rate/i.test(githubMessage(error));
+  const limit = rateLimitWait(error);
+  const secondary = limit?.kind === "secondary" || /secondary rate/i.test(githubMessage(error));
   const reset = Number(headers["x-ratelimit-reset"]);
-  const wait = secondary
-    ? `GitHub asked to wait ${headers["retry-after"] ?? "a few minutes"}s`
-    : Number.isFinite(reset) && reset > 0
-      ? `it resets at ${new Date(reset * 1000).toISOString()}`
-      : "GitHub gave no reset time";
+  const wait =
+    headers["retry-after"] !== undefined
+      ? `GitHub asked to wait ${headers["retry-after"]}s`
+      : secondary
+        ? `GitHub asked to wait ${limit?.seconds ?? 60}s`
+        : Number.isFinite(reset) && reset > 0
+          ? `it resets at ${new Date(reset * 1000).toISOString()}`
+          : "GitHub gave no reset time";
   return `${secondary ? "secondary" : "primary"} rate limit exceeded (${githubMessage(error)}); ${wait}, longer than maxRateLimitWaitMs (${maxWaitMs} ms) allows. Raise maxRateLimitWaitMs or retry later.`;
 }
 

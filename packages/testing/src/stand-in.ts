@@ -79,6 +79,8 @@ export interface RecordedRequest {
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
+  /** When it arrived (`Date.now()`): spacing and waits can be checked from the log itself. */
+  readonly at: number;
   /** The status answered (0 when the connection was reset). */
   status: number;
   /** The fault applied, if any. */
@@ -296,6 +298,7 @@ export async function startStandIn(
       path,
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
+      at: Date.now(),
       status: 0,
       ...(fault ? { fault: fault.kind } : {}),
     };
