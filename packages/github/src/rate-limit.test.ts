@@ -1,4 +1,5 @@
 import { ServiceError } from "@tributary/auth";
+import { flow, task } from "@tributary/flow";
 import type { RecordedRequest } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import { useGitHubTestEnv } from "../test/helpers.js";
@@ -138,6 +139,21 @@ describe("rate limits and retries", () => {
     const writes = env.github.requests.filter((r) => r.method === "POST");
     expect(writes.map((r) => r.status)).toEqual(Array(count).fill(201));
     for (const g of gaps(writes)) expect(g).toBeGreaterThanOrEqual(gap);
+  });
+  it("a task's timeout ends a rate-limit wait at once: no second request is sent", {
+    timeout: 20_000,
+  }, async () => {
+    env.github.secondaryRateLimitNext(1, { retryAfterSeconds: 60 });
+    const read = task({ name: "read-repo", timeoutMs: 500 }, () =>
+      githubGetRepo({ repo: "acme/public", token: env.token, endpoint: env.github.url }),
+    );
+    const run = flow({ name: "rate-limited" }, () => read());
+    const report = await run.run();
+    expect(report.state).toBe("failed");
+    expect(report.error?.name).toBe("TaskTimeoutError");
+    // GitHub asked for 60 s, longer than this test may take: the run ended with the task's timeout instead, and
+    // the request was never sent again.
+    expect(env.github.requests.map((r) => r.status)).toEqual([403]);
   });
 });
 
