@@ -20,9 +20,13 @@ export interface AwsClientOptions extends AwsCredentialOptions, LeastPrivilegeOp
 
 /** What the SDK client constructors of every service take here. */
 export interface AwsSdkClientConfig {
+  /** The region the client signs for and sends to. */
   region: string;
+  /** The resolved credential (`AWS_CREDENTIALS` or the SDK's chain, scoped when least privilege applies), refreshed before expiry. */
   credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>;
+  /** How many attempts the SDK makes per request. */
   maxAttempts: number;
+  /** The base URL, when one is given or set in the environment. */
   endpoint?: string;
 }
 

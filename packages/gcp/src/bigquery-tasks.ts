@@ -42,10 +42,12 @@ export type BigQueryQueryTask = {
  * returns its rows converted by the schema — every page, or `as: "stream"` for results that do not fit in memory.
  * `dryRun` returns the bytes it would process. A failed job is a `ServiceError` with BigQuery's reason.
  * @example
+ * ```ts
  * const { rows } = await bigqueryQuery({
  *   query: "SELECT region, SUM(amount) AS total FROM `acme.sales.orders` WHERE day = @day GROUP BY region",
  *   params: { day: "2026-11-26" },
  * });
+ * ```
  */
 export const bigqueryQuery: BigQueryQueryTask = task(
   { name: "bigqueryQuery" },
