@@ -98,6 +98,8 @@ export async function seedStorage(storage: string, closure: Map<string, Installe
       "--owner=0",
       "--group=0",
       "--numeric-owner",
+      // pnpm's store links files of equal content to one inode; a tarball must hold each as a file of its own.
+      "--hard-dereference",
       "--exclude=./node_modules",
       "--transform=s,^\\.,package,",
       "-C",
@@ -116,7 +118,9 @@ export async function seedStorage(storage: string, closure: Map<string, Installe
   });
   await Promise.all(workers);
 
-  const now = new Date().toISOString();
+  // The public registry's publish times are not in the lockfile; these versions are old enough for any
+  // minimum-release-age policy (pnpm's default holds back versions published in the last day).
+  const now = "2020-01-01T00:00:00.000Z";
   for (const [name, versions] of byName) {
     const sorted = versions.map((v) => v.manifest.version).sort(compareVersions);
     const packument = {
