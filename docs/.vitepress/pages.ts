@@ -28,7 +28,17 @@ export const SECTIONS: Section[] = [
   { title: "Integrations", pages: ["aws", "gcp", "slack", "github"] },
   {
     title: "Core",
-    pages: ["auth", "flow", "deployments", "agent", "testing", "conventions", "integration-kit", "cli"],
+    pages: [
+      "auth",
+      "flow",
+      "deployments",
+      "agent",
+      "testing",
+      "conventions",
+      "integration-kit",
+      "cli",
+      "releasing",
+    ],
   },
 ];
 
