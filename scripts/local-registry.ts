@@ -12,7 +12,7 @@
 // What an uplink would prove and this does not: that those versions are still on the public registry (they are, the
 // workspace's own install just fetched them). Optional platform packages of other platforms (esbuild's, duckdb's)
 // are not in the store; installers skip an optional dependency they cannot find.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -143,11 +143,7 @@ export async function seedStorage(storage: string, closure: Map<string, Installe
         }),
       ),
       "dist-tags": { latest: sorted[sorted.length - 1] },
-      time: Object.fromEntries([
-        ["created", now],
-        ["modified", now],
-        ...sorted.map((v) => [v, now]),
-      ]),
+      time: Object.fromEntries([["created", now], ["modified", now], ...sorted.map((v) => [v, now])]),
       _uplinks: {},
       _distfiles: {},
       _attachments: Object.fromEntries(
@@ -265,7 +261,8 @@ export async function startLocalRegistry(dir: string, verdaccioBin: string): Pro
       body: JSON.stringify({ name: "rehearsal", password, type: "user", roles: [] }),
     });
     const body = (await response.json()) as { token?: string };
-    if (!response.ok || !body.token) throw new Error(`could not create the registry user: ${response.status}`);
+    if (!response.ok || !body.token)
+      throw new Error(`could not create the registry user: ${response.status}`);
     const npmrc = join(dir, ".npmrc");
     const host = url.replace(/^http:/, "");
     writeFileSync(npmrc, `registry=${url}\n${host}:_authToken=${body.token}\n`, { mode: 0o600 });

@@ -8,7 +8,11 @@ function goodPackage(): { manifest: PublishedPackage["manifest"]; contents: Reco
       name: "@tributary/aws",
       version: "0.1.0",
       license: "MIT",
-      repository: { type: "git", url: "https://github.com/tributary-dev/tributary", directory: "packages/aws" },
+      repository: {
+        type: "git",
+        url: "https://github.com/tributary-dev/tributary",
+        directory: "packages/aws",
+      },
       engines: { node: ">=22" },
       publishConfig: { access: "public", provenance: true },
       main: "./dist/index.cjs",
@@ -65,7 +69,7 @@ describe("checkPublishedPackage", () => {
       (p: ReturnType<typeof goodPackage>) => {
         p.manifest.dependencies = { "@tributary/integration-kit": "^0.0.9" };
       },
-      "dependencies.@tributary/integration-kit is \"^0.0.9\", which does not take 0.1.0",
+      'dependencies.@tributary/integration-kit is "^0.0.9", which does not take 0.1.0',
     ],
     [
       "a test file shipped",

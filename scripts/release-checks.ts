@@ -125,16 +125,26 @@ export function checkPublishedPackage(pkg: PublishedPackage, version: string): s
   const integration = manifest.name !== "@tributary/testing";
   for (const file of pkg.files) {
     if (TEST_FILE.test(file)) problems.push(`${file} is a test file`);
-    else if (integration && STAND_IN.test(file)) problems.push(`${file} is a stand-in, shipped outside @tributary/testing`);
+    else if (integration && STAND_IN.test(file))
+      problems.push(`${file} is a stand-in, shipped outside @tributary/testing`);
     else if (!ALWAYS.test(file) && !reachable.has(file))
-      problems.push(`${file} is shipped but no entry point reaches it (files must hold what the exports point at)`);
+      problems.push(
+        `${file} is shipped but no entry point reaches it (files must hold what the exports point at)`,
+      );
   }
-  if (integration && (manifest.dependencies?.["@tributary/testing"] || manifest.peerDependencies?.["@tributary/testing"]))
+  if (
+    integration &&
+    (manifest.dependencies?.["@tributary/testing"] || manifest.peerDependencies?.["@tributary/testing"])
+  )
     problems.push("depends on @tributary/testing (the stand-ins are a dev dependency)");
   return problems.map((p) => `${manifest.name}: ${p}`);
 }
 
 /** A package as installed in a folder (what npm extracted from its tarball), for `checkPublishedPackage`. */
-export function installedPackage(dir: string, manifest: PublishedManifest, files: readonly string[]): PublishedPackage {
+export function installedPackage(
+  dir: string,
+  manifest: PublishedManifest,
+  files: readonly string[],
+): PublishedPackage {
   return { manifest, files, read: (path) => readFileSync(posix.join(dir, path), "utf8") };
 }

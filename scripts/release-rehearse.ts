@@ -16,7 +16,15 @@
 // The one difference from the release: the release job runs in GitHub Actions, where `changeset publish` attests
 // provenance through the job's OIDC token; here there is no OIDC provider and no provenance is made (pnpm only
 // attests when asked with `--provenance`; see docs/releasing.md). Needs `pnpm build` first.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { checkConsumer, createSteps, root, run, workspacePackages } from "./consumer-checks.ts";
@@ -85,7 +93,9 @@ const closure = dependencyClosure(
   "@tributary/",
 );
 await seedStorage(join(dir, "storage"), closure);
-console.log(`registry: ${closure.size} third-party packages cached from the lockfile's installs (${seconds()} s)`);
+console.log(
+  `registry: ${closure.size} third-party packages cached from the lockfile's installs (${seconds()} s)`,
+);
 registry = await startLocalRegistry(dir, join(root, "node_modules", "verdaccio", "bin", "verdaccio"));
 console.log(`registry: Verdaccio at ${registry.url} (${seconds()} s)`);
 
@@ -107,7 +117,14 @@ const registryEnv: NodeJS.ProcessEnv = {
 const copy = join(dir, "repo");
 required("a throwaway copy of the repository, with git", () => {
   mkdirSync(copy);
-  for (const file of ["package.json", "pnpm-workspace.yaml", "pnpm-lock.yaml", "LICENSE", "README.md", ".changeset"])
+  for (const file of [
+    "package.json",
+    "pnpm-workspace.yaml",
+    "pnpm-lock.yaml",
+    "LICENSE",
+    "README.md",
+    ".changeset",
+  ])
     cpSync(join(root, file), join(copy, file), { recursive: true });
   for (const { dir: pkg } of packages)
     cpSync(pkg, join(copy, relative(root, pkg)), {
@@ -115,7 +132,14 @@ required("a throwaway copy of the repository, with git", () => {
       filter: (source) => !/\/node_modules$|\/\.turbo$/.test(source),
     });
   writeFileSync(join(copy, ".gitignore"), "node_modules\n");
-  const git = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@localhost", "-c", "commit.gpgsign=false"];
+  const git = [
+    "-c",
+    "user.name=Rehearsal",
+    "-c",
+    "user.email=rehearsal@localhost",
+    "-c",
+    "commit.gpgsign=false",
+  ];
   run("git", ["init", "-q", "-b", "main"], { cwd: copy });
   run("git", ["add", "-A"], { cwd: copy });
   run("git", [...git, "commit", "-q", "-m", "rehearsal"], { cwd: copy });
@@ -145,7 +169,10 @@ required("changeset publish (every package, to the local registry, with the run'
 // What the registry serves, checked package by package.
 const project = join(dir, "npm-consumer");
 mkdirSync(project);
-writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+writeFileSync(
+  join(project, "package.json"),
+  JSON.stringify({ name: "consumer", private: true, type: "module" }),
+);
 required(`npm install ${USER_PACKAGES.join(" ")} @tributary/testing, by name`, () => {
   run("npm", ["install", ...USER_PACKAGES, "@tributary/testing", "@types/node@20"], {
     cwd: project,
@@ -165,7 +192,9 @@ step("published manifests and tarballs", () => {
       run("npm", ["view", `${name}@${versions.get(name)}`, "--json"], { cwd: project, env: registryEnv }),
     ) as PublishedManifest | PublishedManifest[];
     const manifest = Array.isArray(packument) ? packument[0]! : packument;
-    problems.push(...checkPublishedPackage(installedPackage(installed, manifest, listFiles(installed)), version));
+    problems.push(
+      ...checkPublishedPackage(installedPackage(installed, manifest, listFiles(installed)), version),
+    );
   }
   if (problems.length > 0) throw new Error(problems.join("\n"));
 });
@@ -182,7 +211,10 @@ checkConsumer(project, [...versions.keys()], join(dir, "home"), step);
 // The same names with pnpm: its own resolver and layout (no hoisting), the peer dependencies resolved by it.
 const pnpmProject = join(dir, "pnpm-consumer");
 mkdirSync(pnpmProject);
-writeFileSync(join(pnpmProject, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+writeFileSync(
+  join(pnpmProject, "package.json"),
+  JSON.stringify({ name: "consumer", private: true, type: "module" }),
+);
 // esbuild (the command's bundler) and msgpackr-extract (through bullmq) have install scripts, which pnpm runs only when
 // the project allows them (and refuses to install otherwise): what docs/install.md tells pnpm users to add.
 writeFileSync(
@@ -203,7 +235,11 @@ for (const name of USER_PACKAGES) {
     ] as const)
       run(
         process.execPath,
-        [`--input-type=${type}`, "-e", `${code} if (Object.keys(m).length === 0) throw new Error("no exports");`],
+        [
+          `--input-type=${type}`,
+          "-e",
+          `${code} if (Object.keys(m).length === 0) throw new Error("no exports");`,
+        ],
         { cwd: pnpmProject },
       );
   });
