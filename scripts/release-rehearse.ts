@@ -244,8 +244,8 @@ for (const name of USER_PACKAGES) {
       );
   });
 }
-step("pnpm exec tributary --help", () => {
-  const help = run("pnpm", ["exec", "tributary", "--help"], { cwd: pnpmProject, env: registryEnv });
+step("tributary --help from the pnpm consumer's node_modules/.bin", () => {
+  const help = run(join(pnpmProject, "node_modules", ".bin", "tributary"), ["--help"], { cwd: pnpmProject });
   if (!/doctor/.test(help)) throw new Error(`--help printed:\n${help}`);
 });
 
