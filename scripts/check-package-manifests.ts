@@ -17,6 +17,7 @@ const SHARED = [
   "files",
   "license",
   "publishConfig.access",
+  "publishConfig.provenance",
   "repository.type",
   "repository.url",
 ] as const;

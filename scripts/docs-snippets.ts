@@ -1,4 +1,4 @@
-// Keeps the examples in README.md and docs/ honest:
+// Keeps the examples in README.md, the packages' README.md files and docs/ honest:
 // 1. every ```ts block is type-checked against the BUILT packages (run `pnpm build` first) with the project's
 //    strict settings (tsconfig.base.json). A block opts out only with a first line `// not compiled: <reason>`,
 //    which readers see too.
@@ -265,7 +265,11 @@ async function main(): Promise<void> {
   }
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const files = [join(root, "README.md"), ...markdownFiles(join(root, "docs"))];
+  // Each package's README.md is its page on the registry: its example is checked like the docs'.
+  const packageReadmes = readdirSync(join(root, "packages"))
+    .map((dir) => join(root, "packages", dir, "README.md"))
+    .filter((path) => existsSync(path));
+  const files = [join(root, "README.md"), ...packageReadmes, ...markdownFiles(join(root, "docs"))];
   const snippets = files.flatMap((path) => extractSnippets(relative(root, path), readFileSync(path, "utf8")));
   const compiled = snippets.filter((s) => !s.optOut);
   for (const s of snippets.filter((s) => s.optOut))

@@ -38,6 +38,7 @@ export const SECTIONS: Section[] = [
       "conventions",
       "integration-kit",
       "cli",
+      "releasing",
     ],
   },
 ];
