@@ -146,8 +146,11 @@ export interface RunScope {
   readonly log: MaskingLogger;
   /** Starts a record of a task run; `undefined` when calls in this scope are not recorded (hooks). */
   record(name: string): TaskRecordHandle | undefined;
-  /** Takes a concurrency slot; `undefined` when one was free at once. Resolves without one when the run is cancelled. */
-  acquire(): Promise<void> | undefined;
+  /**
+   * Takes a concurrency slot: `true` when one was free, and the caller goes on at once. Else `start` is queued, and
+   * called in the caller's async context when a slot is handed to it, or without one when the run is cancelled.
+   */
+  acquire(start: () => void): boolean;
   release(): void;
   /** Called once a recorded task has failed for good. */
   taskFailed(handle: TaskRecordHandle): void;

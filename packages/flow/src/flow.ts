@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import {
   describeIdentity,
@@ -223,8 +224,8 @@ class HookScope implements RunScope {
   record(): undefined {
     return undefined;
   }
-  acquire(): undefined {
-    return undefined;
+  acquire(): boolean {
+    return true;
   }
   release(): void {}
   taskFailed(): void {}
@@ -276,6 +277,20 @@ class BodyContext<P> implements FlowContext<P> {
   }
 }
 
+/**
+ * A task call waiting for a concurrency slot, resumed in the async context it was made in (so it sees its caller's
+ * secrets). One async resource per waiting call, where a promise and its reaction took two promises and two closures.
+ */
+class SlotWaiter extends AsyncResource {
+  constructor(private readonly start: () => void) {
+    super("TributaryTaskSlot");
+  }
+
+  resume(): void {
+    this.runInAsyncScope(this.start);
+  }
+}
+
 class ActiveRun implements RunScope {
   /** The run's cancellation: tasks attach to it; the body's `signal` is its signal, made only if the body reads it. */
   readonly cancel = new AbortFanout();
@@ -286,7 +301,7 @@ class ActiveRun implements RunScope {
   readonly startedAt = Date.now();
   private active = 0;
   /** Tasks waiting for a slot, first come first served; `head` avoids `shift()` on a queue of thousands. */
-  private waiting: (() => void)[] = [];
+  private waiting: SlotWaiter[] = [];
   private head = 0;
 
   constructor(
@@ -311,7 +326,7 @@ class ActiveRun implements RunScope {
     const waiting = this.waiting.slice(this.head);
     this.waiting = [];
     this.head = 0;
-    for (const resume of waiting) resume();
+    for (const waiter of waiting) waiter.resume();
   }
 
   record(name: string): TaskRecord {
@@ -320,13 +335,14 @@ class ActiveRun implements RunScope {
     return record;
   }
 
-  acquire(): Promise<void> | undefined {
+  acquire(start: () => void): boolean {
     if (this.active < this.limit) {
       this.active++;
-      return undefined;
+      return true;
     }
-    // Resolved on cancellation too: the waiting call sees the run aborted and throws its reason.
-    return new Promise((resolve) => this.waiting.push(resolve));
+    // Resumed on cancellation too: the waiting call sees the run aborted and throws its reason.
+    this.waiting.push(new SlotWaiter(start));
+    return false;
   }
 
   release(): void {
@@ -340,7 +356,7 @@ class ActiveRun implements RunScope {
       this.waiting = [];
       this.head = 0;
     }
-    next();
+    next.resume();
   }
 
   taskFailed(handle: TaskRecordHandle): void {

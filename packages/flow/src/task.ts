@@ -263,13 +263,18 @@ export function task<A extends unknown[], R>(
     if (timeoutMs !== undefined) {
       context.timer = setTimeout(() => context.abort(new TaskTimeoutError(name, timeoutMs)), timeoutMs);
     }
-    // Inside a run, the run's own secret scope already routes provenance to this task's logger: a second scope
-    // is needed only to restrict names, or to have provenance logged at all outside any run.
-    const body = frames.run(context, () =>
-      allow || !scope
-        ? withSecrets({}, () => invoke(args), { allow, onResolve: scope ? undefined : logProvenance })
-        : invoke(args),
-    );
+    let body: Promise<Awaited<R>>;
+    try {
+      // Inside a run, the run's own secret scope already routes provenance to this task's logger: a second scope
+      // is needed only to restrict names, or to have provenance logged at all outside any run.
+      body = frames.run(context, () =>
+        allow || !scope
+          ? withSecrets({}, () => invoke(args), { allow, onResolve: scope ? undefined : logProvenance })
+          : invoke(args),
+      );
+    } catch (error) {
+      return context.settle(false, error);
+    }
     body.then(
       (value) => context.settle(true, value),
       (error: unknown) => context.settle(false, error),
@@ -277,7 +282,12 @@ export function task<A extends unknown[], R>(
   }
 
   /** One attempt as a promise, for the retries. */
-  const attemptOnce = (scope: RunScope | undefined, parent: AbortFanout | undefined, attempt: number, args: A) =>
+  const attemptOnce = (
+    scope: RunScope | undefined,
+    parent: AbortFanout | undefined,
+    attempt: number,
+    args: A,
+  ) =>
     new Promise<Awaited<R>>((resolve, reject) =>
       startAttempt(scope, parent, attempt, args, (ok, value) =>
         ok ? resolve(value as Awaited<R>) : reject(value),
@@ -376,15 +386,17 @@ export function task<A extends unknown[], R>(
     const frame = frames.getStore();
     const scope = frame?.run;
     const record = scope?.record(name);
-    // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
-    const wait = !record || !scope || frame?.task || scope.cancel.aborted ? undefined : scope.acquire();
-    const holding = record !== undefined && !frame?.task && !scope?.cancel.aborted;
     const promise = new Promise<Awaited<R>>((resolve, reject) => {
-      if (wait === undefined) execute(frame, record, args, holding, resolve, reject);
-      // A waiting call is a promise reaction, not a suspended async function: thousands may wait at once. The
-      // reaction runs in the caller's async context, so the task sees the caller's secrets. A cancelled run
-      // wakes its waiting calls without a slot: `execute` then records and throws the cancellation.
-      else wait.then(() => execute(frame, record, args, !scope?.cancel.aborted, resolve, reject));
+      // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
+      if (!record || !scope || frame?.task || scope.cancel.aborted) {
+        execute(frame, record, args, false, resolve, reject);
+        return;
+      }
+      // A waiting call is a queued callback, not a suspended async function: thousands may wait at once. It is
+      // resumed in the caller's async context, so the task sees the caller's secrets. A cancelled run resumes its
+      // waiting calls without a slot: `execute` then records and throws the cancellation.
+      const start = () => execute(frame, record, args, !scope.cancel.aborted, resolve, reject);
+      if (scope.acquire(start)) execute(frame, record, args, true, resolve, reject);
     });
     if (record) record.promise = promise;
     return promise;
