@@ -273,7 +273,8 @@ export function task<A extends unknown[], R>(
           : invoke(args),
       );
     } catch (error) {
-      return context.settle(false, error);
+      context.settle(false, error);
+      return;
     }
     body.then(
       (value) => context.settle(true, value),
@@ -370,7 +371,10 @@ export function task<A extends unknown[], R>(
         reject(error);
       }
     };
-    if (parent?.aborted) return fail(parent.reason);
+    if (parent?.aborted) {
+      fail(parent.reason);
+      return;
+    }
     record?.started();
     record?.attempt(1);
     startAttempt(scope, parent, 1, args, (ok, value) => {
