@@ -1,5 +1,5 @@
 // Issue 4: s3Upload / s3Download against the raw SDK (lib-storage Upload, GetObject piped to a file) on the same
-// S3 stand-in. The stand-in runs in a child process, and so does each measured transfer (bench/aws-client.ts), so
+// S3 stand-in. The stand-in runs in a child process, and so does each measured transfer (bench/aws-client.mjs), so
 // each peak RSS is that transfer's own (the kernel's maxRSS). BENCH_AWS_BYTES sets the size (default 1 GiB),
 // BENCH_AWS_ROUNDS the rounds (default 3; ours and raw alternate who goes first and medians are reported: the
 // disk and CPUs are shared, so single runs are noisy).
@@ -38,7 +38,7 @@ export default async function bench(): Promise<Record<string, string>> {
       const config = { url, keyPair, bucket: "bench", key, file, warmFile, destination };
       const { stdout } = await run(
         process.execPath,
-        ["--import", "tsx", join(here, "aws-client.ts"), side, op, JSON.stringify(config)],
+        [join(here, "aws-client.mjs"), side, op, JSON.stringify(config)],
         { cwd: join(here, ".."), env: { ...process.env, TRIBUTARY_HOME: dir } },
       );
       if (op === "download") {
