@@ -1,11 +1,15 @@
 // Issue 3: the overhead of a task run against a direct call, and heap growth across flow runs; the cost of a no-op
 // flow run and its GC share; the cost of a run that resolves a secret of its own, early and after 19,000 such runs.
+// Issue 30: the CPU a no-op task costs in a flow, whole process (GC threads included), each figure from a fresh
+// process (bench/flow-cpu.mjs), flow and baseline taking turns: wall time on a shared machine says little.
+import { execFileSync } from "node:child_process";
 
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { resolveSecret } from "@tributary/auth";
@@ -34,6 +38,13 @@ async function timeMs(fn: () => Promise<unknown>, rounds = 9): Promise<number> {
   return median(samples);
 }
 
+/** CPU µs per no-op call of bench/flow-cpu.mjs in `mode`, in a fresh process. */
+function cpuPerCall(mode: "flow" | "bare"): number {
+  const script = fileURLToPath(new URL("flow-cpu.mjs", import.meta.url));
+  const out = execFileSync(process.execPath, [script, mode], { encoding: "utf8" });
+  return (JSON.parse(out) as { usPerCall: number }).usPerCall;
+}
+
 function check(report: RunReport): void {
   if (report.state !== "completed" || report.tasks.length !== TASKS)
     throw new Error(`bench run ${report.state}`);
@@ -60,6 +71,13 @@ export default async function bench(): Promise<Record<string, string>> {
   // The body keeping 64 in flight itself: a task run's own cost, without 10,000 calls waiting for a slot.
   const laned = flow({ name: "bench-lanes", logger: { level: "silent" } }, () => lanes(noopTask));
   const run = async () => check(await many.run());
+
+  const flowCpu: number[] = [];
+  const bareCpu: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    flowCpu.push(cpuPerCall("flow"));
+    bareCpu.push(cpuPerCall("bare"));
+  }
 
   const directMs = await timeMs(() => lanes(noop));
   const flowMs = await timeMs(run);
@@ -120,6 +138,11 @@ export default async function bench(): Promise<Record<string, string>> {
   const perTask = (ms: number) => ((ms - directMs) * 1000) / TASKS;
 
   return {
+    [`CPU per no-op task run, ${TASKS} at ${CONCURRENCY}, whole process (goal ≤ 5 µs)`]: fmt(
+      median(flowCpu),
+      "µs",
+    ),
+    "CPU per no-op call, same, bare Promise.all and a semaphore": fmt(median(bareCpu), "µs"),
     [`${TASKS} no-op calls, ${CONCURRENCY} at a time, direct`]: fmt(directMs, "ms"),
     [`${TASKS} no-op task runs in one flow run, concurrency ${CONCURRENCY}`]: fmt(flowMs, "ms"),
     "overhead per task run in a flow (goal ≤ 20 µs)": fmt(perTask(flowMs), "µs"),

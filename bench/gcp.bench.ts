@@ -38,13 +38,14 @@ const { mode, url, key, source, target } = JSON.parse(process.env.BENCH_GCP_JOB)
 const bucket = "bench-bucket";
 const name = "bench/" + mode + ".bin";
 const options = { credentials: key, endpoint: url };
-let up, down, downSynced;
+let up, down, downSynced, upPeakMb;
 if (mode === "ours") {
   // Warm up as the raw run does: modules loaded and a token in hand before the clock starts.
   await gcsUpload({ ...options, bucket, key: "bench/warm-up", body: "x" });
   let t = performance.now();
   await gcsUpload({ ...options, bucket, key: name, file: source });
   up = (performance.now() - t) / 1000;
+  upPeakMb = process.resourceUsage().maxRSS / 1024;
   t = performance.now();
   await gcsDownload({ ...options, bucket, key: name, destination: target });
   down = (performance.now() - t) / 1000;
@@ -57,6 +58,7 @@ if (mode === "ours") {
   let t = performance.now();
   await raw.objects.insert({ bucket, name, media: { body: createReadStream(source) } }, { rootUrl: url + "/" });
   up = (performance.now() - t) / 1000;
+  upPeakMb = process.resourceUsage().maxRSS / 1024;
   t = performance.now();
   const res = await raw.objects.get({ bucket, object: name, alt: "media" }, { responseType: "stream" });
   await pipeline(res.data, createWriteStream(target));
@@ -67,14 +69,14 @@ if (mode === "ours") {
   await handle.close();
   downSynced = (performance.now() - t) / 1000;
 }
-process.stdout.write(JSON.stringify({ up, down, downSynced: downSynced ?? down, peakMb: process.resourceUsage().maxRSS / 1024 }) + "\\n");
+process.stdout.write(JSON.stringify({ up, down, downSynced: downSynced ?? down, upPeakMb, peakMb: process.resourceUsage().maxRSS / 1024 }) + "\\n");
 `;
 
 function startStandIn() {
   return spawnStandIn<{ url: string; key: object }>(["--input-type=module", "-e", STAND_IN]);
 }
 
-type ClientRun = { up: number; down: number; downSynced: number; peakMb: number };
+type ClientRun = { up: number; down: number; downSynced: number; upPeakMb: number; peakMb: number };
 
 function runClient(job: object): ClientRun {
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", CLIENT], {
@@ -122,6 +124,7 @@ export default async function gcpBench(): Promise<Record<string, number | string
       "download throughput ratio (ours / raw)": Number(
         (best(results.raw, "down") / best(results.ours, "down")).toFixed(2),
       ),
+      "peak RSS MB after the upload (ours / raw)": `${Math.max(...results.ours.map((r) => r.upPeakMb)).toFixed(0)} / ${Math.max(...results.raw.map((r) => r.upPeakMb)).toFixed(0)}`,
       "peak RSS MB (ours, upload + download)": Number(
         Math.max(...results.ours.map((r) => r.peakMb)).toFixed(0),
       ),

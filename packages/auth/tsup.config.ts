@@ -1,4 +1,5 @@
 import { defineConfig } from "tsup";
+import { withoutSourcesContent } from "../../tsup.config";
 
 export default defineConfig({
   entry: ["src/index.ts"],
@@ -10,4 +11,5 @@ export default defineConfig({
   // valibot is bundled so that only the checks the default names use are loaded: it keeps the cold import small.
   noExternal: ["valibot"],
   treeshake: true,
+  esbuildOptions: withoutSourcesContent,
 });

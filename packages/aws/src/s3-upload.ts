@@ -33,7 +33,7 @@ export interface S3UploadOptions extends S3ConnectionOptions {
   metadata?: Record<string, string>;
   /** Bodies of at least this many bytes, or of unknown size, go as a multipart upload. Default 8 MiB. */
   multipartThreshold?: number;
-  /** The part size of multipart uploads (at least 5 MiB). Default 6 MiB. */
+  /** The part size of multipart uploads (at least 5 MiB, the default). Each part in flight is held in memory. */
   partSize?: number;
   /** How many parts are sent at once. Default 4. */
   queueSize?: number;
@@ -76,7 +76,8 @@ export const s3Upload = task(
     const bucket = checkBucket(options.bucket);
     const key = checkKey(options.key);
     const threshold = checkSize(options.multipartThreshold, "multipartThreshold", 0, 8 * MiB);
-    const partSize = checkSize(options.partSize, "partSize", 5 * MiB, 6 * MiB);
+    // lib-storage's own default: each part in flight is held in memory, so a larger one costs RSS, not speed.
+    const partSize = checkSize(options.partSize, "partSize", 5 * MiB, 5 * MiB);
     const queueSize = checkSize(options.queueSize, "queueSize", 1, 4);
     if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
       throw new ValidationError("onProgress", "must be a function");

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -201,6 +202,24 @@ describe("concurrency", () => {
     ).run();
     expect(report.state).toBe("completed");
     expect(most).toBe(limit);
+  });
+
+  it("runs a call that waited for a slot in its caller's async context: its secrets, and the caller's own storage", async () => {
+    const trace = new AsyncLocalStorage<string>();
+    const seen = task({ name: "seen" }, async (i: number) => {
+      await delay(1);
+      const own = (await resolveSecret("MY_CALLER_TOKEN")).value === `token-${i}`;
+      return `${own ? "own token" : "another token"}, ${trace.getStore()}`;
+    });
+    const report = await flow({ name: "waiting", concurrency: 1, ...quiet }, () =>
+      Promise.all(
+        Array.from({ length: 4 }, (_, i) =>
+          trace.run(`span-${i}`, () => withSecrets({ MY_CALLER_TOKEN: `token-${i}` }, () => seen(i))),
+        ),
+      ),
+    ).run();
+    expect(report.state).toBe("completed");
+    expect(report.result).toEqual([0, 1, 2, 3].map((i) => `own token, span-${i}`));
   });
 
   it("runs nested task calls in their parent's slot instead of deadlocking", async () => {

@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import {
   describeIdentity,
@@ -223,8 +224,8 @@ class HookScope implements RunScope {
   record(): undefined {
     return undefined;
   }
-  acquire(): undefined {
-    return undefined;
+  acquire(): boolean {
+    return true;
   }
   release(): void {}
   taskFailed(): void {}
@@ -240,6 +241,9 @@ function isoTime(ms: number): string {
   if (lastIso.ms !== ms) lastIso = { ms, text: new Date(ms).toISOString() };
   return lastIso.text;
 }
+
+/** How a run's body ended: what it returned, or what it threw (or why the run was cancelled first). */
+type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 
 /** The body's outcome as a promise: what it throws at once is a rejection, like what an async body throws. */
 function callBody<P, R>(
@@ -276,6 +280,20 @@ class BodyContext<P> implements FlowContext<P> {
   }
 }
 
+/**
+ * A task call waiting for a concurrency slot, resumed in the async context it was made in (so it sees its caller's
+ * secrets). One async resource per waiting call, where a promise and its reaction took two promises and two closures.
+ */
+class SlotWaiter extends AsyncResource {
+  constructor(private readonly start: () => void) {
+    super("TributaryTaskSlot");
+  }
+
+  resume(): void {
+    this.runInAsyncScope(this.start);
+  }
+}
+
 class ActiveRun implements RunScope {
   /** The run's cancellation: tasks attach to it; the body's `signal` is its signal, made only if the body reads it. */
   readonly cancel = new AbortFanout();
@@ -286,7 +304,7 @@ class ActiveRun implements RunScope {
   readonly startedAt = Date.now();
   private active = 0;
   /** Tasks waiting for a slot, first come first served; `head` avoids `shift()` on a queue of thousands. */
-  private waiting: (() => void)[] = [];
+  private waiting: SlotWaiter[] = [];
   private head = 0;
 
   constructor(
@@ -311,7 +329,7 @@ class ActiveRun implements RunScope {
     const waiting = this.waiting.slice(this.head);
     this.waiting = [];
     this.head = 0;
-    for (const resume of waiting) resume();
+    for (const waiter of waiting) waiter.resume();
   }
 
   record(name: string): TaskRecord {
@@ -320,13 +338,14 @@ class ActiveRun implements RunScope {
     return record;
   }
 
-  acquire(): Promise<void> | undefined {
+  acquire(start: () => void): boolean {
     if (this.active < this.limit) {
       this.active++;
-      return undefined;
+      return true;
     }
-    // Resolved on cancellation too: the waiting call sees the run aborted and throws its reason.
-    return new Promise((resolve) => this.waiting.push(resolve));
+    // Resumed on cancellation too: the waiting call sees the run aborted and throws its reason.
+    this.waiting.push(new SlotWaiter(start));
+    return false;
   }
 
   release(): void {
@@ -340,7 +359,7 @@ class ActiveRun implements RunScope {
       this.waiting = [];
       this.head = 0;
     }
-    next();
+    next.resume();
   }
 
   taskFailed(handle: TaskRecordHandle): void {
@@ -475,7 +494,18 @@ export function flow<P = unknown, R = unknown>(
 
   let flowLogger: MaskingLogger | undefined;
 
-  async function run(runOptions: RunOptions<P> = {}): Promise<RunReport> {
+  // Not async, nor its parts: every promise a run makes costs it (and, on Node 20, every promise of the process
+  // while any async context is in use). A run with nothing to wait for before its body makes four.
+  function run(runOptions: RunOptions<P> = {}): Promise<RunReport> {
+    try {
+      return start(runOptions);
+    } catch (error) {
+      // As from an async function: bad options reject, they do not throw.
+      return Promise.reject(error);
+    }
+  }
+
+  function start(runOptions: RunOptions<P>): Promise<RunReport> {
     if (runOptions.leastPrivilege !== undefined && typeof runOptions.leastPrivilege !== "boolean") {
       throw new ValidationError("leastPrivilege", "the run's default must be true or false");
     }
@@ -501,35 +531,41 @@ export function flow<P = unknown, R = unknown>(
     // Not `{ once: true }`: `complete` removes it, and a second call would find the run already aborted.
     else external?.addEventListener("abort", onExternalAbort);
 
-    type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
-
+    const cancel = active.cancel;
+    /** The body, from its start to its outcome (or the run's cancellation, whichever comes first). */
+    const runBody = (): Promise<Outcome> => {
+      const context = new BodyContext<P>(runOptions.params as P, log, runId, cancel);
+      return cancel.outcomeOf(callBody(body, context));
+    };
+    /** What comes before the body when the flow declares secrets or identities to log. */
+    const prepare = async (): Promise<void> => {
+      if (declared.length > 0) {
+        const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
+        const failed = (await cancel.unlessAborted(loaded)).find((r) => r.status === "rejected");
+        if (failed) throw failed.reason;
+        if (cancel.aborted) throw cancel.reason;
+      }
+      for (const secret of settings.logIdentity ?? []) {
+        const who = await cancel.unlessAborted(describeIdentity(secret));
+        log.info(
+          `${secret} is ${who.principal}${who.account ? ` (${who.account})` : ""} for ${who.service}, from ${describeSource(who.source)}`,
+        );
+      }
+    };
     const execute = (): Promise<Outcome> =>
-      frames.run({ run: active, task: undefined }, async (): Promise<Outcome> => {
-        const cancel = active.cancel;
+      frames.run({ run: active, task: undefined }, (): Promise<Outcome> => {
         try {
-          if (active.cancel.aborted) throw active.cancel.reason;
+          if (cancel.aborted) throw cancel.reason;
           if (log.enabled("info")) {
             log.info(
               `Flow run ${name} started`,
               settings.storage ? { storage: settings.storage.describe() } : {},
             );
           }
-          if (declared.length > 0) {
-            const loaded = Promise.allSettled(declared.map((secret) => resolveSecret(secret)));
-            const failed = (await cancel.unlessAborted(loaded)).find((r) => r.status === "rejected");
-            if (failed) throw failed.reason;
-            if (active.cancel.aborted) throw active.cancel.reason;
-          }
-          for (const secret of settings.logIdentity ?? []) {
-            const who = await cancel.unlessAborted(describeIdentity(secret));
-            log.info(
-              `${secret} is ${who.principal}${who.account ? ` (${who.account})` : ""} for ${who.service}, from ${describeSource(who.source)}`,
-            );
-          }
-          const context = new BodyContext<P>(runOptions.params as P, log, runId, active.cancel);
-          return { ok: true, result: await cancel.unlessAborted(callBody(body, context)) };
+          if (declared.length === 0 && !settings.logIdentity?.length) return runBody();
+          return prepare().then(runBody, (error: unknown): Outcome => ({ ok: false, error }));
         } catch (error) {
-          return { ok: false, error };
+          return Promise.resolve({ ok: false, error });
         }
       });
 
@@ -575,7 +611,7 @@ export function flow<P = unknown, R = unknown>(
 
     try {
       // Hooks run in the run's secret scope too, so a notifier finds the run's webhook URL.
-      return await withSecrets(runOptions.secrets ?? {}, () => execute().then(complete), {
+      return withSecrets(runOptions.secrets ?? {}, () => execute().then(complete), {
         declare: declared,
         backends: runOptions.backends,
         onResolve: logProvenance,
@@ -583,7 +619,7 @@ export function flow<P = unknown, R = unknown>(
       });
     } catch (error) {
       // withSecrets refused the run's values (a bad secret name) before anything ran.
-      return complete({ ok: false, error });
+      return Promise.resolve(complete({ ok: false, error }));
     }
   }
 

@@ -172,11 +172,7 @@ function loadManifest(
   trusted: readonly TrustedKey[] | undefined,
 ): Promise<Loaded> {
   const call = signal ? { signal } : {};
-  const read = async (): Promise<Loaded> => {
-    if (!trusted) {
-      const manifest = checkManifest(await storage.load(name, MANIFEST_FILE, call), address, name);
-      return { manifest, signature: undefined };
-    }
+  const readSigned = async (trusted: readonly TrustedKey[]): Promise<Loaded> => {
     const [bytes, envelope] = await Promise.all([
       storage.load(name, MANIFEST_FILE, call),
       storage.load(name, SIGNATURE_FILE, call).catch((error: unknown) => {
@@ -193,6 +189,13 @@ function loadManifest(
     });
     return { manifest, signature };
   };
+  // Without a trust policy, one promise (not an async function's two): an agent reads the manifest every run.
+  const read = (): Promise<Loaded> =>
+    trusted
+      ? readSigned(trusted)
+      : storage
+          .load(name, MANIFEST_FILE, call)
+          .then((bytes) => ({ manifest: checkManifest(bytes, address, name), signature: undefined }));
   const secrets = storage.secrets ?? [];
   if (secrets.length === 0) return read();
   return (async () => {
@@ -301,8 +304,22 @@ function trustPolicy(keys: readonly string[] | undefined): readonly TrustedKey[]
  * @example
  * const report = await runDeployment("s3://flows/prod/nightly", { params: { day: "2026-11-25" } });
  */
-export async function runDeployment(address: string, options: RunDeploymentOptions = {}): Promise<RunReport> {
-  const { storage, name } = parseCached(address, options.kinds ?? (await storageKindsFor(address)));
+export function runDeployment(address: string, options: RunDeploymentOptions = {}): Promise<RunReport> {
+  // Not async: an agent runs this for every queued run, and each promise layer costs it.
+  try {
+    if (options.kinds) return startDeployment(address, options, options.kinds);
+    return storageKindsFor(address).then((kinds) => startDeployment(address, options, kinds));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function startDeployment(
+  address: string,
+  options: RunDeploymentOptions,
+  kinds: readonly StorageKind[],
+): Promise<RunReport> {
+  const { storage, name } = parseCached(address, kinds);
   const trusted = trustPolicy(options.trustedKeys);
   const declared = storage.secrets ?? [];
   const signal = options.signal;
@@ -313,31 +330,32 @@ export async function runDeployment(address: string, options: RunDeploymentOptio
   const scope: WithSecretsOptions = { declare: declared, onResolve: logProvenance };
   if (options.backends) scope.backends = options.backends;
   if (options.runId !== undefined) scope.runId = options.runId;
+  const runFlow = (flow: Flow): Promise<RunReport> => {
+    throwIfAborted(signal);
+    // Set one by one (not spread): this runs for every queued run of an agent.
+    const run: RunOptions = { params: options.params };
+    if (options.runId !== undefined) run.runId = options.runId;
+    if (signal) run.signal = signal;
+    if (options.backends) run.backends = options.backends;
+    if (options.logger) run.logger = options.logger;
+    if (options.leastPrivilege !== undefined) run.leastPrivilege = options.leastPrivilege;
+    return flow.run(run);
+  };
   return withSecrets(
     options.secrets ?? {},
-    async () => {
-      const { manifest, signature } = await loadManifest(address, storage, name, signal, trusted);
-      const key = `${manifest.bundle.sha256}:${name}`;
-      let flow = ready.get(key);
-      if (!flow) {
+    () =>
+      loadManifest(address, storage, name, signal, trusted).then(({ manifest, signature }) => {
+        const key = `${manifest.bundle.sha256}:${name}`;
+        const flow = ready.get(key);
+        if (flow) return runFlow(flow);
         let pulling = imported.get(key);
         if (!pulling) {
           // Shared by concurrent runs: one caller's abort stops its own wait, not the pull the others wait for.
           pulling = pull(address, name, manifest, root, storage.load.bind(storage), signature !== undefined);
           remember(key, pulling);
         }
-        flow = await untilAborted(pulling, signal);
-      }
-      throwIfAborted(signal);
-      // Set one by one (not spread): this runs for every queued run of an agent.
-      const run: RunOptions = { params: options.params };
-      if (options.runId !== undefined) run.runId = options.runId;
-      if (signal) run.signal = signal;
-      if (options.backends) run.backends = options.backends;
-      if (options.logger) run.logger = options.logger;
-      if (options.leastPrivilege !== undefined) run.leastPrivilege = options.leastPrivilege;
-      return flow.run(run);
-    },
+        return untilAborted(pulling, signal).then(runFlow);
+      }),
     scope,
   );
 }

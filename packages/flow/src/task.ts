@@ -125,18 +125,32 @@ export function logProvenance(secretName: string, source: SecretSource): void {
   log.info(describeProvenance(secretName, source));
 }
 
-class AttemptContext extends AbortFanout implements ActiveTask {
+/**
+ * One attempt of a task call: its cancellation fan-out, its `taskContext()`, and the frame its body runs in (one
+ * object for the three: a task call in a busy flow allocates as little as it can).
+ */
+class AttemptContext extends AbortFanout implements ActiveTask, Frame {
   private logger: MaskingLogger | undefined;
-  /** Rejects the attempt's race when it is aborted. */
-  onAbort: ((reason: unknown) => void) | undefined;
+  /** Called once with the attempt's outcome: what the body gave, or why it failed, timed out or was aborted. */
+  private done: ((ok: boolean, value: unknown) => void) | undefined;
+  /** The timeout's timer, when the task has a timeout. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly name: string,
     readonly attempt: number,
-    private readonly scope: RunScope | undefined,
+    readonly run: RunScope | undefined,
     readonly leastPrivilege: boolean | undefined,
+    private readonly parent: AbortFanout | undefined,
+    done: (ok: boolean, value: unknown) => void,
   ) {
     super();
+    this.done = done;
+  }
+
+  /** As a frame: the task in progress is this attempt. */
+  get task(): ActiveTask {
+    return this;
   }
 
   /** The attempt is its own fan-out: nested calls and retry waits attach to it. */
@@ -145,18 +159,28 @@ class AttemptContext extends AbortFanout implements ActiveTask {
   }
 
   get runId(): string | undefined {
-    return this.scope?.id;
+    return this.run?.id;
   }
 
   get log(): MaskingLogger {
-    this.logger ??= (this.scope?.log ?? defaultLogger()).child({ task: this.name, attempt: this.attempt });
+    this.logger ??= (this.run?.log ?? defaultLogger()).child({ task: this.name, attempt: this.attempt });
     return this.logger;
+  }
+
+  /** Ends the attempt with its outcome, once: later outcomes (a body finishing after a timeout) are ignored. */
+  settle(ok: boolean, value: unknown): void {
+    const done = this.done;
+    if (!done) return;
+    this.done = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.parent?.detach(this);
+    done(ok, value);
   }
 
   override abort(reason: unknown): void {
     if (this.aborted) return;
     super.abort(reason);
-    this.onAbort?.(reason);
+    this.settle(false, reason);
   }
 }
 
@@ -204,134 +228,181 @@ export function task<A extends unknown[], R>(
   const allow = settings.secrets;
   const shouldRetry = retryOn ?? isRetryable;
 
-  /** One attempt: settles with what `fn` gives, or rejects at its timeout or when its parent is aborted. */
-  function attemptOnce(
+  /** Runs `fn` with `args`: what it throws at once becomes a rejection. */
+  const invoke = (args: A): Promise<Awaited<R>> => {
+    // Not an async function: that would wrap `fn`'s own promise in a second one, resolved a tick later.
+    try {
+      const result = fn(...args);
+      return (result instanceof Promise ? result : Promise.resolve(result)) as Promise<Awaited<R>>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  /**
+   * Starts one attempt; `done` is called once with its outcome: what `fn` gave, or why it failed, timed out or was
+   * aborted through `parent`. Callbacks, not a promise: each promise costs a busy flow its async-context hooks.
+   */
+  function startAttempt(
     scope: RunScope | undefined,
     parent: AbortFanout | undefined,
     attempt: number,
     args: A,
-  ): Promise<Awaited<R>> {
+    done: (ok: boolean, value: unknown) => void,
+  ): void {
     const context = new AttemptContext(
       name,
       attempt,
       scope,
       settings.leastPrivilege ?? frames.getStore()?.task?.leastPrivilege ?? scope?.leastPrivilege,
+      parent,
+      done,
     );
-    const invoke = (): Promise<Awaited<R>> => {
-      // Not an async arrow: that would wrap `fn`'s own promise in a second one, resolved a tick later.
-      try {
-        const result = fn(...args);
-        return (result instanceof Promise ? result : Promise.resolve(result)) as Promise<Awaited<R>>;
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    };
-    // Inside a run, the run's own secret scope already routes provenance to this task's logger: a second scope
-    // is needed only to restrict names, or to have provenance logged at all outside any run.
-    const body = frames.run({ run: scope, task: context }, () =>
-      allow || !scope
-        ? withSecrets({}, invoke, { allow, onResolve: scope ? undefined : logProvenance })
-        : invoke(),
-    );
-    if (!parent && timeoutMs === undefined) return body;
-    return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const settle = () => {
-        if (timer) clearTimeout(timer);
-        parent?.detach(context);
-      };
-      context.onAbort = (reason) => {
-        settle();
-        reject(reason);
-      };
-      parent?.attach(context);
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => context.abort(new TaskTimeoutError(name, timeoutMs)), timeoutMs);
-      }
-      body.then(
-        (value) => {
-          settle();
-          resolve(value);
-        },
-        (error) => {
-          settle();
-          reject(error);
-        },
+    parent?.attach(context);
+    if (context.aborted) return;
+    if (timeoutMs !== undefined) {
+      context.timer = setTimeout(() => context.abort(new TaskTimeoutError(name, timeoutMs)), timeoutMs);
+    }
+    let body: Promise<Awaited<R>>;
+    try {
+      // Inside a run, the run's own secret scope already routes provenance to this task's logger: a second scope
+      // is needed only to restrict names, or to have provenance logged at all outside any run.
+      body = frames.run(context, () =>
+        allow || !scope
+          ? withSecrets({}, () => invoke(args), { allow, onResolve: scope ? undefined : logProvenance })
+          : invoke(args),
       );
-    });
+    } catch (error) {
+      context.settle(false, error);
+      return;
+    }
+    body.then(
+      (value) => context.settle(true, value),
+      (error: unknown) => context.settle(false, error),
+    );
   }
 
-  async function execute(
+  /** One attempt as a promise, for the retries. */
+  const attemptOnce = (
+    scope: RunScope | undefined,
+    parent: AbortFanout | undefined,
+    attempt: number,
+    args: A,
+  ) =>
+    new Promise<Awaited<R>>((resolve, reject) =>
+      startAttempt(scope, parent, attempt, args, (ok, value) =>
+        ok ? resolve(value as Awaited<R>) : reject(value),
+      ),
+    );
+
+  /** Whether a failed attempt ends the call: cancelled, out of retries, or an error not worth retrying. */
+  const final = (attempt: number, error: unknown) =>
+    attempt > retries || RunCancelledError.isInstance(error) || !shouldRetry(error);
+
+  /** Attempts after the first failed: wait, then try again, until one succeeds or the failure is final. */
+  async function retry(
+    scope: RunScope | undefined,
+    parent: AbortFanout | undefined,
+    record: TaskRecordHandle | undefined,
+    args: A,
+    failed: number,
+    error: unknown,
+  ): Promise<Awaited<R>> {
+    for (let attempt = failed + 1; ; attempt++) {
+      const delayMs = backoffDelay(attempt - 1, retryDelayMs, maxRetryDelayMs);
+      const log = (scope?.log ?? defaultLogger()).child({ task: name, attempt: attempt - 1 });
+      log.warn(`Task ${name} failed (attempt ${attempt - 1} of ${retries + 1}); retrying in ${delayMs} ms`, {
+        error,
+        delayMs,
+      });
+      await sleep(delayMs, parent);
+      if (parent?.aborted) throw parent.reason;
+      record?.attempt(attempt);
+      try {
+        return await attemptOnce(scope, parent, attempt, args);
+      } catch (next) {
+        // The run (or the parent task) was aborted: whatever the body threw, that is why it stopped.
+        if (parent?.aborted) throw parent.reason;
+        if (final(attempt, next)) throw next;
+        error = next;
+      }
+    }
+  }
+
+  /**
+   * Runs a call to its end and hands the outcome to `resolve` or `reject`, recording it when the call is recorded
+   * and giving back its concurrency slot when `holding`. The first attempt runs without a promise of its own.
+   */
+  function execute(
     frame: Frame | undefined,
     record: TaskRecordHandle | undefined,
     args: A,
     holding: boolean,
-  ): Promise<Awaited<R>> {
+    resolve: (value: Awaited<R>) => void,
+    reject: (error: unknown) => void,
+  ): void {
     const scope = frame?.run;
     const parent = (frame?.task ?? scope)?.cancel;
-    try {
-      if (parent?.aborted) throw parent.reason;
-      record?.started();
-      let result: Awaited<R>;
-      for (let attempt = 1; ; attempt++) {
-        if (parent?.aborted) throw parent.reason;
-        record?.attempt(attempt);
-        try {
-          result = await attemptOnce(scope, parent, attempt, args);
-          break;
-        } catch (error) {
-          // The run (or the parent task) was aborted: whatever the body threw, that is why it stopped.
-          if (parent?.aborted) throw parent.reason;
-          if (attempt > retries || RunCancelledError.isInstance(error) || !shouldRetry(error)) throw error;
-          const delayMs = backoffDelay(attempt, retryDelayMs, maxRetryDelayMs);
-          const log = (scope?.log ?? defaultLogger()).child({ task: name, attempt });
-          log.warn(`Task ${name} failed (attempt ${attempt} of ${retries + 1}); retrying in ${delayMs} ms`, {
-            error,
-            delayMs,
-          });
-          await sleep(delayMs, parent);
+    const succeed = (value: Awaited<R>) => {
+      try {
+        if (record) {
+          record.completed();
+          if (scope?.log.enabled("debug")) scope.log.debug(`Task ${name} completed`, { task: name });
         }
+      } finally {
+        if (holding) scope?.release();
+        resolve(value);
       }
-      if (record) {
-        record.completed();
-        if (scope?.log.enabled("debug")) scope.log.debug(`Task ${name} completed`, { task: name });
-      }
-      return result;
-    } catch (error) {
-      const isCancel = RunCancelledError.isInstance(error);
-      if (record?.live) {
-        record.failed(error, isCancel);
-        if (!isCancel) {
-          if (scope) {
+    };
+    const fail = (error: unknown) => {
+      try {
+        const isCancel = RunCancelledError.isInstance(error);
+        if (record?.live) {
+          record.failed(error, isCancel);
+          if (!isCancel && scope) {
             // Logged in full once, by the task where it ends; tasks around it and the flow refer to that line.
             const where = `task ${name}, run ${scope.id}`;
             scope.log.error(`Task ${name} failed`, { task: name, error: errorField(error, where) });
+            scope.taskFailed(record);
           }
-          scope?.taskFailed(record);
         }
+      } finally {
+        if (holding) scope?.release();
+        reject(error);
       }
-      throw error;
-    } finally {
-      if (holding) scope?.release();
+    };
+    if (parent?.aborted) {
+      fail(parent.reason);
+      return;
     }
+    record?.started();
+    record?.attempt(1);
+    startAttempt(scope, parent, 1, args, (ok, value) => {
+      if (ok) succeed(value as Awaited<R>);
+      // The run (or the parent task) was aborted: whatever the body threw, that is why it stopped.
+      else if (parent?.aborted) fail(parent.reason);
+      else if (final(1, value)) fail(value);
+      else retry(scope, parent, record, args, 1, value).then(succeed, fail);
+    });
   }
 
   const call = (...args: A): Promise<Awaited<R>> => {
     const frame = frames.getStore();
     const scope = frame?.run;
     const record = scope?.record(name);
-    if (!scope || !record) return execute(frame, record, args, false);
-    let promise: Promise<Awaited<R>>;
-    // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
-    const wait = frame?.task || scope.cancel.aborted ? undefined : scope.acquire();
-    if (wait === undefined) promise = execute(frame, record, args, !frame?.task && !scope.cancel.aborted);
-    else {
-      // A waiting call is a promise reaction, not a suspended async function: thousands may wait at once. The
-      // reaction runs in the caller's async context, so the task sees the caller's secrets. A cancelled run
-      // wakes its waiting calls without a slot: `execute` then records and throws the cancellation.
-      promise = wait.then(() => execute(frame, record, args, !scope.cancel.aborted));
-    }
-    record.promise = promise;
+    const promise = new Promise<Awaited<R>>((resolve, reject) => {
+      // Nested task calls run inside their parent's slot: taking a second one could deadlock the run.
+      if (!record || !scope || frame?.task || scope.cancel.aborted) {
+        execute(frame, record, args, false, resolve, reject);
+        return;
+      }
+      // A waiting call is a queued callback, not a suspended async function: thousands may wait at once. It is
+      // resumed in the caller's async context, so the task sees the caller's secrets. A cancelled run resumes its
+      // waiting calls without a slot: `execute` then records and throws the cancellation.
+      const start = () => execute(frame, record, args, !scope.cancel.aborted, resolve, reject);
+      if (scope.acquire(start)) execute(frame, record, args, true, resolve, reject);
+    });
+    if (record) record.promise = promise;
     return promise;
   };
   Object.defineProperty(call, "name", { value: name });

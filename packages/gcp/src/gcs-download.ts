@@ -171,7 +171,7 @@ export async function downloadObject(
 
   // Bytes flow through native stream piping (no per-chunk async step); a dropped connection is resumed by
   // attaching the answer to a Range request for the rest to the same output.
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const out = new PassThrough({ highWaterMark: 256 * 1024 });
   let current = first;
   let failures = 0;
   let finished = false;

@@ -1,24 +1,20 @@
 // One measured transfer for bench/aws.bench.ts, in its own process so that its peak RSS is its own:
-//   node --import tsx bench/aws-client.ts <ours|raw|raw-fsync> <upload|download> <json config>
-// Prints one JSON line { seconds, maxRssMb }.
+//   node bench/aws-client.mjs <ours|raw|raw-fsync> <upload|download> <json config>
+// Prints one JSON line { seconds, maxRssMb }. Plain JavaScript run by plain Node, as the GCS bench's client is: under
+// tsx the workspace's packages (linked from outside node_modules) cost 7–12 MB more at import than the SDK's
+// (measured; under plain Node, importing @tributary/aws and the SDK costs what the SDK alone costs).
 import { createReadStream, createWriteStream } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 
-const [side, op, json] = process.argv.slice(2) as [string, string, string];
-const config = JSON.parse(json) as {
-  url: string;
-  keyPair: { accessKeyId: string; secretAccessKey: string };
-  bucket: string;
-  key: string;
-  file: string;
-  warmFile: string;
-  destination: string;
-};
+const [side, op, json] = process.argv.slice(2);
+/** @type {{ url: string, keyPair: { accessKeyId: string, secretAccessKey: string }, bucket: string, key: string, file: string, warmFile: string, destination: string }} */
+const config = JSON.parse(json);
 const conn = { endpoint: config.url, forcePathStyle: true, region: "us-east-1", credentials: config.keyPair };
 const { bucket } = config;
 
-let run: (key: string, file: string, destination: string) => Promise<unknown>;
+/** @type {(key: string, file: string, destination: string) => Promise<unknown>} */
+let run;
 if (side === "ours") {
   const { s3Download, s3Upload } = await import("@tributary/aws");
   run =
@@ -35,7 +31,7 @@ if (side === "ours") {
           new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(file) } }).done()
       : async (key, _file, destination) => {
           const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-          await pipeline(out.Body as NodeJS.ReadableStream, createWriteStream(destination));
+          await pipeline(out.Body, createWriteStream(destination));
           if (side === "raw-fsync") {
             const handle = await open(destination, "r+");
             await handle.sync();
