@@ -41,7 +41,8 @@ export async function uiCommand(args: readonly string[], ctx: CommandContext): P
   let token: string | undefined;
   if (tokenSecret !== undefined) {
     const { value } = await resolveSecret(tokenSecret);
-    if (typeof value !== "string") throw new ValidationError("--token-secret", `${tokenSecret} must be a text`);
+    if (typeof value !== "string")
+      throw new ValidationError("--token-secret", `${tokenSecret} must be a text`);
     token = value;
   } else if (process.env[UI_TOKEN_ENV]) {
     token = process.env[UI_TOKEN_ENV];

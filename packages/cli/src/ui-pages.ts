@@ -18,7 +18,13 @@ export interface PageFrame {
   csrf?: string;
 }
 
-const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const ENTITIES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 /** Escapes text for HTML content and attribute values. */
 export function esc(value: unknown): string {
@@ -113,7 +119,9 @@ export function timeline(run: RunDetail): string {
   const starts = tasks.map((t) => Date.parse(t.start as string));
   const runStart = Math.min(Date.parse(run.report?.start ?? run.startedAt ?? "") || Infinity, ...starts);
   const now = Date.now();
-  const ends = tasks.map((t, i) => (starts[i] as number) + (t.durationMs ?? Math.max(0, now - (starts[i] as number))));
+  const ends = tasks.map(
+    (t, i) => (starts[i] as number) + (t.durationMs ?? Math.max(0, now - (starts[i] as number))),
+  );
   const span = Math.max(1, Math.max(...ends, runStart + (run.durationMs ?? 0)) - runStart);
   const x = (ms: number) => LABEL_WIDTH + ((ms - runStart) / span) * CHART_WIDTH;
   const height = tasks.length * (BAR_HEIGHT + 6) + 30;
@@ -147,9 +155,7 @@ export function timeline(run: RunDetail): string {
 export function runPage(frame: PageFrame, queue: string, run: RunDetail): string {
   const row = (label: string, value: unknown) =>
     value === undefined || value === "" ? "" : `<tr><th>${esc(label)}</th><td>${esc(value)}</td></tr>`;
-  const error = run.report?.error
-    ? `${run.report.error.name}: ${run.report.error.message}`
-    : run.error;
+  const error = run.report?.error ? `${run.report.error.name}: ${run.report.error.message}` : run.error;
   const credentials = run.credentials.length
     ? `<table class="credentials"><thead><tr><th>name</th><th>source</th><th>detail</th><th>scope</th><th>principal</th></tr></thead><tbody>${run.credentials
         .map(
@@ -176,10 +182,15 @@ ${run.report ? `<details><summary>Report (JSON)</summary><pre>${esc(JSON.stringi
 }
 
 /** The schedules page: each schedule with its next fire times and its last runs' states; paused ones marked. */
-export function schedulesPage(frame: PageFrame, schedules: readonly (ScheduleWithRuns & { queue: string })[]): string {
+export function schedulesPage(
+  frame: PageFrame,
+  schedules: readonly (ScheduleWithRuns & { queue: string })[],
+): string {
   const rows = schedules
     .map((s) => {
-      const when = s.cron ? `cron ${s.cron}${s.tz ? ` (${s.tz})` : ""}` : `every ${formatDuration(s.everyMs ?? 0)}`;
+      const when = s.cron
+        ? `cron ${s.cron}${s.tz ? ` (${s.tz})` : ""}`
+        : `every ${formatDuration(s.everyMs ?? 0)}`;
       const action = frame.csrf
         ? `<form method="post" action="/schedules/${encodeURIComponent(s.queue)}/${encodeURIComponent(s.name)}/${s.paused ? "resume" : "pause"}"><input type="hidden" name="csrf" value="${esc(frame.csrf)}"><button type="submit">${s.paused ? "Resume" : "Pause"}</button></form>`
         : "";

@@ -97,10 +97,13 @@ export function createUiApp(
     ...(csrf ? { csrf } : {}),
   });
   type Status = 200 | 400 | 401 | 404 | 500;
-  // Every body leaves through these two: masked with this process's values (the token among them).
+  // Every body leaves through these two: masked with this process's values (the token among them). Records come
+  // masked from the agents; params are masked here again, by field name too.
   const html = (c: Context, body: string, status: Status = 200) => c.html(mask(body), status);
   const json = (c: Context, value: unknown, status: Status = 200) =>
-    c.body(mask(JSON.stringify(maskValue(value))), status, { "content-type": "application/json; charset=utf-8" });
+    c.body(mask(JSON.stringify(value)), status, {
+      "content-type": "application/json; charset=utf-8",
+    });
 
   const authorized = (c: Context): boolean => {
     if (!token) return true;
@@ -115,8 +118,16 @@ export function createUiApp(
     const message = error instanceof Error ? error.message : String(error);
     const status = ValidationError.isInstance(error) ? 400 : 500;
     if (c.req.path.startsWith("/api/"))
-      return json(c, { error: { code: TributaryError.isInstance(error) ? error.code : "UNEXPECTED", message } }, status);
-    return html(c, messagePage(frame("Error", "runs"), status === 400 ? "Not accepted" : "Error", message), status);
+      return json(
+        c,
+        { error: { code: TributaryError.isInstance(error) ? error.code : "UNEXPECTED", message } },
+        status,
+      );
+    return html(
+      c,
+      messagePage(frame("Error", "runs"), status === 400 ? "Not accepted" : "Error", message),
+      status,
+    );
   });
   app.use("*", async (c, next) => {
     await next();
@@ -129,7 +140,10 @@ export function createUiApp(
 
   app.get("/assets/ui.css", (c) => c.body(UI_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
   app.get("/assets/ui.js", (c) => c.body(UI_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
-  app.get("/login", (c) => (token ? html(c, loginPage(frame("Sign in", "login"), false)) : c.redirect("/", 303)));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
+  app.get("/login", (c) =>
+    token ? html(c, loginPage(frame("Sign in", "login"), false)) : c.redirect("/", 303),
+  );
   app.post("/login", async (c) => {
     if (!token) return c.redirect("/", 303);
     const form = await c.req.parseBody();
@@ -148,7 +162,11 @@ export function createUiApp(
     if (authorized(c)) return next();
     c.header("www-authenticate", 'Bearer realm="tributary"');
     if (c.req.path.startsWith("/api/") || c.req.path === "/events") {
-      return json(c, { error: { code: "UNAUTHORIZED", message: "send the dashboard's token as a bearer header" } }, 401);
+      return json(
+        c,
+        { error: { code: "UNAUTHORIZED", message: "send the dashboard's token as a bearer header" } },
+        401,
+      );
     }
     return html(c, loginPage(frame("Sign in", "login"), false), 401);
   });
@@ -190,7 +208,7 @@ export function createUiApp(
     const candidates = queueName === undefined ? names : queues.has(queueName) ? [queueName] : [];
     for (const name of candidates) {
       const run = await (queues.get(name) as RunQueue).runs.get(runId, { logs: true });
-      if (run) return { queue: name, run };
+      if (run) return { queue: name, run: { ...run, params: maskValue(run.params) } };
     }
     return undefined;
   };
@@ -199,7 +217,13 @@ export function createUiApp(
     (
       await Promise.all(
         names.map(async (name) =>
-          (await (queues.get(name) as RunQueue).schedules.list()).map((s) => ({ ...s, queue: name })),
+          (
+            await (queues.get(name) as RunQueue).schedules.list()
+          ).map((s) => ({
+            ...s,
+            params: maskValue(s.params),
+            queue: name,
+          })),
         ),
       )
     ).flat();
@@ -220,7 +244,15 @@ export function createUiApp(
       since: c.req.query("since") || undefined,
     };
     try {
-      return html(c, runsPage(frame("Runs", "runs"), await readRuns({ ...query, limit: c.req.query("limit") }), query, RUN_STATES));
+      return html(
+        c,
+        runsPage(
+          frame("Runs", "runs"),
+          await readRuns({ ...query, limit: c.req.query("limit") }),
+          query,
+          RUN_STATES,
+        ),
+      );
     } catch (error) {
       if (!ValidationError.isInstance(error)) throw error;
       return html(c, runsPage(frame("Runs", "runs"), [], query, RUN_STATES, error.message), 400);
@@ -229,11 +261,21 @@ export function createUiApp(
   app.get("/runs/:queue/:id", async (c) => {
     const found = await findRun(c.req.param("id"), c.req.param("queue"));
     if (!found) {
-      return html(c, messagePage(frame("No such run", "runs"), "No such run", `No run ${c.req.param("id")} on queue ${c.req.param("queue")}.`), 404);
+      return html(
+        c,
+        messagePage(
+          frame("No such run", "runs"),
+          "No such run",
+          `No run ${c.req.param("id")} on queue ${c.req.param("queue")}.`,
+        ),
+        404,
+      );
     }
     return html(c, runPage(frame(`Run ${found.run.runId}`, "runs"), found.queue, found.run));
   });
-  app.get("/schedules", async (c) => html(c, schedulesPage(frame("Schedules", "schedules"), await listSchedules())));
+  app.get("/schedules", async (c) =>
+    html(c, schedulesPage(frame("Schedules", "schedules"), await listSchedules())),
+  );
   app.get("/agents", async (c) => html(c, agentsPage(frame("Agents", "agents"), await listLiveAgents())));
 
   // The JSON API behind the pages.
@@ -270,10 +312,20 @@ export function createUiApp(
       const form = await c.req.parseBody();
       const given = typeof form.csrf === "string" ? form.csrf : (c.req.header("x-csrf-token") ?? "");
       if (!sameSecret(given, csrf)) return undefined;
-      return Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => typeof e[1] === "string"));
+      return Object.fromEntries(
+        Object.entries(form).filter((e): e is [string, string] => typeof e[1] === "string"),
+      );
     };
     const refused = (c: Context) =>
-      html(c, messagePage(frame("Refused", "runs"), "Refused", "This form is stale or did not come from this dashboard: reload the page and try again."), 400);
+      html(
+        c,
+        messagePage(
+          frame("Refused", "runs"),
+          "Refused",
+          "This form is stale or did not come from this dashboard: reload the page and try again.",
+        ),
+        400,
+      );
     const goTo = (c: Context, queue: string, runId: string) =>
       c.redirect(`/runs/${encodeURIComponent(queue)}/${encodeURIComponent(runId)}`, 303);
 
@@ -287,7 +339,7 @@ export function createUiApp(
         try {
           params = JSON.parse(form.params);
         } catch {
-          throw new ValidationError("params", "must be JSON, such as {\"day\":\"2026-12-01\"}");
+          throw new ValidationError("params", 'must be JSON, such as {"day":"2026-12-01"}');
         }
       }
       const { runId } = await queue.enqueue({ address: form.address ?? "", params });
@@ -298,7 +350,8 @@ export function createUiApp(
       const queue = queueOf(c.req.param("queue"));
       const run = queue ? await queue.runs.get(c.req.param("id")) : undefined;
       if (!queue || !run) throw new ValidationError("runId", `no run ${c.req.param("id")} on that queue`);
-      if (run.state !== "failed") throw new ValidationError("runId", `run ${run.runId} has not failed: it is ${run.state}`);
+      if (run.state !== "failed")
+        throw new ValidationError("runId", `run ${run.runId} has not failed: it is ${run.state}`);
       const base = run.runId.replace(/\.retry-[a-z0-9]+$/, "").slice(0, 100);
       const { runId } = await queue.enqueue({
         address: run.address,
@@ -353,9 +406,11 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
   const closeQueues = () => Promise.all([...queues.values()].map((q) => q.close()));
   try {
     for (const queue of queues.values()) {
-      stops.push(await queue.watch((event) => {
-        for (const listener of listeners) listener(event);
-      }));
+      stops.push(
+        await queue.watch((event) => {
+          for (const listener of listeners) listener(event);
+        }),
+      );
     }
   } catch (error) {
     await closeQueues();
