@@ -130,7 +130,10 @@ export function createUiApp(
     );
   });
   app.use("*", async (c, next) => {
+    const started = performance.now();
     await next();
+    // How long the server took, for browsers' dev tools and for bench/ui.bench.ts.
+    c.header("server-timing", `app;dur=${(performance.now() - started).toFixed(1)}`);
     c.header("content-security-policy", CSP);
     c.header("x-content-type-options", "nosniff");
     c.header("referrer-policy", "no-referrer");
