@@ -15,6 +15,7 @@ import { scheduleAdd, scheduleLs, schedulePause, scheduleResume, scheduleRm } fr
 import { secretsList } from "./secrets-list.js";
 import { secretsRm } from "./secrets-rm.js";
 import { secretsSet } from "./secrets-set.js";
+import { uiCommand } from "./ui-command.js";
 import {
   AGENT_LS_USAGE,
   AGENT_START_USAGE,
@@ -41,7 +42,6 @@ import {
   UI_USAGE,
   VERIFY_USAGE,
 } from "./usage.js";
-import { uiCommand } from "./ui-command.js";
 import { verifyCommand } from "./verify-command.js";
 
 type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>;

@@ -149,7 +149,7 @@ describe.skipIf(!hasChromium)("tributary ui in Chromium", () => {
       .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-run") as string));
     expect(listed.filter((id) => !id.includes("@"))).toEqual(["bad-1", "ok-1"]);
     expect(await page.locator('tr.run[data-run="bad-1"]').getAttribute("class")).toContain("failed");
-    expect(await page.locator('tr.run[data-run="bad-1"] + tr.run-error').innerText()).toContain(
+    expect(await page.locator('tr.run[data-run="bad-1"] + tr.run-error').textContent()).toContain(
       "warehouse refused [redacted]",
     );
     await page.screenshot({ path: join(SHOTS, "runs.png"), fullPage: true });
@@ -167,23 +167,23 @@ describe.skipIf(!hasChromium)("tributary ui in Chromium", () => {
       .locator("table.credentials tbody tr")
       .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent)));
     expect(credentials).toEqual([["AGENT_TOKEN", "agent", "-e AGENT_TOKEN", "", ""]]);
-    expect(await page.locator("pre.logs").innerText()).toContain("token in hand: [redacted]");
+    expect(await page.locator("pre.logs").textContent()).toContain("token in hand: [redacted]");
     await page.screenshot({ path: join(SHOTS, "run.png"), fullPage: true });
 
     await page.goto(`${localUi}/runs/nightly/bad-1`);
-    expect(await page.locator("pre.error").innerText()).toContain("Error: warehouse refused [redacted]");
+    expect(await page.locator("pre.error").textContent()).toContain("Error: warehouse refused [redacted]");
     expect(await page.locator("svg.timeline g.task-failed").getAttribute("data-task")).toBe("load");
     await page.screenshot({ path: join(SHOTS, "run-failed.png"), fullPage: true });
 
     await page.goto(`${localUi}/schedules`);
     expect(await page.locator("tr.schedule.paused").getAttribute("data-schedule")).toBe("weekly");
-    expect(await page.locator('tr[data-schedule="hourly"] td').nth(4).innerText()).toMatch(
+    expect(await page.locator('tr[data-schedule="hourly"] td').nth(4).textContent()).toMatch(
       /\d{4}-\d\d-\d\dT/,
     );
     await page.screenshot({ path: join(SHOTS, "schedules.png"), fullPage: true });
 
     await page.goto(`${localUi}/agents`);
-    const agent = await page.locator("table.agents tbody tr").innerText();
+    const agent = await page.locator("table.agents tbody tr").textContent();
     expect(agent).toContain("nightly");
     expect(agent).toContain("AGENT_TOKEN");
     await page.screenshot({ path: join(SHOTS, "agents.png"), fullPage: true });
