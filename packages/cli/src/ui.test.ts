@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { openRunQueue, type RunQueue } from "@tributary/agent";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { type Browser, chromium } from "playwright-core";
@@ -340,5 +340,22 @@ describe("tributary ui secrecy", () => {
     expect(detail.credentials).toEqual([{ name: "AGENT_TOKEN", source: "agent", detail: "-e AGENT_TOKEN" }]);
     expect(detail.report.result.echo).toBe("[redacted]");
     expect(detail.params.password).not.toBe("looks-like-a-secret-1234");
+  });
+});
+
+describe("tributary ui's cost to other commands", () => {
+  it("the built entries import the server (hono) only through import() of its own chunk", () => {
+    const statics = new Set<string>();
+    const visit = (file: string) => {
+      const code = readFileSync(file, "utf8");
+      for (const [, spec] of code.matchAll(/^\s*(?:import|export)\b[^"'()]*?from\s*["']([^"']+)["']/gm)) {
+        if (!spec || statics.has(spec)) continue;
+        statics.add(spec);
+        if (spec.startsWith(".")) visit(join(dirname(file), spec));
+      }
+    };
+    for (const entry of ["bin.js", "index.js"]) visit(join(dirname(BIN), entry));
+    expect([...statics].filter((s) => /^(hono|@hono\/)/.test(s) || s.includes("ui-server"))).toEqual([]);
+    expect(readFileSync(BIN, "utf8") + [...statics].join()).toMatch(/chunk-/);
   });
 });
