@@ -141,6 +141,16 @@ export function createUiApp(
     c.header("cache-control", "no-store");
   });
 
+  if (isLoopback(options.host ?? "127.0.0.1")) {
+    // A page elsewhere could point its own name at 127.0.0.1 (DNS rebinding) and read a local dashboard as its
+    // own origin: a loopback bind answers only requests addressed to a loopback name.
+    app.use("*", async (c, next) => {
+      const hostname = (c.req.header("host") ?? "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+      if (isLoopback(hostname)) return next();
+      return c.text("This dashboard answers only on 127.0.0.1 and localhost.", 421);
+    });
+  }
+
   app.get("/assets/ui.css", (c) => c.body(UI_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
   app.get("/assets/ui.js", (c) => c.body(UI_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
   app.get("/favicon.ico", (c) => c.body(null, 204));

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openRunQueue, type RunQueue } from "@tributary/agent";
@@ -246,6 +247,25 @@ describe("tributary ui access", () => {
       const good = { headers: { authorization: `Bearer ${uiToken}` } };
       expect([route, await status(`${tokenUi}${route}`, good)]).toEqual([route, 200]);
     }
+  });
+
+  it("a loopback dashboard answers only requests addressed to a loopback name (no DNS rebinding)", async () => {
+    const { port } = new URL(localUi);
+    const answer = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const request = httpRequest(
+          { host: "127.0.0.1", port, path: "/api/runs", headers: { host } },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on("error", reject);
+        request.end();
+      });
+    expect(await answer(`attacker.example:${port}`)).toBe(421);
+    expect(await answer(`localhost:${port}`)).toBe(200);
+    expect(await answer(`127.0.0.1:${port}`)).toBe(200);
   });
 
   it("signs in with the login form: an HttpOnly, SameSite=Strict cookie", async () => {
