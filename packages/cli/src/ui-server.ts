@@ -13,6 +13,8 @@ import { mask, maskValue, TributaryError, ValidationError } from "@tributary/aut
 import { type Context, Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { streamSSE } from "hono/streaming";
+import { CliOutput } from "./cli-io.js";
+import { neededSecrets } from "./run-on-queue.js";
 import { UI_CSS, UI_JS } from "./ui-assets.js";
 import {
   agentsPage,
@@ -355,7 +357,13 @@ export function createUiApp(
           throw new ValidationError("params", 'must be JSON, such as {"day":"2026-12-01"}');
         }
       }
-      const { runId } = await queue.enqueue({ address: form.address ?? "", params });
+      const address = form.address ?? "";
+      // The secret names the run needs, from its manifest, as `run --queue` reads them; notes go to the server's stderr.
+      const secrets = await neededSecrets(address, {
+        output: new CliOutput(process.stdout, process.stderr),
+        stdin: () => process.stdin,
+      });
+      const { runId } = await queue.enqueue({ address, params, secrets });
       return goTo(c, queue.queue, runId);
     });
     app.post("/runs/:queue/:id/retry", async (c) => {

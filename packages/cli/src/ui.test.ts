@@ -332,6 +332,20 @@ describe("tributary ui access", () => {
     expect(paused.status).toBe(303);
     expect((await queue.schedules.get("hourly"))?.paused).toBe(true);
     await queue.schedules.resume("hourly");
+
+    // Queued from the page: the secret names come from the deployment's manifest, as `run --queue` reads them.
+    const queued = await fetch(`${actionsUi}/actions/run`, {
+      method: "POST",
+      body: new URLSearchParams({ csrf, queue: "nightly", address, params: '{"day":"2026-12-01"}' }),
+      redirect: "manual",
+    });
+    expect(queued.status).toBe(303);
+    const queuedId = decodeURIComponent((queued.headers.get("location") ?? "").split("/").pop() as string);
+    expect(await queue.runs.get(queuedId)).toMatchObject({
+      address,
+      params: { day: "2026-12-01" },
+      secrets: ["AGENT_TOKEN"],
+    });
   });
 });
 
