@@ -205,6 +205,21 @@ describe.skipIf(!hasChromium)("tributary ui in Chromium", () => {
     expect(violations).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it("signs in through the login form of a dashboard that needs a token", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 500 } });
+    const page = await context.newPage();
+    const first = await page.goto(`${tokenUi}/agents`);
+    expect(first?.status()).toBe(401);
+    await page.screenshot({ path: join(SHOTS, "login.png") });
+    await page.fill('input[name="token"]', uiToken);
+    await page.click('form.login button[type="submit"]');
+    await page.waitForSelector("table.runs");
+    const cookies = await context.cookies();
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([["tributary_ui", true, "Strict"]]);
+    expect((await page.goto(`${tokenUi}/agents`))?.status()).toBe(200);
+    await context.close();
+  }, 120_000);
 });
 
 const ROUTES = [
