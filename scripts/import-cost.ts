@@ -51,7 +51,7 @@ export const IMPORT_RULES: Readonly<Record<string, ImportRule>> = {
   "@tributary/github": { wraps: "@octokit/rest" },
   "@tributary/cli": {
     noSdkAtImport:
-      "it wraps no SDK of its own; each command loads the integration, esbuild or bullmq it needs",
+      "it wraps no SDK of its own; each command loads the integration, esbuild, bullmq or hono (tributary ui) it needs",
   },
   "@tributary/agent": {
     exempt: "bullmq and ioredis are the agent itself: every one of its exports needs them",

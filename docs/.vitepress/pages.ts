@@ -34,6 +34,7 @@ export const SECTIONS: Section[] = [
       "deployments",
       "agent",
       "schedules-and-run-history",
+      "ui",
       "testing",
       "conventions",
       "integration-kit",

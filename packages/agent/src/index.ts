@@ -50,6 +50,7 @@ export {
   type EnqueueOptions,
   listAgents,
   openRunQueue,
+  type RunEvent,
   type RunQueue,
   type RunQueueOptions,
   RunWaitTimeoutError,

@@ -170,4 +170,29 @@ describe("run records", () => {
     const keys = (await dumpRedis(redis.url)).split("\n").map((line) => line.split(" ")[0]);
     expect(keys.filter((key) => /keep-[012]\b/.test(key ?? ""))).toEqual([]);
   }, 60_000);
+
+  it("watch reports each run as it is queued, starts and ends, with its run id, until stopped", async () => {
+    const runs = queue("watched");
+    const seen: string[] = [];
+    const stop = await runs.watch((event) => seen.push(`${event.queue} ${event.runId} ${event.state}`));
+    await agent({ queue: "watched", isolation: "in-process" });
+    await runs.enqueue({ address: "test://noop", runId: "watched:1" });
+    await runs.enqueue({ address: "test://fail", runId: "watched-2", params: { name: "NOWHERE" } });
+    await until(() => seen.length >= 6);
+    const of = (runId: string) => seen.filter((line) => line.includes(` ${runId} `));
+    expect(of("watched:1")).toEqual([
+      "watched watched:1 waiting",
+      "watched watched:1 running",
+      "watched watched:1 completed",
+    ]);
+    expect(of("watched-2")).toEqual([
+      "watched watched-2 waiting",
+      "watched watched-2 running",
+      "watched watched-2 failed",
+    ]);
+    await stop();
+    await runs.enqueue({ address: "test://noop", runId: "watched-3" });
+    await runs.wait("watched-3", { timeoutMs: 30_000 });
+    expect(of("watched-3")).toEqual([]);
+  }, 60_000);
 });

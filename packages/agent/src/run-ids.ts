@@ -49,6 +49,12 @@ export function jobIdOfRun(runId: string): string {
   return runId.replaceAll(":", "%3A");
 }
 
+/** The run id of a BullMQ job id: a scheduled run's `NAME@<slot>`, else the queued run's id (`%3A` back to `:`). */
+export function runIdOfJob(jobId: string): string {
+  const slot = slotOfJob(jobId);
+  return slot ? scheduledRunId(slot.schedule, slot.slotMs) : jobId.replaceAll("%3A", ":");
+}
+
 /**
  * The job ids a run id may have, most likely first: a scheduled run's (`repeat:NAME:MILLIS`) when the id has that
  * shape, then a queued run's.

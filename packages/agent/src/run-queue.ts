@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { maskValue, TributaryError, ValidationError } from "@tributary/auth";
 import type { RunReport } from "@tributary/flow";
-import { type Job, Queue } from "bullmq";
+import { type Job, Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { AGENT_KEY_PREFIX, type AgentInfo, QUEUE_PREFIX } from "./agent.js";
 import { checkParamsHoldNoSecret, checkQueuedRun, checkQueueName, type QueuedRun } from "./queued-run.js";
@@ -15,7 +15,7 @@ import {
   type RunRecord,
   reportOfJob,
 } from "./run-history.js";
-import { jobIdOfRun, jobIdsOfRun } from "./run-ids.js";
+import { jobIdOfRun, jobIdsOfRun, runIdOfJob } from "./run-ids.js";
 import { openSchedules, type Schedules } from "./schedules.js";
 
 /** The options of `openRunQueue`. */
@@ -52,6 +52,16 @@ export class RunWaitTimeoutError extends TributaryError {
   }
 }
 
+/** A change of a run's state, as `RunQueue.watch` reports it. */
+export interface RunEvent {
+  /** The queue's name. */
+  readonly queue: string;
+  /** The run's id. */
+  readonly runId: string;
+  /** The state the run moved to. */
+  readonly state: "waiting" | "delayed" | "running" | "completed" | "failed";
+}
+
 /** A handle on one run queue: queue runs, follow them, list them. */
 export interface RunQueue {
   /** The queue's name. */
@@ -82,6 +92,13 @@ export interface RunQueue {
   };
   /** The queue's schedules: add, list, pause, resume, remove. */
   readonly schedules: Schedules;
+  /**
+   * Calls `listener` each time a run of the queue is queued, starts or ends (BullMQ's queue events, on a
+   * connection of their own); resolves, once listening, to a function that stops it.
+   * @example
+   * const stop = await runs.watch((event) => console.log(event.runId, event.state));
+   */
+  watch(listener: (event: RunEvent) => void): Promise<() => Promise<void>>;
   /** Closes the queue's Redis connections. */
   close(): Promise<void>;
 }
@@ -117,6 +134,8 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
     }
     return redis;
   };
+
+  const watchers = new Set<QueueEvents>();
 
   const runs: RunQueue["runs"] = {
     list: async (filter) => listRuns(await open(), filter),
@@ -206,7 +225,28 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
     runs,
     schedules: openSchedules(open, client, queueName),
 
+    async watch(listener) {
+      await open();
+      const events = new QueueEvents(queueName, { connection: { url }, prefix: QUEUE_PREFIX });
+      events.on("error", () => {});
+      const on = (state: RunEvent["state"]) => (args: { jobId: string }) =>
+        listener({ queue: queueName, runId: runIdOfJob(args.jobId), state });
+      events.on("waiting", on("waiting"));
+      events.on("delayed", on("delayed"));
+      events.on("active", on("running"));
+      events.on("completed", on("completed"));
+      events.on("failed", on("failed"));
+      await events.waitUntilReady();
+      watchers.add(events);
+      return async () => {
+        watchers.delete(events);
+        await events.close();
+      };
+    },
+
     async close() {
+      await Promise.all([...watchers].map((events) => events.close()));
+      watchers.clear();
       await opening?.catch(() => {});
       await queue?.close();
       redis?.disconnect();

@@ -15,6 +15,7 @@ import { scheduleAdd, scheduleLs, schedulePause, scheduleResume, scheduleRm } fr
 import { secretsList } from "./secrets-list.js";
 import { secretsRm } from "./secrets-rm.js";
 import { secretsSet } from "./secrets-set.js";
+import { uiCommand } from "./ui-command.js";
 import {
   AGENT_LS_USAGE,
   AGENT_START_USAGE,
@@ -38,6 +39,7 @@ import {
   SCHEDULE_USAGE,
   SECRETS_USAGE,
   SET_USAGE,
+  UI_USAGE,
   VERIFY_USAGE,
 } from "./usage.js";
 import { verifyCommand } from "./verify-command.js";
@@ -81,6 +83,7 @@ const HELP_TOPICS: Record<string, string> = {
   "schedule resume": SCHEDULE_NAME_USAGE,
   deploy: DEPLOY_USAGE,
   run: RUN_USAGE,
+  ui: UI_USAGE,
   verify: VERIFY_USAGE,
   keys: KEYS_USAGE,
   "keys generate": KEYS_GENERATE_USAGE,
@@ -139,6 +142,8 @@ async function dispatch(argv: readonly string[], ctx: CommandContext): Promise<n
       return runCommand(rest, ctx);
     case "verify":
       return verifyCommand(rest, ctx);
+    case "ui":
+      return uiCommand(rest, ctx);
     case "secrets": {
       const [sub, ...args] = rest;
       if (sub === "-h" || sub === "--help") {

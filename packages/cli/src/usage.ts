@@ -30,6 +30,7 @@ Commands:
   runs ls --queue Q     the run history of a queue: newest first, filtered by flow, state and time
   runs show RUN_ID      one run's record: masked report, task timeline, credential table, logs
   schedule add ADDRESS  run a deployment on a cron expression or an interval (schedule ls, rm, pause, resume)
+  ui --queue Q          a web dashboard of runs, schedules and agents, and of each run's credentials
 
 Options:
   -h, --help            show help (also: tributary <command> --help)
@@ -227,6 +228,28 @@ Options:
   -h, --help              show this help
 
 ${REDIS_ENV}`;
+
+/** \`tributary ui --help\`. */
+export const UI_USAGE = `Usage: tributary ui --queue Q [--queue Q2]... [--host H] [--port P] [--token-secret NAME] [--allow-actions]
+
+Serves a web dashboard of the queues' runs (newest first, filtered by queue, flow, state and time), each run's
+masked report, task timeline, log lines and credential table (name, source, scope, principal), the schedules
+with their next fire times and last runs, and the agents alive now. Pages follow runs live (server-sent events).
+A JSON API serves the same: /api/runs, /api/runs/RUN_ID, /api/schedules, /api/agents.
+
+Options:
+  --queue Q               a queue to show (required; repeatable)
+  --host H                the address to listen on (default 127.0.0.1); any other needs a token
+  --port P                the port (default 4600; 0 picks a free one)
+  --token-secret NAME     require the token held by secret NAME (resolved like any secret); sent as
+                          "Authorization: Bearer TOKEN" or through the login form (16 characters or more)
+  --allow-actions         serve the actions: queue a run, retry a failed run, pause or resume a schedule
+  --redis URL             the Redis URL (default: TRIBUTARY_REDIS_URL)
+  -h, --help              show this help
+
+Environment:
+  TRIBUTARY_UI_TOKEN      the token, when --token-secret is not given
+  TRIBUTARY_REDIS_URL     the Redis URL when --redis is not given (default redis://127.0.0.1:6379)`;
 
 /** \`tributary runs show --help\`. */
 export const RUNS_SHOW_USAGE = `Usage: tributary runs show RUN_ID --queue Q [--logs] [--json]
