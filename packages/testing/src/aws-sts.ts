@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { type IamPolicy, iamPolicyAllows, parseIamPolicy } from "./aws-policy.js";
 import { verifyIdentityToken } from "./oidc-issuer.js";
 import { type AwsKeyPair, checkSigV4, randomKeyPair, type SigV4Check } from "./sigv4.js";
-import type { StandInReply, StandInRequest } from "./stand-in.js";
+import type { StandIn, StandInReply, StandInRequest } from "./stand-in.js";
 
 /** The account id in the stand-ins' ARNs. */
 export const STAND_IN_ACCOUNT = "123456789012";
@@ -54,6 +54,26 @@ export interface AssumedRole {
   accessKeyId: string;
   /** When the issued key pair expires (epoch ms). */
   expiresAt: number;
+}
+
+/** The options the Lambda, Step Functions and Parameter Store stand-ins share. */
+export interface AwsServiceStandInOptions {
+  /** The key pairs accepted. Default: one random pair (see `keyPairs` on the stand-in). */
+  keyPairs?: AwsKeyPair[];
+  /** Return false to answer `AccessDeniedException`. Default: everything allowed. */
+  authorize?: (request: AwsAuthorizeRequest) => boolean;
+  /** Also answer STS, issuing keys whose session policies are enforced (see `StandInStsOptions`). */
+  sts?: StandInStsOptions;
+  /** The region in ARNs. Default `us-east-1`. */
+  region?: string;
+}
+
+/** What the Lambda, Step Functions and Parameter Store stand-ins share. */
+export interface AwsServiceStandIn extends StandIn {
+  /** The key pairs accepted. `keyPairs[0]` is the default one. */
+  readonly keyPairs: AwsKeyPair[];
+  /** Every role assumption answered (with `sts`), in order. */
+  readonly assumedRoles: AssumedRole[];
 }
 
 /** @internal The auth every AWS stand-in shares: SigV4, STS, session policies and the `authorize` hook. */

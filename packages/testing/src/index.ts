@@ -4,7 +4,12 @@ export {
   iamPolicyAllows,
   parseIamPolicy,
 } from "./aws-policy.js";
-export { STAND_IN_ACCOUNT, type StandInStsOptions } from "./aws-sts.js";
+export {
+  type AwsServiceStandIn,
+  type AwsServiceStandInOptions,
+  STAND_IN_ACCOUNT,
+  type StandInStsOptions,
+} from "./aws-sts.js";
 export {
   type BigQueryStandIn,
   type BigQueryStandInJob,

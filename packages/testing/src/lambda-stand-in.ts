@@ -1,15 +1,14 @@
 import { randomUUID } from "node:crypto";
 import {
-  type AssumedRole,
-  type AwsAuthorizeRequest,
+  type AwsServiceStandIn,
+  type AwsServiceStandInOptions,
   awsJsonErrorReply,
   awsStandInAuth,
   checkJsonRequest,
   STAND_IN_ACCOUNT,
-  type StandInStsOptions,
 } from "./aws-sts.js";
 import { type AwsKeyPair, randomKeyPair } from "./sigv4.js";
-import { route, type StandIn, type StandInReply, startStandIn } from "./stand-in.js";
+import { route, type StandInReply, startStandIn } from "./stand-in.js";
 
 /** What a Lambda stand-in handler is given beside the event. */
 export interface LambdaStandInContext {
@@ -42,25 +41,13 @@ export interface LambdaStandInInvocation {
 }
 
 /** The options of `startLambdaStandIn`. */
-export interface LambdaStandInOptions {
-  /** The key pairs accepted. Default: one random pair (see `keyPairs` on the stand-in). */
-  keyPairs?: AwsKeyPair[];
+export interface LambdaStandInOptions extends AwsServiceStandInOptions {
   /** The functions: name → handler. */
   functions?: Record<string, LambdaStandInHandler>;
-  /** Return false to answer `AccessDeniedException`. Default: everything allowed. */
-  authorize?: (request: AwsAuthorizeRequest) => boolean;
-  /** Also answer STS, issuing keys whose session policies are enforced (see `StandInStsOptions`). */
-  sts?: StandInStsOptions;
-  /** The region in ARNs. Default `us-east-1`. */
-  region?: string;
 }
 
 /** A running Lambda stand-in. */
-export interface LambdaStandIn extends StandIn {
-  /** The key pairs accepted. `keyPairs[0]` is the default one. */
-  readonly keyPairs: AwsKeyPair[];
-  /** Every role assumption answered (with `sts`), in order. */
-  readonly assumedRoles: AssumedRole[];
+export interface LambdaStandIn extends AwsServiceStandIn {
   /** Adds or replaces a function. */
   setFunction(name: string, handler: LambdaStandInHandler): void;
   /** Every invocation answered, in order. */
@@ -199,15 +186,6 @@ export async function startLambdaStandIn(options: LambdaStandInOptions = {}): Pr
   );
   return {
     ...standIn,
-    get url() {
-      return standIn.url;
-    },
-    get port() {
-      return standIn.port;
-    },
-    get requests() {
-      return standIn.requests;
-    },
     keyPairs,
     assumedRoles: auth.assumedRoles,
     invocations,

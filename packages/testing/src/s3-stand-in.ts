@@ -744,15 +744,6 @@ export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3
 
   return {
     ...standIn,
-    get url() {
-      return standIn.url;
-    },
-    get port() {
-      return standIn.port;
-    },
-    get requests() {
-      return standIn.requests;
-    },
     keyPairs,
     assumedRoles: auth.assumedRoles,
     addKeyPair: (key) => {

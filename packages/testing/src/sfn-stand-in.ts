@@ -1,15 +1,14 @@
 import { randomUUID } from "node:crypto";
 import {
-  type AssumedRole,
-  type AwsAuthorizeRequest,
+  type AwsServiceStandIn,
+  type AwsServiceStandInOptions,
   awsJsonErrorReply,
   awsStandInAuth,
   checkJsonRequest,
   STAND_IN_ACCOUNT,
-  type StandInStsOptions,
 } from "./aws-sts.js";
 import { type AwsKeyPair, randomKeyPair } from "./sigv4.js";
-import { route, type StandIn, type StandInReply, startStandIn } from "./stand-in.js";
+import { route, type StandInReply, startStandIn } from "./stand-in.js";
 
 /** What a Step Functions stand-in handler is given beside the input. */
 export interface SfnStandInContext {
@@ -43,25 +42,13 @@ export interface SfnStandInExecution {
 }
 
 /** The options of `startSfnStandIn`. */
-export interface SfnStandInOptions {
-  /** The key pairs accepted. Default: one random pair (see `keyPairs` on the stand-in). */
-  keyPairs?: AwsKeyPair[];
+export interface SfnStandInOptions extends AwsServiceStandInOptions {
   /** The state machines: name → handler. Their ARNs: `sfn.arnOf(name)`. */
   stateMachines?: Record<string, SfnStandInHandler>;
-  /** Return false to answer `AccessDeniedException`. Default: everything allowed. */
-  authorize?: (request: AwsAuthorizeRequest) => boolean;
-  /** Also answer STS, issuing keys whose session policies are enforced (see `StandInStsOptions`). */
-  sts?: StandInStsOptions;
-  /** The region in ARNs. Default `us-east-1`. */
-  region?: string;
 }
 
 /** A running Step Functions stand-in. */
-export interface SfnStandIn extends StandIn {
-  /** The key pairs accepted. `keyPairs[0]` is the default one. */
-  readonly keyPairs: AwsKeyPair[];
-  /** Every role assumption answered (with `sts`), in order. */
-  readonly assumedRoles: AssumedRole[];
+export interface SfnStandIn extends AwsServiceStandIn {
   /** Every execution started, in order. */
   readonly executions: SfnStandInExecution[];
   /** The executions stopped with `StopExecution`, in order. */
@@ -225,15 +212,6 @@ export async function startSfnStandIn(options: SfnStandInOptions = {}): Promise<
   );
   return {
     ...standIn,
-    get url() {
-      return standIn.url;
-    },
-    get port() {
-      return standIn.port;
-    },
-    get requests() {
-      return standIn.requests;
-    },
     keyPairs,
     assumedRoles: auth.assumedRoles,
     executions,

@@ -1,15 +1,14 @@
 import { randomUUID } from "node:crypto";
 import {
-  type AssumedRole,
-  type AwsAuthorizeRequest,
+  type AwsServiceStandIn,
+  type AwsServiceStandInOptions,
   awsJsonErrorReply,
   awsStandInAuth,
   checkJsonRequest,
   STAND_IN_ACCOUNT,
-  type StandInStsOptions,
 } from "./aws-sts.js";
 import { type AwsKeyPair, randomKeyPair } from "./sigv4.js";
-import { route, type StandIn, type StandInReply, startStandIn } from "./stand-in.js";
+import { route, type StandInReply, startStandIn } from "./stand-in.js";
 
 /** A parameter of the Parameter Store stand-in. */
 export interface SsmStandInParameter {
@@ -19,25 +18,13 @@ export interface SsmStandInParameter {
 }
 
 /** The options of `startSsmStandIn`. */
-export interface SsmStandInOptions {
-  /** The key pairs accepted. Default: one random pair (see `keyPairs` on the stand-in). */
-  keyPairs?: AwsKeyPair[];
+export interface SsmStandInOptions extends AwsServiceStandInOptions {
   /** Parameters present at start: name → value (a `String`) or `{ value, type }`. */
   parameters?: Record<string, string | SsmStandInParameter>;
-  /** Return false to answer `AccessDeniedException`. Default: everything allowed. */
-  authorize?: (request: AwsAuthorizeRequest) => boolean;
-  /** Also answer STS, issuing keys whose session policies are enforced (see `StandInStsOptions`). */
-  sts?: StandInStsOptions;
-  /** The region in ARNs. Default `us-east-1`. */
-  region?: string;
 }
 
 /** A running Parameter Store stand-in. */
-export interface SsmStandIn extends StandIn {
-  /** The key pairs accepted. `keyPairs[0]` is the default one. */
-  readonly keyPairs: AwsKeyPair[];
-  /** Every role assumption answered (with `sts`), in order. */
-  readonly assumedRoles: AssumedRole[];
+export interface SsmStandIn extends AwsServiceStandIn {
   /** Sets a parameter directly (no request); its version goes up by one. */
   setParameter(name: string, value: string, type?: SsmStandInParameter["type"]): void;
 }
@@ -168,15 +155,6 @@ export async function startSsmStandIn(options: SsmStandInOptions = {}): Promise<
   );
   return {
     ...standIn,
-    get url() {
-      return standIn.url;
-    },
-    get port() {
-      return standIn.port;
-    },
-    get requests() {
-      return standIn.requests;
-    },
     keyPairs,
     assumedRoles: auth.assumedRoles,
     setParameter: (name, value, type) => {
