@@ -247,6 +247,38 @@ export async function checkJsonRequest(
 }
 
 /**
+ * @internal Reads a JSON-protocol AWS request to `POST /` (Step Functions, SSM, Secrets Manager): the key that signed
+ * it, the action named by `X-Amz-Target` after `targetPrefix` (`AmazonSSM.`), and the JSON body; or the error AWS
+ * sends for a refused signature or a body that is not JSON.
+ */
+export async function readJsonRequest(
+  auth: AwsStandInAuth,
+  request: StandInRequest,
+  targetPrefix: string,
+): Promise<
+  | { ok: true; accessKeyId: string; action: string; input: Record<string, unknown> }
+  | { ok: false; reply: StandInReply }
+> {
+  const signed = await checkJsonRequest(auth, request, 400);
+  if (!signed.ok) return signed;
+  const target = String(request.headers["x-amz-target"] ?? "");
+  const action = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : target;
+  const body = await request.body();
+  try {
+    const input = body.length ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};
+    return { ok: true, accessKeyId: signed.accessKeyId, action, input };
+  } catch {
+    return {
+      ok: false,
+      reply: {
+        status: 400,
+        ...awsJsonErrorReply("SerializationException", "The request body is not valid JSON"),
+      },
+    };
+  }
+}
+
+/**
  * A JSON error the way AWS JSON-protocol services send it. Use it with `failNext` to inject throttling.
  * @example
  * sm.failNext(2, 400, awsJsonErrorReply("ThrottlingException", "Rate exceeded"));

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { type AwsAuthorizeRequest, awsJsonErrorReply, awsStandInAuth, checkJsonRequest } from "./aws-sts.js";
+import { type AwsAuthorizeRequest, awsJsonErrorReply, awsStandInAuth, readJsonRequest } from "./aws-sts.js";
 
 export { awsJsonErrorReply };
 
@@ -64,17 +64,9 @@ export async function startSecretsManagerStandIn(
   const standIn = await startStandIn(
     [
       route("POST", "/", async (request) => {
-        const body = await request.body();
-        const signed = await checkJsonRequest(auth, request, 400);
+        const signed = await readJsonRequest(auth, request, "secretsmanager.");
         if (!signed.ok) return signed.reply;
-        const target = String(request.headers["x-amz-target"] ?? "");
-        const action = target.replace(/^secretsmanager\./, "");
-        let input: Record<string, unknown>;
-        try {
-          input = body.length ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};
-        } catch {
-          return error("SerializationException", "The request body is not valid JSON");
-        }
+        const { action, input } = signed;
         const id = String(input.SecretId ?? input.Name ?? "");
         if (
           !authorize({ accessKeyId: signed.accessKeyId, action: `secretsmanager:${action}`, resource: id })

@@ -4,7 +4,7 @@ import {
   type AwsServiceStandInOptions,
   awsJsonErrorReply,
   awsStandInAuth,
-  checkJsonRequest,
+  readJsonRequest,
   STAND_IN_ACCOUNT,
 } from "./aws-sts.js";
 import { type AwsKeyPair, randomKeyPair } from "./sigv4.js";
@@ -120,16 +120,9 @@ export async function startSfnStandIn(options: SfnStandInOptions = {}): Promise<
     [
       route("POST", "/", async (request) => {
         if (await auth.isSts(request)) return auth.answerSts(request);
-        const signed = await checkJsonRequest(auth, request, 400);
+        const signed = await readJsonRequest(auth, request, "AWSStepFunctions.");
         if (!signed.ok) return signed.reply;
-        const action = String(request.headers["x-amz-target"] ?? "").replace(/^AWSStepFunctions\./, "");
-        let input: Record<string, unknown>;
-        try {
-          const body = await request.body();
-          input = body.length ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};
-        } catch {
-          return error("SerializationException", "The request body is not valid JSON");
-        }
+        const { action, input } = signed;
         const refuse = (arn: string) =>
           auth.allows(signed.accessKeyId, `states:${action}`, arn, arn)
             ? undefined
