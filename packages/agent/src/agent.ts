@@ -297,47 +297,63 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     });
 
   /**
-   * Writes what the job does not hold of a run's record: its log lines as they come (each second, so a running
-   * run's lines can be read), then at its end its credential table and report.
+   * The records of the runs going now whose log lines one timer of the agent writes, about once a second, so a
+   * running run's lines can be read: a run that ends sooner has its lines written once, at its end.
+   */
+  const recording = new Set<{ flush(): void }>();
+  const flushing = setInterval(() => {
+    for (const record of recording) record.flush();
+  }, 1000);
+  flushing.unref();
+
+  /**
+   * Writes what the job does not hold of a run's record: its log lines (see `recording`), then at its end its
+   * credential table and, for a run that did not complete, its report. A completed run that resolved no credential
+   * writes nothing more than BullMQ's completion: its record is the job, its report the job's return value.
    */
   const recorder = (job: Job, log: RunLog) => {
-    const key = `${worker.toKey(job.id ?? "")}:logs`;
-    let writing: Promise<unknown> = Promise.resolve();
-    const flush = () => {
-      writing = writing
-        .then(() => {
-          const lines = log.takeFresh();
-          if (lines.length === 0) return;
-          return heartbeat
-            .multi()
-            .rpush(key, ...lines)
-            .ltrim(key, -RUN_LOG_MAX_LINES, -1)
-            .exec();
-        })
-        .catch(() => {});
+    const key = () => `${worker.toKey(job.id ?? "")}:logs`;
+    /** The writes of this run's lines so far, in order. */
+    let writing: Promise<unknown> | undefined;
+    const write = (replace: boolean, lines: readonly string[]) => {
+      const multi = heartbeat.multi();
+      if (replace) multi.del(key());
+      multi.rpush(key(), ...lines);
+      if (!replace) multi.ltrim(key(), -RUN_LOG_MAX_LINES, -1);
+      const exec = () => multi.exec();
+      writing = writing ? writing.then(exec) : exec();
+      writing = writing.catch(() => {});
       return writing;
     };
-    const timer = setInterval(flush, 1000);
-    timer.unref();
-    return {
-      stop: () => clearInterval(timer),
+    const record = {
+      flush() {
+        if (log.hasFresh) void write(false, log.takeFresh());
+      },
+      stop: () => {
+        recording.delete(record);
+      },
       async end(progress: RunProgress) {
-        clearInterval(timer);
+        recording.delete(record);
         try {
-          await flush();
           // Cut by the byte limit (or past the line limit): the list becomes the tail, with its note.
-          if (log.cut > 0)
-            await heartbeat
-              .multi()
-              .del(key)
-              .rpush(key, ...log.lines())
-              .exec();
-          await job.updateProgress({ ...progress, credentials: log.credentials() });
+          if (log.cut > 0) void write(true, log.lines());
+          else record.flush();
+          const credentials = log.credentials();
+          // What an earlier attempt wrote is replaced, even by nothing.
+          const earlier = typeof job.progress === "object" && job.progress !== null;
+          const rest =
+            credentials.length > 0 || progress.report || earlier
+              ? job.updateProgress({ ...progress, credentials })
+              : undefined;
+          if (rest) await Promise.all([writing, rest]);
+          else if (writing) await writing;
         } catch (error) {
           say(`agent ${id}: could not write the record of run ${job.id}: ${(error as Error).message}`);
         }
       },
     };
+    recording.add(record);
+    return record;
   };
 
   /** An earlier slot of the same schedule still running, for `noOverlap` schedules. */
@@ -501,6 +517,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       givingUp.abort(new Error("the agent is stopping"));
     }
     clearInterval(timer);
+    clearInterval(flushing);
     await worker.close(abandoned > 0);
     await heartbeat.del(key).catch(() => {});
     heartbeat.disconnect();

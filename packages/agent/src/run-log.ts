@@ -117,6 +117,11 @@ export class RunLog {
     return masked;
   }
 
+  /** Whether lines were added since the last `takeFresh()`. */
+  get hasFresh(): boolean {
+    return this.fresh.length > 0;
+  }
+
   /** The lines added since the last call (the last `maxLines` of them), to write as they come. */
   takeFresh(): string[] {
     const out = this.fresh;
