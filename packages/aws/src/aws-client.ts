@@ -80,7 +80,7 @@ export function loadSdk<Sdk>(pkg: string, load: () => Promise<Sdk>, usedBy: stri
     if (missing?.[1] !== pkg) throw error;
     throw new TributaryError(
       "DEPENDENCY_MISSING",
-      `${usedBy} needs ${pkg}, which is not installed where @tributary/aws is: install it beside @tributary/aws ` +
+      `${usedBy.charAt(0).toUpperCase()}${usedBy.slice(1)} needs ${pkg}, which is not installed where @tributary/aws is: install it beside @tributary/aws ` +
         `(npm install ${pkg}). Only the S3 client comes with @tributary/aws; each other AWS service's client is ` +
         "installed by the projects that use it.",
       { cause: error },

@@ -240,7 +240,9 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
     // Loaded on first use: most runs with explicit or stored credentials never need the chain.
     return async () => {
       // The chain itself, without @aws-sdk/credential-providers' other providers (and the Cognito client they need).
-      chain ??= (await import("@aws-sdk/credential-provider-node")).defaultProvider(profile ? { profile } : {});
+      chain ??= (await import("@aws-sdk/credential-provider-node")).defaultProvider(
+        profile ? { profile } : {},
+      );
       return chain();
     };
   });
