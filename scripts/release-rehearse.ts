@@ -68,6 +68,15 @@ const USER_PACKAGES = [
   "@tributary/github",
   "@tributary/cli",
 ];
+/**
+ * The AWS service clients other than S3's: optional peers of @tributary/aws, installed beside it by the projects that
+ * use their tasks (docs/aws.md). The consumers below use every feature, so they install them as the docs say.
+ */
+const aws = packages.find(({ manifest }) => manifest.name === "@tributary/aws")!;
+const awsManifest = aws.manifest;
+const AWS_OPTIONAL_CLIENTS = Object.keys(awsManifest.peerDependencies ?? {}).filter(
+  (name) => awsManifest.peerDependenciesMeta?.[name]?.optional === true,
+);
 const { failures, step } = createSteps();
 /** A step the later ones build on: when it fails, the rehearsal stops there (with the registry stopped). */
 const required = (what: string, run: () => void) => {
@@ -89,6 +98,7 @@ const closure = dependencyClosure(
       ],
     })),
     { from: root, names: ["@types/node"] },
+    { from: aws.dir, names: AWS_OPTIONAL_CLIENTS },
   ],
   "@tributary/",
 );
@@ -174,7 +184,7 @@ writeFileSync(
   JSON.stringify({ name: "consumer", private: true, type: "module" }),
 );
 required(`npm install ${USER_PACKAGES.join(" ")} @tributary/testing, by name`, () => {
-  run("npm", ["install", ...USER_PACKAGES, "@tributary/testing", "@types/node@20"], {
+  run("npm", ["install", ...USER_PACKAGES, ...AWS_OPTIONAL_CLIENTS, "@tributary/testing", "@types/node@20"], {
     cwd: project,
     env: registryEnv,
   });
@@ -222,7 +232,7 @@ writeFileSync(
   "allowBuilds:\n  esbuild: true\n  msgpackr-extract: true\n",
 );
 required(`pnpm add ${USER_PACKAGES.join(" ")}, by name`, () => {
-  run("pnpm", ["add", "--store-dir", join(dir, "pnpm-store"), ...USER_PACKAGES], {
+  run("pnpm", ["add", "--store-dir", join(dir, "pnpm-store"), ...USER_PACKAGES, ...AWS_OPTIONAL_CLIENTS], {
     cwd: pnpmProject,
     env: registryEnv,
   });
@@ -259,9 +269,16 @@ step("install size: @tributary/aws with its dependencies against @aws-sdk/client
   };
   const ours = size("@tributary/aws");
   const sdk = size("@aws-sdk/client-s3");
+  const ratio = ours / sdk;
   console.log(
-    `     @tributary/aws: ${ours.toFixed(1)} MB; @aws-sdk/client-s3 alone: ${sdk.toFixed(1)} MB; ${(ours / sdk).toFixed(2)}×`,
+    `     @tributary/aws: ${ours.toFixed(1)} MB; @aws-sdk/client-s3 alone: ${sdk.toFixed(1)} MB; ${ratio.toFixed(2)}×`,
   );
+  if (ratio > 1.3) {
+    throw new Error(
+      `@tributary/aws installs ${ratio.toFixed(2)} times what @aws-sdk/client-s3 does (at most 1.3): a service client ` +
+        "that only some tasks need belongs in its optional peer dependencies (docs/aws.md), loaded by loadSdk",
+    );
+  }
 });
 
 finish();

@@ -80,7 +80,7 @@ export function loadSdk<Sdk>(pkg: string, load: () => Promise<Sdk>, usedBy: stri
     if (missing?.[1] !== pkg) throw error;
     throw new TributaryError(
       "DEPENDENCY_MISSING",
-      `${usedBy.charAt(0).toUpperCase()}${usedBy.slice(1)} needs ${pkg}, which is not installed where @tributary/aws is: install it beside @tributary/aws ` +
+      `${usedBy} needs ${pkg}, which is not installed where @tributary/aws is: install it beside @tributary/aws ` +
         `(npm install ${pkg}). Only the S3 client comes with @tributary/aws; each other AWS service's client is ` +
         "installed by the projects that use it.",
       { cause: error },
@@ -91,7 +91,12 @@ export function loadSdk<Sdk>(pkg: string, load: () => Promise<Sdk>, usedBy: stri
 /** @internal Who needs a service's SDK, for `DEPENDENCY_MISSING`: the running task, else the client. */
 function userOf(service: { clientName: string }): string {
   const task = taskContext()?.name;
-  return task ? `the task ${task}` : `a ${service.clientName}`;
+  return task ? `The task ${task}` : `A${anOrA(service.clientName)}`;
+}
+
+/** What follows "a" before a client's name: `n SFNClient`, ` LambdaClient`. */
+function anOrA(clientName: string): string {
+  return `${/^[AEIOS]/.test(clientName) ? "n" : ""} ${clientName}`;
 }
 
 /**
@@ -107,10 +112,7 @@ export async function awsConnection<Client, Sdk>(
   const leastPrivilege = (options.leastPrivilege ?? taskContext()?.leastPrivilege) === true;
   if (options.client !== undefined) {
     if (typeof (options.client as { send?: unknown } | null)?.send !== "function") {
-      throw new ValidationError(
-        "client",
-        `must be a${/^[AEIOS]/.test(service.clientName) ? "n" : ""} ${service.clientName}`,
-      );
+      throw new ValidationError("client", `must be a${anOrA(service.clientName)}`);
     }
     if (leastPrivilege) noteUnscoped("the client option", "a ready client is used as it is");
     return {
