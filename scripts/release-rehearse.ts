@@ -27,7 +27,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { checkConsumer, createSteps, root, run, workspacePackages } from "./consumer-checks.ts";
+import {
+  checkConsumer,
+  createSteps,
+  optionalClients,
+  root,
+  run,
+  workspacePackages,
+} from "./consumer-checks.ts";
 import {
   dependencyClosure,
   type LocalRegistry,
@@ -68,15 +75,8 @@ const USER_PACKAGES = [
   "@tributary/github",
   "@tributary/cli",
 ];
-/**
- * The AWS service clients other than S3's: optional peers of @tributary/aws, installed beside it by the projects that
- * use their tasks (docs/aws.md). The consumers below use every feature, so they install them as the docs say.
- */
-const aws = packages.find(({ manifest }) => manifest.name === "@tributary/aws")!;
-const awsManifest = aws.manifest;
-const AWS_OPTIONAL_CLIENTS = Object.keys(awsManifest.peerDependencies ?? {}).filter(
-  (name) => awsManifest.peerDependenciesMeta?.[name]?.optional === true,
-);
+/** The optional AWS service clients: the consumers below use every feature, so they install them as the docs say. */
+const OPTIONAL_CLIENTS = optionalClients(packages);
 const { failures, step } = createSteps();
 /** A step the later ones build on: when it fails, the rehearsal stops there (with the registry stopped). */
 const required = (what: string, run: () => void) => {
@@ -98,7 +98,7 @@ const closure = dependencyClosure(
       ],
     })),
     { from: root, names: ["@types/node"] },
-    { from: aws.dir, names: AWS_OPTIONAL_CLIENTS },
+    ...packages.map((pkg) => ({ from: pkg.dir, names: optionalClients([pkg]) })),
   ],
   "@tributary/",
 );
@@ -184,7 +184,7 @@ writeFileSync(
   JSON.stringify({ name: "consumer", private: true, type: "module" }),
 );
 required(`npm install ${USER_PACKAGES.join(" ")} @tributary/testing, by name`, () => {
-  run("npm", ["install", ...USER_PACKAGES, ...AWS_OPTIONAL_CLIENTS, "@tributary/testing", "@types/node@20"], {
+  run("npm", ["install", ...USER_PACKAGES, ...OPTIONAL_CLIENTS, "@tributary/testing", "@types/node@20"], {
     cwd: project,
     env: registryEnv,
   });
@@ -232,7 +232,7 @@ writeFileSync(
   "allowBuilds:\n  esbuild: true\n  msgpackr-extract: true\n",
 );
 required(`pnpm add ${USER_PACKAGES.join(" ")}, by name`, () => {
-  run("pnpm", ["add", "--store-dir", join(dir, "pnpm-store"), ...USER_PACKAGES, ...AWS_OPTIONAL_CLIENTS], {
+  run("pnpm", ["add", "--store-dir", join(dir, "pnpm-store"), ...USER_PACKAGES, ...OPTIONAL_CLIENTS], {
     cwd: pnpmProject,
     env: registryEnv,
   });
