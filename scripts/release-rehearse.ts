@@ -183,12 +183,15 @@ writeFileSync(
   join(project, "package.json"),
   JSON.stringify({ name: "consumer", private: true, type: "module" }),
 );
-required(`npm install ${USER_PACKAGES.join(" ")} @tributary/testing, by name`, () => {
-  run("npm", ["install", ...USER_PACKAGES, ...OPTIONAL_CLIENTS, "@tributary/testing", "@types/node@20"], {
-    cwd: project,
-    env: registryEnv,
-  });
-});
+required(
+  `npm install ${[...USER_PACKAGES, ...OPTIONAL_CLIENTS].join(" ")} @tributary/testing, by name`,
+  () => {
+    run("npm", ["install", ...USER_PACKAGES, ...OPTIONAL_CLIENTS, "@tributary/testing", "@types/node@20"], {
+      cwd: project,
+      env: registryEnv,
+    });
+  },
+);
 
 step("published manifests and tarballs", () => {
   const problems: string[] = [];
@@ -231,7 +234,7 @@ writeFileSync(
   join(pnpmProject, "pnpm-workspace.yaml"),
   "allowBuilds:\n  esbuild: true\n  msgpackr-extract: true\n",
 );
-required(`pnpm add ${USER_PACKAGES.join(" ")}, by name`, () => {
+required(`pnpm add ${[...USER_PACKAGES, ...OPTIONAL_CLIENTS].join(" ")}, by name`, () => {
   run("pnpm", ["add", "--store-dir", join(dir, "pnpm-store"), ...USER_PACKAGES, ...OPTIONAL_CLIENTS], {
     cwd: pnpmProject,
     env: registryEnv,
