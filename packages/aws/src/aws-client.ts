@@ -81,7 +81,7 @@ export function loadSdk<Sdk>(pkg: string, load: () => Promise<Sdk>, usedBy: stri
     throw new TributaryError(
       "DEPENDENCY_MISSING",
       `${usedBy} needs ${pkg}, which is not installed where @tributary/aws is: install it beside @tributary/aws ` +
-        `(npm install ${pkg}). Only the S3 client comes with @tributary/aws; each other AWS service's client is ` +
+        `(npm install ${pkg}). Only the S3 and STS clients come with @tributary/aws; each other AWS service's client is ` +
         "installed by the projects that use it.",
       { cause: error },
     );
