@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkConsumer, createSteps, run, workspacePackages } from "./consumer-checks.ts";
+import { checkConsumer, createSteps, optionalClients, run, workspacePackages } from "./consumer-checks.ts";
 
 const keep = process.argv.includes("--keep");
 const packages = workspacePackages();
@@ -29,11 +29,22 @@ try {
     join(project, "package.json"),
     `${JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2)}\n`,
   );
-  step("npm install the tarballs (and @types/node) outside the workspace", () => {
+  // With the optional AWS service clients, as docs/aws.md tells a project that uses their tasks.
+  step("npm install the tarballs (and @types/node, the optional AWS clients) outside the workspace", () => {
     const files = readdirSync(tarballs).map((f) => join(tarballs, f));
-    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...files, "@types/node@20"], {
-      cwd: project,
-    });
+    run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        ...files,
+        ...optionalClients(packages),
+        "@types/node@20",
+      ],
+      { cwd: project },
+    );
   });
 
   checkConsumer(project, names, join(scratch, "home"), step);

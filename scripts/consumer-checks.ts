@@ -33,6 +33,19 @@ export function workspacePackages(): WorkspacePackage[] {
     .filter(({ manifest }) => manifest.name.startsWith("@tributary/") && !manifest.private);
 }
 
+/**
+ * The optional peer dependencies a project that uses every feature installs beside our packages, as the docs tell it
+ * to: the AWS service clients other than S3's (docs/aws.md). Not `typescript`, the optional peer of
+ * @tributary/testing's `checkConventions`.
+ */
+export function optionalClients(packages: readonly WorkspacePackage[]): string[] {
+  return packages.flatMap(({ manifest }) =>
+    Object.keys(manifest.peerDependencies ?? {}).filter(
+      (name) => manifest.peerDependenciesMeta?.[name]?.optional === true && name.startsWith("@aws-sdk/"),
+    ),
+  );
+}
+
 /** Runs named steps, printing each with its time; a failure is recorded and printed, and the next step runs. */
 export function createSteps() {
   const failures: string[] = [];

@@ -27,7 +27,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { checkConsumer, createSteps, root, run, workspacePackages } from "./consumer-checks.ts";
+import {
+  checkConsumer,
+  createSteps,
+  optionalClients,
+  root,
+  run,
+  workspacePackages,
+} from "./consumer-checks.ts";
 import {
   dependencyClosure,
   type LocalRegistry,
@@ -68,6 +75,8 @@ const USER_PACKAGES = [
   "@tributary/github",
   "@tributary/cli",
 ];
+/** The optional AWS service clients: the consumers below use every feature, so they install them as the docs say. */
+const OPTIONAL_CLIENTS = optionalClients(packages);
 const { failures, step } = createSteps();
 /** A step the later ones build on: when it fails, the rehearsal stops there (with the registry stopped). */
 const required = (what: string, run: () => void) => {
@@ -89,6 +98,7 @@ const closure = dependencyClosure(
       ],
     })),
     { from: root, names: ["@types/node"] },
+    ...packages.map((pkg) => ({ from: pkg.dir, names: optionalClients([pkg]) })),
   ],
   "@tributary/",
 );
@@ -173,12 +183,15 @@ writeFileSync(
   join(project, "package.json"),
   JSON.stringify({ name: "consumer", private: true, type: "module" }),
 );
-required(`npm install ${USER_PACKAGES.join(" ")} @tributary/testing, by name`, () => {
-  run("npm", ["install", ...USER_PACKAGES, "@tributary/testing", "@types/node@20"], {
-    cwd: project,
-    env: registryEnv,
-  });
-});
+required(
+  `npm install ${[...USER_PACKAGES, ...OPTIONAL_CLIENTS].join(" ")} @tributary/testing, by name`,
+  () => {
+    run("npm", ["install", ...USER_PACKAGES, ...OPTIONAL_CLIENTS, "@tributary/testing", "@types/node@20"], {
+      cwd: project,
+      env: registryEnv,
+    });
+  },
+);
 
 step("published manifests and tarballs", () => {
   const problems: string[] = [];
@@ -221,8 +234,8 @@ writeFileSync(
   join(pnpmProject, "pnpm-workspace.yaml"),
   "allowBuilds:\n  esbuild: true\n  msgpackr-extract: true\n",
 );
-required(`pnpm add ${USER_PACKAGES.join(" ")}, by name`, () => {
-  run("pnpm", ["add", "--store-dir", join(dir, "pnpm-store"), ...USER_PACKAGES], {
+required(`pnpm add ${[...USER_PACKAGES, ...OPTIONAL_CLIENTS].join(" ")}, by name`, () => {
+  run("pnpm", ["add", "--store-dir", join(dir, "pnpm-store"), ...USER_PACKAGES, ...OPTIONAL_CLIENTS], {
     cwd: pnpmProject,
     env: registryEnv,
   });
@@ -259,9 +272,16 @@ step("install size: @tributary/aws with its dependencies against @aws-sdk/client
   };
   const ours = size("@tributary/aws");
   const sdk = size("@aws-sdk/client-s3");
+  const ratio = ours / sdk;
   console.log(
-    `     @tributary/aws: ${ours.toFixed(1)} MB; @aws-sdk/client-s3 alone: ${sdk.toFixed(1)} MB; ${(ours / sdk).toFixed(2)}×`,
+    `     @tributary/aws: ${ours.toFixed(1)} MB; @aws-sdk/client-s3 alone: ${sdk.toFixed(1)} MB; ${ratio.toFixed(2)}×`,
   );
+  if (ratio > 1.3) {
+    throw new Error(
+      `@tributary/aws installs ${ratio.toFixed(2)} times what @aws-sdk/client-s3 does (at most 1.3): a service client ` +
+        "that only some tasks need belongs in its optional peer dependencies (docs/aws.md), loaded by loadSdk",
+    );
+  }
 });
 
 finish();

@@ -7,7 +7,7 @@ import {
   type SecretSource,
   ValidationError,
 } from "@tributary/auth";
-import type { AwsSdkClientConfig } from "./aws-client.js";
+import { type AwsSdkClientConfig, loadSdk } from "./aws-client.js";
 import {
   type AwsCredentialsInput,
   envRegion,
@@ -43,7 +43,9 @@ export interface AwsBackendService<Client, Sdk> {
   factory: string;
   /** The IAM permission a refused read needs, for the message. */
   permission: string;
-  /** Loads the SDK module, on the first read. */
+  /** The SDK package `load` imports, named when it is not installed. */
+  package: string;
+  /** Imports the SDK module; called through `loadSdk`, on the first read. */
   load: () => Promise<Sdk>;
   /** Builds a client. */
   make: (sdk: Sdk, config: AwsSdkClientConfig) => Client;
@@ -94,6 +96,8 @@ export function awsBackend<Client, Sdk>(
 
   async function read(name: string): Promise<string | undefined> {
     const id = `${prefix}${name}`;
+    // Before the credentials: a missing SDK is reported before the default chain reaches for any network.
+    const sdk = await loadSdk(service.package, service.load, `${service.factory} (reading ${name})`);
     const creds = await resolve().catch((error) => {
       throw new SecretBackendError(
         "SECRET_BACKEND_FAILED",
@@ -104,7 +108,6 @@ export function awsBackend<Client, Sdk>(
       );
     });
     const key = `${service.kind}:${creds.id}:${region}:${options.endpoint ?? ""}:${maxAttempts}`;
-    const sdk = await service.load();
     const client = clientCache.get<Client>(key, () =>
       service.make(sdk, {
         region,

@@ -1,4 +1,10 @@
-import { clientCache, describeSource, type SecretSource, ValidationError } from "@tributary/auth";
+import {
+  clientCache,
+  describeSource,
+  type SecretSource,
+  TributaryError,
+  ValidationError,
+} from "@tributary/auth";
 import { taskContext } from "@tributary/flow";
 import { pickEndpoint } from "@tributary/integration-kit";
 import { type AwsCredentialOptions, envRegion, resolveAwsCredentials } from "./aws-credentials.js";
@@ -34,11 +40,13 @@ export interface AwsSdkClientConfig {
 export interface AwsService<Client, Sdk> {
   /** The cache-key prefix, such as `lambda`. */
   id: string;
+  /** The SDK package `load` imports, such as `@aws-sdk/client-lambda`, named when it is not installed. */
+  package: string;
   /** The SDK client's name, for the error a wrong `client` option gets. */
   clientName: string;
   /** The endpoint variables, in the order they are honoured. */
   endpointEnv: readonly string[];
-  /** Loads the SDK module (on first use: importing `@tributary/aws` loads no SDK). */
+  /** Imports the SDK module; called through `loadSdk`, on first use (importing `@tributary/aws` loads no SDK). */
   load: () => Promise<Sdk>;
   /** Builds a client. */
   make: (sdk: Sdk, config: AwsSdkClientConfig) => Client;
@@ -55,15 +63,40 @@ export interface AwsConnection<Client, Sdk> {
 
 const loaded = new Map<string, Promise<unknown>>();
 
-/** @internal Loads a service's SDK module once per process, on first use. */
-export function loadSdk<Sdk>(id: string, load: () => Promise<Sdk>): Promise<Sdk> {
-  let pending = loaded.get(id) as Promise<Sdk> | undefined;
+/**
+ * @internal Loads an SDK package once per process, on first use. The service clients other than S3's are optional
+ * peer dependencies: when `pkg` is not installed this rejects, before any network call, with a `TributaryError`
+ * coded `DEPENDENCY_MISSING` that names `usedBy` (the task or backend that needs it) and the command to install it.
+ */
+export function loadSdk<Sdk>(pkg: string, load: () => Promise<Sdk>, usedBy: string): Promise<Sdk> {
+  let pending = loaded.get(pkg) as Promise<Sdk> | undefined;
   if (!pending) {
     pending = load();
-    pending.catch(() => loaded.delete(id));
-    loaded.set(id, pending);
+    pending.catch(() => loaded.delete(pkg));
+    loaded.set(pkg, pending);
   }
-  return pending;
+  return pending.catch((error: unknown) => {
+    const missing = /Cannot find (?:package|module) '([^']+)'/.exec(String((error as Error)?.message));
+    if (missing?.[1] !== pkg) throw error;
+    throw new TributaryError(
+      "DEPENDENCY_MISSING",
+      `${usedBy} needs ${pkg}, which is not installed where @tributary/aws is: install it beside @tributary/aws ` +
+        `(npm install ${pkg}). Only the S3 and STS clients come with @tributary/aws; each other AWS service's client is ` +
+        "installed by the projects that use it.",
+      { cause: error },
+    );
+  });
+}
+
+/** @internal Who needs a service's SDK, for `DEPENDENCY_MISSING`: the running task, else the client. */
+function userOf(service: { clientName: string }): string {
+  const task = taskContext()?.name;
+  return task ? `The task ${task}` : `A${anOrA(service.clientName)}`;
+}
+
+/** What follows "a" before a client's name: `n SFNClient`, ` LambdaClient`. */
+function anOrA(clientName: string): string {
+  return `${/^[AEIOS]/.test(clientName) ? "n" : ""} ${clientName}`;
 }
 
 /**
@@ -79,16 +112,13 @@ export async function awsConnection<Client, Sdk>(
   const leastPrivilege = (options.leastPrivilege ?? taskContext()?.leastPrivilege) === true;
   if (options.client !== undefined) {
     if (typeof (options.client as { send?: unknown } | null)?.send !== "function") {
-      throw new ValidationError(
-        "client",
-        `must be a${/^[AEIOS]/.test(service.clientName) ? "n" : ""} ${service.clientName}`,
-      );
+      throw new ValidationError("client", `must be a${anOrA(service.clientName)}`);
     }
     if (leastPrivilege) noteUnscoped("the client option", "a ready client is used as it is");
     return {
       client: options.client,
       source: { kind: "argument", detail: "client" },
-      sdk: await loadSdk(service.id, service.load),
+      sdk: await loadSdk(service.package, service.load, userOf(service)),
     };
   }
   const endpoint = pickEndpoint(options.endpoint, service.endpointEnv).url;
@@ -109,6 +139,8 @@ export async function awsConnection<Client, Sdk>(
     if ("unscoped" in wanted) noteUnscoped(name, wanted.unscoped);
     else policy = wanted;
   }
+  // Before the credentials: a missing SDK is reported before the default chain reaches for any network.
+  const sdk = await loadSdk(service.package, service.load, userOf(service));
   const creds = await resolveAwsCredentials(options, policy);
   if (policy) {
     if (creds.scoped) noteScoped(name, creds);
@@ -117,7 +149,6 @@ export async function awsConnection<Client, Sdk>(
   }
   const region = options.region ?? creds.region ?? envRegion() ?? "us-east-1";
   const expiresAt = creds.expiresAt ? await creds.expiresAt() : undefined;
-  const sdk = await loadSdk(service.id, service.load);
   const key = `${service.id}:${creds.id}:${region}:${endpoint ?? ""}:${service.keyExtra ?? ""}:${maxAttempts}`;
   const client = clientCache.get(
     key,

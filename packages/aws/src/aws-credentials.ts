@@ -239,7 +239,8 @@ function defaultChain(profile: string | undefined): { provider: SdkCredentialPro
     let chain: SdkCredentialProvider | undefined;
     // Loaded on first use: most runs with explicit or stored credentials never need the chain.
     return async () => {
-      chain ??= (await import("@aws-sdk/credential-providers")).fromNodeProviderChain(
+      // The chain itself, without @aws-sdk/credential-providers' other providers (and the Cognito client they need).
+      chain ??= (await import("@aws-sdk/credential-provider-node")).defaultProvider(
         profile ? { profile } : {},
       );
       return chain();

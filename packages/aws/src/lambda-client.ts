@@ -1,6 +1,6 @@
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { ValidationError } from "@tributary/auth";
-import { type AwsClientOptions, type AwsService, awsConnection, loadSdk } from "./aws-client.js";
+import { type AwsClientOptions, type AwsService, awsConnection } from "./aws-client.js";
 import { envRegion } from "./aws-credentials.js";
 import { type Grant, grantPolicy, partitionOf } from "./s3-scope.js";
 
@@ -19,7 +19,8 @@ const lambda: AwsService<LambdaClient, LambdaSdk> = {
   id: "lambda",
   clientName: "LambdaClient",
   endpointEnv: LAMBDA_ENDPOINT_ENV,
-  load: () => loadSdk("lambda", () => import("@aws-sdk/client-lambda")),
+  package: "@aws-sdk/client-lambda",
+  load: () => import("@aws-sdk/client-lambda"),
   make: (sdk, config) => new sdk.LambdaClient(config),
 };
 

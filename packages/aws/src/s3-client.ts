@@ -48,6 +48,7 @@ export const S3_ENDPOINT_ENV = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as co
 function s3Service(forcePathStyle: boolean): AwsService<S3Client, typeof import("@aws-sdk/client-s3")> {
   return {
     id: "s3",
+    package: "@aws-sdk/client-s3",
     clientName: "S3Client",
     endpointEnv: S3_ENDPOINT_ENV,
     load: loadS3Sdk,

@@ -1,7 +1,6 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SecretBackend } from "@tributary/auth";
 import { type AwsBackendOptions, awsBackend } from "./aws-backend.js";
-import { loadSdk } from "./aws-client.js";
 
 /** The options of `awsSecretsManagerBackend`. */
 export interface AwsSecretsManagerBackendOptions extends AwsBackendOptions {
@@ -23,7 +22,8 @@ export function awsSecretsManagerBackend(options: AwsSecretsManagerBackendOption
       kind: "aws-secrets-manager",
       factory: "awsSecretsManagerBackend",
       permission: "secretsmanager:GetSecretValue",
-      load: () => loadSdk("secretsmanager", () => import("@aws-sdk/client-secrets-manager")),
+      package: "@aws-sdk/client-secrets-manager",
+      load: () => import("@aws-sdk/client-secrets-manager"),
       make: (sdk, config) => new sdk.SecretsManagerClient(config),
       read: async (client, sdk, id) => {
         try {

@@ -1,6 +1,6 @@
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { ValidationError } from "@tributary/auth";
-import { type AwsClientOptions, type AwsService, awsConnection, loadSdk } from "./aws-client.js";
+import { type AwsClientOptions, type AwsService, awsConnection } from "./aws-client.js";
 import { type Grant, grantPolicy } from "./s3-scope.js";
 
 /** The AWS SDKs' environment variables for the Step Functions endpoint, in the order they are honoured. */
@@ -18,7 +18,8 @@ const sfn: AwsService<SFNClient, SfnSdk> = {
   id: "sfn",
   clientName: "SFNClient",
   endpointEnv: SFN_ENDPOINT_ENV,
-  load: () => loadSdk("sfn", () => import("@aws-sdk/client-sfn")),
+  package: "@aws-sdk/client-sfn",
+  load: () => import("@aws-sdk/client-sfn"),
   make: (sdk, config) => new sdk.SFNClient(config),
 };
 

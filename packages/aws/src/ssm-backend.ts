@@ -1,7 +1,7 @@
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { SecretBackend } from "@tributary/auth";
 import { type AwsBackendOptions, awsBackend } from "./aws-backend.js";
-import { loadSsmSdk } from "./ssm-client.js";
+import { importSsmSdk } from "./ssm-client.js";
 
 /** The options of `ssmParameterStoreBackend`. */
 export interface SsmParameterStoreBackendOptions extends AwsBackendOptions {
@@ -24,12 +24,13 @@ export interface SsmParameterStoreBackendOptions extends AwsBackendOptions {
  */
 export function ssmParameterStoreBackend(options: SsmParameterStoreBackendOptions = {}): SecretBackend {
   const withDecryption = options.withDecryption ?? true;
-  return awsBackend<SSMClient, Awaited<ReturnType<typeof loadSsmSdk>>>(
+  return awsBackend<SSMClient, Awaited<ReturnType<typeof importSsmSdk>>>(
     {
       kind: "ssm-parameter-store",
       factory: "ssmParameterStoreBackend",
       permission: `ssm:GetParameter${withDecryption ? " (and kms:Decrypt on its key)" : ""}`,
-      load: loadSsmSdk,
+      package: "@aws-sdk/client-ssm",
+      load: importSsmSdk,
       make: (sdk, config) => new sdk.SSMClient(config),
       read: async (client, sdk, id) => {
         try {

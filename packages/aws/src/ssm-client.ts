@@ -1,6 +1,6 @@
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import { ValidationError } from "@tributary/auth";
-import { type AwsClientOptions, type AwsService, awsConnection, loadSdk } from "./aws-client.js";
+import { type AwsClientOptions, type AwsService, awsConnection } from "./aws-client.js";
 import { envRegion } from "./aws-credentials.js";
 import { type Grant, grantPolicy, partitionOf } from "./s3-scope.js";
 
@@ -15,14 +15,15 @@ export interface SsmConnectionOptions extends AwsClientOptions {
 
 type SsmSdk = typeof import("@aws-sdk/client-ssm");
 
-/** @internal `@aws-sdk/client-ssm`, loaded on first use. */
-export const loadSsmSdk = (): Promise<SsmSdk> => loadSdk("ssm", () => import("@aws-sdk/client-ssm"));
+/** @internal Imports `@aws-sdk/client-ssm` (through `loadSdk`, on first use: an optional peer dependency). */
+export const importSsmSdk = (): Promise<SsmSdk> => import("@aws-sdk/client-ssm");
 
 const ssm: AwsService<SSMClient, SsmSdk> = {
   id: "ssm",
   clientName: "SSMClient",
   endpointEnv: SSM_ENDPOINT_ENV,
-  load: loadSsmSdk,
+  package: "@aws-sdk/client-ssm",
+  load: importSsmSdk,
   make: (sdk, config) => new sdk.SSMClient(config),
 };
 
