@@ -1,43 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type RedisServer, startRedis } from "@tributary/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dumpRedis, startTestAgent, type TestAgent, until } from "../test/helpers.js";
-import { openRunQueue, RUN_LOG_MAX_BYTES, type RunQueue } from "./index.js";
+import { describe, expect, it } from "vitest";
+import { dumpRedis, until, useAgentsOnRedis } from "../test/helpers.js";
+import { RUN_LOG_MAX_BYTES } from "./index.js";
 import { cutNote } from "./run-log.js";
 
-let redis: RedisServer;
-let dir: string;
-const agents: TestAgent[] = [];
-const queues: RunQueue[] = [];
-
-const fast = { stallTimeoutMs: 3000, heartbeatMs: 500 };
-
-async function agent(config: Parameters<typeof startTestAgent>[0]): Promise<TestAgent> {
-  const started = await startTestAgent({ redis: redis.url, ...fast, ...config });
-  agents.push(started);
-  return started;
-}
-
-function queue(name: string): RunQueue {
-  const opened = openRunQueue({ queue: name, redis: redis.url });
-  queues.push(opened);
-  return opened;
-}
-
-beforeAll(async () => {
-  redis = await startRedis();
-  dir = mkdtempSync(join(tmpdir(), "tributary-history-test-"));
-});
-
-afterAll(async () => {
-  for (const started of agents) if (started.child.exitCode === null) started.child.kill("SIGKILL");
-  for (const q of queues) await q.close();
-  await redis?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = useAgentsOnRedis("tributary-history-test-");
+const { agent, queue } = fixture;
 
 describe("run records", () => {
   it.each(["child-process", "in-process"] as const)(
@@ -45,7 +15,7 @@ describe("run records", () => {
     async (isolation) => {
       const given = `given-${randomBytes(12).toString("hex")}`;
       const stored = `stored-${randomBytes(12).toString("hex")}`;
-      const secretsDir = mkdtempSync(join(dir, "backend-"));
+      const secretsDir = mkdtempSync(join(fixture.dir, "backend-"));
       writeFileSync(join(secretsDir, "BACKEND_TOKEN"), stored);
       const name = `creds-${isolation}`;
       await agent({ queue: name, isolation, secrets: { GIVEN_TOKEN: given }, secretsDir });
@@ -86,7 +56,7 @@ describe("run records", () => {
         ["step", "completed"],
         ["breaks", "failed"],
       ]);
-      const everything = JSON.stringify([record, failed]) + (await dumpRedis(redis.url));
+      const everything = JSON.stringify([record, failed]) + (await dumpRedis(fixture.redisUrl));
       for (const value of [given, stored]) expect(everything).not.toContain(value);
 
       const listed = await runs.runs.list({ flow: "creds" });
@@ -98,7 +68,7 @@ describe("run records", () => {
   );
 
   it("holds none of 200 distinct secrets after 200 runs, in any Redis key or value", async () => {
-    const log = join(dir, "leaked.log");
+    const log = join(fixture.dir, "leaked.log");
     writeFileSync(log, "");
     await agent({ queue: "leak", isolation: "in-process", concurrency: 8 });
     await agent({ queue: "leak", concurrency: 4 });
@@ -119,7 +89,7 @@ describe("run records", () => {
     expect(reports.filter((r) => r.state === "failed")).toHaveLength(67);
     const values = readFileSync(log, "utf8").trim().split("\n");
     expect(values).toHaveLength(200);
-    const everything = await dumpRedis(redis.url);
+    const everything = await dumpRedis(fixture.redisUrl);
     expect(everything).toContain("refused [redacted]");
     expect(values.filter((value) => everything.includes(value))).toEqual([]);
     // What the runs logged, through the library's reads too.
@@ -167,7 +137,7 @@ describe("run records", () => {
     expect(await runs.runs.get("keep-0")).toBeUndefined();
     expect((await runs.runs.list({ limit: 2 })).map((r) => r.runId)).toEqual(["keep-7", "keep-6"]);
     // The logs and records of removed runs go with them: no key of keep-0 to keep-2 is left.
-    const keys = (await dumpRedis(redis.url)).split("\n").map((line) => line.split(" ")[0]);
+    const keys = (await dumpRedis(fixture.redisUrl)).split("\n").map((line) => line.split(" ")[0]);
     expect(keys.filter((key) => /keep-[012]\b/.test(key ?? ""))).toEqual([]);
   }, 60_000);
 

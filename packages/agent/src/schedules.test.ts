@@ -1,28 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type RedisServer, startRedis } from "@tributary/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dumpRedis, startTestAgent, type TestAgent, until } from "../test/helpers.js";
-import { openRunQueue, type RunQueue, type ScheduleOptions } from "./index.js";
+import { describe, expect, it } from "vitest";
+import { dumpRedis, until, useAgentsOnRedis } from "../test/helpers.js";
+import type { RunQueue, ScheduleOptions } from "./index.js";
 
-let redis: RedisServer;
-let dir: string;
-const agents: TestAgent[] = [];
-const queues: RunQueue[] = [];
-const fast = { stallTimeoutMs: 3000, heartbeatMs: 500 };
-
-async function agent(config: Parameters<typeof startTestAgent>[0]): Promise<TestAgent> {
-  const started = await startTestAgent({ redis: redis.url, ...fast, ...config });
-  agents.push(started);
-  return started;
-}
-
-function queue(name: string): RunQueue {
-  const opened = openRunQueue({ queue: name, redis: redis.url });
-  queues.push(opened);
-  return opened;
-}
+const fixture = useAgentsOnRedis("tributary-schedules-test-");
+const { agent, queue } = fixture;
 
 const lines = (file: string) => readFileSync(file, "utf8").trim().split("\n").filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,21 +18,9 @@ async function idle(runs: RunQueue): Promise<void> {
   }, 30_000);
 }
 
-beforeAll(async () => {
-  redis = await startRedis();
-  dir = mkdtempSync(join(tmpdir(), "tributary-schedules-test-"));
-});
-
-afterAll(async () => {
-  for (const started of agents) if (started.child.exitCode === null) started.child.kill("SIGKILL");
-  for (const q of queues) await q.close();
-  await redis?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe("schedules", () => {
   it("runs each slot of an every-second schedule exactly once with two agents, one restarted in between", async () => {
-    const log = join(dir, "every.log");
+    const log = join(fixture.dir, "every.log");
     writeFileSync(log, "");
     const a = await agent({ queue: "every", isolation: "in-process", concurrency: 2 });
     await agent({ queue: "every", isolation: "in-process", concurrency: 2 });
@@ -91,7 +62,7 @@ describe("schedules", () => {
   }, 60_000);
 
   it("skips the slots a still-running run overlaps with noOverlap, and records each skip", async () => {
-    const log = join(dir, "overlap.log");
+    const log = join(fixture.dir, "overlap.log");
     writeFileSync(log, "");
     await agent({ queue: "overlap", isolation: "in-process", concurrency: 4 });
     const runs = queue("overlap");
@@ -177,7 +148,7 @@ describe("schedules", () => {
     const base: ScheduleOptions = { name: "taken", address: "s3://flows/prod/nightly", cron: "0 2 * * *" };
     try {
       await runs.schedules.add(base);
-      const before = await dumpRedis(redis.url);
+      const before = await dumpRedis(fixture.redisUrl);
       expect(before).toContain("tributary-schedules:refused");
       const cases: [string, ScheduleOptions, RegExp][] = [
         [
@@ -215,7 +186,7 @@ describe("schedules", () => {
         expect(error?.message, what).toMatch(message);
         expect(error?.message, what).not.toContain(value);
       }
-      const after = await dumpRedis(redis.url);
+      const after = await dumpRedis(fixture.redisUrl);
       // This queue's keys (other tests' agents go on writing their heartbeats meanwhile).
       const sorted = (dump: string) =>
         dump

@@ -82,20 +82,8 @@ export interface Schedules {
   resume(name: string): Promise<ScheduleInfo>;
 }
 
-/** What Redis keeps of a schedule (the scheduler itself is BullMQ's). */
-interface ScheduleDefinition {
-  readonly name: string;
-  readonly address: string;
-  readonly cron?: string;
-  readonly tz?: string;
-  readonly everyMs?: number;
-  readonly params: unknown;
-  readonly secrets: readonly string[];
-  readonly noOverlap: boolean;
-  readonly retries: number;
-  readonly paused: boolean;
-  readonly updatedAt: string;
-}
+/** What Redis keeps of a schedule: all `ScheduleInfo` says but its fire times (the scheduler itself is BullMQ's). */
+type ScheduleDefinition = Omit<ScheduleInfo, "next">;
 
 /** Checks a cron expression and zone the way BullMQ will read them; throws `ValidationError` naming what is wrong. */
 export function checkCron(cron: string, tz?: string): void {

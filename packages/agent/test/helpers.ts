@@ -1,8 +1,14 @@
 // Test-only helpers: agents in their own processes, and a dump of everything a Redis holds.
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type RedisServer, startRedis } from "@tributary/testing";
 import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import type { AgentOptions } from "../src/agent.js";
+import { openRunQueue, type RunQueue } from "../src/index.js";
 
 /** An agent process started by a test. */
 export interface TestAgent {
@@ -80,4 +86,61 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A real redis-server and a temporary folder for one test file, with the agents and queues its tests open. */
+export interface AgentsOnRedis {
+  /** The redis-server's URL (after `beforeAll`). */
+  readonly redisUrl: string;
+  /** The temporary folder, removed after the file's tests. */
+  readonly dir: string;
+  /** Starts an agent process on the file's Redis, with short stall and heartbeat settings; killed after the tests. */
+  agent(config: Parameters<typeof startTestAgent>[0]): Promise<TestAgent>;
+  /** Opens a run queue on the file's Redis; closed after the tests. */
+  queue(name: string): RunQueue;
+}
+
+/** Starts Redis and a temporary folder before a file's tests, and stops every agent, queue and server after them. */
+export function useAgentsOnRedis(dirPrefix: string): AgentsOnRedis {
+  let redis: RedisServer | undefined;
+  let dir = "";
+  const agents: TestAgent[] = [];
+  const queues: RunQueue[] = [];
+  const url = () => {
+    if (!redis) throw new Error("useAgentsOnRedis: Redis is started in beforeAll");
+    return redis.url;
+  };
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  });
+  afterAll(async () => {
+    for (const started of agents) if (started.child.exitCode === null) started.child.kill("SIGKILL");
+    for (const q of queues) await q.close();
+    await redis?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get redisUrl() {
+      return url();
+    },
+    get dir() {
+      return dir;
+    },
+    async agent(config) {
+      const started = await startTestAgent({
+        redis: url(),
+        stallTimeoutMs: 3000,
+        heartbeatMs: 500,
+        ...config,
+      });
+      agents.push(started);
+      return started;
+    },
+    queue(name) {
+      const opened = openRunQueue({ queue: name, redis: url() });
+      queues.push(opened);
+      return opened;
+    },
+  };
 }
