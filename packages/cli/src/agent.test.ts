@@ -4,7 +4,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, cliEnv, removeTempHomes, runBin, saveDeployment, tempHome } from "../test/helpers.js";
+import {
+  agentReady,
+  BIN,
+  cliEnv,
+  removeTempHomes,
+  runBin,
+  saveDeployment,
+  tempHome,
+} from "../test/helpers.js";
 
 const CLI_DIST = join(BIN, "..", "index.js");
 
@@ -53,17 +61,9 @@ async function startAgentBin(args: string[], env: Record<string, string>) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   agents.push(child);
-  let stderr = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-      if (stderr.includes("takes runs from queue")) resolve();
-    });
-    exited.then((code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
-  });
-  const id = /agent (\S+) takes runs from queue/.exec(stderr)?.[1] ?? "";
-  return { child, exited, id, stderr: () => stderr };
+  const { stderr, exited } = await agentReady(child);
+  const id = /agent (\S+) takes runs from queue/.exec(stderr())?.[1] ?? "";
+  return { child, exited, id, stderr };
 }
 
 /** The lines of a file written by SLOW_FLOW. */

@@ -3,7 +3,15 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, cliEnv, removeTempHomes, runBin, saveDeployment, tempHome } from "../test/helpers.js";
+import {
+  agentReady,
+  BIN,
+  cliEnv,
+  removeTempHomes,
+  runBin,
+  saveDeployment,
+  tempHome,
+} from "../test/helpers.js";
 
 // The config file's `leastPrivilege` as the default of the runs the CLI starts: `tributary run` in this process,
 // and an agent's runs, in its child processes or its own. Each flow reports what its task sees.
@@ -147,15 +155,7 @@ describe("tributary agent start: the agent's config is the default of its runs",
       },
     );
     agents.push(child);
-    let stderr = "";
-    await new Promise<void>((resolve, reject) => {
-      child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-        stderr += d;
-        if (stderr.includes("takes runs from queue")) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
-    });
-    return stderr;
+    return (await agentReady(child)).stderr();
   }
 
   it.each<{

@@ -2,7 +2,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createOidcIssuer, type RedisServer, startRedis, startS3StandIn } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, cliEnv, removeTempHomes, runBin, saveDeployment, tempHome } from "../test/helpers.js";
+import {
+  agentReady,
+  BIN,
+  cliEnv,
+  removeTempHomes,
+  runBin,
+  saveDeployment,
+  tempHome,
+} from "../test/helpers.js";
 
 // End to end: run records and schedules as users see them, through `tributary runs` and `tributary schedule`, on a
 // real redis-server, with an agent running a file:// deployment in its child processes.
@@ -51,14 +59,7 @@ beforeAll(async () => {
     },
   );
   agents.push(child);
-  await new Promise<void>((resolve, reject) => {
-    let stderr = "";
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-      if (stderr.includes("takes runs from queue")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
-  });
+  await agentReady(child);
 }, 60_000);
 
 afterAll(async () => {
@@ -249,14 +250,7 @@ export const main = flow({ name: "scoped", leastPrivilege: true }, async ({ para
         },
       );
       agents.push(child);
-      await new Promise<void>((resolve, reject) => {
-        let stderr = "";
-        child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-          stderr += d;
-          if (stderr.includes("takes runs from queue")) resolve();
-        });
-        child.once("exit", (code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
-      });
+      await agentReady(child);
       const run = await cli(
         "run",
         scoped,

@@ -24,7 +24,7 @@ import { openRunQueue, type RunQueue } from "@tributary/agent";
 import type { RunReport } from "@tributary/flow";
 import { type AwsKeyPair, type RedisServer, startMoto, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, type CliResult, collectOutput } from "../test/helpers.js";
+import { agentReady, BIN, type CliResult, collectOutput } from "../test/helpers.js";
 
 // Issue 24, end to end: an owner signs deployments with `tributary deploy --sign`; an attacker who can write to the
 // storage (a second IAM user on moto, or the folder) but holds no signing key changes them; an agent started with
@@ -262,16 +262,8 @@ async function startAgent(cwd: string, args: string[], env: Record<string, strin
     stdio: ["ignore", "pipe", "pipe"],
   });
   agents.push(child);
-  let stderr = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-      if (stderr.includes("takes runs from queue")) resolve();
-    });
-    exited.then((code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
-  });
-  return { child, stderr: () => stderr };
+  const { stderr } = await agentReady(child);
+  return { child, stderr };
 }
 
 /** `tributary deploy` of a variant of flow `name` to `storage`, by the owner (signed) or the attacker. */

@@ -139,3 +139,24 @@ export async function saveDeployment(
   ]);
   return storage.address(flow);
 }
+
+/**
+ * Waits until a `tributary agent start` child says it takes runs, or rejects with its stderr if it exits first.
+ * Resolves to its stderr so far (collecting goes on) and its exit.
+ */
+export async function agentReady(
+  child: ChildProcess,
+): Promise<{ stderr: () => string; exited: Promise<number | null> }> {
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.on("data", () => {
+      if (stderr.includes("takes runs from queue")) resolve();
+    });
+    exited.then((code) => reject(new Error(`agent start exited with ${code}:\n${stderr}`)));
+  });
+  return { stderr: () => stderr, exited };
+}
