@@ -1,32 +1,28 @@
 #!/usr/bin/env node
-import { runCli } from "./run-cli.js";
+import { setFlagsFromString } from "node:v8";
 
 /**
- * `tributary ui` is a long-lived server of small answers: V8's young generation, left to grow to 16 MB semi-spaces,
- * would hold the process over 100 MB for no speed (bench/ui.bench.ts). V8 reads the size only at start, so the
- * command starts itself again with it, in the same process (`process.execve`, Node 22.15 and later).
+ * V8 settings for `tributary ui`, a long-lived server of small answers, where V8's defaults cost memory for no speed
+ * anyone would notice (bench/ui.bench.ts: the runs page takes 7 to 13 ms of server time with them, 3 to 6 without;
+ * the server stays under 95 MB on Node 20, 22 and 24, where V8's defaults reach 104 to 160 MB):
+ * - the young generation keeps its starting size (V8 doubles it, up to 16 MB semi-spaces and 32 on Node 24, after
+ *   each burst of allocation that survives, and keeps it);
+ * - no optimizing compilers (Maglev, TurboFan): their background work and code pages were 15 to 20 MB;
+ * - the old generation grows and is collected as when memory is short.
+ * All of them are read while the program runs, so setting them before anything else is loaded works on every
+ * supported Node, in this process.
  */
-const UI_HEAP_FLAG = "--max-semi-space-size=1";
-const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never })
-  .execve;
-if (
-  process.argv[2] === "ui" &&
-  execve &&
-  !process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))
-) {
-  execve(
-    process.execPath,
-    [process.execPath, UI_HEAP_FLAG, ...process.execArgv, ...process.argv.slice(1)],
-    process.env,
-  );
-}
+const UI_V8_FLAGS = ["--semi-space-growth-factor=1", "--no-opt", "--no-maglev", "--optimize-for-size"];
+if (process.argv[2] === "ui") for (const flag of UI_V8_FLAGS) setFlagsFromString(flag);
 
-runCli(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.name : "unexpected failure"}\n`);
-    process.exitCode = 1;
-  },
-);
+import("./run-cli.js")
+  .then(({ runCli }) => runCli(process.argv.slice(2)))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`error: ${error instanceof Error ? error.name : "unexpected failure"}\n`);
+      process.exitCode = 1;
+    },
+  );
