@@ -12,6 +12,10 @@ const worker = new Worker(
     connection: { url },
     prefix,
     concurrency: Number(concurrency),
+    // A worker run for real keeps a bounded history, as agents do by default (1,000 records, 30 days): without it
+    // Redis keeps every job for ever. This costs Redis a removal per job, and the worker next to nothing.
+    removeOnComplete: { count: 1000, age: 30 * 86_400 },
+    removeOnFail: { count: 1000, age: 30 * 86_400 },
   },
 );
 await worker.waitUntilReady();

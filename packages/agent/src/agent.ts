@@ -332,8 +332,15 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       stop: () => {
         recording.delete(record);
       },
-      async end(progress: RunProgress) {
+      /**
+       * Writes what is left of the record; `undefined` when there is nothing to wait for (a completed run that
+       * logged nothing and resolved no credential), so that such a run ends without one more promise.
+       */
+      end(progress: RunProgress): Promise<void> | undefined {
         recording.delete(record);
+        const failed = (error: unknown) => {
+          say(`agent ${id}: could not write the record of run ${job.id}: ${(error as Error).message}`);
+        };
         try {
           // Cut by the byte limit (or past the line limit): the list becomes the tail, with its note.
           if (log.cut > 0) void write(true, log.lines());
@@ -345,10 +352,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
             credentials.length > 0 || progress.report || earlier
               ? job.updateProgress({ ...progress, credentials })
               : undefined;
-          if (rest) await Promise.all([writing, rest]);
-          else if (writing) await writing;
+          if (rest) return Promise.all([writing, rest]).then(() => {}, failed);
+          return writing?.then(() => {});
         } catch (error) {
-          say(`agent ${id}: could not write the record of run ${job.id}: ${(error as Error).message}`);
+          failed(error);
+          return undefined;
         }
       },
     };
@@ -370,58 +378,97 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     return undefined;
   };
 
-  const processRun = async (job: Job): Promise<RunReport> => {
+  /** A run of a `noOverlap` schedule whose earlier slot is still running: recorded as skipped, not run. */
+  const skip = async (job: Job, run: ReturnType<typeof runOfJob>, earlier: string): Promise<RunReport> => {
+    const skipped = `Skipped: run ${earlier} of schedule ${run.schedule} was still running (no overlap)`;
+    say(`agent ${id}: run ${run.runId}: ${skipped}`);
+    await job.updateProgress({ skipped } satisfies RunProgress);
+    const now = new Date().toISOString();
+    return {
+      flow: run.address,
+      runId: run.runId,
+      state: "cancelled",
+      start: now,
+      durationMs: 0,
+      error: { name: "RunSkippedError", code: "RUN_SKIPPED", message: skipped },
+      tasks: [],
+      hookErrors: [],
+    };
+  };
+
+  // Not async, nor its parts: a run's promises are most of what the agent adds to BullMQ's own cost per job, and
+  // on Node 20 and 22, while any async context is in use, every promise of the process costs more.
+  const processRun = (job: Job): Promise<RunReport> => {
     const run = runOfJob(job);
     try {
       checkQueuedRun(run);
     } catch (error) {
-      throw new UnrecoverableError(mask((error as Error).message));
+      return Promise.reject(new UnrecoverableError(mask((error as Error).message)));
     }
     if (run.noOverlap) {
-      const earlier = await runningEarlier(job);
-      if (earlier) {
-        const skipped = `Skipped: run ${earlier} of schedule ${run.schedule} was still running (no overlap)`;
-        say(`agent ${id}: run ${run.runId}: ${skipped}`);
-        await job.updateProgress({ skipped } satisfies RunProgress);
-        const now = new Date().toISOString();
-        return {
-          flow: run.address,
-          runId: run.runId,
-          state: "cancelled",
-          start: now,
-          durationMs: 0,
-          error: { name: "RunSkippedError", code: "RUN_SKIPPED", message: skipped },
-          tasks: [],
-          hookErrors: [],
-        };
-      }
+      return runningEarlier(job).then((earlier) => (earlier ? skip(job, run, earlier) : begin(job, run)));
     }
+    return begin(job, run);
+  };
+
+  const begin = (job: Job, run: QueuedRun): Promise<RunReport> => {
     active.add(run.runId);
     const names = new Set<string>();
     const log = new RunLog(names);
-    try {
-      // The run's scope starts before its values are looked up, so values resolved for it (rotated ones too) are
-      // masked for this run and dropped with it; the agent's own values stay masked for the process.
-      return await withSecrets({}, () => perform(run, log, names, recorder(job, log)), {
-        runId: run.runId,
-      });
-    } finally {
-      active.delete(run.runId);
-    }
+    // The run's scope starts before its values are looked up, so values resolved for it (rotated ones too) are
+    // masked for this run and dropped with it; the agent's own values stay masked for the process.
+    return withSecrets({}, () => perform(run, log, names, recorder(job, log)), { runId: run.runId });
   };
 
+  /** A promise that never settles: a run given up past the grace period reports nothing (another agent takes it). */
+  const never = () => new Promise<never>(() => {});
+
   /** Runs `run` in its scope; what fails is a `RunFailedError` (or `UnrecoverableError`), masked with its values. */
-  const perform = async (
+  const perform = (
     run: QueuedRun,
     log: RunLog,
     names: Set<string>,
     record: ReturnType<typeof recorder>,
   ): Promise<RunReport> => {
-    let report: RunReport;
     const logLine = (line: string) => say(log.add(line));
-    try {
-      const given = secretsOf();
-      const secrets = isThenable(given) ? await given : given;
+    // A run is counted as going until its record is written.
+    const failed = (error: unknown): Promise<never> => {
+      if (abandoning) {
+        record.stop();
+        return never();
+      }
+      const thrown =
+        error instanceof UnrecoverableError || RunFailedError.isInstance(error)
+          ? error
+          : new RunFailedError(
+              mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+            );
+      const settle = (): never => {
+        active.delete(run.runId);
+        throw thrown;
+      };
+      const ending = record.end({});
+      if (ending) return ending.then(settle);
+      active.delete(run.runId);
+      return Promise.reject(thrown);
+    };
+    const ended = (report: RunReport): RunReport | Promise<RunReport> => {
+      // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
+      if (abandoning) {
+        record.stop();
+        return never();
+      }
+      const masked = maskValue(report) as RunReport;
+      const completed = masked.state === "completed";
+      const settle = (): RunReport => {
+        active.delete(run.runId);
+        if (!completed) throw new RunFailedError(failureOf(masked));
+        return masked;
+      };
+      const ending = record.end(completed ? {} : { report: masked });
+      return ending ? ending.then(settle) : settle();
+    };
+    const launch = (secrets: Readonly<Record<string, unknown>>): Promise<RunReport> => {
       knownNames = Object.keys(secrets);
       for (const name of knownNames) names.add(name);
       const missing = run.secrets.filter((name) => secrets[name] === undefined);
@@ -438,28 +485,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
               log: logLine,
             })
           : runChild(run, secrets, givingUp.signal, logLine);
-      // With values to pass, they belong to this run's scope (inside `processRun`'s, which already has its id).
-      report = await (knownNames.length > 0 ? withSecrets(secrets, start, { runId: run.runId }) : start());
+      // With values to pass, they belong to this run's scope (inside `begin`'s, which already has its id).
+      return knownNames.length > 0 ? withSecrets(secrets, start, { runId: run.runId }) : start();
+    };
+    try {
+      const given = secretsOf();
+      const started = isThenable(given) ? Promise.resolve(given).then(launch) : launch(given);
+      return started.then(ended, failed);
     } catch (error) {
-      if (abandoning) {
-        record.stop();
-        return new Promise<never>(() => {});
-      }
-      await record.end({});
-      if (error instanceof UnrecoverableError || RunFailedError.isInstance(error)) throw error;
-      throw new RunFailedError(
-        mask(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
-      );
+      return failed(error);
     }
-    // Given up past the grace period: nothing is reported, the run goes back to the queue for another agent.
-    if (abandoning) {
-      record.stop();
-      return new Promise<never>(() => {});
-    }
-    const masked = maskValue(report) as RunReport;
-    await record.end(masked.state === "completed" ? {} : { report: masked });
-    if (masked.state !== "completed") throw new RunFailedError(failureOf(masked));
-    return masked;
   };
 
   const worker = new Worker(options.queue, processRun, {
