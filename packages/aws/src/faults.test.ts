@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { ServiceError, ValidationError } from "@tributary/auth";
 import { type S3StandIn, s3ErrorReply, startS3StandIn } from "@tributary/testing";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { flow } from "@tributary/flow";
 import { asSecret, cleanEnv } from "../test/helpers.js";
 import { s3Delete, s3Download, s3List, s3Upload } from "./index.js";
 
@@ -145,6 +146,36 @@ describe("interrupted transfers", () => {
     expect(ValidationError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/shrinking\.bin became shorter while it was uploaded/);
     expect(s3.openUploads()).toEqual([]);
+    expect(s3.objectKeys(bucket)).not.toContain(key);
+  });
+
+  it("a file upload cancelled with its run is aborted: no parts are left behind", async () => {
+    const file = join(dir, "cancelled.bin");
+    await writeFile(file, randomBytes(16 * 1024 * 1024));
+    const key = "mpu/cancelled.bin";
+    const controller = new AbortController();
+    let upload: Promise<unknown> | undefined;
+    await flow({ name: "cancelled-upload" }, async () => {
+      upload = s3Upload({
+        ...conn(),
+        bucket,
+        key,
+        file,
+        partSize: 5 * 1024 * 1024,
+        queueSize: 1,
+        // Cancelled once the first part is in: the upload is under way, with a part stored.
+        onProgress: () => controller.abort(),
+      }).catch((e) => e);
+      await upload;
+    })
+      .run({ signal: controller.signal })
+      .catch(() => undefined);
+    // The task fails at once with its run; its body aborts the upload on the way out.
+    const error = await upload;
+    await vi.waitFor(() => expect(s3.openUploads()).toEqual([]));
+    await rm(file);
+    expect((error as Error | undefined)?.name).toMatch(/Cancel|Abort/);
+    expect(s3.requests.filter((r) => r.method === "PUT" && r.path === `/${bucket}/${key}`)).toHaveLength(1);
     expect(s3.objectKeys(bucket)).not.toContain(key);
   });
 

@@ -215,7 +215,7 @@ async function uploadFileInParts(
     let failed = false;
     const sender = async () => {
       let buffer: Buffer | undefined;
-      while (next < count && !failed) {
+      while (next < count && !failed && !options.sendOptions.abortSignal?.aborted) {
         const index = next++;
         const start = index * partSize;
         const length = Math.min(partSize, size - start);
@@ -263,6 +263,7 @@ async function uploadFileInParts(
     );
     const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (rejected) throw rejected.reason;
+    options.sendOptions.abortSignal?.throwIfAborted();
     const out = await client.send(
       new sdk.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
       options.sendOptions,
