@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { ServiceError, ValidationError } from "@tributary/auth";
+import { flow } from "@tributary/flow";
 import { type S3StandIn, s3ErrorReply, startS3StandIn } from "@tributary/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { flow } from "@tributary/flow";
 import { asSecret, cleanEnv } from "../test/helpers.js";
 import { s3Delete, s3Download, s3List, s3Upload } from "./index.js";
 
