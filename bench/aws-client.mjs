@@ -23,8 +23,9 @@ if (side === "ours") {
       : (key, _file, destination) => s3Download({ ...conn, bucket, key, destination });
 } else {
   const { S3Client, GetObjectCommand } = await import("@aws-sdk/client-s3");
-  const { Upload } = await import("@aws-sdk/lib-storage");
   const client = new S3Client(conn);
+  // lib-storage only for uploads: a download process needs the client alone, as s3Download's loads no more.
+  const { Upload } = op === "upload" ? await import("@aws-sdk/lib-storage") : {};
   run =
     op === "upload"
       ? (key, file) =>

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { truncateSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
-import { ServiceError } from "@tributary/auth";
+import { ServiceError, ValidationError } from "@tributary/auth";
+import { flow } from "@tributary/flow";
 import { type S3StandIn, s3ErrorReply, startS3StandIn } from "@tributary/testing";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { asSecret, cleanEnv } from "../test/helpers.js";
 import { s3Delete, s3Download, s3List, s3Upload } from "./index.js";
 
@@ -108,6 +110,73 @@ describe("interrupted transfers", () => {
     expect(await readFile(destination, "utf8")).toBe("the old contents");
     expect(await readdir(dir)).toEqual(["existing.txt"]);
     await rm(destination);
+  });
+
+  it("a file part that fails is sent again: the object is the file, byte for byte", async () => {
+    // 4 parts through 2 buffers, each reused: a retried part must be sent with the bytes it had.
+    const data = randomBytes(16 * 1024 * 1024 + 123);
+    const file = join(dir, "retried.bin");
+    await writeFile(file, data);
+    const key = "mpu/retried.bin";
+    const fault = s3ErrorReply(503, "SlowDown", "try again");
+    const path = `/${bucket}/${key}`;
+    s3.failNext(2, 503, { ...fault, match: (r) => r.method === "PUT" && r.path === path });
+    const up = await s3Upload({ ...conn(), bucket, key, file, partSize: 5 * 1024 * 1024, queueSize: 2 });
+    await rm(file);
+    expect(up).toMatchObject({ multipart: true, size: data.length });
+    expect(count("PUT", path)).toBe(4 + 2);
+    expect((await s3.readObject(bucket, key))?.equals(data)).toBe(true);
+  });
+
+  it("a file that shrinks while it is uploaded fails, and no parts are left behind", async () => {
+    const file = join(dir, "shrinking.bin");
+    await writeFile(file, randomBytes(16 * 1024 * 1024));
+    const key = "mpu/shrinking.bin";
+    const error = await s3Upload({
+      ...conn(),
+      bucket,
+      key,
+      file,
+      partSize: 5 * 1024 * 1024,
+      queueSize: 1,
+      // After the first part, the file loses its end: the later parts cannot be read whole.
+      onProgress: () => truncateSync(file, 6 * 1024 * 1024),
+    }).catch((e) => e);
+    await rm(file);
+    expect(ValidationError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(/shrinking\.bin became shorter while it was uploaded/);
+    expect(s3.openUploads()).toEqual([]);
+    expect(s3.objectKeys(bucket)).not.toContain(key);
+  });
+
+  it("a file upload cancelled with its run is aborted: no parts are left behind", async () => {
+    const file = join(dir, "cancelled.bin");
+    await writeFile(file, randomBytes(16 * 1024 * 1024));
+    const key = "mpu/cancelled.bin";
+    const controller = new AbortController();
+    let upload: Promise<unknown> | undefined;
+    await flow({ name: "cancelled-upload" }, async () => {
+      upload = s3Upload({
+        ...conn(),
+        bucket,
+        key,
+        file,
+        partSize: 5 * 1024 * 1024,
+        queueSize: 1,
+        // Cancelled once the first part is in: the upload is under way, with a part stored.
+        onProgress: () => controller.abort(),
+      }).catch((e) => e);
+      await upload;
+    })
+      .run({ signal: controller.signal })
+      .catch(() => undefined);
+    // The task fails at once with its run; its body aborts the upload on the way out.
+    const error = await upload;
+    await vi.waitFor(() => expect(s3.openUploads()).toEqual([]));
+    await rm(file);
+    expect((error as Error | undefined)?.name).toMatch(/Cancel|Abort/);
+    expect(s3.requests.filter((r) => r.method === "PUT" && r.path === `/${bucket}/${key}`)).toHaveLength(1);
+    expect(s3.objectKeys(bucket)).not.toContain(key);
   });
 
   it("an interrupted multipart upload is aborted: no parts are left behind", async () => {

@@ -1,4 +1,6 @@
+import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
+import type { CompletedPart, S3Client } from "@aws-sdk/client-s3";
 
 import { ValidationError } from "@tributary/auth";
 import { task, taskContext } from "@tributary/flow";
@@ -33,7 +35,10 @@ export interface S3UploadOptions extends S3ConnectionOptions {
   metadata?: Record<string, string>;
   /** Bodies of at least this many bytes, or of unknown size, go as a multipart upload. Default 8 MiB. */
   multipartThreshold?: number;
-  /** The part size of multipart uploads (at least 5 MiB, the default). Each part in flight is held in memory. */
+  /**
+   * The part size of multipart uploads (at least 5 MiB, the default). Each part in flight is held in memory. A file
+   * that would need more than S3's 10,000 parts is sent in parts of a ten-thousandth of its size.
+   */
   partSize?: number;
   /** How many parts are sent at once. Default 4. */
   queueSize?: number;
@@ -65,8 +70,9 @@ function checkSize(value: number | undefined, option: string, min: number, fallb
 
 /**
  * Uploads a file, text, bytes or a stream to S3. Small bodies of known size go in one `PutObject`; larger ones, and
- * streams of unknown size, as a multipart upload through `@aws-sdk/lib-storage`, which is aborted on failure so no
- * parts are left behind. Bad input (bucket, key, a missing file) fails before any request.
+ * streams of unknown size, as a multipart upload, which is aborted on failure so no parts are left behind. A file is
+ * read part by part into `queueSize` reused buffers; text, bytes and streams go through `@aws-sdk/lib-storage`.
+ * Bad input (bucket, key, a missing file) fails before any request.
  * @example
  * await s3Upload({ bucket: "reports", key: "2026/11/report.csv", file: "./report.csv", contentType: "text/csv" });
  */
@@ -107,14 +113,27 @@ export const s3Upload = task(
     };
     const what = `uploading s3://${bucket}/${key}`;
     const progress = options.onProgress;
+    const sendOptions = signal ? { abortSignal: signal } : {};
     try {
-      if (opened.size !== undefined && opened.size < threshold) {
+      // A file that fits in one part goes in one PutObject too, as lib-storage sends a body of one part.
+      const onePart = opened.size !== undefined && options.file !== undefined && opened.size <= partSize;
+      if (opened.size !== undefined && (opened.size < threshold || onePart)) {
         const out = await client.send(
           new sdk.PutObjectCommand({ ...params, Body: opened.body, ContentLength: opened.size }),
-          signal ? { abortSignal: signal } : {},
+          sendOptions,
         );
         progress?.({ loaded: opened.size, total: opened.size, part: undefined });
         return { bucket, key, etag: out.ETag?.replace(/"/g, ""), size: opened.size, multipart: false };
+      }
+      if (options.file !== undefined && opened.size !== undefined) {
+        // A file is read part by part straight into a few reused buffers: no stream chunks, no copies.
+        const out = await uploadFileInParts(client, sdk, params, options.file, opened.size, {
+          partSize,
+          queueSize,
+          sendOptions,
+          ...(progress ? { progress } : {}),
+        });
+        return { bucket, key, etag: out.ETag?.replace(/"/g, ""), size: opened.size, multipart: true };
       }
       // lib-storage loads only for uploads that need it: most programs never send a multipart upload.
       libStorage ??= import("@aws-sdk/lib-storage");
@@ -150,3 +169,116 @@ export const s3Upload = task(
     }
   },
 );
+
+/** The most parts S3 takes in one multipart upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * @internal Sends a file of known size as a multipart upload, as lib-storage would (the same requests, CRC32
+ * checksums when the client computes them, the upload aborted on any failure so no parts are left behind), but
+ * reads each part with a positioned read straight into one of `queueSize` buffers, each reused once its part is
+ * acknowledged: the process holds `queueSize` parts and nothing else, where a file stream cut into parts holds
+ * its 64 KiB chunks and a joined copy of each part until the garbage collector frees them.
+ */
+async function uploadFileInParts(
+  client: S3Client,
+  sdk: typeof import("@aws-sdk/client-s3"),
+  params: { Bucket: string; Key: string; ContentType?: string; Metadata?: Record<string, string> },
+  file: string,
+  size: number,
+  options: {
+    partSize: number;
+    queueSize: number;
+    sendOptions: { abortSignal?: AbortSignal };
+    progress?: (progress: S3UploadProgress) => void;
+  },
+): Promise<{ ETag?: string | undefined }> {
+  const partSize = Math.max(options.partSize, Math.ceil(size / MAX_PARTS));
+  const count = Math.max(1, Math.ceil(size / partSize));
+  const { Bucket, Key } = params;
+  const checksum = (await client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED";
+  const handle = await open(file, "r");
+  let uploadId: string | undefined;
+  try {
+    const created = await client.send(
+      new sdk.CreateMultipartUploadCommand({
+        ...params,
+        ...(checksum ? { ChecksumAlgorithm: "CRC32" } : {}),
+      }),
+      options.sendOptions,
+    );
+    uploadId = created.UploadId;
+    const UploadId = uploadId;
+    const parts: CompletedPart[] = new Array(count);
+    let next = 0;
+    let loaded = 0;
+    let failed = false;
+    const sender = async () => {
+      let buffer: Buffer | undefined;
+      while (next < count && !failed && !options.sendOptions.abortSignal?.aborted) {
+        const index = next++;
+        const start = index * partSize;
+        const length = Math.min(partSize, size - start);
+        buffer ??= Buffer.allocUnsafe(Math.min(partSize, size));
+        const body = buffer.subarray(0, length);
+        for (let read = 0; read < length; ) {
+          const { bytesRead } = await handle.read(body, read, length - read, start + read);
+          if (bytesRead === 0)
+            throw new ValidationError("file", `${file} became shorter while it was uploaded`);
+          read += bytesRead;
+        }
+        const out = await client.send(
+          new sdk.UploadPartCommand({
+            Bucket,
+            Key,
+            UploadId,
+            PartNumber: index + 1,
+            Body: body,
+            ContentLength: length,
+          }),
+          options.sendOptions,
+        );
+        if (!out.ETag) throw new Error(`S3 answered part ${index + 1} without an ETag`);
+        parts[index] = {
+          PartNumber: index + 1,
+          ETag: out.ETag,
+          ...(out.ChecksumCRC32 ? { ChecksumCRC32: out.ChecksumCRC32 } : {}),
+          ...(out.ChecksumCRC32C ? { ChecksumCRC32C: out.ChecksumCRC32C } : {}),
+          ...(out.ChecksumCRC64NVME ? { ChecksumCRC64NVME: out.ChecksumCRC64NVME } : {}),
+          ...(out.ChecksumSHA1 ? { ChecksumSHA1: out.ChecksumSHA1 } : {}),
+          ...(out.ChecksumSHA256 ? { ChecksumSHA256: out.ChecksumSHA256 } : {}),
+        };
+        loaded += length;
+        options.progress?.({ loaded, total: size, part: index + 1 });
+      }
+    };
+    // Every sender settles before the upload is completed or aborted: a part still in flight would outlive the abort.
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(options.queueSize, count) }, () =>
+        sender().catch((error: unknown) => {
+          failed = true;
+          throw error;
+        }),
+      ),
+    );
+    const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (rejected) throw rejected.reason;
+    options.sendOptions.abortSignal?.throwIfAborted();
+    const out = await client.send(
+      new sdk.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
+      options.sendOptions,
+    );
+    uploadId = undefined;
+    return out;
+  } catch (error) {
+    if (uploadId !== undefined) {
+      // Not under the task's signal: an aborted task still removes its parts.
+      await client
+        .send(new sdk.AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId }))
+        .catch(() => undefined);
+    }
+    throw error;
+  } finally {
+    await handle.close();
+  }
+}

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, fdatasync } from "node:fs";
 import { open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { ValidationError } from "@tributary/auth";
 
 const DEFAULT_FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
@@ -106,31 +106,29 @@ export async function writeFileAtomic(
     });
     let flushing: Promise<void> | undefined;
     let flushedAt = 0;
+    // Never leave a flush running on a descriptor the stream is about to close.
+    const afterFlush = (done: (error?: Error | null) => void) =>
+      flushing ? void flushing.then(() => done()) : done();
     // Loaded on first use: most programs never write a file.
     const { pipeline } = await import("node:stream/promises");
-    await pipeline(
-      source,
-      async function* count(chunks: AsyncIterable<Uint8Array>) {
-        try {
-          for await (const chunk of chunks) {
-            bytes += chunk.length;
-            if (every && fd !== undefined && !flushing && bytes - flushedAt >= every) {
-              flushedAt = bytes;
-              const target = fd;
-              flushing = new Promise<void>((done) => fdatasync(target, () => done())).finally(() => {
-                flushing = undefined;
-              });
-            }
-            yield chunk;
-          }
-        } finally {
-          // Never leave a flush running on a descriptor the stream is about to close.
-          await flushing;
+    // A Transform, not an async generator: a generator costs two promises a chunk, which inside a task's async
+    // context keep enough alive between collections that V8 doubles its young generation (measured: 8 MB more heap).
+    const count = new Transform({
+      transform(chunk: Uint8Array, _encoding, done) {
+        bytes += chunk.length;
+        if (every && fd !== undefined && !flushing && bytes - flushedAt >= every) {
+          flushedAt = bytes;
+          const target = fd;
+          flushing = new Promise<void>((settle) => fdatasync(target, () => settle())).finally(() => {
+            flushing = undefined;
+          });
         }
+        done(null, chunk);
       },
-      out,
-      options.signal ? { signal: options.signal } : {},
-    );
+      flush: afterFlush,
+      destroy: (error, done) => afterFlush(() => done(error)),
+    });
+    await pipeline(source, count, out, options.signal ? { signal: options.signal } : {});
     const handle = await open(temp, "r+");
     try {
       await handle.sync();
