@@ -15,9 +15,10 @@ import { setFlagsFromString } from "node:v8";
 const UI_V8_FLAGS = ["--semi-space-growth-factor=1", "--no-opt", "--no-maglev", "--optimize-for-size"];
 if (process.argv[2] === "ui") for (const flag of UI_V8_FLAGS) setFlagsFromString(flag);
 
-import("./run-cli.js")
-  .then(({ runCli }) => runCli(process.argv.slice(2)))
-  .then(
+// A failure to load the command itself (a broken install) is left to Node, which prints it whole; a failure of the
+// command prints only its name, as anything it carries could hold a value.
+void import("./run-cli.js").then(({ runCli }) =>
+  runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
@@ -25,4 +26,5 @@ import("./run-cli.js")
       process.stderr.write(`error: ${error instanceof Error ? error.name : "unexpected failure"}\n`);
       process.exitCode = 1;
     },
-  );
+  ),
+);

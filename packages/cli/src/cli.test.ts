@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import packageJson from "../package.json" with { type: "json" };
@@ -328,5 +328,15 @@ describe("tributary (child process)", () => {
     expect(unknown.stderr).toContain('error: unknown command "frobnicate"');
     expect(unknown.stderr).toContain("Usage: tributary <command> [options]");
     expect((await runBin([], { home })).code).toBe(2);
+  });
+
+  it("a broken install says which file is missing instead of an error's bare name", () => {
+    // The command on its own, without the files it loads: what a half-copied or half-installed package leaves.
+    const dir = tempHome();
+    copyFileSync(BIN, join(dir, "bin.js"));
+    const run = spawnSync(process.execPath, [join(dir, "bin.js"), "--version"], { encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/ERR_MODULE_NOT_FOUND/);
+    expect(run.stderr).toContain(dir);
   });
 });
