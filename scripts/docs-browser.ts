@@ -9,21 +9,20 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, relative } from "node:path";
 import { listSecrets } from "@tributary/auth";
-import { chromium } from "playwright-core";
+import { CHROMIUM_PATH, launchChromium } from "./chromium.ts";
 
 const root = join(import.meta.dirname, "..");
 const dist = join(root, "docs", ".vitepress", "dist");
 const artifacts = process.env.CI_ARTIFACTS || "/tmp/tributary-ci";
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const started = performance.now();
 
 if (!existsSync(join(dist, "index.html"))) {
   console.error("docs:browser: no built site: run `pnpm docs:build` first");
   process.exit(1);
 }
-if (!existsSync(executablePath)) {
+if (!existsSync(CHROMIUM_PATH)) {
   console.error(
-    `docs:browser: no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM)`,
+    `docs:browser: no Chromium at ${CHROMIUM_PATH}: apt-get install -y chromium (or set CHROMIUM)`,
   );
   process.exit(1);
 }
@@ -79,20 +78,7 @@ function canonical(pathname: string): string {
 
 const problems: string[] = [];
 let checks = 0;
-// Playwright starts Chromium headless with a fresh, empty profile of its own; these flags keep it off the network.
-const browser = await chromium.launch({
-  executablePath,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  headless: true,
-});
+const browser = await launchChromium();
 
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

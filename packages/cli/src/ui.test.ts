@@ -6,13 +6,12 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openRunQueue, type RunQueue } from "@tributary/agent";
 import { type RedisServer, startRedis } from "@tributary/testing";
-import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM_PATH, launchChromium } from "../../../scripts/chromium.js";
 import { BIN, cliEnv, removeTempHomes, runBin, saveDeployment, tempHome } from "../test/helpers.js";
 
 // End to end: `tributary ui` in its own process, on a real redis-server, over runs an agent (another process) ran
 // from a file:// deployment; pages checked in headless Chromium, access and secrecy over plain HTTP.
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = process.env.CI_ARTIFACTS
   ? join(process.env.CI_ARTIFACTS, "ui")
   : mkdtempSync(join(tmpdir(), "tributary-ui-shots-"));
@@ -112,25 +111,13 @@ afterAll(async () => {
 });
 
 // Skipped on a machine without Chromium, never in CI (`.ci/run` installs it): there a missing browser fails.
-const hasChromium = existsSync(CHROMIUM) || process.env.CI !== undefined;
+const hasChromium = existsSync(CHROMIUM_PATH) || process.env.CI !== undefined;
 
 describe.skipIf(!hasChromium)("tributary ui in Chromium", () => {
-  let browser: Browser;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
