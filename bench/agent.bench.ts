@@ -33,6 +33,16 @@ const CONCURRENCY = 16;
 const LATENCY_SAMPLES = 30;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(ROOT, "packages", "cli", "dist", "bin.js");
+/**
+ * On Node 22, `tributary agent start` runs with async context frames unless NODE_OPTIONS says otherwise; the agent
+ * without the CLI does here too.
+ */
+const CONTEXT_FRAMES =
+  Number(process.versions.node.split(".")[0]) < 24 &&
+  process.allowedNodeEnvironmentFlags.has("--experimental-async-context-frame") &&
+  !process.env.NODE_OPTIONS?.includes("async-context-frame")
+    ? ["--experimental-async-context-frame"]
+    : [];
 
 const NOOP = `import { flow, task } from "@tributary/flow";
 const first = task({ name: "first" }, async (t0) => Date.now() - t0);
@@ -140,7 +150,13 @@ export default async function bench(): Promise<Record<string, string>> {
         );
       const fixedAgent = (queue: string) =>
         startProcess(
-          [join(ROOT, "bench", "fixed-report-agent.mjs"), queue, own.url, `${CONCURRENCY}`],
+          [
+            ...CONTEXT_FRAMES,
+            join(ROOT, "bench", "fixed-report-agent.mjs"),
+            queue,
+            own.url,
+            `${CONCURRENCY}`,
+          ],
           dir,
           "ready",
         );

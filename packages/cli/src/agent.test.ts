@@ -28,7 +28,7 @@ import { flow } from "@tributary/flow";
 export const main = flow({ name: "queued", secrets: ["AGENT_TOKEN"] }, async ({ params, runId, log }) => {
   const { value } = await resolveSecret("AGENT_TOKEN");
   log.info("token in hand: " + value);
-  return { runId, doubled: params.n * 2, token: value, env: Object.keys(process.env).sort() };
+  return { runId, doubled: params.n * 2, token: value, env: Object.keys(process.env).sort(), execArgv: process.execArgv };
 });
 `;
 
@@ -144,6 +144,13 @@ describe("tributary agent start / run --queue", () => {
     );
     expect(fast.code).toBe(0);
     expect(JSON.parse(fast.stdout).result).toMatchObject({ doubled: 10, token: "[redacted]" });
+    // On Node 22 (from 22.15) the agent runs with async context frames, as Node 24 does by default.
+    const framesOnNode22 =
+      Number(process.versions.node.split(".")[0]) < 24 &&
+      typeof (process as { execve?: unknown }).execve === "function";
+    expect(JSON.parse(fast.stdout).result.execArgv.includes("--experimental-async-context-frame")).toBe(
+      framesOnNode22,
+    );
     inProcess.child.kill("SIGTERM");
     expect(await inProcess.exited).toBe(0);
     expect(inProcess.stderr()).not.toContain(token);
