@@ -1,6 +1,6 @@
 // One measured transfer for bench/aws.bench.ts, in its own process so that its peak RSS is its own:
 //   node bench/aws-client.mjs <ours|raw|raw-fsync> <upload|download> <json config>
-// Prints one JSON line { seconds, maxRssMb }. Plain JavaScript run by plain Node, as the GCS bench's client is: under
+// Prints one JSON line { seconds, warmRssMb, maxRssMb }. Plain JavaScript run by plain Node, as the GCS bench's client is: under
 // tsx the workspace's packages (linked from outside node_modules) cost 7–12 MB more at import than the SDK's
 // (measured; under plain Node, importing @tributary/aws and the SDK costs what the SDK alone costs).
 import { createReadStream, createWriteStream } from "node:fs";
@@ -49,8 +49,12 @@ if (op === "download") {
 } else {
   await run(warmKey, config.warmFile, "");
 }
+// What the process holds before the measured transfer: its code, the client, the warm-up's leftovers.
+const warmRssMb = process.memoryUsage().rss / 1024 / 1024;
 const start = performance.now();
 await run(config.key, config.file, config.destination);
 const seconds = (performance.now() - start) / 1000;
-process.stdout.write(`${JSON.stringify({ seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ seconds, warmRssMb, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+);
 process.exit(0);

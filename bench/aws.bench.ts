@@ -15,7 +15,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const run = promisify(execFile);
 
 type KeyPair = { accessKeyId: string; secretAccessKey: string };
-type Measured = { seconds: number; maxRssMb: number };
+type Measured = { seconds: number; warmRssMb: number; maxRssMb: number };
 
 function startStandIn() {
   return spawnStandIn<{ url: string; keyPair: KeyPair }>(["--import", "tsx", join(here, "aws-stand-in.ts")], {
@@ -74,6 +74,7 @@ export default async function bench(): Promise<Record<string, string>> {
     const peaks = (name: string) => (results[name] ?? []).map((m) => m.maxRssMb);
     const rss = (name: string) => median(peaks(name));
     const rssMax = (name: string) => Math.max(...peaks(name));
+    const warm = (name: string) => median((results[name] ?? []).map((m) => m.warmRssMb));
     const mbps = (name: string) =>
       `${fmt(bytes / 1024 / 1024 / secs(name), "MiB/s", 0)} (${secs(name).toFixed(1)} s)`;
     const size = `${(bytes / 1024 / 1024).toFixed(0)} MiB, median of ${rounds}`;
@@ -92,6 +93,7 @@ export default async function bench(): Promise<Record<string, string>> {
       "peak RSS of the s3Download process, median (highest)": `${fmt(rss("down-ours"), "MB", 0)} (${rssMax("down-ours").toFixed(0)})`,
       "peak RSS of the raw SDK download process, median (highest)": `${fmt(rss("down-raw"), "MB", 0)} (${rssMax("down-raw").toFixed(0)})`,
       "peak RSS ratio ours/raw, download (goal ≤ 1.0)": (rss("down-ours") / rss("down-raw")).toFixed(2),
+      "RSS before the transfer (after the warm-up), download: ours / raw": `${fmt(warm("down-ours"), "MB", 1)} / ${fmt(warm("down-raw"), "MB", 1)}`,
     };
   } finally {
     child.stdin?.end();
