@@ -112,6 +112,7 @@ export {
 } from "./ssm-stand-in.js";
 export {
   echoRequestInto,
+  type MatchedRequest,
   type RecordedRequest,
   type RequestEcho,
   type RequestMatcher,

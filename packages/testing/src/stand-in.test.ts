@@ -71,9 +71,14 @@ describe("startStandIn", () => {
   it("applies a fault only to matching requests", async () => {
     api = await startStandIn([route("*", "/*", () => ({ body: "x" }))]);
     api.failNext(1, 500, { match: (r) => r.path === "/b" });
+    // A matcher sees the query too: one part of a multipart upload, say.
+    api.failNext(1, 503, { match: (r) => r.query.partNumber === "2" });
     expect((await fetch(`${api.url}/a`)).status).toBe(200);
     expect((await fetch(`${api.url}/b`)).status).toBe(500);
     expect((await fetch(`${api.url}/b`)).status).toBe(200);
+    expect((await fetch(`${api.url}/b?partNumber=1`)).status).toBe(200);
+    expect((await fetch(`${api.url}/b?partNumber=2`)).status).toBe(503);
+    expect((await fetch(`${api.url}/b?partNumber=2`)).status).toBe(200);
   });
 
   it("resets the connection at once or part way through the body", async () => {

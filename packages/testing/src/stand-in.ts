@@ -66,12 +66,19 @@ export type StandInFault =
   | { kind: "reset"; afterBytes?: number }
   | { kind: "delay"; ms: number };
 
-/** Which requests a fault applies to (all when omitted). */
-export type RequestMatcher = (request: {
+/** What a fault's matcher (and `faultBody`) sees of a request. */
+export interface MatchedRequest {
+  /** The method, upper case. */
   method: string;
+  /** The path, percent-decoded. */
   path: string;
+  /** The query's parameters, such as `{ partNumber: "3", uploadId: "…" }` for a part of an S3 multipart upload. */
+  query: Readonly<Record<string, string>>;
   headers: IncomingHttpHeaders;
-}) => boolean;
+}
+
+/** Which requests a fault applies to (all when omitted). */
+export type RequestMatcher = (request: MatchedRequest) => boolean;
 
 /** One request the stand-in received. */
 export interface RecordedRequest {
@@ -97,10 +104,7 @@ export interface StandInOptions {
    * The body of an injected `failNext` status given without one, in the service's own error shape (so a client reads
    * the service's reason from it). Default, or when it returns `undefined`: `{ error: "<name>: injected <status>" }`.
    */
-  faultBody?: (
-    status: number,
-    request: { method: string; path: string; headers: IncomingHttpHeaders },
-  ) => string | object | undefined;
+  faultBody?: (status: number, request: MatchedRequest) => string | object | undefined;
 }
 
 /** A running stand-in: a real HTTP server on 127.0.0.1 and a free port. */
@@ -274,7 +278,7 @@ export async function startStandIn(
   let faults: PendingFault[] = [];
   const name = options.name ?? "stand-in";
 
-  const takeFault = (req: { method: string; path: string; headers: IncomingHttpHeaders }) => {
+  const takeFault = (req: MatchedRequest) => {
     const pending = faults.find((f) => f.remaining > 0 && (!f.match || f.match(req)));
     if (!pending) return undefined;
     pending.remaining--;
@@ -291,12 +295,13 @@ export async function startStandIn(
     } catch {
       path = url.pathname;
     }
-    const info = { method, path, headers: req.headers };
+    const query = Object.fromEntries(url.searchParams);
+    const info: MatchedRequest = { method, path, query, headers: req.headers };
     const fault = takeFault(info);
     const record: RecordedRequest = {
       method,
       path,
-      query: Object.fromEntries(url.searchParams),
+      query,
       headers: req.headers,
       at: Date.now(),
       status: 0,
