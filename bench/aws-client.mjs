@@ -1,8 +1,8 @@
 // One measured transfer for bench/aws.bench.ts, in its own process so that its peak RSS is its own:
 //   node bench/aws-client.mjs <ours|raw|raw-fsync> <upload|download> <json config>
-// Prints one JSON line { seconds, warmRssMb, maxRssMb }. Plain JavaScript run by plain Node, as the GCS bench's client is: under
-// tsx the workspace's packages (linked from outside node_modules) cost 7–12 MB more at import than the SDK's
-// (measured; under plain Node, importing @tributary/aws and the SDK costs what the SDK alone costs).
+// Prints one JSON line { seconds, warmRssMb, maxRssMb }. Plain JavaScript run by plain Node, as the GCS bench's
+// client is: under tsx the workspace's packages (linked from outside node_modules) cost 7–12 MB more at import than
+// the SDK's (measured; under plain Node, importing @tributary/aws and the SDK costs what the SDK alone costs).
 import { createReadStream, createWriteStream } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";

@@ -18,9 +18,9 @@ if (process.argv[2] === "ui") for (const flag of UI_V8_FLAGS) setFlagsFromString
 /**
  * Node's own flag for async context frames: how Node 24 carries `AsyncLocalStorage` by default, and Node 22 only
  * with it. Without it, Node 22 hooks every promise of a process once any run scope is open, BullMQ's and ioredis's
- * included: an in-process agent spent 6 to 9 µs more per run (bench/agent.bench.ts). Unlike V8's flags it is read
- * only at start, so `tributary agent start` on Node 22 replaces itself (same process id, same output) with a start
- * that has it, unless the flag is given either way already (`NODE_OPTIONS=--no-experimental-async-context-frame`
+ * included: an in-process agent spent 8 to 10 µs more CPU per run (bench/agent.bench.ts). Unlike V8's flags it is
+ * read only at start, so `tributary agent start` on Node 22 replaces itself (same process id, same output) with a
+ * start that has it, unless the flag is given either way already (`NODE_OPTIONS=--no-experimental-async-context-frame`
  * keeps Node 22's default).
  */
 const CONTEXT_FRAMES = "experimental-async-context-frame";
