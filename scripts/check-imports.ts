@@ -7,8 +7,9 @@
 // The ratio is of CPU-time medians over alternated fresh processes; one over the limit is measured once more with
 // twice the runs, and only that second figure counts, so that a burst of load on a shared machine does not fail CI
 // while a real regression (a static SDK import costs the whole SDK and more) still does.
-import { existsSync } from "node:fs";
-import { relative } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   builtEntries,
@@ -21,6 +22,7 @@ import {
   type PackageInfo,
   root,
   rulePlan,
+  workspacePackages,
 } from "./import-cost.ts";
 
 const LIMIT = 1.0;
@@ -66,6 +68,28 @@ for (const { pkg, sdk } of plan.unlisted) {
 for (const name of Object.keys(IMPORT_RULES)) {
   if (!plan.checked.some((c) => c.pkg.manifest.name === name)) {
     fail(`IMPORT_RULES (scripts/import-cost.ts) names ${name}, which is not a workspace package.`);
+  }
+}
+
+// The ES module files of every package import Node's built-ins through `loadBuiltin` (the shared tsup options,
+// tsup.config.ts), never with an ES `import` of the built-in, which runs all of its lazy getters; the loader's own
+// `node:module` import (its fallback for Node 22.0–22.2) is the one exception.
+const STATIC_IMPORT = /^import\s[^;]*?\sfrom\s*["']([^"']+)["'];?$/gm;
+for (const pkg of workspacePackages()) {
+  const dist = join(pkg.dir, "dist");
+  if (!existsSync(dist)) continue;
+  for (const file of readdirSync(dist).filter((f) => f.endsWith(".js"))) {
+    const text = readFileSync(join(dist, file), "utf8");
+    for (const match of text.matchAll(STATIC_IMPORT)) {
+      const specifier = match[1] as string;
+      if (!isBuiltin(specifier) || specifier === "node:module") continue;
+      const line = text.slice(0, match.index).split("\n").length;
+      fail(
+        `${pkg.manifest.name}: ${relative(root, join(dist, file))}:${line} imports ${specifier} as an ES module, ` +
+          "which loads every lazy part of it. Build the package with the shared tsup options (`sharedOptions` of " +
+          "tsup.config.ts), which read built-ins through process.getBuiltinModule.",
+      );
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
-import { withoutSourcesContent } from "../../tsup.config";
+import { sharedOptions } from "../../tsup.config";
 
 export default defineConfig({
+  ...sharedOptions,
   entry: ["src/index.ts"],
   format: ["esm", "cjs"],
   dts: true,
@@ -11,5 +12,4 @@ export default defineConfig({
   // valibot is bundled so that only the checks the default names use are loaded: it keeps the cold import small.
   noExternal: ["valibot"],
   treeshake: true,
-  esbuildOptions: withoutSourcesContent,
 });

@@ -1,7 +1,9 @@
 import { rmSync } from "node:fs";
 import { defineConfig } from "tsup";
+import { sharedOptions } from "../../tsup.config";
 
 export default defineConfig({
+  ...sharedOptions,
   entry: ["src/index.ts", "src/bin.ts"],
   format: ["esm", "cjs"],
   // Types for the library only: the command (`bin`) is run, never imported.
