@@ -7,6 +7,7 @@
 // The ratio is of CPU-time medians over alternated fresh processes; one over the limit is measured once more with
 // twice the runs, and only that second figure counts, so that a burst of load on a shared machine does not fail CI
 // while a real regression (a static SDK import costs the whole SDK and more) still does.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { join, relative } from "node:path";
@@ -93,6 +94,51 @@ for (const pkg of workspacePackages()) {
   }
 }
 
+/** Built-ins an integration's import must not load: their functions load them on first call. */
+const DEFERRED_BUILTINS = ["crypto", "fs/promises"];
+
+/** The Node built-ins (by name) that importing `specifier` in a fresh process loads. */
+function builtinsLoadedByImport(specifier: string, cwd: string): string[] {
+  const script = `const before = new Set(process.moduleLoadList);
+await import(${JSON.stringify(specifier)});
+console.log(JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith("NativeModule ")).map((m) => m.slice(13))));`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd,
+    encoding: "utf8",
+  });
+  return JSON.parse(out.trim().split("\n").at(-1) ?? "[]") as string[];
+}
+
+// Node 22.0–22.2 have no `process.getBuiltinModule`: the built modules fall back to `createRequire` there, which
+// every entry is imported with here, the function removed first.
+const WITHOUT_GET_BUILTIN = `data:text/javascript,${encodeURIComponent("delete process.getBuiltinModule;")}`;
+for (const { pkg } of plan.checked) {
+  const esm = builtEntries(pkg).find((e) => e.kind === "import")?.file;
+  if (!esm || !existsSync(esm)) continue;
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        "--import",
+        WITHOUT_GET_BUILTIN,
+        "--input-type=module",
+        "-e",
+        `await import(${JSON.stringify(pathToFileURL(esm).href)});`,
+      ],
+      { cwd: pkg.dir, stdio: ["ignore", "ignore", "pipe"] },
+    );
+  } catch (error) {
+    fail(
+      `${pkg.manifest.name}: ${relative(root, esm)} cannot be imported without process.getBuiltinModule (Node 22.0–22.2): ` +
+        String((error as { stderr?: Buffer }).stderr ?? error)
+          .trim()
+          .split("\n")
+          .slice(0, 5)
+          .join(" "),
+    );
+  }
+}
+
 for (const { pkg, rule, sdk } of plan.checked) {
   const name = pkg.manifest.name;
   if ("exempt" in rule) {
@@ -118,6 +164,19 @@ for (const { pkg, rule, sdk } of plan.checked) {
     else results.push(`${relative(pkg.dir, entry.file)} loads no SDK module`);
   }
   if ("wraps" in rule) {
+    const esm = builtEntries(pkg).find((e) => e.kind === "import")?.file;
+    if (esm) {
+      const loaded = builtinsLoadedByImport(pathToFileURL(esm).href, pkg.dir);
+      const early = DEFERRED_BUILTINS.filter((b) => loaded.includes(b));
+      if (early.length > 0) {
+        fail(
+          `${name}: importing ${relative(root, esm)} loads ${early.map((b) => `node:${b}`).join(" and ")}, whose ` +
+            "functions load it on their first call (LOADED_ON_FIRST_CALL in tsup.config.ts): something calls one of " +
+            "them while the package is imported. Make that value on first use instead (as `thisHostId` in " +
+            "packages/auth/src/store-lock.ts does).",
+        );
+      } else results.push(`loads no ${DEFERRED_BUILTINS.map((b) => `node:${b}`).join(" nor ")} at import`);
+    }
     const direct = Object.keys(pkg.manifest.dependencies ?? {});
     if (!direct.includes(rule.wraps)) {
       fail(`${name}: IMPORT_RULES says it wraps ${rule.wraps}, which is not one of its dependencies.`);

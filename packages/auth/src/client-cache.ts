@@ -2,7 +2,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { processSingleton } from "./process-singleton.js";
 import { Secret } from "./secret.js";
 
-const fingerprintKey = processSingleton("auth.fingerprint-key", () => randomBytes(32));
+/** The process's fingerprint key, made by the first fingerprint (not at import: `node:crypto` loads on first use). */
+let fingerprintKey: Buffer | undefined;
 
 function stable(value: unknown): string {
   if (value instanceof Secret) return stable(value.reveal());
@@ -19,6 +20,7 @@ function stable(value: unknown): string {
  * within the process (to key a client cache) and reveals nothing about it. Object key order does not matter.
  */
 export function credentialFingerprint(value: unknown): string {
+  fingerprintKey ??= processSingleton("auth.fingerprint-key", () => randomBytes(32));
   return createHmac("sha256", fingerprintKey).update(stable(value)).digest("base64url").slice(0, 22);
 }
 

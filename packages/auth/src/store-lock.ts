@@ -27,8 +27,15 @@ export interface Claim {
 }
 
 const HOST = hostname();
-/** A short, file-name-safe digest of the host name, for temporary files' names. */
-export const HOST_ID = createHash("sha256").update(HOST).digest("hex").slice(0, 8);
+let hostDigest: string | undefined;
+/**
+ * A short, file-name-safe digest of the host name, for temporary files' names (made on first use: `node:crypto`
+ * is not loaded when the package is imported).
+ */
+export function thisHostId(): string {
+  hostDigest ??= createHash("sha256").update(HOST).digest("hex").slice(0, 8);
+  return hostDigest;
+}
 
 /** Tokens of this process's candidates and held locks: a file naming this pid with another token is a dead namesake's. */
 const ownTokens = new Set<string>();
@@ -133,7 +140,7 @@ export async function takeOver(path: string, found: Found, mine: Claim, depth = 
     const now = await inspect(path);
     if (!now) return true;
     if (now.id !== found.id) return false;
-    const dead = `${path}.dead.${HOST_ID}.${process.pid}.${mine.holder.token}`;
+    const dead = `${path}.dead.${thisHostId()}.${process.pid}.${mine.holder.token}`;
     await rename(path, dead);
     await rm(dead, { recursive: true, force: true });
     return true;
@@ -153,7 +160,7 @@ export async function leftBehind(
   path: string,
   token?: string,
 ): Promise<boolean> {
-  if (hostId === undefined || hostId === HOST_ID) return holderGone(pid, token);
+  if (hostId === undefined || hostId === thisHostId()) return holderGone(pid, token);
   const st = await stat(path).catch(() => undefined);
   return st !== undefined && Date.now() - st.mtimeMs > STALE_LOCK_MS;
 }
@@ -198,7 +205,7 @@ export async function claim(lock: string): Promise<Claim> {
     token: randomBytes(8).toString("hex"),
     time: Date.now(),
   };
-  const path = `${lock}.${HOST_ID}.${process.pid}.${holder.token}`;
+  const path = `${lock}.${thisHostId()}.${process.pid}.${holder.token}`;
   ownTokens.add(holder.token);
   await writeFile(path, JSON.stringify(holder), { mode: 0o600, flag: "wx" });
   return { path, holder };

@@ -18,7 +18,7 @@ import { fakeSlackToken, isolateEnvironment } from "../test/helpers.js";
 import { ValidationError } from "./errors.js";
 import { resolveSecret } from "./resolve-secret.js";
 import { localStore } from "./store.js";
-import { HOST_ID } from "./store-lock.js";
+import { thisHostId } from "./store-lock.js";
 
 const env = isolateEnvironment();
 const NOBODY = 65534;
@@ -221,12 +221,12 @@ describe("the store's lock", () => {
     const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
     try {
       const names = {
-        dead: `.secrets.json.${HOST_ID}.${dead}.aaaaaaaaaaaa.tmp`,
+        dead: `.secrets.json.${thisHostId()}.${dead}.aaaaaaaaaaaa.tmp`,
         older: `.secrets.json.${dead}.k3j4h5.tmp`,
-        live: `.secrets.json.${HOST_ID}.${child.pid}.bbbbbbbbbbbb.tmp`,
+        live: `.secrets.json.${thisHostId()}.${child.pid}.bbbbbbbbbbbb.tmp`,
         // Killed before it wrote a byte: who made it is in its name.
-        candidate: `secrets.json.lock.${HOST_ID}.${dead}.${"c".repeat(16)}`,
-        renamed: `secrets.json.lock.dead.${HOST_ID}.${dead}.${"f".repeat(16)}`,
+        candidate: `secrets.json.lock.${thisHostId()}.${dead}.${"c".repeat(16)}`,
+        renamed: `secrets.json.lock.dead.${thisHostId()}.${dead}.${"f".repeat(16)}`,
       };
       for (const name of Object.values(names)) writeFileSync(join(env.home(), name), "", { mode: 0o600 });
       // A guard is a link of a complete candidate: its holder is read from inside.

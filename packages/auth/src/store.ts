@@ -7,7 +7,7 @@ import { checkSecretInput } from "./check-secret-input.js";
 import { assertSecretValue } from "./check-secret-value.js";
 import { SecretStoreError } from "./errors.js";
 import { assertSecretName } from "./secret-definition.js";
-import { type HeldLock, HOST_ID, leftBehind, withFileLock } from "./store-lock.js";
+import { type HeldLock, leftBehind, thisHostId, withFileLock } from "./store-lock.js";
 
 /** The options of `localStore`. */
 export interface LocalStoreOptions {
@@ -206,7 +206,7 @@ async function removeStaleTemps(dir: string): Promise<void> {
 async function writeAtomic(path: string, data: StoreFile, held: HeldLock): Promise<void> {
   const text = `${JSON.stringify({ version: 1, secrets: Object.fromEntries(data.secrets) }, null, 2)}\n`;
   const dir = dirname(path);
-  const tmp = join(dir, `.secrets.json.${HOST_ID}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  const tmp = join(dir, `.secrets.json.${thisHostId()}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const handle = await open(tmp, "wx", 0o600);
     try {
