@@ -68,7 +68,9 @@ export const loadBuiltin = process.getBuiltinModule ?? createRequire(import.meta
         typeof Object.getOwnPropertyDescriptor(builtin, name)?.value === "function";
       const lines = [
         `import { loadBuiltin } from "${LOADER}";`,
-        onFirstCall ? `const m = () => loadBuiltin(${id});` : `const m = loadBuiltin(${id});`,
+        onFirstCall
+          ? `let loaded;\nconst m = () => (loaded ??= loadBuiltin(${id}));`
+          : `const m = loadBuiltin(${id});`,
         `export default ${onFirstCall ? "/* @__PURE__ */ m()" : "m"};`,
         // Pure: a name the bundle never reads is dropped, and its getter (if it is one) never runs.
         ...names.map((name) =>
