@@ -8,9 +8,9 @@
 // twice the runs, and only that second figure counts, so that a burst of load on a shared machine does not fail CI
 // while a real regression (a static SDK import costs the whole SDK and more) still does.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   builtEntries,
@@ -76,17 +76,28 @@ for (const name of Object.keys(IMPORT_RULES)) {
 // tsup.config.ts), never with an ES `import` of the built-in, which runs all of its lazy getters; the loader's own
 // `node:module` import (its fallback for Node 22.0–22.2) is the one exception.
 const STATIC_IMPORT = /^import\s[^;]*?\sfrom\s*["']([^"']+)["'];?$/gm;
+/** A chunk of the same build: `from "./chunk-X.js"` or `import("./run-cli-Y.js")`. */
+const CHUNK_IMPORT = /(?:\sfrom\s*|\bimport\(\s*)["'](\.\/[^"']+\.js)["']/g;
 for (const pkg of workspacePackages()) {
-  const dist = join(pkg.dir, "dist");
-  if (!existsSync(dist)) continue;
-  for (const file of readdirSync(dist).filter((f) => f.endsWith(".js"))) {
-    const text = readFileSync(join(dist, file), "utf8");
+  // The ES module files a user can load: the ES entry and the commands (`bin`), and the chunks they import. A chunk
+  // left in dist/ by an older build is not one of them.
+  const bins = Object.values((pkg.manifest as { bin?: Record<string, string> }).bin ?? {});
+  const esm = builtEntries(pkg).find((e) => e.kind === "import")?.file;
+  const files = [...(esm ? [esm] : []), ...bins.map((bin) => join(pkg.dir, bin))].filter((f) =>
+    existsSync(f),
+  );
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    for (const match of text.matchAll(CHUNK_IMPORT)) {
+      const chunk = join(dirname(file), match[1] as string);
+      if (!files.includes(chunk) && existsSync(chunk)) files.push(chunk);
+    }
     for (const match of text.matchAll(STATIC_IMPORT)) {
       const specifier = match[1] as string;
       if (!isBuiltin(specifier) || specifier === "node:module") continue;
       const line = text.slice(0, match.index).split("\n").length;
       fail(
-        `${pkg.manifest.name}: ${relative(root, join(dist, file))}:${line} imports ${specifier} as an ES module, ` +
+        `${pkg.manifest.name}: ${relative(root, file)}:${line} imports ${specifier} as an ES module, ` +
           "which loads every lazy part of it. Build the package with the shared tsup options (`sharedOptions` of " +
           "tsup.config.ts), which read built-ins through process.getBuiltinModule.",
       );
