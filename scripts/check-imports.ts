@@ -2,7 +2,9 @@
 // costs no more than importing the SDK it wraps. Needs `pnpm build` first: it checks the built entries, what users
 // load. How each half is measured, and what counts as an SDK module, is written at the top of scripts/import-cost.ts
 // (shared with bench/imports.bench.ts). Exits 1 naming, for each failure, the package, the entry, the SDK module
-// loaded, the file and source line that loaded it, and what to do.
+// loaded, the file and source line that loaded it, and what to do. It also holds the built ES module files to reading
+// Node's built-ins through `process.getBuiltinModule` (tsup.config.ts), an integration's import to loading neither
+// `node:crypto` nor `node:fs/promises`, and every ES entry to importing on Node 22.0–22.2 (no `getBuiltinModule`).
 //
 // The ratio is of CPU-time medians over alternated fresh processes; one over the limit is measured once more with
 // twice the runs, and only that second figure counts, so that a burst of load on a shared machine does not fail CI
