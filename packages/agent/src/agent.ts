@@ -538,6 +538,26 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     `agent ${id} takes runs from queue ${options.queue} on ${describeRedisUrl(url)} (${isolation}, concurrency ${concurrency})`,
   );
 
+  /**
+   * Redis wakes one waiting worker when a job is queued or a slot's job is made, and tells it when the job is due; the
+   * others wait on, looking again only every few seconds. When that worker was this agent's, closing forgets what it
+   * was told: the next slot would start that late, and an every-second schedule would lose the slots in between. So a
+   * closing agent wakes one of the others, which reads from the queue itself when its next run is due.
+   */
+  const wakeTheOthers = () =>
+    heartbeat
+      .eval(
+        `if redis.call("LLEN", KEYS[2]) + redis.call("ZCARD", KEYS[3]) + redis.call("ZCARD", KEYS[4]) > 0 then
+           redis.call("ZADD", KEYS[1], 0, "0")
+         end`,
+        4,
+        worker.keys.marker as string,
+        worker.keys.wait as string,
+        worker.keys.prioritized as string,
+        worker.keys.delayed as string,
+      )
+      .catch(() => {});
+
   let closing: Promise<{ abandoned: number }> | undefined;
   const close = async (grace: number): Promise<{ abandoned: number }> => {
     await worker.pause(true);
@@ -554,6 +574,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     clearInterval(timer);
     clearInterval(flushing);
     await worker.close(abandoned > 0);
+    await wakeTheOthers();
     await heartbeat.del(key).catch(() => {});
     heartbeat.disconnect();
     return { abandoned };

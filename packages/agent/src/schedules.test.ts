@@ -61,6 +61,33 @@ describe("schedules", () => {
     expect(one).toMatchObject({ runId: ids[0], schedule: "tick", state: "completed", flow: "record" });
   }, 60_000);
 
+  it("hands the next slot to the agents still up when the agent that was waiting for it stops", async () => {
+    const log = join(fixture.dir, "handover.log");
+    writeFileSync(log, "");
+    // Redis wakes the agents waiting on a queue in the order they began to wait. When the slot's job is made, the
+    // first agent learns when it is due; the second waits on, and would only look again after BullMQ's 5 s.
+    const first = await agent({ queue: "handover", isolation: "in-process" });
+    await sleep(300);
+    const second = await agent({ queue: "handover", isolation: "in-process" });
+    await sleep(300);
+    const runs = queue("handover");
+    // One slot a minute, 1.5 to 2.5 s from now.
+    const at = new Date(Date.now() + 2500).getUTCSeconds();
+    await runs.schedules.add({
+      name: "handover",
+      address: "test://record",
+      cron: `${at} * * * * *`,
+      params: { log },
+    });
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    await until(() => lines(log).some((l) => l.startsWith("end ")), 30_000);
+    const [run] = await runs.runs.list({ schedule: "handover", states: ["completed"] });
+    expect(run?.agent).toBe(second.id);
+    // On time: a run taken more than one interval late costs an every-second schedule its next slots.
+    expect(Date.parse(run?.startedAt ?? "") - Date.parse(run?.scheduledFor ?? "")).toBeLessThan(1000);
+  }, 30_000);
+
   it("skips the slots a still-running run overlaps with noOverlap, and records each skip", async () => {
     const log = join(fixture.dir, "overlap.log");
     writeFileSync(log, "");
