@@ -114,7 +114,8 @@ export interface Agent {
   /**
    * Stops taking runs, lets running ones finish for up to `graceMs` (default: the agent's), then leaves the rest
    * for other agents (their child processes are killed; other agents take the runs within `stallTimeoutMs`).
-   * Resolves to how many runs were left.
+   * Resolves to how many runs were left. Called again while it stops, with a shorter `graceMs` (such as 0 on a
+   * second Ctrl-C), the shorter grace period holds.
    */
   close(options?: { graceMs?: number }): Promise<{ abandoned: number }>;
 }
@@ -559,9 +560,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       .catch(() => {});
 
   let closing: Promise<{ abandoned: number }> | undefined;
-  const close = async (grace: number): Promise<{ abandoned: number }> => {
+  /** When running runs are left for other agents: the end of the shortest grace period asked for. */
+  let deadline = Number.POSITIVE_INFINITY;
+  const close = async (): Promise<{ abandoned: number }> => {
     await worker.pause(true);
-    const deadline = Date.now() + grace;
     while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const abandoned = active.size;
     if (abandoned > 0) {
@@ -584,7 +586,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     id,
     running: () => active.size,
     close(closeOptions = {}) {
-      closing ??= close(closeOptions.graceMs ?? graceMs);
+      deadline = Math.min(deadline, Date.now() + (closeOptions.graceMs ?? graceMs));
+      closing ??= close();
       return closing;
     },
   };

@@ -30,6 +30,9 @@ export function childRunArgs(
   return args;
 }
 
+/** How long past its grace period a stopping agent may go on before it stops at once, in ms. */
+const STOP_SLACK_MS = 5_000;
+
 /** `tributary agent start`: takes runs from a queue until SIGTERM or SIGINT, then stops within the grace period. */
 export async function agentStart(args: readonly string[], ctx: CommandContext): Promise<number> {
   const parsed = parseOptions(
@@ -124,7 +127,35 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
-  const { abandoned } = await agent.close();
+  // A second signal leaves the running runs to other agents at once. And BullMQ waits for Redis for ever: an agent
+  // still stopping a while past its grace period (Redis gone) says so and ends, which nothing else but SIGKILL would.
+  const ended = await new Promise<{ abandoned: number } | undefined>((resolve, reject) => {
+    let stuck = setTimeout(() => resolve(undefined), graceSeconds * 1000 + STOP_SLACK_MS);
+    const now = (signal: NodeJS.Signals) => {
+      ctx.output.err(
+        `agent ${agent.id}: ${signal} again: leaving ${agent.running()} running run(s) for other agents now`,
+      );
+      clearTimeout(stuck);
+      stuck = setTimeout(() => resolve(undefined), STOP_SLACK_MS);
+      agent.close({ graceMs: 0 }).catch(() => {});
+    };
+    process.on("SIGTERM", now);
+    process.on("SIGINT", now);
+    agent.close().then((closed) => {
+      clearTimeout(stuck);
+      process.off("SIGTERM", now);
+      process.off("SIGINT", now);
+      resolve(closed);
+    }, reject);
+  });
+  if (!ended) {
+    ctx.output.err(
+      `agent ${agent.id}: Redis did not answer while the agent stopped; it stopped without it (runs it had taken go to other agents within the stall timeout)`,
+    );
+    // The only way out: what waits on Redis keeps the process alive.
+    process.exit(EXIT_CODES.failure);
+  }
+  const { abandoned } = ended;
   ctx.output.err(
     abandoned > 0
       ? `agent ${agent.id} stopped; ${abandoned} run(s) left for other agents`

@@ -54,9 +54,12 @@ afterAll(async () => {
   removeTempHomes();
 });
 
-/** Starts `tributary agent start ...` and resolves once it takes runs; `stderr()` is what it printed so far. */
-async function startAgentBin(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, "agent", "start", "--redis", redis.url, ...args], {
+/**
+ * Starts `tributary agent start ...` (on the file's Redis unless told another) and resolves once it takes runs;
+ * `stderr()` is what it printed so far.
+ */
+async function startAgentBin(args: string[], env: Record<string, string>, redisUrl = redis.url) {
+  const child = spawn(process.execPath, [BIN, "agent", "start", "--redis", redisUrl, ...args], {
     env: cliEnv(tempHome(), env),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -216,6 +219,47 @@ describe("tributary agent start / run --queue", () => {
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   }, 60_000);
+
+  it("leaves its running run to other agents at once on a second SIGTERM, and kills the run's processes", async () => {
+    const home = tempHome();
+    const log = join(home, "twice.log");
+    writeFileSync(log, "");
+    const slow = await saveDeployment(home, "slow", SLOW_FLOW);
+    const agent = await startAgentBin(["--queue", "twice", "--grace", "120"], {});
+    const params = JSON.stringify({ log, ms: 60_000 });
+    const queued = await runBin(
+      ["run", slow, "--queue", "twice", "--params", params, "--run-id", "twice-1", "--redis", redis.url],
+      { home },
+    );
+    expect(queued.code).toBe(0);
+    await until(() => lines(log).length > 0);
+    const runPid = Number((lines(log)[0] as string).split(" ")[1]);
+    agent.child.kill("SIGTERM");
+    await until(() => agent.stderr().includes("waiting up to 120 s for 1 running"));
+    agent.child.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr()).toContain("SIGTERM again: leaving 1 running run(s) for other agents now");
+    expect(agent.stderr()).toContain("stopped; 1 run(s) left for other agents");
+    const alive = () => {
+      try {
+        process.kill(runPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until(() => !alive());
+    expect(lines(log)).toHaveLength(1);
+  }, 60_000);
+
+  it("stops (exit 1) when Redis is gone, instead of waiting for it until SIGKILL", async () => {
+    const gone = await startRedis();
+    const agent = await startAgentBin(["--queue", "gone", "--grace", "1"], {}, gone.url);
+    await gone.close();
+    agent.child.kill("SIGTERM");
+    expect(await agent.exited).toBe(1);
+    expect(agent.stderr()).toContain("Redis did not answer while the agent stopped; it stopped without it");
+  }, 30_000);
 
   it.each([
     [["run", "file:///x/y", "--wait"], "--wait goes with --queue"],
