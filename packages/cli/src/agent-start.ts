@@ -131,7 +131,10 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
   // still stopping a while past its grace period (Redis gone) says so and ends, which nothing else but SIGKILL would.
   const ended = await new Promise<{ abandoned: number } | undefined>((resolve, reject) => {
     let stuck = setTimeout(() => resolve(undefined), graceSeconds * 1000 + STOP_SLACK_MS);
+    let hurried = false;
     const now = (signal: NodeJS.Signals) => {
+      if (hurried) return;
+      hurried = true;
       ctx.output.err(
         `agent ${agent.id}: ${signal} again: leaving ${agent.running()} running run(s) for other agents now`,
       );
