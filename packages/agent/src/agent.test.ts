@@ -235,6 +235,9 @@ describe("startAgent options", () => {
     [{ stallTimeoutMs: "3000" as unknown as number }, "Invalid stallTimeoutMs"],
     [{ stallTimeoutMs: 86_400_001 }, "Invalid stallTimeoutMs"],
     [{ concurrency: 0 }, "Invalid concurrency"],
+    [{ graceMs: -1 }, "Invalid graceMs: must be a whole number of milliseconds from 0 to 86400000"],
+    [{ graceMs: Number.NaN }, "Invalid graceMs"],
+    [{ graceMs: 1.5 }, "Invalid graceMs"],
   ])("refuses %j before it connects to Redis", async (bad, message) => {
     // Nothing listens on port 1: an option checked after connecting would fail as Redis unreachable instead.
     await expect(
@@ -250,6 +253,25 @@ describe("startAgent options", () => {
       code: "INVALID_INPUT",
       message: expect.stringContaining(message),
     });
+  });
+});
+
+describe("agent.close", () => {
+  it("refuses a grace period that is not a whole number of ms, and still stops when asked properly", async () => {
+    const started = await startAgent({
+      queue: "closing",
+      redis: redis.url,
+      isolation: "in-process",
+      log: () => {},
+      runInProcess: async () => ({}) as never,
+    });
+    for (const graceMs of [-5, Number.NaN, 0.5]) {
+      await expect(started.close({ graceMs })).rejects.toMatchObject({
+        name: "ValidationError",
+        message: expect.stringContaining("Invalid graceMs"),
+      });
+    }
+    await expect(started.close({ graceMs: 0 })).resolves.toEqual({ abandoned: 0 });
   });
 });
 

@@ -60,7 +60,10 @@ export interface AgentOptions {
   childCommand?: (run: QueuedRun) => ChildRunCommand;
   /** For `in-process`: runs one run in this process and resolves to its report. */
   runInProcess?: (run: QueuedRun, context: InProcessRunContext) => Promise<RunReport>;
-  /** On `close()`, how long running runs may go on before they are left for other agents, in ms (default 30 000). */
+  /**
+   * On `close()`, how long running runs may go on before they are left for other agents, in ms (0 to 86 400 000,
+   * default 30 000).
+   */
   graceMs?: number;
   /**
    * How soon the runs of an agent that stops without `close()` (killed, crashed, its machine or network gone) are
@@ -135,6 +138,14 @@ export const AGENT_KEY_PREFIX = "tributary-agents:";
 
 /** The BullMQ key prefix of the run queues: a queue `etl` keeps its keys under `tributary:etl:`. */
 export const QUEUE_PREFIX = "tributary";
+
+/** `graceMs` when it is a whole number of milliseconds from 0 to a day, else a `ValidationError`. */
+function checkGraceMs(graceMs: number): number {
+  if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > 86_400_000) {
+    throw new ValidationError("graceMs", "must be a whole number of milliseconds from 0 to 86400000");
+  }
+  return graceMs;
+}
 
 /** The default of `AgentOptions.stallTimeoutMs`. */
 const DEFAULT_STALL_TIMEOUT_MS = 30_000;
@@ -216,8 +227,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       "must be a whole number of milliseconds from 1000 to 86400000",
     );
   }
+  const graceMs = checkGraceMs(options.graceMs ?? 30_000);
   await checkRedis(url);
-  const graceMs = options.graceMs ?? 30_000;
   const heartbeatMs = positive(options.heartbeatMs, "heartbeatMs", 5_000);
   const id = options.name ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -586,7 +597,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     id,
     running: () => active.size,
     close(closeOptions = {}) {
-      deadline = Math.min(deadline, Date.now() + (closeOptions.graceMs ?? graceMs));
+      try {
+        deadline = Math.min(deadline, Date.now() + checkGraceMs(closeOptions.graceMs ?? graceMs));
+      } catch (error) {
+        return Promise.reject(error);
+      }
       closing ??= close();
       return closing;
     },
