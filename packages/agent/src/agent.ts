@@ -139,12 +139,12 @@ export const AGENT_KEY_PREFIX = "tributary-agents:";
 /** The BullMQ key prefix of the run queues: a queue `etl` keeps its keys under `tributary:etl:`. */
 export const QUEUE_PREFIX = "tributary";
 
-/** `graceMs` when it is a whole number of milliseconds from 0 to a day, else a `ValidationError`. */
-function checkGraceMs(graceMs: number): number {
-  if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > 86_400_000) {
-    throw new ValidationError("graceMs", "must be a whole number of milliseconds from 0 to 86400000");
+/** `value` when it is a whole number of milliseconds from `least` to a day, else a `ValidationError` for `option`. */
+function wholeMs(value: number, option: string, least: number): number {
+  if (!Number.isInteger(value) || value < least || value > 86_400_000) {
+    throw new ValidationError(option, `must be a whole number of milliseconds from ${least} to 86400000`);
   }
-  return graceMs;
+  return value;
 }
 
 /** The default of `AgentOptions.stallTimeoutMs`. */
@@ -220,14 +220,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const concurrency = positive(options.concurrency, "concurrency", 1);
   const keepRuns = positive(options.keepRuns, "keepRuns", 1000);
   const keepDays = positive(options.keepDays, "keepDays", 30);
-  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-  if (!Number.isInteger(stallTimeoutMs) || stallTimeoutMs < 1000 || stallTimeoutMs > 86_400_000) {
-    throw new ValidationError(
-      "stallTimeoutMs",
-      "must be a whole number of milliseconds from 1000 to 86400000",
-    );
-  }
-  const graceMs = checkGraceMs(options.graceMs ?? 30_000);
+  const stallTimeoutMs = wholeMs(options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, "stallTimeoutMs", 1000);
+  const graceMs = wholeMs(options.graceMs ?? 30_000, "graceMs", 0);
   await checkRedis(url);
   const heartbeatMs = positive(options.heartbeatMs, "heartbeatMs", 5_000);
   const id = options.name ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -598,7 +592,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     running: () => active.size,
     close(closeOptions = {}) {
       try {
-        deadline = Math.min(deadline, Date.now() + checkGraceMs(closeOptions.graceMs ?? graceMs));
+        deadline = Math.min(deadline, Date.now() + wholeMs(closeOptions.graceMs ?? graceMs, "graceMs", 0));
       } catch (error) {
         return Promise.reject(error);
       }

@@ -144,12 +144,14 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     };
     process.on("SIGTERM", now);
     process.on("SIGINT", now);
-    agent.close().then((closed) => {
-      clearTimeout(stuck);
-      process.off("SIGTERM", now);
-      process.off("SIGINT", now);
-      resolve(closed);
-    }, reject);
+    agent
+      .close()
+      .then(resolve, reject)
+      .finally(() => {
+        clearTimeout(stuck);
+        process.off("SIGTERM", now);
+        process.off("SIGINT", now);
+      });
   });
   if (!ended) {
     ctx.output.err(
