@@ -81,8 +81,11 @@ describe("schedules", () => {
     });
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
-    await until(() => lines(log).some((l) => l.startsWith("end ")), 30_000);
-    const [run] = await runs.runs.list({ schedule: "handover", states: ["completed"] });
+    // The flow's last line comes before its run is recorded as completed: wait for the record.
+    const completed = () => runs.runs.list({ schedule: "handover", states: ["completed"] });
+    await until(async () => (await completed()).length > 0, 30_000);
+    expect(lines(log).filter((l) => l.startsWith("end "))).toHaveLength(1);
+    const [run] = await completed();
     expect(run?.agent).toBe(second.id);
     // On time: a run taken more than one interval late costs an every-second schedule its next slots.
     expect(Date.parse(run?.startedAt ?? "") - Date.parse(run?.scheduledFor ?? "")).toBeLessThan(1000);
