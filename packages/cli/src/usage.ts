@@ -156,8 +156,9 @@ on as many machines as you like, to share a queue. A run gets its secrets from t
 Each run is its own child process (\`tributary run ADDRESS --json\`) whose environment holds only the -e secrets
 (as TRIBUTARY__CONTEXT__SECRETS__<NAME>) and PATH, HOME, TZ, LANG, LC_*, TMPDIR; it does not see this machine's
 local store. On SIGTERM the agent takes no more runs, lets running ones finish for up to --grace seconds, then
-leaves them for other agents; a second SIGTERM or SIGINT leaves them at once. The runs of an agent that dies (SIGKILL, a crash, its machine or network gone) are
-taken again by the other agents within --stall-timeout seconds: give every agent of a queue the same value.
+leaves them for other agents; a second SIGTERM or SIGINT leaves them at once. The runs of an agent that dies
+(SIGKILL, a crash, its machine or network gone) are taken again by the other agents within --stall-timeout seconds:
+give every agent of a queue the same value.
 
 Options:
   --queue Q               the queue to take runs from (required)
