@@ -271,7 +271,7 @@ describe("agent.close", () => {
         message: expect.stringContaining("Invalid graceMs"),
       });
     }
-    await expect(started.close({ graceMs: 0 })).resolves.toEqual({ abandoned: 0 });
+    await expect(started.close({ graceMs: 0 })).resolves.toEqual({ abandoned: 0, redisAnswered: true });
   });
 });
 
@@ -325,6 +325,27 @@ describe("machines failing", () => {
     expect(lines(log).filter((l) => l.startsWith("start "))).toHaveLength(2);
     expect(lines(log).filter((l) => l.startsWith("end "))).toHaveLength(1);
   });
+
+  it("stops on SIGTERM when Redis is gone: close() says so and nothing of the agent keeps the process alive", async () => {
+    const gone = await startRedis();
+    // A process that ends on its own once close() resolves: it would hang for ever if close() waited for Redis.
+    const only = await startTestAgent({
+      queue: "gone",
+      redis: gone.url,
+      isolation: "in-process",
+      graceMs: 200,
+      ...fast,
+      endOnItsOwn: true,
+    });
+    let out = "";
+    only.child.stdout?.on("data", (d) => {
+      out += String(d);
+    });
+    await gone.close();
+    only.child.kill("SIGTERM");
+    expect(await only.exited).toBe(0);
+    expect(out).toContain('closed {"abandoned":0,"redisAnswered":false}');
+  }, 30_000);
 
   it("goes on after Redis is away for a moment, losing nothing", async () => {
     await agent({ queue: "restart", isolation: "in-process", concurrency: 4 });

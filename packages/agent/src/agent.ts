@@ -117,11 +117,28 @@ export interface Agent {
   /**
    * Stops taking runs, lets running ones finish for up to `graceMs` (default: the agent's), then leaves the rest
    * for other agents (their child processes are killed; other agents take the runs within `stallTimeoutMs`).
-   * Resolves to how many runs were left. Called again while it stops, with a shorter `graceMs` (such as 0 on a
-   * second Ctrl-C), the shorter grace period holds.
+   * Resolves to how many runs were left, and whether Redis took the agent's last writes. Called again while it stops,
+   * with a shorter `graceMs` (such as 0 on a second Ctrl-C), the shorter grace period holds. Redis gets
+   * `REDIS_STOP_MS` after the grace period: if it has not answered by then (it is out of reach), the agent drops its
+   * connections and resolves with `redisAnswered: false`, so a process that stops on SIGTERM does not hang.
    */
-  close(options?: { graceMs?: number }): Promise<{ abandoned: number }>;
+  close(options?: { graceMs?: number }): Promise<AgentClosed>;
 }
+
+/** What `agent.close()` resolves to. */
+export interface AgentClosed {
+  /** Runs still going at the end of the grace period, left for other agents. */
+  readonly abandoned: number;
+  /**
+   * `false` when Redis did not take the agent's last writes within `REDIS_STOP_MS` after the grace period: the agent
+   * stopped without it. Runs it had taken are taken by another agent within the stall timeout; its heartbeat
+   * expires on its own.
+   */
+  readonly redisAnswered: boolean;
+}
+
+/** How long a stopping agent waits for Redis after its grace period before it drops its connections, in ms. */
+export const REDIS_STOP_MS = 5_000;
 
 /** Thrown (and stored as the job's failure, masked) when a run did not complete. */
 export class RunFailedError extends TributaryError {
@@ -138,6 +155,21 @@ export const AGENT_KEY_PREFIX = "tributary-agents:";
 
 /** The BullMQ key prefix of the run queues: a queue `etl` keeps its keys under `tributary:etl:`. */
 export const QUEUE_PREFIX = "tributary";
+
+/**
+ * Ends a Redis client for good, failing the commands that wait on it. A client waiting to reconnect has no socket,
+ * and its `disconnect()` only cancels the attempt: it waits on for ever, and so does whatever waits for it to end
+ * (BullMQ's `close` and `disconnect`). One more attempt, made as it disconnects, ends it whether Redis answers or not.
+ */
+function endClient(client: { status: string; connect(): Promise<unknown>; disconnect(): void }): void {
+  const waiting = client.status === "reconnecting";
+  client.disconnect();
+  if (!waiting) return;
+  client.connect().then(
+    () => client.disconnect(),
+    () => {},
+  );
+}
 
 /** `value` when it is a whole number of milliseconds from `least` to a day, else a `ValidationError` for `option`. */
 function wholeMs(value: number, option: string, least: number): number {
@@ -202,7 +234,7 @@ function isReport(value: unknown): value is RunReport {
  *   secrets: { SLACK_WEBHOOK_URL: process.env.NIGHTLY_WEBHOOK },
  *   childCommand: (run) => ({ command: process.execPath, args: [cliBin, "run", run.address, "--run-id", run.runId, "--json"] }),
  * });
- * process.once("SIGTERM", () => agent.close().then(() => process.exit(0)));
+ * process.once("SIGTERM", () => agent.close().then(({ redisAnswered }) => process.exit(redisAnswered ? 0 : 1)));
  */
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   checkQueueName(options.queue);
@@ -564,10 +596,17 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       )
       .catch(() => {});
 
-  let closing: Promise<{ abandoned: number }> | undefined;
+  let closing: Promise<AgentClosed> | undefined;
   /** When running runs are left for other agents: the end of the shortest grace period asked for. */
   let deadline = Number.POSITIVE_INFINITY;
-  const close = async (): Promise<{ abandoned: number }> => {
+  /** The agent's last writes: true once Redis has taken them all. */
+  const lastWrites = async (abandoned: number) => {
+    await worker.close(abandoned > 0);
+    await wakeTheOthers();
+    await heartbeat.del(key).catch(() => {});
+    return true;
+  };
+  const close = async (): Promise<AgentClosed> => {
     await worker.pause(true);
     while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const abandoned = active.size;
@@ -580,11 +619,27 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     }
     clearInterval(timer);
     clearInterval(flushing);
-    await worker.close(abandoned > 0);
-    await wakeTheOthers();
-    await heartbeat.del(key).catch(() => {});
-    heartbeat.disconnect();
-    return { abandoned };
+    // BullMQ and ioredis wait for Redis for ever: past REDIS_STOP_MS the agent stops without it.
+    let stopWaiting: NodeJS.Timeout | undefined;
+    const redisAnswered = await Promise.race([
+      lastWrites(abandoned),
+      new Promise<false>((resolve) => {
+        stopWaiting = setTimeout(() => resolve(false), REDIS_STOP_MS);
+      }),
+    ]);
+    clearTimeout(stopWaiting);
+    if (!redisAnswered) {
+      say(
+        `agent ${id}: Redis did not answer while the agent stopped; it stopped without it (runs it had taken go to other agents within the stall timeout)`,
+      );
+      const backend = worker.getBackend();
+      for (const client of [heartbeat, await backend.client, await backend.blockingClient]) {
+        if (client) endClient(client);
+      }
+    } else {
+      heartbeat.disconnect();
+    }
+    return { abandoned, redisAnswered };
   };
 
   return {

@@ -1,12 +1,14 @@
 export {
   AGENT_KEY_PREFIX,
   type Agent,
+  type AgentClosed,
   type AgentInfo,
   type AgentOptions,
   type ChildRunCommand,
   type InProcessRunContext,
   type Isolation,
   QUEUE_PREFIX,
+  REDIS_STOP_MS,
   RunFailedError,
   startAgent,
 } from "./agent.js";

@@ -1,5 +1,6 @@
 // Test-only: one agent in its own process, configured by the JSON in TRIBUTARY_TEST_AGENT, the way `tributary agent start`
-// runs one. Prints "ready" once it takes runs; on SIGTERM it closes (grace period) and exits 0.
+// runs one. Prints "ready" once it takes runs; on SIGTERM it closes (grace period), prints "closed" and what `close`
+// resolved to, and exits 0 (with `endOnItsOwn`, by ending on its own: nothing of the agent may keep it alive).
 import { fileURLToPath } from "node:url";
 import { directoryBackend } from "@tributary/auth";
 import type { AgentOptions } from "../src/agent.js";
@@ -8,10 +9,10 @@ import { startAgent } from "../src/agent.js";
 import { testFlow } from "./flows.mjs";
 
 /** The agent's options, and (test-only) a directory of secrets its runs read as a backend. */
-const { secretsDir, ...config } = JSON.parse(process.env.TRIBUTARY_TEST_AGENT ?? "{}") as Omit<
+const { secretsDir, endOnItsOwn, ...config } = JSON.parse(process.env.TRIBUTARY_TEST_AGENT ?? "{}") as Omit<
   AgentOptions,
   "childCommand" | "runInProcess"
-> & { secretsDir?: string };
+> & { secretsDir?: string; endOnItsOwn?: boolean };
 const runner = fileURLToPath(new URL("./run-process.mjs", import.meta.url));
 
 const agent = await startAgent({
@@ -43,7 +44,10 @@ const agent = await startAgent({
 });
 process.once("SIGTERM", () => {
   agent.close().then(
-    () => process.exit(0),
+    (closed) => {
+      process.stdout.write(`closed ${JSON.stringify(closed)}\n`);
+      if (!endOnItsOwn) process.exit(0);
+    },
     () => process.exit(1),
   );
 });

@@ -23,7 +23,10 @@ const script = fileURLToPath(new URL("./agent-process.ts", import.meta.url));
 
 /** Starts `test-agent-process.ts` with the given agent options and extra environment; resolves once it is ready. */
 export async function startTestAgent(
-  config: Omit<AgentOptions, "childCommand" | "runInProcess" | "log"> & { secretsDir?: string },
+  config: Omit<AgentOptions, "childCommand" | "runInProcess" | "log"> & {
+    secretsDir?: string;
+    endOnItsOwn?: boolean;
+  },
   env: Record<string, string> = {},
 ): Promise<TestAgent> {
   const child = spawn(process.execPath, ["--import", "tsx", script], {

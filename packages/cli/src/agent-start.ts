@@ -1,4 +1,4 @@
-import type { Isolation, QueuedRun } from "@tributary/agent";
+import type { AgentClosed, Isolation, QueuedRun } from "@tributary/agent";
 import { agentSecrets } from "./agent-secrets.js";
 import { EXIT_CODES } from "./cli-io.js";
 import type { CommandContext } from "./command-context.js";
@@ -29,9 +29,6 @@ export function childRunArgs(
   if (run.params !== undefined) args.push("--params", JSON.stringify(run.params));
   return args;
 }
-
-/** How long past its grace period a stopping agent may go on before it stops at once, in ms. */
-const STOP_SLACK_MS = 5_000;
 
 /** `tributary agent start`: takes runs from a queue until SIGTERM or SIGINT, then stops within the grace period. */
 export async function agentStart(args: readonly string[], ctx: CommandContext): Promise<number> {
@@ -127,39 +124,28 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
-  // A second signal leaves the running runs to other agents at once. And BullMQ waits for Redis for ever: an agent
-  // still stopping a while past its grace period (Redis gone) says so and ends, which nothing else but SIGKILL would.
-  const ended = await new Promise<{ abandoned: number } | undefined>((resolve, reject) => {
-    let stuck = setTimeout(() => resolve(undefined), graceSeconds * 1000 + STOP_SLACK_MS);
-    let hurried = false;
-    const now = (signal: NodeJS.Signals) => {
-      if (hurried) return;
-      hurried = true;
-      ctx.output.err(
-        `agent ${agent.id}: ${signal} again: leaving ${agent.running()} running run(s) for other agents now`,
-      );
-      clearTimeout(stuck);
-      stuck = setTimeout(() => resolve(undefined), STOP_SLACK_MS);
-      agent.close({ graceMs: 0 }).catch(() => {});
-    };
-    process.on("SIGTERM", now);
-    process.on("SIGINT", now);
-    agent
-      .close()
-      .then(resolve, reject)
-      .finally(() => {
-        clearTimeout(stuck);
-        process.off("SIGTERM", now);
-        process.off("SIGINT", now);
-      });
-  });
-  if (!ended) {
+  // A second signal leaves the running runs to other agents at once. Redis out of reach does not keep the agent
+  // waiting: `close` stops without it REDIS_STOP_MS after the grace period.
+  let hurried = false;
+  const now = (signal: NodeJS.Signals) => {
+    if (hurried) return;
+    hurried = true;
     ctx.output.err(
-      `agent ${agent.id}: Redis did not answer while the agent stopped; it stopped without it (runs it had taken go to other agents within the stall timeout)`,
+      `agent ${agent.id}: ${signal} again: leaving ${agent.running()} running run(s) for other agents now`,
     );
-    // The only way out: what waits on Redis keeps the process alive.
-    process.exit(EXIT_CODES.failure);
+    agent.close({ graceMs: 0 }).catch(() => {});
+  };
+  process.on("SIGTERM", now);
+  process.on("SIGINT", now);
+  let ended: AgentClosed;
+  try {
+    ended = await agent.close();
+  } finally {
+    process.off("SIGTERM", now);
+    process.off("SIGINT", now);
   }
+  // The agent has said why (its log is this command's stderr).
+  if (!ended.redisAnswered) return EXIT_CODES.failure;
   const { abandoned } = ended;
   ctx.output.err(
     abandoned > 0

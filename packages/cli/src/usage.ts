@@ -184,7 +184,8 @@ Options:
 ${REDIS_ENV}
 
 Exit codes: 0 stopped by a signal, 1 could not start (a -e secret not found, Redis unreachable, the config file
-or a trusted key cannot be read), 2 wrong command line.`;
+or a trusted key cannot be read) or stopped without Redis (it did not answer 5 s past the grace period), 2 wrong
+command line.`;
 
 /** \`tributary agent ls --help\`. */
 export const AGENT_LS_USAGE = `Usage: tributary agent ls [--queue Q] [--json]
