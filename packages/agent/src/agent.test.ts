@@ -326,26 +326,43 @@ describe("machines failing", () => {
     expect(lines(log).filter((l) => l.startsWith("end "))).toHaveLength(1);
   });
 
-  it("stops on SIGTERM when Redis is gone: close() says so and nothing of the agent keeps the process alive", async () => {
-    const gone = await startRedis();
-    // A process that ends on its own once close() resolves: it would hang for ever if close() waited for Redis.
-    const only = await startTestAgent({
-      queue: "gone",
-      redis: gone.url,
-      isolation: "in-process",
-      graceMs: 200,
-      ...fast,
-      endOnItsOwn: true,
-    });
-    let out = "";
-    only.child.stdout?.on("data", (d) => {
-      out += String(d);
-    });
-    await gone.close();
-    only.child.kill("SIGTERM");
-    expect(await only.exited).toBe(0);
-    expect(out).toContain('closed {"abandoned":0,"redisAnswered":false}');
-  }, 30_000);
+  // Redis out of reach two ways: its process gone (connections refused), or stopped (connections open, no answer).
+  it.each([
+    ["gone", (server: RedisServer) => server.close()],
+    ["not answering", (server: RedisServer) => process.kill(server.pid, "SIGSTOP")],
+  ] as const)(
+    "stops on SIGTERM when Redis is %s: close() says so, and nothing of the agent keeps its process alive",
+    async (_, outOfReach) => {
+      const server = await startRedis();
+      try {
+        // A process that ends on its own once close() resolves: it would hang for ever if close() waited for Redis.
+        const only = await startTestAgent({
+          queue: "out-of-reach",
+          redis: server.url,
+          isolation: "in-process",
+          graceMs: 200,
+          ...fast,
+          endOnItsOwn: true,
+        });
+        let out = "";
+        only.child.stdout?.on("data", (d) => {
+          out += String(d);
+        });
+        await outOfReach(server);
+        only.child.kill("SIGTERM");
+        expect(await only.exited).toBe(0);
+        expect(out).toContain('closed {"abandoned":0,"redisAnswered":false}');
+      } finally {
+        try {
+          process.kill(server.pid, "SIGCONT");
+        } catch {
+          // already gone
+        }
+        await server.close();
+      }
+    },
+    30_000,
+  );
 
   it("goes on after Redis is away for a moment, losing nothing", async () => {
     await agent({ queue: "restart", isolation: "in-process", concurrency: 4 });
