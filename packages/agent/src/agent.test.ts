@@ -47,14 +47,18 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const started of agents) if (started.child.exitCode === null) started.child.kill("SIGKILL");
   for (const q of queues) await q.close();
-  if (redis) {
-    // Every key and value Redis holds after all the runs: no secret value in any of them.
-    const everything = await dumpRedis(redis.url);
-    expect(everything.length).toBeGreaterThan(1000);
-    for (const value of secretsUsed) expect(everything).not.toContain(value);
-    await redis.close();
+  try {
+    if (redis) {
+      // Every key and value Redis holds after all the runs: no secret value in any of them.
+      const everything = await dumpRedis(redis.url);
+      expect(everything.length).toBeGreaterThan(1000);
+      for (const value of secretsUsed) expect(everything).not.toContain(value);
+    }
+  } finally {
+    // Stopped even when the check fails (as it does when only some tests ran): no redis-server is left behind.
+    await redis?.close();
+    rmSync(dir, { recursive: true, force: true });
   }
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("agents on one Redis", () => {
