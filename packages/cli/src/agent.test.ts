@@ -252,14 +252,38 @@ describe("tributary agent start / run --queue", () => {
     expect(lines(log)).toHaveLength(1);
   }, 60_000);
 
-  it("stops (exit 1) when Redis is gone, instead of waiting for it until SIGKILL", async () => {
+  it("stops (exit 1) when Redis is gone, leaving its running run and killing its process, instead of waiting for Redis until SIGKILL", async () => {
     const gone = await startRedis();
+    const home = tempHome();
+    const log = join(home, "gone.log");
+    writeFileSync(log, "");
+    const slow = await saveDeployment(home, "slow", SLOW_FLOW);
     const agent = await startAgentBin(["--queue", "gone", "--grace", "1"], {}, gone.url);
+    const params = JSON.stringify({ log, ms: 60_000 });
+    const queued = await runBin(["run", slow, "--queue", "gone", "--params", params, "--redis", gone.url], {
+      home,
+    });
+    expect(queued.code).toBe(0);
+    await until(() => lines(log).length > 0);
+    const runPid = Number((lines(log)[0] as string).split(" ")[1]);
     await gone.close();
     agent.child.kill("SIGTERM");
+    // The process ends on its own: nothing of the agent waits on Redis past its grace period and 5 s.
     expect(await agent.exited).toBe(1);
+    expect(agent.stderr()).toContain(
+      "1 run(s) did not finish within the grace period; leaving them for other agents",
+    );
     expect(agent.stderr()).toContain("Redis did not answer while the agent stopped; it stopped without it");
-  }, 30_000);
+    await until(() => {
+      try {
+        process.kill(runPid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(lines(log)).toHaveLength(1);
+  }, 40_000);
 
   it.each([
     [["run", "file:///x/y", "--wait"], "--wait goes with --queue"],
