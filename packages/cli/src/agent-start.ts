@@ -144,13 +144,18 @@ export async function agentStart(args: readonly string[], ctx: CommandContext): 
     process.off("SIGTERM", now);
     process.off("SIGINT", now);
   }
-  // The agent has said why (its log is this command's stderr).
-  if (!ended.redisAnswered) return EXIT_CODES.failure;
-  const { abandoned } = ended;
-  ctx.output.err(
-    abandoned > 0
-      ? `agent ${agent.id} stopped; ${abandoned} run(s) left for other agents`
-      : `agent ${agent.id} stopped`,
-  );
-  return EXIT_CODES.ok;
+  const { abandoned, redisAnswered } = ended;
+  // Without Redis, the agent has said why (its log is this command's stderr).
+  if (redisAnswered) {
+    ctx.output.err(
+      abandoned > 0
+        ? `agent ${agent.id} stopped; ${abandoned} run(s) left for other agents`
+        : `agent ${agent.id} stopped`,
+    );
+  }
+  const code = redisAnswered ? EXIT_CODES.ok : EXIT_CODES.failure;
+  // A run left for other agents must not go on here. A child process is killed; an in-process run that does not
+  // stop on its signal would run on beside the agent that takes it, and keep this process alive until it ends.
+  if (abandoned > 0 && isolation === "in-process") process.exit(code);
+  return code;
 }

@@ -252,6 +252,29 @@ describe("tributary agent start / run --queue", () => {
     expect(lines(log)).toHaveLength(1);
   }, 60_000);
 
+  it("leaves an in-process run that outlives the grace period and exits without waiting for it to end", async () => {
+    const home = tempHome();
+    const log = join(home, "in-process.log");
+    writeFileSync(log, "");
+    const slow = await saveDeployment(home, "slow", SLOW_FLOW);
+    const agent = await startAgentBin(
+      ["--queue", "in-process-grace", "--isolation", "in-process", "--grace", "1"],
+      {},
+    );
+    const params = JSON.stringify({ log, ms: 60_000 });
+    const queued = await runBin(
+      ["run", slow, "--queue", "in-process-grace", "--params", params, "--redis", redis.url],
+      { home },
+    );
+    expect(queued.code).toBe(0);
+    await until(() => lines(log).length > 0);
+    agent.child.kill("SIGTERM");
+    // Well before the run's minute is up (the test's timeout): the run goes no further here.
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr()).toContain("stopped; 1 run(s) left for other agents");
+    expect(lines(log)).toHaveLength(1);
+  }, 30_000);
+
   it("stops (exit 1) when Redis is gone, leaving its running run and killing its process, instead of waiting for Redis until SIGKILL", async () => {
     const gone = await startRedis();
     const home = tempHome();
