@@ -331,10 +331,11 @@ describe("machines failing", () => {
   });
 
   // Redis out of reach two ways: its process gone (connections refused), or stopped (connections open, no answer).
-  it.each([
-    ["gone", (server: RedisServer) => server.close()],
-    ["not answering", (server: RedisServer) => process.kill(server.pid, "SIGSTOP")],
-  ] as const)(
+  const outOfReachWays: [string, (server: RedisServer) => unknown][] = [
+    ["gone", (server) => server.close()],
+    ["not answering", (server) => process.kill(server.pid, "SIGSTOP")],
+  ];
+  it.each(outOfReachWays)(
     "stops on SIGTERM when Redis is %s: close() says so, and nothing of the agent keeps its process alive",
     async (_, outOfReach) => {
       const server = await startRedis();
