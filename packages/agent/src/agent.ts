@@ -9,6 +9,7 @@ import type { RunReport } from "@tributary/flow";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { checkQueuedRun, checkQueueName, type QueuedRun } from "./queued-run.js";
+import { closeWithin } from "./redis-stop.js";
 import { checkRedis, describeRedisUrl, redisUrl } from "./redis-url.js";
 import { runEnvironment } from "./run-environment.js";
 import { type RunProgress, runOfJob } from "./run-history.js";
@@ -137,9 +138,6 @@ export interface AgentClosed {
   readonly redisAnswered: boolean;
 }
 
-/** How long a stopping agent waits for Redis after its grace period before it drops its connections, in ms. */
-export const REDIS_STOP_MS = 5_000;
-
 /** Thrown (and stored as the job's failure, masked) when a run did not complete. */
 export class RunFailedError extends TributaryError {
   static override readonly errorName: string = "RunFailedError";
@@ -155,21 +153,6 @@ export const AGENT_KEY_PREFIX = "tributary-agents:";
 
 /** The BullMQ key prefix of the run queues: a queue `etl` keeps its keys under `tributary:etl:`. */
 export const QUEUE_PREFIX = "tributary";
-
-/**
- * Ends a Redis client for good, failing the commands that wait on it. A client waiting to reconnect has no socket,
- * and its `disconnect()` only cancels the attempt: it waits on for ever, and so does whatever waits for it to end
- * (BullMQ's `close` and `disconnect`). One more attempt, made as it disconnects, ends it whether Redis answers or not.
- */
-function endClient(client: { status: string; connect(): Promise<unknown>; disconnect(): void }): void {
-  const waiting = client.status === "reconnecting";
-  client.disconnect();
-  if (!waiting) return;
-  client.connect().then(
-    () => client.disconnect(),
-    () => {},
-  );
-}
 
 /** `value` when it is a whole number of milliseconds from `least` to a day, else a `ValidationError` for `option`. */
 function wholeMs(value: number, option: string, least: number): number {
@@ -599,12 +582,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   let closing: Promise<AgentClosed> | undefined;
   /** When running runs are left for other agents: the end of the shortest grace period asked for. */
   let deadline = Number.POSITIVE_INFINITY;
-  /** The agent's last writes: true once Redis has taken them all. */
+  /** The agent's last writes: the runs' ends (BullMQ's close), a wake-up for the others, its heartbeat's removal. */
   const lastWrites = async (abandoned: number) => {
     await worker.close(abandoned > 0);
     await wakeTheOthers();
     await heartbeat.del(key).catch(() => {});
-    return true;
   };
   const close = async (): Promise<AgentClosed> => {
     await worker.pause(true);
@@ -619,25 +601,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     }
     clearInterval(timer);
     clearInterval(flushing);
-    // BullMQ and ioredis wait for Redis for ever: past REDIS_STOP_MS the agent stops without it.
-    let stopWaiting: NodeJS.Timeout | undefined;
-    const redisAnswered = await Promise.race([
-      lastWrites(abandoned),
-      new Promise<false>((resolve) => {
-        stopWaiting = setTimeout(() => resolve(false), REDIS_STOP_MS);
-      }),
+    const backend = worker.getBackend();
+    const redisAnswered = await closeWithin(lastWrites(abandoned), async () => [
+      heartbeat,
+      await backend.client,
+      await backend.blockingClient,
     ]);
-    clearTimeout(stopWaiting);
-    if (!redisAnswered) {
+    if (redisAnswered) {
+      heartbeat.disconnect();
+    } else {
       say(
         `agent ${id}: Redis did not answer while the agent stopped; it stopped without it (runs it had taken go to other agents within the stall timeout)`,
       );
-      const backend = worker.getBackend();
-      for (const client of [heartbeat, await backend.client, await backend.blockingClient]) {
-        if (client) endClient(client);
-      }
-    } else {
-      heartbeat.disconnect();
     }
     return { abandoned, redisAnswered };
   };

@@ -8,7 +8,6 @@ export {
   type InProcessRunContext,
   type Isolation,
   QUEUE_PREFIX,
-  REDIS_STOP_MS,
   RunFailedError,
   startAgent,
 } from "./agent.js";
@@ -19,6 +18,7 @@ export {
   resolvableSecretValues,
   SecretInParamsError,
 } from "./queued-run.js";
+export { REDIS_STOP_MS } from "./redis-stop.js";
 export {
   checkRedis,
   describeRedisUrl,

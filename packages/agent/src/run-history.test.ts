@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startRedis } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
 import { dumpRedis, until, useAgentsOnRedis } from "../test/helpers.js";
-import { RUN_LOG_MAX_BYTES } from "./index.js";
+import { openRunQueue, RUN_LOG_MAX_BYTES } from "./index.js";
 import { cutNote } from "./run-log.js";
 
 const fixture = useAgentsOnRedis("tributary-history-test-");
@@ -165,4 +166,19 @@ describe("run records", () => {
     await runs.wait("watched-3", { timeoutMs: 30_000 });
     expect(of("watched-3")).toEqual([]);
   }, 60_000);
+
+  it("a watcher stops, and the queue closes, when Redis is gone (each within REDIS_STOP_MS)", async () => {
+    const server = await startRedis();
+    try {
+      const runs = openRunQueue({ queue: "gone", redis: server.url });
+      const stop = await runs.watch(() => {});
+      await runs.watch(() => {});
+      await server.close();
+      // Each would wait for Redis for ever (the test's timeout) before.
+      await stop();
+      await runs.close();
+    } finally {
+      await server.close();
+    }
+  }, 20_000);
 });

@@ -5,6 +5,7 @@ import { type Job, Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { AGENT_KEY_PREFIX, type AgentInfo, QUEUE_PREFIX } from "./agent.js";
 import { checkParamsHoldNoSecret, checkQueuedRun, checkQueueName, type QueuedRun } from "./queued-run.js";
+import { closeWithin } from "./redis-stop.js";
 import { checkRedis, redisUrl } from "./redis-url.js";
 import {
   getRun,
@@ -94,13 +95,23 @@ export interface RunQueue {
   readonly schedules: Schedules;
   /**
    * Calls `listener` each time a run of the queue is queued, starts or ends (BullMQ's queue events, on a
-   * connection of their own); resolves, once listening, to a function that stops it.
+   * connection of their own); resolves, once listening, to a function that stops it (within `REDIS_STOP_MS` when
+   * Redis is out of reach, as `close`).
    * @example
    * const stop = await runs.watch((event) => console.log(event.runId, event.state));
    */
   watch(listener: (event: RunEvent) => void): Promise<() => Promise<void>>;
-  /** Closes the queue's Redis connections. */
+  /**
+   * Closes the queue's Redis connections, and stops its watchers. Redis out of reach keeps it no longer than
+   * `REDIS_STOP_MS`: then its connections are ended without it.
+   */
   close(): Promise<void>;
+}
+
+/** Closes queue events, without waiting on a Redis out of reach for more than `REDIS_STOP_MS`. */
+async function stopWatching(events: QueueEvents): Promise<void> {
+  const backend = events.getBackend();
+  await closeWithin(events.close(), async () => [await backend.client, await backend.blockingClient]);
 }
 
 /**
@@ -240,12 +251,12 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       watchers.add(events);
       return async () => {
         watchers.delete(events);
-        await events.close();
+        await stopWatching(events);
       };
     },
 
     async close() {
-      await Promise.all([...watchers].map((events) => events.close()));
+      await Promise.all([...watchers].map(stopWatching));
       watchers.clear();
       await opening?.catch(() => {});
       await queue?.close();

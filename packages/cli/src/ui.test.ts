@@ -380,6 +380,25 @@ describe("tributary ui secrecy", () => {
   });
 });
 
+describe("tributary ui stopping", () => {
+  it("exits 0 on SIGTERM when its Redis is gone, instead of waiting for it until SIGKILL", async () => {
+    const gone = await startRedis();
+    try {
+      const { child } = await startBin(
+        ["ui", "--queue", "nightly", "--redis", gone.url, "--port", "0"],
+        {},
+        /tributary ui on http/,
+      );
+      const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+      await gone.close();
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      await gone.close();
+    }
+  }, 30_000);
+});
+
 describe("tributary ui's cost to other commands", () => {
   it("the built entries import the server (hono) only through import() of its own chunk", () => {
     const statics = new Set<string>();
