@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RedisServer, startRedis } from "@tributary/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dumpRedis, startTestAgent, type TestAgent, until } from "../test/helpers.js";
+import {
+  dumpRedis,
+  REDIS_OUT_OF_REACH,
+  startTestAgent,
+  type TestAgent,
+  until,
+  withOwnRedis,
+} from "../test/helpers.js";
 import { isAllowedRunVariable, listAgents, openRunQueue, type RunQueue, startAgent } from "./index.js";
 
 let redis: RedisServer;
@@ -330,16 +337,11 @@ describe("machines failing", () => {
     expect(lines(log).filter((l) => l.startsWith("end "))).toHaveLength(1);
   });
 
-  // Redis out of reach two ways: its process gone (connections refused), or stopped (connections open, no answer).
-  const outOfReachWays: [string, (server: RedisServer) => unknown][] = [
-    ["gone", (server) => server.close()],
-    ["not answering", (server) => process.kill(server.pid, "SIGSTOP")],
-  ];
-  it.each(outOfReachWays)(
+  it.concurrent.for(REDIS_OUT_OF_REACH)(
     "stops on SIGTERM when Redis is %s: close() says so, and nothing of the agent keeps its process alive",
-    async (_, outOfReach) => {
-      const server = await startRedis();
-      try {
+    { timeout: 30_000 },
+    ([, outOfReach], { expect }) =>
+      withOwnRedis(async (server) => {
         // A process that ends on its own once close() resolves: it would hang for ever if close() waited for Redis.
         const only = await startTestAgent({
           queue: "out-of-reach",
@@ -357,16 +359,7 @@ describe("machines failing", () => {
         only.child.kill("SIGTERM");
         expect(await only.exited).toBe(0);
         expect(out).toContain('closed {"abandoned":0,"redisAnswered":false}');
-      } finally {
-        try {
-          process.kill(server.pid, "SIGCONT");
-        } catch {
-          // already gone
-        }
-        await server.close();
-      }
-    },
-    30_000,
+      }),
   );
 
   it("goes on after Redis is away for a moment, losing nothing", async () => {

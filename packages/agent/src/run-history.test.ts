@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startRedis } from "@tributary/testing";
 import { describe, expect, it } from "vitest";
-import { dumpRedis, until, useAgentsOnRedis } from "../test/helpers.js";
+import { dumpRedis, REDIS_OUT_OF_REACH, until, useAgentsOnRedis, withOwnRedis } from "../test/helpers.js";
 import { openRunQueue, RUN_LOG_MAX_BYTES } from "./index.js";
 import { cutNote } from "./run-log.js";
 
@@ -167,18 +166,18 @@ describe("run records", () => {
     expect(of("watched-3")).toEqual([]);
   }, 60_000);
 
-  it("a watcher stops, and the queue closes, when Redis is gone (each within REDIS_STOP_MS)", async () => {
-    const server = await startRedis();
-    try {
-      const runs = openRunQueue({ queue: "gone", redis: server.url });
-      const stop = await runs.watch(() => {});
-      await runs.watch(() => {});
-      await server.close();
-      // Each would wait for Redis for ever (the test's timeout) before.
-      await stop();
-      await runs.close();
-    } finally {
-      await server.close();
-    }
-  }, 20_000);
+  it.concurrent.for(REDIS_OUT_OF_REACH)(
+    "a watcher stops, and the queue closes, when Redis is %s (each within REDIS_STOP_MS)",
+    { timeout: 20_000 },
+    ([, outOfReach]) =>
+      withOwnRedis(async (server) => {
+        const runs = openRunQueue({ queue: "out-of-reach", redis: server.url });
+        await runs.enqueue({ address: "test://noop" });
+        const stop = await runs.watch(() => {});
+        await runs.watch(() => {});
+        await outOfReach(server);
+        // Each waited for Redis for ever (the test's timeout) before.
+        await Promise.all([stop(), runs.close()]);
+      }),
+  );
 });

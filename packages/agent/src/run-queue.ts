@@ -108,10 +108,10 @@ export interface RunQueue {
   close(): Promise<void>;
 }
 
-/** Closes queue events, without waiting on a Redis out of reach for more than `REDIS_STOP_MS`. */
-async function stopWatching(events: QueueEvents): Promise<void> {
-  const backend = events.getBackend();
-  await closeWithin(events.close(), async () => [await backend.client, await backend.blockingClient]);
+/** Closes a BullMQ queue or its events, waiting for a Redis out of reach no longer than `REDIS_STOP_MS`. */
+async function closeBullmq(target: Queue | QueueEvents): Promise<void> {
+  const backend = target.getBackend();
+  await closeWithin(target.close(), async () => [await backend.client, await backend.blockingClient]);
 }
 
 /**
@@ -251,15 +251,16 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
       watchers.add(events);
       return async () => {
         watchers.delete(events);
-        await stopWatching(events);
+        await closeBullmq(events);
       };
     },
 
     async close() {
-      await Promise.all([...watchers].map(stopWatching));
+      const closing: Promise<void>[] = [...watchers].map(closeBullmq);
       watchers.clear();
       await opening?.catch(() => {});
-      await queue?.close();
+      if (queue) closing.push(closeBullmq(queue));
+      await Promise.all(closing);
       redis?.disconnect();
     },
   };

@@ -147,3 +147,24 @@ export function useAgentsOnRedis(dirPrefix: string): AgentsOnRedis {
     },
   };
 }
+
+/** Two ways Redis goes out of reach: its process gone (connections refused), or stopped (connections open, no answer). */
+export const REDIS_OUT_OF_REACH: readonly [string, (server: RedisServer) => unknown][] = [
+  ["gone", (server) => server.close()],
+  ["not answering", (server) => process.kill(server.pid, "SIGSTOP")],
+];
+
+/** Runs `body` with a redis-server of its own, then stops the server however `body` left it (stopped or gone). */
+export async function withOwnRedis<T>(body: (server: RedisServer) => Promise<T>): Promise<T> {
+  const server = await startRedis();
+  try {
+    return await body(server);
+  } finally {
+    try {
+      process.kill(server.pid, "SIGCONT");
+    } catch {
+      // Already gone.
+    }
+    await server.close();
+  }
+}
