@@ -167,16 +167,23 @@ describe("run records", () => {
   }, 60_000);
 
   it.concurrent.for(REDIS_OUT_OF_REACH)(
-    "a watcher stops, and the queue closes, when Redis is %s (each within REDIS_STOP_MS)",
+    "with Redis %s, wait gives up at its timeout or signal, a watcher stops, the queue closes (within REDIS_STOP_MS)",
     { timeout: 20_000 },
-    ([, outOfReach]) =>
+    ([, outOfReach], { expect }) =>
       withOwnRedis(async (server) => {
         const runs = openRunQueue({ queue: "out-of-reach", redis: server.url });
-        await runs.enqueue({ address: "test://noop" });
+        const { runId } = await runs.enqueue({ address: "test://noop" });
         const stop = await runs.watch(() => {});
         await runs.watch(() => {});
         await outOfReach(server);
         // Each waited for Redis for ever (the test's timeout) before.
+        await expect(runs.wait(runId, { timeoutMs: 500 })).rejects.toMatchObject({
+          name: "RunWaitTimeoutError",
+        });
+        const giveUp = new AbortController();
+        const waiting = runs.wait(runId, { signal: giveUp.signal });
+        setTimeout(() => giveUp.abort(new Error("no longer needed")), 300);
+        await expect(waiting).rejects.toThrow("no longer needed");
         await Promise.all([stop(), runs.close()]);
       }),
   );

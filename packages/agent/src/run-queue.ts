@@ -74,7 +74,9 @@ export interface RunQueue {
   enqueue(options: EnqueueOptions): Promise<{ runId: string }>;
   /**
    * Resolves to the masked report once the run has ended (after its retries). A run that failed before its flow
-   * could report (an agent without a needed secret, a crashed process) gets a report with `state: "failed"`.
+   * could report (an agent without a needed secret, a crashed process) gets a report with `state: "failed"`. While
+   * Redis is away it keeps following the run; `timeoutMs` and `signal` hold even then (`RunWaitTimeoutError`, or
+   * the signal's reason).
    */
   wait(runId: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<RunReport>;
   /** How many runs are in each state (BullMQ's counts: `skipped` runs count as completed there). */
@@ -191,27 +193,46 @@ export function openRunQueue(options: RunQueueOptions): RunQueue {
 
     async wait(runId, waitOptions = {}) {
       const deadline = waitOptions.timeoutMs === undefined ? Infinity : Date.now() + waitOptions.timeoutMs;
+      const signal = waitOptions.signal;
       let pause = 20;
       const queue = await open();
       const jobIds = jobIdsOfRun(runId);
+      /**
+       * A call to Redis, failed at the deadline or on the signal: BullMQ's calls wait for an unreachable Redis for
+       * ever, where the wait must not.
+       */
+      const bounded = <T>(call: Promise<T>): Promise<T> =>
+        deadline === Infinity && !signal
+          ? call
+          : new Promise<T>((resolve, reject) => {
+              const stop = () => reject(new Error("given up"));
+              const timer =
+                deadline === Infinity ? undefined : setTimeout(stop, Math.max(0, deadline - Date.now()));
+              signal?.addEventListener("abort", stop, { once: true });
+              call.then(resolve, reject).finally(() => {
+                clearTimeout(timer);
+                signal?.removeEventListener("abort", stop);
+              });
+            });
       for (;;) {
-        waitOptions.signal?.throwIfAborted();
+        signal?.throwIfAborted();
         let state: Awaited<ReturnType<Queue["getJobState"]>> | "away" = "unknown";
         let jobId = jobIds[0] as string;
         try {
           for (jobId of jobIds) {
-            state = await queue.getJobState(jobId);
+            state = await bounded(queue.getJobState(jobId));
             if (state !== "unknown") break;
           }
         } catch {
-          // Redis away for a moment: keep following until the deadline.
+          // Redis away: keep following until the deadline (checked below) or the signal.
           state = "away";
         }
+        signal?.throwIfAborted();
         if (state === "unknown") throw new ValidationError("runId", `no run ${runId} on queue ${queueName}`);
         // Read once it has ended, so the result is there.
         const job =
           state === "completed" || state === "failed"
-            ? ((await queue.getJob(jobId).catch(() => undefined)) as Job | undefined)
+            ? ((await bounded(queue.getJob(jobId)).catch(() => undefined)) as Job | undefined)
             : undefined;
         if (job) return maskValue(reportOfJob(job, state as "completed" | "failed")) as RunReport;
         if (Date.now() > deadline) throw new RunWaitTimeoutError(runId, waitOptions.timeoutMs ?? 0);
