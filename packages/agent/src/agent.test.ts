@@ -12,7 +12,14 @@ import {
   until,
   withOwnRedis,
 } from "../test/helpers.js";
-import { isAllowedRunVariable, listAgents, openRunQueue, type RunQueue, startAgent } from "./index.js";
+import {
+  checkRedis,
+  isAllowedRunVariable,
+  listAgents,
+  openRunQueue,
+  type RunQueue,
+  startAgent,
+} from "./index.js";
 
 let redis: RedisServer;
 let dir: string;
@@ -265,6 +272,22 @@ describe("startAgent options", () => {
       message: expect.stringContaining(message),
     });
   });
+});
+
+describe("checkRedis (what startAgent and openRunQueue check first)", () => {
+  it.concurrent.for(REDIS_OUT_OF_REACH)(
+    "fails with RedisUnreachableError within its time when Redis is %s",
+    { timeout: 10_000 },
+    ([way, outOfReach], { expect }) =>
+      withOwnRedis(async (server) => {
+        await outOfReach(server);
+        // A stopped Redis takes the connection and never answers: this waited for ever before.
+        await expect(checkRedis(server.url, 500)).rejects.toMatchObject({
+          name: "RedisUnreachableError",
+          message: expect.stringContaining(way === "gone" ? "ECONNREFUSED" : "no answer within 500 ms"),
+        });
+      }),
+  );
 });
 
 describe("agent.close", () => {

@@ -59,7 +59,10 @@ export class RedisUnreachableError extends TributaryError {
   }
 }
 
-/** Connects once to `url` and pings it, failing within `timeoutMs` with `RedisUnreachableError`. */
+/**
+ * Connects once to `url` and pings it, failing within `timeoutMs` with `RedisUnreachableError`: a Redis that takes
+ * the connection but does not answer (stopped, or overloaded) too.
+ */
 export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   const client = new Redis(url, {
     lazyConnect: true,
@@ -71,12 +74,18 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   client.on("error", (error: Error & { code?: string }) => {
     last = error.code ?? error.message;
   });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.connect();
-    await client.ping();
+    await Promise.race([
+      client.connect().then(() => client.ping()),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
   } catch (error) {
     throw new RedisUnreachableError(url, last || (error as Error).message);
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
 }
